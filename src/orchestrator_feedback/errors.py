@@ -1,0 +1,68 @@
+"""The exception hierarchy: every error this library raises on purpose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_MAX_VALUE_REPR = 80
+
+
+def describe_value(value: Any) -> str:
+    """Return a short ``repr`` of ``value`` for an error message (long values are cut)."""
+    text = repr(value)
+    if len(text) > _MAX_VALUE_REPR:
+        text = f"{text[:_MAX_VALUE_REPR]}... ({len(text)} characters)"
+    return text
+
+
+class FeedbackError(Exception):
+    """Base class of every error raised by orchestrator-feedback."""
+
+
+class FeedbackValidationError(FeedbackError, ValueError):
+    """A value broke a rule: ``field`` names where, ``value`` what, ``rule`` what is allowed.
+
+    Raised before anything is written, so nothing already stored changes.
+    """
+
+    def __init__(self, field: str, value: Any, rule: str, *, location: str | None = None) -> None:
+        self.field = field
+        self.value = value
+        self.rule = rule
+        self.location = location
+        where = f"{location}: " if location else ""
+        super().__init__(f"{where}{field}: {rule} (got {describe_value(value)})")
+
+
+class FeedbackNotFoundError(FeedbackError, LookupError):
+    """No feedback with the given id exists."""
+
+    def __init__(self, feedback_id: str) -> None:
+        self.feedback_id = feedback_id
+        super().__init__(f"no feedback with id {feedback_id!r}")
+
+
+class DuplicateFeedbackError(FeedbackError):
+    """Feedback with this id is already stored."""
+
+    def __init__(self, feedback_id: str, *, location: str | None = None) -> None:
+        self.feedback_id = feedback_id
+        self.location = location
+        where = f"{location}: " if location else ""
+        super().__init__(f"{where}feedback with id {feedback_id!r} already exists")
+
+
+class StorageClosedError(FeedbackError):
+    """The storage was closed; open a new ``FeedbackStorage`` to keep working."""
+
+
+class SchemaVersionError(FeedbackError):
+    """The database's schema is newer than this version of orchestrator-feedback knows."""
+
+
+class PoolTimeoutError(FeedbackError, TimeoutError):
+    """No pooled connection became free within the storage's ``timeout``."""
+
+
+class ImportFormatError(FeedbackError, ValueError):
+    """An import file is not valid JSON / JSON Lines at the named line or index."""

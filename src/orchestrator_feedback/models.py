@@ -1,0 +1,264 @@
+"""The data model: feedback entries, their types and the summary of many of them.
+
+Every ``FeedbackEntry`` is validated when it is built and on every assignment, so an
+invalid entry never exists and storage can trust what it is handed.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeAlias
+
+import attrs
+
+from orchestrator_feedback.errors import FeedbackValidationError
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "FeedbackEntry",
+    "FeedbackMetadata",
+    "FeedbackSummary",
+    "FeedbackType",
+    "JSONValue",
+]
+
+JSONValue: TypeAlias = "str | int | float | bool | None | list[JSONValue] | dict[str, JSONValue]"
+FeedbackMetadata: TypeAlias = dict[str, Any]
+"""The type of ``FeedbackEntry.metadata``: a JSON object (string keys, JSON values)."""
+
+MAX_ID_LENGTH = 256
+"""The longest ``id``, ``task_id`` or ``user_id`` accepted, in characters."""
+
+
+class FeedbackType(enum.Enum):
+    """What a piece of feedback is about. Stored as its string value."""
+
+    TASK_COMPLETION = "task_completion"
+    WORKER_PERFORMANCE = "worker_performance"
+    TASK_QUALITY = "task_quality"
+    DECOMPOSITION_EFFECTIVENESS = "decomposition_effectiveness"
+    ERROR_REPORT = "error_report"
+    GENERAL = "general"
+    MANAGER_REVIEW = "manager_review"
+    ALLOCATION_FEEDBACK = "allocation_feedback"
+
+
+_TYPE_BY_VALUE = {member.value: member for member in FeedbackType}
+_VALID_TYPES = ", ".join(_TYPE_BY_VALUE)
+
+
+def to_feedback_type(value: FeedbackType | str) -> FeedbackType:
+    """Return ``value`` as a ``FeedbackType``, accepting a member or its string value."""
+    if type(value) is FeedbackType:
+        return value
+    member = _TYPE_BY_VALUE.get(value) if isinstance(value, str) else None
+    if member is None:
+        raise FeedbackValidationError(
+            "feedback_type", value, f"must be a FeedbackType or one of: {_VALID_TYPES}"
+        )
+    return member
+
+
+def to_utc(value: datetime, field: str = "timestamp") -> datetime:
+    """Return ``value`` as an aware UTC datetime; a naive one is taken as local time."""
+    if not isinstance(value, datetime):
+        raise FeedbackValidationError(field, value, "must be a datetime")
+    if value.tzinfo is UTC:
+        return value
+    # astimezone() reads a naive datetime as local time, which is what datetime.now() means.
+    return value.astimezone(UTC)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def text_problem(value: str) -> str | None:
+    """Return why ``value`` cannot be stored as text on every backend, or None if it can."""
+    if "\x00" in value:
+        return "must not contain a NUL character (PostgreSQL cannot store one)"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid Unicode text (it holds a lone surrogate)"
+    return None
+
+
+def _check_text(field: str, value: str) -> None:
+    problem = text_problem(value)
+    if problem is not None:
+        raise FeedbackValidationError(field, value, problem)
+
+
+def check_identifier(field: str, value: object) -> None:
+    """Raise unless ``value`` is a non-empty string of at most ``MAX_ID_LENGTH`` characters."""
+    if type(value) is not str:
+        raise FeedbackValidationError(field, value, "must be a string")
+    if not value or len(value) > MAX_ID_LENGTH:
+        raise FeedbackValidationError(
+            field, value, f"must be 1 to {MAX_ID_LENGTH} characters long, not {len(value)}"
+        )
+    _check_text(field, value)
+
+
+def _validate_id(_entry: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    check_identifier(attribute.name, value)
+
+
+def _validate_user_id(_entry: Any, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_identifier("user_id", value)
+
+
+def _validate_content(entry: Any, _attribute: attrs.Attribute[Any], value: object) -> None:
+    check_content(value)
+
+
+def check_content(value: object) -> None:
+    """Raise unless ``value`` is text within ``FeedbackEntry.max_content_length``."""
+    if type(value) is not str:
+        raise FeedbackValidationError("content", value, "must be a string")
+    limit = FeedbackEntry.max_content_length
+    if len(value) > limit:
+        raise FeedbackValidationError(
+            "content", value, f"must be at most {limit} characters, not {len(value)}"
+        )
+    _check_text("content", value)
+
+
+def _validate_rating(_entry: Any, _attribute: attrs.Attribute[Any], value: object) -> None:
+    check_rating(value)
+
+
+def check_rating(value: object) -> None:
+    """Raise unless ``value`` is None or an int from 1 to 5 (not a bool)."""
+    if value is None:
+        return
+    # bool is an int subclass; True is not a rating.
+    if type(value) is not int or not 1 <= value <= 5:
+        raise FeedbackValidationError("rating", value, "must be None or a whole number from 1 to 5")
+
+
+def find_json_problem(value: object, path: str) -> tuple[str, object, str] | None:
+    """Return ``(path, value, problem)`` for the first non-JSON value inside ``value``."""
+    kind = type(value)
+    if kind is str:
+        problem = text_problem(value)  # type: ignore[arg-type]
+        return None if problem is None else (path, value, problem)
+    if kind is int or kind is bool or value is None:
+        return None
+    if kind is float:
+        if math.isfinite(value):  # type: ignore[arg-type]
+            return None
+        return path, value, "must be a finite number (JSON has no NaN or Infinity)"
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                return f"{path}[{key!r}]", key, "keys must be strings"
+            key_problem = text_problem(key)
+            if key_problem is not None:
+                return f"{path}[{key!r}]", key, f"keys {key_problem}"
+            problem = find_json_problem(item, f"{path}.{key}")
+            if problem is not None:
+                return problem
+        return None
+    if kind is list:
+        for index, item in enumerate(value):  # type: ignore[arg-type]
+            problem = find_json_problem(item, f"{path}[{index}]")
+            if problem is not None:
+                return problem
+        return None
+    return path, value, f"must be a JSON value (str, int, float, bool, None, list, dict), not {kind.__name__}"
+
+
+def validate_metadata(value: object) -> None:
+    """Raise ``FeedbackValidationError`` unless ``value`` is a JSON object, naming the bad key path."""
+    if type(value) is not dict:
+        raise FeedbackValidationError("metadata", value, "must be a dict (a JSON object)")
+    problem = find_json_problem(value, "metadata")
+    if problem is not None:
+        raise FeedbackValidationError(*problem)
+
+
+def _validate_metadata(_entry: Any, _attribute: attrs.Attribute[Any], value: object) -> None:
+    validate_metadata(value)
+
+
+def _to_metadata(value: Mapping[str, Any] | None) -> FeedbackMetadata:
+    if value is None:
+        return {}
+    if type(value) is not dict and isinstance(value, Mapping):
+        return dict(value)
+    return value  # type: ignore[return-value]
+
+
+def _created_at(value: datetime) -> datetime:
+    return to_utc(value, "created_at")
+
+
+def _updated_at(value: datetime) -> datetime:
+    return to_utc(value, "updated_at")
+
+
+@attrs.define(kw_only=True)
+class FeedbackEntry:
+    """One piece of feedback about a task, built by keyword.
+
+    Every field is validated on construction and on assignment (``entry.rating = 6``
+    raises ``FeedbackValidationError`` at once). Timestamps are normalised to aware UTC;
+    a naive datetime is taken as local time.
+    """
+
+    max_content_length: ClassVar[int] = 65_536
+    """The longest ``content`` accepted, in characters; assign to change it everywhere."""
+
+    id: str = attrs.field(factory=_new_id, validator=_validate_id)
+    task_id: str = attrs.field(validator=_validate_id)
+    feedback_type: FeedbackType = attrs.field(converter=to_feedback_type)
+    content: str = attrs.field(validator=_validate_content)
+    rating: int | None = attrs.field(default=None, validator=_validate_rating)
+    user_id: str | None = attrs.field(default=None, validator=_validate_user_id)
+    metadata: FeedbackMetadata = attrs.field(
+        factory=dict, converter=_to_metadata, validator=_validate_metadata
+    )
+    created_at: datetime = attrs.field(factory=_utc_now, converter=_created_at)
+    updated_at: datetime = attrs.field(
+        default=attrs.Factory(lambda self: self.created_at, takes_self=True),
+        converter=_updated_at,
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (ISO 8601 timestamps, the type's string value)."""
+        from orchestrator_feedback.serialization import entry_to_dict  # noqa: PLC0415
+
+        return entry_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeedbackEntry:
+        """Build an entry from what ``to_dict`` wrote, also after a JSON round trip."""
+        from orchestrator_feedback.serialization import entry_from_dict  # noqa: PLC0415
+
+        return entry_from_dict(data)
+
+
+@attrs.define(frozen=True)
+class FeedbackSummary:
+    """Statistics over a set of feedback: a task's, or the whole store's."""
+
+    total_count: int
+    """How many entries there are."""
+    average_rating: float | None
+    """The mean of the ratings given; None when no entry is rated."""
+    rating_distribution: dict[int, int]
+    """How many entries have each rating; all five keys 1..5 are present."""
+    feedback_by_type: dict[FeedbackType, int]
+    """How many entries there are of each type; every ``FeedbackType`` is present."""

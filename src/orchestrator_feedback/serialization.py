@@ -1,0 +1,312 @@
+"""The one cattrs converter, and the encodings of the few types that need one.
+
+``converter`` turns entries into JSON-ready dicts and back (``to_dict``/``from_dict``,
+exports, imports) and structures the configuration. The storage backends encode rows
+with the same per-type encoders defined here (timestamps, metadata), so a value has one
+spelling per medium and it is written down once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import cattrs
+import orjson
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.models import (
+    FeedbackEntry,
+    FeedbackType,
+    check_content,
+    check_identifier,
+    check_rating,
+    to_feedback_type,
+    validate_metadata,
+)
+
+__all__ = [
+    "SQLITE_TIMESTAMP_LENGTH",
+    "EncodedRow",
+    "record_to_row",
+    "build_trusted_entry",
+    "converter",
+    "dump_metadata",
+    "entry_from_dict",
+    "entry_from_row",
+    "entry_to_dict",
+    "entry_to_row",
+    "format_sqlite_timestamp",
+    "load_metadata",
+    "parse_sqlite_timestamp",
+    "parse_timestamp",
+    "structure_or_explain",
+]
+
+SQLITE_TIMESTAMP_LENGTH = len("YYYY-MM-DD HH:MM:SS.ffffff")
+
+
+def parse_sqlite_timestamp(text: str) -> datetime:
+    """Read a timestamp as SQLite stores it (UTC text without an offset)."""
+    if len(text) == SQLITE_TIMESTAMP_LENGTH:
+        return datetime.fromisoformat(text + "+00:00")
+    return parse_timestamp(text)
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """Read a timestamp from a datetime or an ISO 8601 string; a naive one is UTC text."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise FeedbackValidationError(
+                "timestamp", value, "must be an ISO 8601 date and time"
+            ) from None
+    else:
+        raise FeedbackValidationError("timestamp", value, "must be an ISO 8601 string or datetime")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_sqlite_timestamp(value: datetime) -> str:
+    """Spell a datetime as SQLite stores it: ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat() without arguments is the fastest spelling; it drops ".000000".
+    text = value.isoformat(" ")
+    if value.microsecond:
+        return text[:SQLITE_TIMESTAMP_LENGTH]
+    return text[:19] + ".000000"
+
+
+# orjson would write datetimes, dataclasses and str/int/dict subclasses its own way;
+# refuse them instead, as the model does.
+_STRICT_JSON = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def dump_metadata(metadata: Mapping[str, Any]) -> str:
+    """Encode metadata as compact JSON text, refusing anything that is not JSON.
+
+    The entry validated its metadata when it was assigned. A nested value changed in
+    place afterwards is not seen until here: a set, bytes, datetime or non-string key is
+    refused with its key path; NaN cannot be told apart by orjson and is written as null.
+    """
+    if not metadata:
+        return "{}"
+    try:
+        return orjson.dumps(metadata, option=_STRICT_JSON).decode()
+    except TypeError:
+        validate_metadata(metadata)
+        raise
+
+
+def load_metadata(text: str | None) -> dict[str, Any]:
+    """Decode metadata stored as JSON text (NULL reads as an empty object)."""
+    if not text or text == "{}":
+        return {}
+    loaded: dict[str, Any] = orjson.loads(text)
+    return loaded
+
+
+converter = cattrs.Converter(forbid_extra_keys=True)
+"""The project's one converter: entries, exports and configuration go through it."""
+
+converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
+converter.register_structure_hook(datetime, lambda value, _type: parse_timestamp(value))
+converter.register_unstructure_hook(FeedbackType, lambda value: value.value)
+converter.register_structure_hook(FeedbackType, lambda value, _type: to_feedback_type(value))
+# Metadata is validated by FeedbackEntry itself; hand it over untouched.
+converter.register_structure_hook_func(lambda cls: cls == dict[str, Any], lambda value, _type: value)
+
+
+def _first_error(error: BaseException, path: str = "") -> tuple[str, BaseException]:
+    """Walk a cattrs error group down to its first leaf, building the key path."""
+    if isinstance(error, ClassValidationError):
+        with_notes, others = error.group_exceptions()
+        if with_notes:
+            inner, note = with_notes[0]
+            return _first_error(inner, f"{path}.{note.name}" if path else note.name)
+        return _first_error(others[0], path) if others else (path, error)
+    if isinstance(error, IterableValidationError):
+        indexed, others = error.group_exceptions()
+        if indexed:
+            inner, index_note = indexed[0]
+            return _first_error(inner, f"{path}[{index_note.index}]")
+        return _first_error(others[0], path) if others else (path, error)
+    return path, error
+
+
+def structure_or_explain(data: Any, cls: type[Any], *, location: str | None = None) -> Any:
+    """Structure ``data`` as ``cls``; any failure becomes a ``FeedbackValidationError``."""
+    try:
+        return converter.structure(data, cls)
+    except FeedbackValidationError as error:
+        if location and not error.location:
+            raise FeedbackValidationError(
+                error.field, error.value, error.rule, location=location
+            ) from None
+        raise
+    except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as error:
+        path, leaf = _first_error(error)
+        if isinstance(leaf, FeedbackValidationError):
+            field = path if leaf.field == "timestamp" else leaf.field
+            raise FeedbackValidationError(field, leaf.value, leaf.rule, location=location) from None
+        if isinstance(leaf, ForbiddenExtraKeysError):
+            names = ", ".join(sorted(leaf.extra_fields))
+            field = f"{path}.{names}" if path else names
+            raise FeedbackValidationError(field, names, "is not a known field", location=location) from None
+        if isinstance(leaf, KeyError):
+            raise FeedbackValidationError(path, None, "is required", location=location) from None
+        raise FeedbackValidationError(path or cls.__name__, data, str(leaf), location=location) from None
+    except TypeError as error:
+        raise FeedbackValidationError(cls.__name__, data, str(error), location=location) from None
+
+
+def entry_to_dict(entry: FeedbackEntry) -> dict[str, Any]:
+    """Return ``entry`` as a JSON-ready dict."""
+    result: dict[str, Any] = converter.unstructure(entry)
+    return result
+
+
+def entry_from_dict(data: Mapping[str, Any], *, location: str | None = None) -> FeedbackEntry:
+    """Build and validate an entry from a dict as ``entry_to_dict`` writes it."""
+    if not isinstance(data, Mapping):
+        raise FeedbackValidationError("entry", data, "must be a JSON object", location=location)
+    entry: FeedbackEntry = structure_or_explain(data, FeedbackEntry, location=location)
+    return entry
+
+
+EncodedRow = tuple[Any, ...]
+"""An entry as backends receive it, in column order: type as its value, metadata as
+JSON text, timestamps as UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLite's own spelling)."""
+
+_ISO_UTC_LENGTH = len("2026-01-01T00:00:00.000000+00:00")
+_RECORD_KEYS = {
+    "id", "task_id", "feedback_type", "content", "rating", "user_id", "metadata",
+    "created_at", "updated_at",
+}
+
+
+def _iso_utc_to_row_timestamp(text: object) -> str:
+    if type(text) is not str or len(text) != _ISO_UTC_LENGTH or not text.endswith("+00:00"):
+        raise FeedbackValidationError("timestamp", text, "not in to_dict's canonical form")
+    datetime.fromisoformat(text)  # raises ValueError on an impossible date
+    return f"{text[:10]} {text[11:26]}"
+
+
+def record_to_row(record: Any, may_hold_nul: bool) -> EncodedRow | None:
+    """Encode a decoded JSON record exactly as ``to_dict`` writes it, or return None.
+
+    The bulk import's fast path: it runs the model's own checks on the record and
+    skips building an entry. Anything not in the canonical shape returns None, and the
+    caller takes the full path (``entry_from_dict``), which accepts or explains it. The
+    metadata came from a strict JSON parser, so it is JSON already; only a NUL character
+    (which arrives as an escape, hence ``may_hold_nul``) would need the full walk.
+    """
+    if type(record) is not dict or record.keys() != _RECORD_KEYS:
+        return None
+    metadata = record["metadata"]
+    if type(metadata) is not dict or may_hold_nul:
+        return None
+    try:
+        check_identifier("id", record["id"])
+        check_identifier("task_id", record["task_id"])
+        user_id = record["user_id"]
+        if user_id is not None:
+            check_identifier("user_id", user_id)
+        check_content(record["content"])
+        check_rating(record["rating"])
+        feedback_type = to_feedback_type(record["feedback_type"]).value
+        created_at = _iso_utc_to_row_timestamp(record["created_at"])
+        updated_at = _iso_utc_to_row_timestamp(record["updated_at"])
+    except (FeedbackValidationError, ValueError):
+        return None
+    return (
+        record["id"],
+        record["task_id"],
+        feedback_type,
+        record["content"],
+        record["rating"],
+        user_id,
+        orjson.dumps(metadata, option=_STRICT_JSON).decode() if metadata else "{}",
+        created_at,
+        updated_at,
+    )
+
+
+def entry_to_row(entry: FeedbackEntry) -> EncodedRow:
+    """Encode an entry as an ``EncodedRow``."""
+    # Hot path: written out rather than going through cattrs' generic tuple unstructuring.
+    created_at = format_sqlite_timestamp(entry.created_at)
+    updated_at = (
+        created_at
+        if entry.updated_at == entry.created_at
+        else format_sqlite_timestamp(entry.updated_at)
+    )
+    return (
+        entry.id,
+        entry.task_id,
+        entry.feedback_type.value,
+        entry.content,
+        entry.rating,
+        entry.user_id,
+        dump_metadata(entry.metadata),
+        created_at,
+        updated_at,
+    )
+
+
+_set_field = object.__setattr__
+
+
+def build_trusted_entry(
+    id: str,  # noqa: A002
+    task_id: str,
+    feedback_type: str,
+    content: str,
+    rating: int | None,
+    user_id: str | None,
+    metadata: dict[str, Any],
+    created_at: datetime,
+    updated_at: datetime,
+) -> FeedbackEntry:
+    """Build an entry from values read back from our own database, skipping re-validation.
+
+    Everything in the table was validated on the way in and is guarded by its constraints;
+    validating again on every read would cost more than the query itself.
+    """
+    entry = object.__new__(FeedbackEntry)
+    _set_field(entry, "id", id)
+    _set_field(entry, "task_id", task_id)
+    _set_field(entry, "feedback_type", to_feedback_type(feedback_type))
+    _set_field(entry, "content", content)
+    _set_field(entry, "rating", rating)
+    _set_field(entry, "user_id", user_id)
+    _set_field(entry, "metadata", metadata)
+    _set_field(entry, "created_at", created_at)
+    _set_field(entry, "updated_at", updated_at)
+    return entry
+
+
+def entry_from_row(row: EncodedRow) -> FeedbackEntry:
+    """Decode an ``EncodedRow`` read back from the database."""
+    return build_trusted_entry(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        load_metadata(row[6]),
+        parse_sqlite_timestamp(row[7]),
+        parse_sqlite_timestamp(row[8]),
+    )

@@ -1,0 +1,222 @@
+"""The backend interface every storage engine implements, and the values it exchanges.
+
+``FeedbackStorage`` (the facade) owns validation, transactions per thread, listeners,
+summaries and import/export; a backend only runs SQL on connections it pools. A
+third-party backend subclasses ``StorageBackend`` and implements every abstract method.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import enum
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+
+from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType, to_feedback_type, to_utc
+from orchestrator_feedback.serialization import EncodedRow
+
+__all__ = ["FeedbackChange", "FeedbackFilter", "OnConflict", "QueryRow", "StorageBackend"]
+
+
+class FeedbackChange(enum.Enum):
+    """What happened to an entry, as told to committed-change listeners."""
+
+    RECORDED = "recorded"
+    UPDATED = "updated"
+    DELETED = "deleted"
+
+
+class OnConflict(enum.Enum):
+    """What an insert does with an id that is already stored."""
+
+    ERROR = "error"
+    SKIP = "skip"
+    REPLACE = "replace"
+
+
+class QueryRow(Protocol):
+    """A row from ``execute_query``: indexable by position and by column name."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+
+def _optional_type(value: FeedbackType | str | None) -> FeedbackType | None:
+    return None if value is None else to_feedback_type(value)
+
+
+def _optional_time(field: str) -> Any:
+    def convert(value: datetime | None) -> datetime | None:
+        return None if value is None else to_utc(value, field)
+
+    return convert
+
+
+def _check_rating_bound(_filter: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (type(value) is not int or not 1 <= value <= 5):
+        raise FeedbackValidationError(attribute.name, value, "must be None or a whole number from 1 to 5")
+
+
+def _check_optional_str(_filter: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and type(value) is not str:
+        raise FeedbackValidationError(attribute.name, value, "must be a string")
+
+
+@attrs.frozen(kw_only=True)
+class FeedbackFilter:
+    """Which entries a query selects; every field left None selects everything.
+
+    ``created_after`` is inclusive and ``created_before`` exclusive, so consecutive
+    windows never count an entry twice.
+    """
+
+    task_id: str | None = attrs.field(default=None, validator=_check_optional_str)
+    feedback_type: FeedbackType | None = attrs.field(default=None, converter=_optional_type)
+    user_id: str | None = attrs.field(default=None, validator=_check_optional_str)
+    min_rating: int | None = attrs.field(default=None, validator=_check_rating_bound)
+    max_rating: int | None = attrs.field(default=None, validator=_check_rating_bound)
+    created_after: datetime | None = attrs.field(
+        default=None, converter=_optional_time("created_after")
+    )
+    created_before: datetime | None = attrs.field(
+        default=None, converter=_optional_time("created_before")
+    )
+
+    def where(self, placeholder: str, encode_time: Any) -> tuple[str, list[Any]]:
+        """Return a SQL ``WHERE`` clause (or "") and its parameters, in ``placeholder`` style."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, operator, value in (
+            ("task_id", "=", self.task_id),
+            ("feedback_type", "=", self.feedback_type and self.feedback_type.value),
+            ("user_id", "=", self.user_id),
+            ("rating", ">=", self.min_rating),
+            ("rating", "<=", self.max_rating),
+            ("created_at", ">=", self.created_after and encode_time(self.created_after)),
+            ("created_at", "<", self.created_before and encode_time(self.created_before)),
+        ):
+            if value is not None:
+                clauses.append(f"{column} {operator} {placeholder}")
+                params.append(value)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+ALL = FeedbackFilter()
+"""The filter that selects every entry."""
+
+
+class StorageBackend(abc.ABC):
+    """One storage engine: a pool of connections and the SQL that runs on them.
+
+    Every method but ``acquire``/``close`` takes a connection the facade acquired; the
+    facade decides where transactions begin and end, so a backend never commits on
+    its own inside ``insert``/``update``/``delete``.
+    """
+
+    url: str
+    """Where the data lives, as the user named it (secrets hidden)."""
+
+    # -- connections and transactions -------------------------------------------------
+
+    @abc.abstractmethod
+    def acquire(self) -> Any:
+        """Take a connection from the pool, waiting at most the configured timeout."""
+
+    @abc.abstractmethod
+    def release(self, connection: Any) -> None:
+        """Give a connection back to the pool."""
+
+    @abc.abstractmethod
+    def begin(self, connection: Any) -> None:
+        """Start a write transaction that holds the write lock from the start."""
+
+    @abc.abstractmethod
+    def commit(self, connection: Any) -> None:
+        """Commit the connection's transaction."""
+
+    @abc.abstractmethod
+    def rollback(self, connection: Any) -> None:
+        """Roll the connection's transaction back."""
+
+    @abc.abstractmethod
+    def savepoint(self, connection: Any, name: str) -> None:
+        """Open a savepoint inside the current transaction."""
+
+    @abc.abstractmethod
+    def release_savepoint(self, connection: Any, name: str) -> None:
+        """Keep the work done since the savepoint."""
+
+    @abc.abstractmethod
+    def rollback_to_savepoint(self, connection: Any, name: str) -> None:
+        """Undo the work done since the savepoint, and drop it."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close every pooled connection."""
+
+    # -- data ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def insert(self, connection: Any, rows: Sequence[EncodedRow], on_conflict: OnConflict) -> int:
+        """Insert encoded entries; return how many rows were written.
+
+        With ``OnConflict.ERROR`` an existing id raises ``DuplicateFeedbackError``.
+        """
+
+    @contextlib.contextmanager
+    def bulk_load(self, connection: Any) -> Iterator[None]:
+        """Wrap a large insert inside a transaction; a backend may speed it up here."""
+        yield
+
+    @abc.abstractmethod
+    def get(self, connection: Any, feedback_id: str) -> FeedbackEntry | None:
+        """Return the entry with this id, or None."""
+
+    @abc.abstractmethod
+    def select(
+        self, connection: Any, where: FeedbackFilter, limit: int | None, offset: int
+    ) -> list[FeedbackEntry]:
+        """Return matching entries ordered by ``created_at`` then ``id``."""
+
+    @abc.abstractmethod
+    def iterate(self, connection: Any, where: FeedbackFilter) -> Iterator[FeedbackEntry]:
+        """Yield matching entries ordered by ``created_at`` then ``id``, in constant memory."""
+
+    @abc.abstractmethod
+    def count(self, connection: Any, where: FeedbackFilter) -> int:
+        """Return how many entries match."""
+
+    @abc.abstractmethod
+    def update(self, connection: Any, row: EncodedRow) -> bool:
+        """Overwrite the stored entry with the row's id; False when that id is not stored."""
+
+    @abc.abstractmethod
+    def delete(
+        self, connection: Any, where: FeedbackFilter | str, returning: bool
+    ) -> list[FeedbackEntry] | int:
+        """Delete one id or every match; return the deleted entries, or their count."""
+
+    @abc.abstractmethod
+    def rating_counts(
+        self, connection: Any, task_id: str | None
+    ) -> list[tuple[str, int | None, int]]:
+        """Return ``(feedback_type, rating, count)`` groups for one task or the whole store."""
+
+    @abc.abstractmethod
+    def execute(self, connection: Any, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[QueryRow]:
+        """Run caller-written SQL; return its rows (empty for statements without any)."""
+
+    @abc.abstractmethod
+    def encode_parameter(self, value: Any) -> Any:
+        """Turn a caller's query parameter into what this engine compares with stored values."""
+
+    @property
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The schema version the database is at."""

@@ -1,0 +1,32 @@
+"""Choose the backend a database path or URL names."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from orchestrator_feedback.errors import FeedbackError
+from orchestrator_feedback.storage.base import StorageBackend
+from orchestrator_feedback.storage.sqlite import SQLiteBackend, sqlite_path_from_url
+
+__all__ = ["open_backend", "url_scheme"]
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+
+
+def url_scheme(database: str) -> str | None:
+    """Return the URL scheme of ``database`` (``"sqlite"``, ``"postgresql"``), or None for a path."""
+    match = _SCHEME.match(database)
+    return match.group(1).lower() if match else None
+
+
+def open_backend(database: str | os.PathLike[str], **options: Any) -> StorageBackend:
+    """Open the backend for a file path, ``:memory:``, or a ``scheme://`` URL."""
+    database = os.fspath(database)
+    scheme = url_scheme(database)
+    if scheme is None or scheme == "sqlite":
+        return SQLiteBackend(sqlite_path_from_url(database), **options)
+    raise FeedbackError(
+        f"no storage backend for {scheme}:// URLs (known: file paths, sqlite://)"
+    )

@@ -1,0 +1,341 @@
+"""The SQLite backend: the embedded default (stdlib ``sqlite3``, WAL, immediate writes)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from orchestrator_feedback.errors import (
+    DuplicateFeedbackError,
+    FeedbackError,
+    SchemaVersionError,
+)
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType, to_utc
+from orchestrator_feedback.serialization import (
+    EncodedRow,
+    entry_from_row,
+    format_sqlite_timestamp,
+)
+from orchestrator_feedback.storage.base import (
+    FeedbackFilter,
+    OnConflict,
+    QueryRow,
+    StorageBackend,
+)
+from orchestrator_feedback.storage.pool import ConnectionPool
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
+
+COLUMNS = "id, task_id, feedback_type, content, rating, user_id, metadata, created_at, updated_at"
+_PLACEHOLDERS = ", ".join("?" * 9)
+_INSERT = f"INSERT INTO feedback ({COLUMNS}) VALUES ({_PLACEHOLDERS})"
+_INSERT_SKIP = f"{_INSERT} ON CONFLICT(id) DO NOTHING"
+_INSERT_REPLACE = f"{_INSERT} ON CONFLICT(id) DO UPDATE SET " + ", ".join(
+    f"{column} = excluded.{column}" for column in COLUMNS.split(", ")[1:]
+)
+_UPDATE = (
+    "UPDATE feedback SET task_id = ?, feedback_type = ?, content = ?, rating = ?, "
+    "user_id = ?, metadata = ?, created_at = ?, updated_at = ? WHERE id = ?"
+)
+_ORDER = " ORDER BY created_at, id"
+
+MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
+    (
+        1,
+        (
+            # The seed's table, verbatim, so databases it created are adopted as they are.
+            """CREATE TABLE IF NOT EXISTS feedback (
+                id TEXT PRIMARY KEY,
+                task_id TEXT NOT NULL,
+                feedback_type TEXT NOT NULL,
+                content TEXT NOT NULL,
+                rating INTEGER,
+                user_id TEXT,
+                metadata TEXT,
+                created_at TIMESTAMP NOT NULL,
+                updated_at TIMESTAMP NOT NULL,
+                CONSTRAINT rating_range CHECK (rating IS NULL OR (rating >= 1 AND rating <= 5))
+            )""",
+            "CREATE INDEX IF NOT EXISTS idx_task_id ON feedback(task_id)",
+            "CREATE INDEX IF NOT EXISTS idx_feedback_type ON feedback(feedback_type)",
+            "CREATE INDEX IF NOT EXISTS idx_created_at ON feedback(created_at)",
+            # Covers get_summary(task_id): the groups are read from the index alone.
+            "CREATE INDEX IF NOT EXISTS idx_task_type_rating "
+            "ON feedback(task_id, feedback_type, rating)",
+        ),
+    ),
+]
+"""Numbered schema changes; each applies in one transaction and sets ``user_version``."""
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def sqlite_path_from_url(url: str) -> str:
+    """Return the file path (or ":memory:") named by a path or a ``sqlite:///`` URL."""
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite://")
+        path = path[1:] if path.startswith("/") else path
+        return path or ":memory:"
+    return url
+
+
+class SQLiteBackend(StorageBackend):
+    """Feedback in one SQLite file, shared by threads and processes through WAL."""
+
+    def __init__(
+        self, path: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
+    ) -> None:
+        if synchronous.upper() not in {"NORMAL", "FULL"}:
+            raise FeedbackError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+        self.path = path
+        self.url = path
+        self._timeout = timeout
+        self._synchronous = synchronous.upper()
+        self._memory = path == ":memory:"
+        if not self._memory:
+            _create_private_file(Path(path))
+        # One in-memory database is private to its connection: the pool is that connection.
+        size = 1 if self._memory else pool_size
+        self._pool: ConnectionPool[sqlite3.Connection] = ConnectionPool(
+            self._connect, sqlite3.Connection.close, size, timeout
+        )
+        connection = self._pool.acquire()
+        try:
+            self._version = self._migrate(connection)
+        finally:
+            self._pool.release(connection)
+
+    # -- connections and transactions -------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path,
+            timeout=self._timeout,
+            isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
+            check_same_thread=False,  # the pool hands connections between threads
+            cached_statements=256,
+        )
+        if not self._memory:
+            connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={self._synchronous}")
+        return connection
+
+    def _migrate(self, connection: sqlite3.Connection) -> int:
+        version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.path} has schema version {version}, but this orchestrator-feedback "
+                f"knows versions up to {SCHEMA_VERSION}: upgrade orchestrator-feedback"
+            )
+        if version == SCHEMA_VERSION:
+            return version
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            # Read again under the write lock: another process may have migrated meanwhile.
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            for number, statements in MIGRATIONS:
+                if number > version:
+                    for statement in statements:
+                        connection.execute(statement)
+                    connection.execute(f"PRAGMA user_version = {number}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        return SCHEMA_VERSION
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version the database is at."""
+        return self._version
+
+    def acquire(self) -> sqlite3.Connection:
+        """Take a connection from the pool."""
+        return self._pool.acquire()
+
+    def release(self, connection: sqlite3.Connection) -> None:
+        """Give a connection back to the pool."""
+        self._pool.release(connection)
+
+    def begin(self, connection: sqlite3.Connection) -> None:
+        """Start a transaction holding the write lock, so it never fails to upgrade later."""
+        connection.execute("BEGIN IMMEDIATE")
+
+    def commit(self, connection: sqlite3.Connection) -> None:
+        """Commit."""
+        connection.execute("COMMIT")
+
+    def rollback(self, connection: sqlite3.Connection) -> None:
+        """Roll back, if a transaction is still open."""
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+
+    def savepoint(self, connection: sqlite3.Connection, name: str) -> None:
+        """Open a savepoint."""
+        connection.execute(f"SAVEPOINT {name}")
+
+    def release_savepoint(self, connection: sqlite3.Connection, name: str) -> None:
+        """Keep the savepoint's work."""
+        connection.execute(f"RELEASE SAVEPOINT {name}")
+
+    def rollback_to_savepoint(self, connection: sqlite3.Connection, name: str) -> None:
+        """Undo the savepoint's work and drop it."""
+        connection.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        connection.execute(f"RELEASE SAVEPOINT {name}")
+
+    def close(self) -> None:
+        """Close the pool."""
+        self._pool.close()
+
+    # -- data ------------------------------------------------------------------------
+
+    def insert(
+        self, connection: sqlite3.Connection, rows: Sequence[EncodedRow], on_conflict: OnConflict
+    ) -> int:
+        """Insert rows with one statement per batch."""
+        if on_conflict is OnConflict.ERROR:
+            sql = _INSERT
+        elif on_conflict is OnConflict.SKIP:
+            sql = _INSERT_SKIP
+        else:
+            sql = _INSERT_REPLACE
+        try:
+            if len(rows) == 1:
+                return connection.execute(sql, rows[0]).rowcount
+            return connection.executemany(sql, rows).rowcount
+        except sqlite3.IntegrityError as error:
+            duplicate = self._first_duplicate(connection, rows)
+            if duplicate is not None:
+                raise DuplicateFeedbackError(duplicate) from None
+            raise FeedbackError(f"the database refused the entry: {error}") from error
+
+    def _first_duplicate(
+        self, connection: sqlite3.Connection, rows: Sequence[EncodedRow]
+    ) -> str | None:
+        seen: set[str] = set()
+        for row in rows:
+            if row[0] in seen or connection.execute(
+                "SELECT 1 FROM feedback WHERE id = ?", (row[0],)
+            ).fetchone():
+                return str(row[0])
+            seen.add(row[0])
+        return None
+
+    @contextlib.contextmanager
+    def bulk_load(self, connection: sqlite3.Connection) -> Iterator[None]:
+        """Into an empty table, insert first and build the secondary indexes after.
+
+        Building an index once over sorted data is several times faster than updating
+        it row by row. The drop and the rebuild are inside the caller's transaction, so
+        a failed load rolls back to the indexes as they were.
+        """
+        if connection.execute("SELECT 1 FROM feedback LIMIT 1").fetchone():
+            yield
+            return
+        indexes = connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'feedback' AND sql IS NOT NULL"
+        ).fetchall()
+        for name, _sql in indexes:
+            connection.execute(f'DROP INDEX "{name}"')
+        yield
+        for _name, sql in indexes:
+            connection.execute(sql)
+
+    def get(self, connection: sqlite3.Connection, feedback_id: str) -> FeedbackEntry | None:
+        """Return one entry by id."""
+        row = connection.execute(f"SELECT {COLUMNS} FROM feedback WHERE id = ?", (feedback_id,)).fetchone()
+        return None if row is None else entry_from_row(row)
+
+    def select(
+        self, connection: sqlite3.Connection, where: FeedbackFilter, limit: int | None, offset: int
+    ) -> list[FeedbackEntry]:
+        """Return matching entries in order."""
+        clause, params = where.where("?", format_sqlite_timestamp)
+        sql = f"SELECT {COLUMNS} FROM feedback{clause}{_ORDER}"
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            params += [-1 if limit is None else limit, offset]
+        rows = connection.execute(sql, params).fetchall()
+        return [entry_from_row(row) for row in rows]
+
+    def iterate(self, connection: sqlite3.Connection, where: FeedbackFilter) -> Iterator[FeedbackEntry]:
+        """Stream matching entries in order, a thousand rows at a time."""
+        clause, params = where.where("?", format_sqlite_timestamp)
+        cursor = connection.execute(f"SELECT {COLUMNS} FROM feedback{clause}{_ORDER}", params)
+        try:
+            while rows := cursor.fetchmany(1000):
+                yield from map(entry_from_row, rows)
+        finally:
+            cursor.close()
+
+    def count(self, connection: sqlite3.Connection, where: FeedbackFilter) -> int:
+        """Count matching entries."""
+        clause, params = where.where("?", format_sqlite_timestamp)
+        counted: int = connection.execute(f"SELECT COUNT(*) FROM feedback{clause}", params).fetchone()[0]
+        return counted
+
+    def update(self, connection: sqlite3.Connection, row: EncodedRow) -> bool:
+        """Overwrite the stored version of the row's entry; False when its id is not stored."""
+        return connection.execute(_UPDATE, (*row[1:], row[0])).rowcount > 0
+
+    def delete(
+        self, connection: sqlite3.Connection, where: FeedbackFilter | str, returning: bool
+    ) -> list[FeedbackEntry] | int:
+        """Delete one id or every match."""
+        if isinstance(where, str):
+            clause, params = " WHERE id = ?", [where]
+        else:
+            clause, params = where.where("?", format_sqlite_timestamp)
+        sql = f"DELETE FROM feedback{clause}"
+        if returning:
+            rows = connection.execute(f"{sql} RETURNING {COLUMNS}", params).fetchall()
+            return [entry_from_row(row) for row in rows]
+        return connection.execute(sql, params).rowcount
+
+    def rating_counts(
+        self, connection: sqlite3.Connection, task_id: str | None
+    ) -> list[tuple[str, int | None, int]]:
+        """Group counts by type and rating, read from the covering index."""
+        sql = "SELECT feedback_type, rating, COUNT(*) FROM feedback"
+        if task_id is None:
+            return connection.execute(f"{sql} GROUP BY feedback_type, rating").fetchall()
+        return connection.execute(
+            f"{sql} WHERE task_id = ? GROUP BY feedback_type, rating", (task_id,)
+        ).fetchall()
+
+    def execute(
+        self, connection: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any]
+    ) -> list[QueryRow]:
+        """Run one statement; rows are ``sqlite3.Row`` (by position and by name)."""
+        cursor = connection.cursor()
+        cursor.row_factory = sqlite3.Row
+        try:
+            rows: list[QueryRow] = cursor.execute(sql, params).fetchall()
+        finally:
+            cursor.close()
+        return rows
+
+    def encode_parameter(self, value: Any) -> Any:
+        """Datetimes become stored UTC text; feedback types their value."""
+        if isinstance(value, datetime):
+            return format_sqlite_timestamp(to_utc(value))
+        if isinstance(value, FeedbackType):
+            return value.value
+        return value
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file readable by its owner only, if it does not exist yet."""
+    if not path.parent.is_dir():
+        raise FeedbackError(f"cannot create {path}: the directory {path.parent} does not exist")
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)

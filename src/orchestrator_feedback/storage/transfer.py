@@ -1,0 +1,174 @@
+"""Streaming JSON Lines / JSON array import and export, shared by every backend."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+import orjson
+
+from orchestrator_feedback.errors import DuplicateFeedbackError, ImportFormatError
+from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.serialization import (
+    EncodedRow,
+    entry_from_dict,
+    entry_to_dict,
+    entry_to_row,
+    record_to_row,
+)
+from orchestrator_feedback.storage.base import OnConflict, StorageBackend
+
+__all__ = [
+    "JSONL",
+    "JSON_ARRAY",
+    "Reader",
+    "export_entries",
+    "insert_batch",
+    "read_batches",
+    "read_json_array",
+    "read_jsonl",
+]
+
+BATCH_SIZE = 1000
+JSONL = "jsonl"
+JSON_ARRAY = "json"
+Source = str | os.PathLike[str] | IO[str]
+Record = tuple[str, Any, bool]
+"""``(location, decoded object, whether its text holds a \\u escape)``."""
+Reader = Callable[[IO[str]], Iterator[Record]]
+Located = tuple[EncodedRow, str]
+
+
+@contextmanager
+def _opened(target: Source, mode: str) -> Iterator[IO[str]]:
+    if isinstance(target, str | os.PathLike):
+        with open(target, mode, encoding="utf-8", newline="" if "w" in mode else None) as handle:
+            yield handle
+    else:
+        yield target
+
+
+def export_entries(entries: Iterable[FeedbackEntry], dest: Source, file_format: str) -> int:
+    """Write entries as JSON Lines or as a JSON array; return how many were written."""
+    count = 0
+    with _opened(dest, "w") as out:
+        if file_format == JSONL:
+            for entry in entries:
+                out.write(orjson.dumps(entry_to_dict(entry)).decode() + "\n")
+                count += 1
+        else:
+            out.write("[")
+            for entry in entries:
+                text = orjson.dumps(entry_to_dict(entry)).decode()
+                out.write(("\n" if count == 0 else ",\n") + text)
+                count += 1
+            out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def read_jsonl(source: IO[str]) -> Iterator[Record]:
+    """Yield each non-blank line of a JSON Lines file, decoded, with its line number."""
+    for number, line in enumerate(source, start=1):
+        if line.isspace() or not line:
+            continue
+        try:
+            yield f"line {number}", orjson.loads(line), "\\u" in line
+        except orjson.JSONDecodeError as error:
+            raise ImportFormatError(f"line {number}: not valid JSON: {error}") from None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_json_array(source: IO[str], chunk_size: int = 1 << 16) -> Iterator[Record]:
+    """Yield each item of a JSON array file, decoded, reading it in chunks."""
+    decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+    buffer = ""
+    position = 0
+    line = 1
+    index = 0
+    exhausted = False
+
+    def fill() -> bool:
+        nonlocal buffer, position, exhausted
+        chunk = "" if exhausted else source.read(chunk_size)
+        exhausted = exhausted or not chunk
+        buffer = buffer[position:] + chunk
+        position = 0
+        return bool(chunk)
+
+    def next_char() -> str:
+        nonlocal position, line
+        while True:
+            while position < len(buffer) and buffer[position] in " \t\r\n":
+                line += buffer[position] == "\n"
+                position += 1
+            if position < len(buffer) or not fill():
+                return buffer[position] if position < len(buffer) else ""
+
+    if next_char() != "[":
+        raise ImportFormatError(f"line {line}: a JSON array file must start with '['")
+    position += 1
+    expect_item = True
+    while True:
+        char = next_char()
+        if char == "]" and (index == 0 or not expect_item):
+            position += 1
+            if next_char():
+                raise ImportFormatError(f"line {line}: unexpected text after the array")
+            return
+        if char == "" or (not expect_item and char != ","):
+            raise ImportFormatError(f"line {line}: expected ',' or ']' after item {index - 1}")
+        if not expect_item:
+            position += 1
+            expect_item = True
+            continue
+        while True:
+            try:
+                item, end = decoder.raw_decode(buffer, position)
+            except (json.JSONDecodeError, ValueError) as error:
+                if not exhausted and fill():
+                    continue
+                message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+                raise ImportFormatError(
+                    f"line {line}: item {index} is not valid JSON: {message}"
+                ) from None
+            if end == len(buffer) and not exhausted and fill():
+                continue  # a number may go on in the next chunk
+            break
+        yield f"item {index} (line {line})", item, "\\u" in buffer[position:end]
+        line += buffer.count("\n", position, end)
+        position = end
+        index += 1
+        expect_item = False
+
+
+def read_batches(src: Source, reader: Reader) -> Iterator[list[Located]]:
+    """Validate records into encoded rows and yield them in batches, with their locations."""
+    with _opened(src, "r") as handle:
+        batch: list[Located] = []
+        for location, record, has_escapes in reader(handle):
+            row = record_to_row(record, has_escapes)
+            if row is None:
+                row = entry_to_row(entry_from_dict(record, location=location))
+            batch.append((row, location))
+            if len(batch) == BATCH_SIZE:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+def insert_batch(
+    backend: StorageBackend, connection: Any, batch: list[Located], policy: OnConflict
+) -> int:
+    """Insert one batch; a duplicate id is reported with the location of its record."""
+    try:
+        return backend.insert(connection, [row for row, _location in batch], policy)
+    except DuplicateFeedbackError as error:
+        location = next((where for row, where in batch if row[0] == error.feedback_id), None)
+        raise DuplicateFeedbackError(error.feedback_id, location=location) from None
