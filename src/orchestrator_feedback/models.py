@@ -209,7 +209,9 @@ def _updated_at(value: datetime) -> datetime:
     return to_utc(value, "updated_at")
 
 
-@attrs.define(kw_only=True)
+# slots=False: entries read back from the database are built by filling __dict__ in one
+# step (see serialization.build_trusted_entry), twice as fast as setting nine slots.
+@attrs.define(kw_only=True, slots=False)
 class FeedbackEntry:
     """One piece of feedback about a task, built by keyword.
 

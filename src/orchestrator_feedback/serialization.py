@@ -35,6 +35,7 @@ __all__ = [
     "converter",
     "dump_metadata",
     "entry_from_dict",
+    "entries_from_rows",
     "entry_from_row",
     "entry_to_dict",
     "entry_to_row",
@@ -266,6 +267,8 @@ def entry_to_row(entry: FeedbackEntry) -> EncodedRow:
 
 
 _set_field = object.__setattr__
+_new_object = object.__new__
+_TYPE_BY_VALUE = {member.value: member for member in FeedbackType}
 
 
 def build_trusted_entry(
@@ -284,17 +287,55 @@ def build_trusted_entry(
     Everything in the table was validated on the way in and is guarded by its constraints;
     validating again on every read would cost more than the query itself.
     """
-    entry = object.__new__(FeedbackEntry)
-    _set_field(entry, "id", id)
-    _set_field(entry, "task_id", task_id)
-    _set_field(entry, "feedback_type", to_feedback_type(feedback_type))
-    _set_field(entry, "content", content)
-    _set_field(entry, "rating", rating)
-    _set_field(entry, "user_id", user_id)
-    _set_field(entry, "metadata", metadata)
-    _set_field(entry, "created_at", created_at)
-    _set_field(entry, "updated_at", updated_at)
+    entry = _new_object(FeedbackEntry)
+    _set_field(
+        entry,
+        "__dict__",
+        {
+            "id": id,
+            "task_id": task_id,
+            "feedback_type": _TYPE_BY_VALUE.get(feedback_type) or to_feedback_type(feedback_type),
+            "content": content,
+            "rating": rating,
+            "user_id": user_id,
+            "metadata": metadata,
+            "created_at": created_at,
+            "updated_at": updated_at,
+        },
+    )
     return entry
+
+
+def entries_from_rows(rows: list[EncodedRow]) -> list[FeedbackEntry]:
+    """Decode many rows; ``entry_from_row`` unrolled, as reads return rows by the page."""
+    entries = []
+    append = entries.append
+    loads = orjson.loads
+    from_iso = datetime.fromisoformat
+    types = _TYPE_BY_VALUE
+    for entry_id, task_id, type_value, content, rating, user_id, metadata, created, updated in rows:
+        entry = _new_object(FeedbackEntry)
+        _set_field(
+            entry,
+            "__dict__",
+            {
+                "id": entry_id,
+                "task_id": task_id,
+                "feedback_type": types.get(type_value) or to_feedback_type(type_value),
+                "content": content,
+                "rating": rating,
+                "user_id": user_id,
+                "metadata": loads(metadata) if metadata and metadata != "{}" else {},
+                "created_at": from_iso(created + "+00:00")
+                if len(created) == SQLITE_TIMESTAMP_LENGTH
+                else parse_timestamp(created),
+                "updated_at": from_iso(updated + "+00:00")
+                if len(updated) == SQLITE_TIMESTAMP_LENGTH
+                else parse_timestamp(updated),
+            },
+        )
+        append(entry)
+    return entries
 
 
 def entry_from_row(row: EncodedRow) -> FeedbackEntry:

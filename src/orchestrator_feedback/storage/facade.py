@@ -177,8 +177,12 @@ class FeedbackStorage:
         """Run ``work(connection)`` in the thread's transaction, or in one of its own."""
         state = self._state
         if state.connection is not None:
-            result, events = work(state.connection)
-            state.pending.extend(events)
+            # Inside a caller's transaction a failed call must undo its own part only
+            # (create_many is all or nothing), and PostgreSQL would otherwise abort the
+            # whole transaction: run it in a savepoint of its own.
+            with self.transaction():
+                result, events = work(state.connection)
+                state.pending.extend(events)
             return result
         backend = self._backend
         connection = backend.acquire()

@@ -18,6 +18,7 @@ from orchestrator_feedback.errors import (
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType, to_utc
 from orchestrator_feedback.serialization import (
     EncodedRow,
+    entries_from_rows,
     entry_from_row,
     format_sqlite_timestamp,
 )
@@ -204,15 +205,30 @@ class SQLiteBackend(StorageBackend):
             sql = _INSERT_SKIP
         else:
             sql = _INSERT_REPLACE
-        try:
-            if len(rows) == 1:
+        if len(rows) == 1:
+            try:
                 return connection.execute(sql, rows[0]).rowcount
-            return connection.executemany(sql, rows).rowcount
+            except sqlite3.IntegrityError as error:
+                raise self._explain(connection, rows, error) from None
+        # executemany stops at a failing row with the rows before it written: a savepoint
+        # undoes them, so the duplicate search below sees the table as it was.
+        connection.execute("SAVEPOINT feedback_insert")
+        try:
+            written = connection.executemany(sql, rows).rowcount
         except sqlite3.IntegrityError as error:
-            duplicate = self._first_duplicate(connection, rows)
-            if duplicate is not None:
-                raise DuplicateFeedbackError(duplicate) from None
-            raise FeedbackError(f"the database refused the entry: {error}") from error
+            connection.execute("ROLLBACK TO SAVEPOINT feedback_insert")
+            connection.execute("RELEASE SAVEPOINT feedback_insert")
+            raise self._explain(connection, rows, error) from None
+        connection.execute("RELEASE SAVEPOINT feedback_insert")
+        return written
+
+    def _explain(
+        self, connection: sqlite3.Connection, rows: Sequence[EncodedRow], error: Exception
+    ) -> FeedbackError:
+        duplicate = self._first_duplicate(connection, rows)
+        if duplicate is not None:
+            return DuplicateFeedbackError(duplicate)
+        return FeedbackError(f"the database refused the entry: {error}")
 
     def _first_duplicate(
         self, connection: sqlite3.Connection, rows: Sequence[EncodedRow]
@@ -261,8 +277,7 @@ class SQLiteBackend(StorageBackend):
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
             params += [-1 if limit is None else limit, offset]
-        rows = connection.execute(sql, params).fetchall()
-        return [entry_from_row(row) for row in rows]
+        return entries_from_rows(connection.execute(sql, params).fetchall())
 
     def iterate(self, connection: sqlite3.Connection, where: FeedbackFilter) -> Iterator[FeedbackEntry]:
         """Stream matching entries in order, a thousand rows at a time."""
@@ -270,7 +285,7 @@ class SQLiteBackend(StorageBackend):
         cursor = connection.execute(f"SELECT {COLUMNS} FROM feedback{clause}{_ORDER}", params)
         try:
             while rows := cursor.fetchmany(1000):
-                yield from map(entry_from_row, rows)
+                yield from entries_from_rows(rows)
         finally:
             cursor.close()
 
@@ -294,8 +309,7 @@ class SQLiteBackend(StorageBackend):
             clause, params = where.where("?", format_sqlite_timestamp)
         sql = f"DELETE FROM feedback{clause}"
         if returning:
-            rows = connection.execute(f"{sql} RETURNING {COLUMNS}", params).fetchall()
-            return [entry_from_row(row) for row in rows]
+            return entries_from_rows(connection.execute(f"{sql} RETURNING {COLUMNS}", params).fetchall())
         return connection.execute(sql, params).rowcount
 
     def rating_counts(
