@@ -38,8 +38,15 @@ def test_fields_are_the_seeds_in_the_seeds_order(make_entry: MakeEntry) -> None:
     import attrs
 
     assert [field.name for field in attrs.fields(FeedbackEntry)] == [
-        "id", "task_id", "feedback_type", "content", "rating", "user_id", "metadata",
-        "created_at", "updated_at",
+        "id",
+        "task_id",
+        "feedback_type",
+        "content",
+        "rating",
+        "user_id",
+        "metadata",
+        "created_at",
+        "updated_at",
     ]
 
 
@@ -148,7 +155,9 @@ def test_assignment_is_validated_at_once(make_entry: MakeEntry) -> None:
     assert entry.updated_at.tzinfo is UTC
 
 
-def test_content_limit_is_configurable(make_entry: MakeEntry, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_content_limit_is_configurable(
+    make_entry: MakeEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(FeedbackEntry, "max_content_length", 10)
     make_entry(content="x" * 10)
     with pytest.raises(FeedbackValidationError, match="at most 10"):

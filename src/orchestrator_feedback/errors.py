@@ -45,9 +45,13 @@ class FeedbackNotFoundError(FeedbackError, LookupError):
 class DuplicateFeedbackError(FeedbackError):
     """Feedback with this id is already stored."""
 
-    def __init__(self, feedback_id: str, *, location: str | None = None) -> None:
+    def __init__(
+        self, feedback_id: str, *, location: str | None = None, position: int | None = None
+    ) -> None:
         self.feedback_id = feedback_id
         self.location = location
+        self.position = position
+        """Index of the clashing entry in the batch that was being inserted, if known."""
         where = f"{location}: " if location else ""
         super().__init__(f"{where}feedback with id {feedback_id!r} already exists")
 

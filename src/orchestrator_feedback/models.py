@@ -26,7 +26,7 @@ __all__ = [
     "JSONValue",
 ]
 
-JSONValue: TypeAlias = "str | int | float | bool | None | list[JSONValue] | dict[str, JSONValue]"
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 FeedbackMetadata: TypeAlias = dict[str, Any]
 """The type of ``FeedbackEntry.metadata``: a JSON object (string keys, JSON values)."""
 
@@ -167,21 +167,25 @@ def find_json_problem(value: object, path: str) -> tuple[str, object, str] | Non
             key_problem = text_problem(key)
             if key_problem is not None:
                 return f"{path}[{key!r}]", key, f"keys {key_problem}"
-            problem = find_json_problem(item, f"{path}.{key}")
-            if problem is not None:
-                return problem
+            found = find_json_problem(item, f"{path}.{key}")
+            if found is not None:
+                return found
         return None
     if kind is list:
         for index, item in enumerate(value):  # type: ignore[arg-type]
-            problem = find_json_problem(item, f"{path}[{index}]")
-            if problem is not None:
-                return problem
+            found = find_json_problem(item, f"{path}[{index}]")
+            if found is not None:
+                return found
         return None
-    return path, value, f"must be a JSON value (str, int, float, bool, None, list, dict), not {kind.__name__}"
+    return (
+        path,
+        value,
+        f"must be a JSON value (str, int, float, bool, None, list, dict), not {kind.__name__}",
+    )
 
 
 def validate_metadata(value: object) -> None:
-    """Raise ``FeedbackValidationError`` unless ``value`` is a JSON object, naming the bad key path."""
+    """Raise ``FeedbackValidationError`` unless ``value`` is a JSON object; name the bad path."""
     if type(value) is not dict:
         raise FeedbackValidationError("metadata", value, "must be a dict (a JSON object)")
     problem = find_json_problem(value, "metadata")
@@ -198,7 +202,7 @@ def _to_metadata(value: Mapping[str, Any] | None) -> FeedbackMetadata:
         return {}
     if type(value) is not dict and isinstance(value, Mapping):
         return dict(value)
-    return value  # type: ignore[return-value]
+    return value  # type: ignore[return-value,unused-ignore]
 
 
 def _created_at(value: datetime) -> datetime:
@@ -240,14 +244,14 @@ class FeedbackEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (ISO 8601 timestamps, the type's string value)."""
-        from orchestrator_feedback.serialization import entry_to_dict  # noqa: PLC0415
+        from orchestrator_feedback.serialization import entry_to_dict
 
         return entry_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeedbackEntry:
         """Build an entry from what ``to_dict`` wrote, also after a JSON round trip."""
-        from orchestrator_feedback.serialization import entry_from_dict  # noqa: PLC0415
+        from orchestrator_feedback.serialization import entry_from_dict
 
         return entry_from_dict(data)
 

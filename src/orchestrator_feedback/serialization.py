@@ -30,12 +30,11 @@ from orchestrator_feedback.models import (
 __all__ = [
     "SQLITE_TIMESTAMP_LENGTH",
     "EncodedRow",
-    "record_to_row",
     "build_trusted_entry",
     "converter",
     "dump_metadata",
-    "entry_from_dict",
     "entries_from_rows",
+    "entry_from_dict",
     "entry_from_row",
     "entry_to_dict",
     "entry_to_row",
@@ -43,6 +42,7 @@ __all__ = [
     "load_metadata",
     "parse_sqlite_timestamp",
     "parse_timestamp",
+    "record_to_row",
     "structure_or_explain",
 ]
 
@@ -126,7 +126,9 @@ converter.register_structure_hook(datetime, lambda value, _type: parse_timestamp
 converter.register_unstructure_hook(FeedbackType, lambda value: value.value)
 converter.register_structure_hook(FeedbackType, lambda value, _type: to_feedback_type(value))
 # Metadata is validated by FeedbackEntry itself; hand it over untouched.
-converter.register_structure_hook_func(lambda cls: cls == dict[str, Any], lambda value, _type: value)
+converter.register_structure_hook_func(
+    lambda cls: cls == dict[str, Any], lambda value, _type: value
+)
 
 
 def _first_error(error: BaseException, path: str = "") -> tuple[str, BaseException]:
@@ -164,10 +166,14 @@ def structure_or_explain(data: Any, cls: type[Any], *, location: str | None = No
         if isinstance(leaf, ForbiddenExtraKeysError):
             names = ", ".join(sorted(leaf.extra_fields))
             field = f"{path}.{names}" if path else names
-            raise FeedbackValidationError(field, names, "is not a known field", location=location) from None
+            raise FeedbackValidationError(
+                field, names, "is not a known field", location=location
+            ) from None
         if isinstance(leaf, KeyError):
             raise FeedbackValidationError(path, None, "is required", location=location) from None
-        raise FeedbackValidationError(path or cls.__name__, data, str(leaf), location=location) from None
+        raise FeedbackValidationError(
+            path or cls.__name__, data, str(leaf), location=location
+        ) from None
     except TypeError as error:
         raise FeedbackValidationError(cls.__name__, data, str(error), location=location) from None
 
@@ -192,8 +198,15 @@ JSON text, timestamps as UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLite's own s
 
 _ISO_UTC_LENGTH = len("2026-01-01T00:00:00.000000+00:00")
 _RECORD_KEYS = {
-    "id", "task_id", "feedback_type", "content", "rating", "user_id", "metadata",
-    "created_at", "updated_at",
+    "id",
+    "task_id",
+    "feedback_type",
+    "content",
+    "rating",
+    "user_id",
+    "metadata",
+    "created_at",
+    "updated_at",
 }
 
 
@@ -272,7 +285,7 @@ _TYPE_BY_VALUE = {member.value: member for member in FeedbackType}
 
 
 def build_trusted_entry(
-    id: str,  # noqa: A002
+    id: str,
     task_id: str,
     feedback_type: str,
     content: str,
@@ -308,7 +321,7 @@ def build_trusted_entry(
 
 def entries_from_rows(rows: list[EncodedRow]) -> list[FeedbackEntry]:
     """Decode many rows; ``entry_from_row`` unrolled, as reads return rows by the page."""
-    entries = []
+    entries: list[FeedbackEntry] = []
     append = entries.append
     loads = orjson.loads
     from_iso = datetime.fromisoformat

@@ -51,16 +51,19 @@ def _optional_type(value: FeedbackType | str | None) -> FeedbackType | None:
     return None if value is None else to_feedback_type(value)
 
 
-def _optional_time(field: str) -> Any:
-    def convert(value: datetime | None) -> datetime | None:
-        return None if value is None else to_utc(value, field)
+def _optional_created_after(value: datetime | None) -> datetime | None:
+    return None if value is None else to_utc(value, "created_after")
 
-    return convert
+
+def _optional_created_before(value: datetime | None) -> datetime | None:
+    return None if value is None else to_utc(value, "created_before")
 
 
 def _check_rating_bound(_filter: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and (type(value) is not int or not 1 <= value <= 5):
-        raise FeedbackValidationError(attribute.name, value, "must be None or a whole number from 1 to 5")
+        raise FeedbackValidationError(
+            attribute.name, value, "must be None or a whole number from 1 to 5"
+        )
 
 
 def _check_optional_str(_filter: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -81,11 +84,9 @@ class FeedbackFilter:
     user_id: str | None = attrs.field(default=None, validator=_check_optional_str)
     min_rating: int | None = attrs.field(default=None, validator=_check_rating_bound)
     max_rating: int | None = attrs.field(default=None, validator=_check_rating_bound)
-    created_after: datetime | None = attrs.field(
-        default=None, converter=_optional_time("created_after")
-    )
+    created_after: datetime | None = attrs.field(default=None, converter=_optional_created_after)
     created_before: datetime | None = attrs.field(
-        default=None, converter=_optional_time("created_before")
+        default=None, converter=_optional_created_before
     )
 
     def where(self, placeholder: str, encode_time: Any) -> tuple[str, list[Any]]:
@@ -209,7 +210,9 @@ class StorageBackend(abc.ABC):
         """Return ``(feedback_type, rating, count)`` groups for one task or the whole store."""
 
     @abc.abstractmethod
-    def execute(self, connection: Any, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[QueryRow]:
+    def execute(
+        self, connection: Any, sql: str, params: Sequence[Any] | dict[str, Any]
+    ) -> list[QueryRow]:
         """Run caller-written SQL; return its rows (empty for statements without any)."""
 
     @abc.abstractmethod

@@ -284,7 +284,9 @@ class FeedbackStorage:
         elif isinstance(older_than, datetime):
             cutoff = to_utc(older_than, "older_than")
         else:
-            raise FeedbackValidationError("older_than", older_than, "must be a timedelta or a datetime")
+            raise FeedbackValidationError(
+                "older_than", older_than, "must be a timedelta or a datetime"
+            )
         return self._delete(FeedbackFilter(created_before=cutoff))
 
     def _delete(self, where: FeedbackFilter | str) -> int:
@@ -418,7 +420,7 @@ class FeedbackStorage:
     # -- import and export -------------------------------------------------------------
 
     def export_jsonl(self, dest: str | os.PathLike[str] | IO[str], **filters: Any) -> int:
-        """Write matching entries as JSON Lines (one ``to_dict`` object a line); return the count."""
+        """Write matching entries as JSON Lines (one ``to_dict`` a line); return the count."""
         return transfer.export_entries(self.iter_all(**filters), dest, transfer.JSONL)
 
     def export_json(self, dest: str | os.PathLike[str] | IO[str], **filters: Any) -> int:
@@ -435,9 +437,7 @@ class FeedbackStorage:
         """
         return self._import(src, on_conflict, transfer.read_jsonl)
 
-    def import_json(
-        self, src: str | os.PathLike[str] | IO[str], on_conflict: str = "error"
-    ) -> int:
+    def import_json(self, src: str | os.PathLike[str] | IO[str], on_conflict: str = "error") -> int:
         """Import a JSON array file atomically, like ``import_jsonl``."""
         return self._import(src, on_conflict, transfer.read_json_array)
 

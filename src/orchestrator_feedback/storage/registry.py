@@ -16,7 +16,7 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 
 def url_scheme(database: str) -> str | None:
-    """Return the URL scheme of ``database`` (``"sqlite"``, ``"postgresql"``), or None for a path."""
+    """Return the URL scheme of ``database`` (``"sqlite"``...), or None for a plain path."""
     match = _SCHEME.match(database)
     return match.group(1).lower() if match else None
 
@@ -27,6 +27,4 @@ def open_backend(database: str | os.PathLike[str], **options: Any) -> StorageBac
     scheme = url_scheme(database)
     if scheme is None or scheme == "sqlite":
         return SQLiteBackend(sqlite_path_from_url(database), **options)
-    raise FeedbackError(
-        f"no storage backend for {scheme}:// URLs (known: file paths, sqlite://)"
-    )
+    raise FeedbackError(f"no storage backend for {scheme}:// URLs (known: file paths, sqlite://)")

@@ -225,20 +225,21 @@ class SQLiteBackend(StorageBackend):
     def _explain(
         self, connection: sqlite3.Connection, rows: Sequence[EncodedRow], error: Exception
     ) -> FeedbackError:
-        duplicate = self._first_duplicate(connection, rows)
-        if duplicate is not None:
-            return DuplicateFeedbackError(duplicate)
+        position = self._first_duplicate(connection, rows)
+        if position is not None:
+            return DuplicateFeedbackError(str(rows[position][0]), position=position)
         return FeedbackError(f"the database refused the entry: {error}")
 
     def _first_duplicate(
         self, connection: sqlite3.Connection, rows: Sequence[EncodedRow]
-    ) -> str | None:
+    ) -> int | None:
         seen: set[str] = set()
-        for row in rows:
-            if row[0] in seen or connection.execute(
-                "SELECT 1 FROM feedback WHERE id = ?", (row[0],)
-            ).fetchone():
-                return str(row[0])
+        for position, row in enumerate(rows):
+            if (
+                row[0] in seen
+                or connection.execute("SELECT 1 FROM feedback WHERE id = ?", (row[0],)).fetchone()
+            ):
+                return position
             seen.add(row[0])
         return None
 
@@ -265,7 +266,9 @@ class SQLiteBackend(StorageBackend):
 
     def get(self, connection: sqlite3.Connection, feedback_id: str) -> FeedbackEntry | None:
         """Return one entry by id."""
-        row = connection.execute(f"SELECT {COLUMNS} FROM feedback WHERE id = ?", (feedback_id,)).fetchone()
+        row = connection.execute(
+            f"SELECT {COLUMNS} FROM feedback WHERE id = ?", (feedback_id,)
+        ).fetchone()
         return None if row is None else entry_from_row(row)
 
     def select(
@@ -279,7 +282,9 @@ class SQLiteBackend(StorageBackend):
             params += [-1 if limit is None else limit, offset]
         return entries_from_rows(connection.execute(sql, params).fetchall())
 
-    def iterate(self, connection: sqlite3.Connection, where: FeedbackFilter) -> Iterator[FeedbackEntry]:
+    def iterate(
+        self, connection: sqlite3.Connection, where: FeedbackFilter
+    ) -> Iterator[FeedbackEntry]:
         """Stream matching entries in order, a thousand rows at a time."""
         clause, params = where.where("?", format_sqlite_timestamp)
         cursor = connection.execute(f"SELECT {COLUMNS} FROM feedback{clause}{_ORDER}", params)
@@ -292,7 +297,9 @@ class SQLiteBackend(StorageBackend):
     def count(self, connection: sqlite3.Connection, where: FeedbackFilter) -> int:
         """Count matching entries."""
         clause, params = where.where("?", format_sqlite_timestamp)
-        counted: int = connection.execute(f"SELECT COUNT(*) FROM feedback{clause}", params).fetchone()[0]
+        counted: int = connection.execute(
+            f"SELECT COUNT(*) FROM feedback{clause}", params
+        ).fetchone()[0]
         return counted
 
     def update(self, connection: sqlite3.Connection, row: EncodedRow) -> bool:
@@ -309,7 +316,9 @@ class SQLiteBackend(StorageBackend):
             clause, params = where.where("?", format_sqlite_timestamp)
         sql = f"DELETE FROM feedback{clause}"
         if returning:
-            return entries_from_rows(connection.execute(f"{sql} RETURNING {COLUMNS}", params).fetchall())
+            return entries_from_rows(
+                connection.execute(f"{sql} RETURNING {COLUMNS}", params).fetchall()
+            )
         return connection.execute(sql, params).rowcount
 
     def rating_counts(

@@ -170,5 +170,5 @@ def insert_batch(
     try:
         return backend.insert(connection, [row for row, _location in batch], policy)
     except DuplicateFeedbackError as error:
-        location = next((where for row, where in batch if row[0] == error.feedback_id), None)
+        location = None if error.position is None else batch[error.position][1]
         raise DuplicateFeedbackError(error.feedback_id, location=location) from None

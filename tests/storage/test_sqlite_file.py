@@ -1,0 +1,204 @@
+"""What only a SQLite file shows: the schema on disk, migrations, permissions, URLs, locking."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+import stat
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from orchestrator_feedback import (
+    FeedbackEntry,
+    FeedbackError,
+    FeedbackStorage,
+    FeedbackType,
+    PoolTimeoutError,
+    SchemaVersionError,
+)
+from orchestrator_feedback.storage.sqlite import SCHEMA_VERSION
+
+SEED_SCHEMA = """
+CREATE TABLE feedback (
+    id TEXT PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    feedback_type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    rating INTEGER,
+    user_id TEXT,
+    metadata TEXT,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    CONSTRAINT rating_range CHECK (rating IS NULL OR (rating >= 1 AND rating <= 5))
+);
+CREATE INDEX idx_task_id ON feedback(task_id);
+CREATE INDEX idx_feedback_type ON feedback(feedback_type);
+CREATE INDEX idx_created_at ON feedback(created_at);
+"""
+
+
+def test_opening_creates_the_seed_schema_and_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    FeedbackStorage(path).close()
+    connection = sqlite3.connect(path)
+    names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    assert {"feedback", "idx_task_id", "idx_feedback_type", "idx_created_at"} <= names
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with pytest.raises(sqlite3.IntegrityError, match="rating_range"):
+        connection.execute(
+            "INSERT INTO feedback VALUES ('x', 't', 'general', 'c', 9, NULL, '{}', 'a', 'b')"
+        )
+
+
+def test_the_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "private.db"
+    FeedbackStorage(path).close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_a_database_made_by_the_seed_is_adopted(tmp_path: Path) -> None:
+    path = tmp_path / "seed.db"
+    connection = sqlite3.connect(path)
+    connection.executescript(SEED_SCHEMA)
+    connection.execute(
+        "INSERT INTO feedback VALUES ('old', 'task-1', 'general', 'kept', 4, NULL, '{}', "
+        "'2025-01-01 10:00:00.000000', '2025-01-01 10:00:00.000000')"
+    )
+    connection.commit()
+    connection.close()
+    with FeedbackStorage(path) as storage:
+        assert storage.schema_version == SCHEMA_VERSION
+        old = storage.get("old")
+        assert old is not None and old.content == "kept" and old.rating == 4
+        assert storage.get_summary("task-1").total_count == 1
+
+
+def test_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA user_version = 999")
+    connection.close()
+    with pytest.raises(SchemaVersionError, match="999"):
+        FeedbackStorage(path)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 999
+
+
+@pytest.mark.parametrize("url", ["sqlite:///{path}", "{path}"])
+def test_paths_and_sqlite_urls_name_the_same_file(tmp_path: Path, url: str) -> None:
+    path = tmp_path / "by-url.db"
+    with FeedbackStorage(url.format(path=path)) as storage:
+        storage.create(FeedbackEntry(task_id="t", feedback_type="general", content="c"))
+    with FeedbackStorage(path) as storage:
+        assert storage.count() == 1
+
+
+def test_memory_databases_are_shared_by_the_pool_and_private_to_the_store() -> None:
+    first, second = FeedbackStorage(":memory:"), FeedbackStorage("sqlite://")
+    first.create(FeedbackEntry(task_id="t", feedback_type="general", content="c"))
+    seen: list[int] = []
+    thread = threading.Thread(target=lambda: seen.append(first.count()))
+    thread.start()
+    thread.join()
+    assert seen == [1] and second.count() == 0
+
+
+def test_unknown_schemes_and_missing_directories_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(FeedbackError, match="mongodb"):
+        FeedbackStorage("mongodb://localhost/x")
+    with pytest.raises(FeedbackError, match="does not exist"):
+        FeedbackStorage(tmp_path / "missing" / "x.db")
+
+
+@pytest.mark.parametrize(("option", "value"), [("pool_size", 0), ("timeout", -1), ("timeout", "5")])
+def test_bad_options_are_refused(tmp_path: Path, option: str, value: object) -> None:
+    with pytest.raises(FeedbackError, match=option):
+        FeedbackStorage(tmp_path / "x.db", **{option: value})  # type: ignore[arg-type]
+
+
+def test_waiting_too_long_for_a_connection_is_a_clear_error(tmp_path: Path) -> None:
+    storage = FeedbackStorage(tmp_path / "x.db", pool_size=1, timeout=0.2)
+    errors: list[BaseException] = []
+    with storage.transaction():  # holds the only connection
+
+        def other() -> None:
+            try:
+                storage.count()
+            except BaseException as error:
+                errors.append(error)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert len(errors) == 1 and isinstance(errors[0], PoolTimeoutError)
+    assert "pool_size" in str(errors[0])
+    assert storage.count() == 0
+
+
+def test_synchronous_full_is_available(tmp_path: Path) -> None:
+    with FeedbackStorage(tmp_path / "x.db", synchronous="FULL") as storage:
+        storage.create(FeedbackEntry(task_id="t", feedback_type="general", content="c"))
+        assert storage.count() == 1
+    with pytest.raises(FeedbackError, match="synchronous"):
+        FeedbackStorage(tmp_path / "y.db", synchronous="OFF")
+
+
+def _write_from_process(path: str, process: int, per_thread: int) -> None:
+    storage = FeedbackStorage(path, timeout=60)
+    errors: list[BaseException] = []
+
+    def write(thread: int) -> None:
+        try:
+            for n in range(per_thread):
+                storage.create(
+                    FeedbackEntry(
+                        task_id=f"p{process}-t{thread}",
+                        feedback_type=FeedbackType.GENERAL,
+                        content=str(n),
+                    )
+                )
+                if n % 10 == 0:
+                    storage.get_summary(f"p{process}-t{thread}")
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    storage.close()
+    if errors:
+        raise errors[0]
+
+
+def test_two_processes_of_eight_threads_lose_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.db")
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_write_from_process, args=(path, p, 60)) for p in range(2)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [process.exitcode for process in processes] == [0, 0]
+    with FeedbackStorage(path) as storage:
+        assert storage.count() == 2 * 8 * 60
+        assert {
+            row[0] for row in storage.execute_query("SELECT COUNT(DISTINCT task_id) FROM feedback")
+        } == {16}
+        assert storage.execute_query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+def test_listeners_are_given_to_the_constructor(
+    tmp_path: Path, make_entry: Callable[..., FeedbackEntry]
+) -> None:
+    heard: list[str] = []
+    with FeedbackStorage(
+        tmp_path / "x.db", listeners=[lambda change, entry: heard.append(entry.id)]
+    ) as storage:
+        entry = storage.create(make_entry())
+    assert heard == [entry.id]
