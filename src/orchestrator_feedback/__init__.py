@@ -5,22 +5,40 @@ Every public name is importable from here::
     from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
 """
 
+from orchestrator_feedback.collector import FeedbackCollector
+from orchestrator_feedback.config import (
+    CollectionPointConfig,
+    FeedbackConfig,
+    PluginsConfig,
+    load_config,
+)
+from orchestrator_feedback.counters import FeedbackCounters
 from orchestrator_feedback.errors import (
     DuplicateFeedbackError,
     FeedbackError,
     FeedbackNotFoundError,
+    FeedbackRejected,
     FeedbackValidationError,
     ImportFormatError,
+    PluginLoadError,
     PoolTimeoutError,
     SchemaVersionError,
     StorageClosedError,
 )
+from orchestrator_feedback.manager import (
+    FeedbackPluginManager,
+    PluginInfo,
+    get_plugin_manager,
+    list_plugins,
+)
+from orchestrator_feedback.markers import hookimpl, hookspec
 from orchestrator_feedback.models import (
     FeedbackEntry,
     FeedbackMetadata,
     FeedbackSummary,
     FeedbackType,
 )
+from orchestrator_feedback.plugin import FeedbackPlugin
 from orchestrator_feedback.storage import (
     ChangeListener,
     FeedbackChange,
@@ -33,22 +51,37 @@ from orchestrator_feedback.storage import (
 
 __all__ = [
     "ChangeListener",
+    "CollectionPointConfig",
     "DuplicateFeedbackError",
     "FeedbackChange",
+    "FeedbackCollector",
+    "FeedbackConfig",
+    "FeedbackCounters",
     "FeedbackEntry",
     "FeedbackError",
     "FeedbackFilter",
     "FeedbackMetadata",
     "FeedbackNotFoundError",
+    "FeedbackPlugin",
+    "FeedbackPluginManager",
+    "FeedbackRejected",
     "FeedbackStorage",
     "FeedbackSummary",
     "FeedbackType",
     "FeedbackValidationError",
     "ImportFormatError",
     "OnConflict",
+    "PluginInfo",
+    "PluginLoadError",
+    "PluginsConfig",
     "PoolTimeoutError",
     "QueryRow",
     "SchemaVersionError",
     "StorageBackend",
     "StorageClosedError",
+    "get_plugin_manager",
+    "hookimpl",
+    "hookspec",
+    "list_plugins",
+    "load_config",
 ]

@@ -70,3 +70,14 @@ class PoolTimeoutError(FeedbackError, TimeoutError):
 
 class ImportFormatError(FeedbackError, ValueError):
     """An import file is not valid JSON / JSON Lines at the named line or index."""
+
+
+class FeedbackRejected(FeedbackError):
+    """Raised by a ``feedback_prepare`` implementation to drop an entry before it is stored.
+
+    The rejection is logged and counted; it never reaches the host.
+    """
+
+
+class PluginLoadError(FeedbackError):
+    """A plugin could not be loaded or registered (raised only with ``strict = true``)."""

@@ -1,7 +1,12 @@
 """pytest fixtures for people who write orchestrator-feedback plugins and hosts.
 
 Installed as a ``pytest11`` entry point, so the fixtures are available in any test
-suite once orchestrator-feedback is installed.
+suite once orchestrator-feedback is installed:
+
+- ``feedback_storage``: a ``FeedbackStorage`` on a fresh SQLite file;
+- ``feedback_plugin_manager``: a plugin manager storing into it, third-party entry
+  points not loaded (register the plugin under test yourself);
+- ``recorded_feedback``: the entries committed during the test, in commit order.
 """
 
 from __future__ import annotations
@@ -11,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator_feedback.config import FeedbackConfig
+from orchestrator_feedback.manager import FeedbackPluginManager, get_plugin_manager
+from orchestrator_feedback.markers import hookimpl
+from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage import FeedbackStorage
 
 
@@ -19,3 +28,35 @@ def feedback_storage(tmp_path: Path) -> Iterator[FeedbackStorage]:
     """A ``FeedbackStorage`` on a fresh SQLite file in the test's temporary directory."""
     with FeedbackStorage(tmp_path / "feedback.db") as storage:
         yield storage
+
+
+@pytest.fixture
+def feedback_plugin_manager(
+    feedback_storage: FeedbackStorage, tmp_path: Path
+) -> Iterator[FeedbackPluginManager]:
+    """A plugin manager whose built-in plugin stores into ``feedback_storage``.
+
+    Entry-point plugins are not loaded: register the plugin under test with
+    ``feedback_plugin_manager.register(plugin)``.
+    """
+    config = FeedbackConfig(database=str(tmp_path / "feedback.db"))
+    manager = get_plugin_manager(config, storage=feedback_storage, load_entrypoints=False)
+    yield manager
+    manager.close()
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.entries: list[FeedbackEntry] = []
+
+    @hookimpl
+    def feedback_recorded(self, entry: FeedbackEntry) -> None:
+        self.entries.append(entry)
+
+
+@pytest.fixture
+def recorded_feedback(feedback_plugin_manager: FeedbackPluginManager) -> list[FeedbackEntry]:
+    """The entries committed through ``feedback_plugin_manager`` during the test."""
+    recorder = _Recorder()
+    feedback_plugin_manager.register(recorder, name="recorded-feedback-fixture")
+    return recorder.entries

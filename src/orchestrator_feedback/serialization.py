@@ -121,10 +121,27 @@ def load_metadata(text: str | None) -> dict[str, Any]:
 converter = cattrs.Converter(forbid_extra_keys=True)
 """The project's one converter: entries, exports and configuration go through it."""
 
+
+def _strict(kind: type, accepted: tuple[type, ...], description: str) -> None:
+    """Refuse values of other types, rather than cattrs' default of calling ``kind(value)``
+    (which would turn 4.5 into 4 and "false" into True)."""
+
+    def structure(value: Any, _type: Any) -> Any:
+        if type(value) not in accepted:
+            raise FeedbackValidationError("value", value, f"must be {description}")
+        return value
+
+    converter.register_structure_hook(kind, structure)
+
+
 converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
 converter.register_structure_hook(datetime, lambda value, _type: parse_timestamp(value))
 converter.register_unstructure_hook(FeedbackType, lambda value: value.value)
 converter.register_structure_hook(FeedbackType, lambda value, _type: to_feedback_type(value))
+_strict(str, (str,), "a string")
+_strict(int, (int,), "a whole number")
+_strict(float, (int, float), "a number")
+_strict(bool, (bool,), "true or false")
 # Metadata is validated by FeedbackEntry itself; hand it over untouched.
 converter.register_structure_hook_func(
     lambda cls: cls == dict[str, Any], lambda value, _type: value
@@ -143,7 +160,9 @@ def _first_error(error: BaseException, path: str = "") -> tuple[str, BaseExcepti
         indexed, others = error.group_exceptions()
         if indexed:
             inner, index_note = indexed[0]
-            return _first_error(inner, f"{path}[{index_note.index}]")
+            index = index_note.index
+            step = f".{index}" if isinstance(index, str) else f"[{index}]"
+            return _first_error(inner, f"{path}{step}")
         return _first_error(others[0], path) if others else (path, error)
     return path, error
 
@@ -161,7 +180,7 @@ def structure_or_explain(data: Any, cls: type[Any], *, location: str | None = No
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as error:
         path, leaf = _first_error(error)
         if isinstance(leaf, FeedbackValidationError):
-            field = path if leaf.field == "timestamp" else leaf.field
+            field = path or leaf.field
             raise FeedbackValidationError(field, leaf.value, leaf.rule, location=location) from None
         if isinstance(leaf, ForbiddenExtraKeysError):
             names = ", ".join(sorted(leaf.extra_fields))

@@ -85,9 +85,7 @@ class FeedbackFilter:
     min_rating: int | None = attrs.field(default=None, validator=_check_rating_bound)
     max_rating: int | None = attrs.field(default=None, validator=_check_rating_bound)
     created_after: datetime | None = attrs.field(default=None, converter=_optional_created_after)
-    created_before: datetime | None = attrs.field(
-        default=None, converter=_optional_created_before
-    )
+    created_before: datetime | None = attrs.field(default=None, converter=_optional_created_before)
 
     def where(self, placeholder: str, encode_time: Any) -> tuple[str, list[Any]]:
         """Return a SQL ``WHERE`` clause (or "") and its parameters, in ``placeholder`` style."""

@@ -1,0 +1,157 @@
+"""``FeedbackConfig``: the TOML file plus environment overrides, structured by cattrs.
+
+Where it comes from, first match wins: the path given to ``load_config``, the file named
+by ``ORCHESTRATOR_FEEDBACK_CONFIG``, ``orchestrator-feedback.toml`` in the working
+directory, else the defaults. ``ORCHESTRATOR_FEEDBACK_DATABASE`` and
+``ORCHESTRATOR_FEEDBACK_ENABLED`` then override the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+from cattrs.gen import make_dict_structure_fn
+
+from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.models import FeedbackType
+from orchestrator_feedback.serialization import converter, structure_or_explain
+
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "CollectionPointConfig",
+    "FeedbackConfig",
+    "PluginsConfig",
+    "load_config",
+]
+
+CONFIG_FILE_NAME = "orchestrator-feedback.toml"
+ENV_CONFIG = "ORCHESTRATOR_FEEDBACK_CONFIG"
+ENV_DATABASE = "ORCHESTRATOR_FEEDBACK_DATABASE"
+ENV_ENABLED = "ORCHESTRATOR_FEEDBACK_ENABLED"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@attrs.frozen(kw_only=True)
+class CollectionPointConfig:
+    """One collection point of the ``FeedbackCollector`` (``[collection_points.NAME]``)."""
+
+    enabled: bool = True
+    """A disabled point stores nothing."""
+    prompt: str | None = None
+    """The question ``request_feedback`` asks at this point."""
+    feedback_type: FeedbackType | None = None
+    """The type of what is stored here, if not the point's usual one."""
+
+
+@attrs.frozen(kw_only=True)
+class PluginsConfig:
+    """Which third-party plugins load (``[plugins]``), and each one's own settings."""
+
+    enable: tuple[str, ...] | None = None
+    """Only these entry-point names load; None (the default) loads every one found."""
+    disable: tuple[str, ...] = ()
+    """These never load."""
+    settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    """``[plugins.NAME]`` tables, read with ``FeedbackConfig.plugin_settings(NAME)``."""
+
+
+@attrs.frozen(kw_only=True)
+class FeedbackConfig:
+    """Everything orchestrator-feedback can be configured with."""
+
+    enabled: bool = True
+    """Whether the built-in plugin stores feedback at all."""
+    database: str = "feedback.db"
+    """A SQLite path, ``:memory:``, or a URL such as ``sqlite:///path``."""
+    max_content_length: int = 65_536
+    """The longest ``content`` accepted, in characters."""
+    strict: bool = False
+    """Let plugin errors reach the host, and fail on a plugin that does not load."""
+    plugins: PluginsConfig = attrs.field(factory=PluginsConfig)
+    """``[plugins]``: which plugins load, and their settings."""
+    collection_points: Mapping[str, CollectionPointConfig] = attrs.field(factory=dict)
+    """``[collection_points.NAME]``: the collector's points, by name."""
+
+    def plugin_settings(self, name: str) -> Mapping[str, Any]:
+        """Return the ``[plugins.NAME]`` table for plugin ``name`` (empty if none)."""
+        return self.plugins.settings.get(name, {})
+
+    def collection_point(self, name: str) -> CollectionPointConfig:
+        """Return the configuration of collection point ``name`` (defaults if none)."""
+        return self.collection_points.get(name) or CollectionPointConfig()
+
+
+_structure_plugins_fields = make_dict_structure_fn(PluginsConfig, converter)
+
+
+def _structure_plugins(value: Any, _type: type) -> PluginsConfig:
+    if not isinstance(value, Mapping):
+        raise FeedbackValidationError("plugins", value, "must be a table")
+    fields = {key: value[key] for key in ("enable", "disable") if key in value}
+    settings = {key: item for key, item in value.items() if key not in fields}
+    for name, table in settings.items():
+        if not isinstance(table, Mapping):
+            raise FeedbackValidationError(
+                f"plugins.{name}", table, "must be a table of that plugin's settings"
+            )
+    return _structure_plugins_fields({**fields, "settings": settings}, PluginsConfig)
+
+
+converter.register_structure_hook(PluginsConfig, _structure_plugins)
+converter.register_structure_hook_func(
+    lambda cls: cls == Mapping[str, Mapping[str, Any]], lambda value, _type: dict(value)
+)
+
+
+def _parse_bool(name: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise FeedbackValidationError(name, text, "must be one of 1, true, yes, on, 0, false, no, off")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise FeedbackValidationError("config", str(path), "file does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise FeedbackValidationError("config", str(path), f"is not valid TOML: {error}") from None
+
+
+def config_from_mapping(data: Mapping[str, Any], *, location: str | None = None) -> FeedbackConfig:
+    """Structure a config table (as TOML gives it), naming the path of any bad key."""
+    config: FeedbackConfig = structure_or_explain(dict(data), FeedbackConfig, location=location)
+    if config.max_content_length < 1:
+        raise FeedbackValidationError(
+            "max_content_length", config.max_content_length, "must be at least 1", location=location
+        )
+    return config
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> FeedbackConfig:
+    """Read the configuration from ``path``, the environment, the working directory or defaults."""
+    chosen: Path | None = None
+    if path is not None:
+        chosen = Path(path)
+    elif os.environ.get(ENV_CONFIG):
+        chosen = Path(os.environ[ENV_CONFIG])
+    elif Path(CONFIG_FILE_NAME).is_file():
+        chosen = Path(CONFIG_FILE_NAME)
+    data = _read_toml(chosen) if chosen is not None else {}
+    config = config_from_mapping(data, location=str(chosen) if chosen else None)
+    overrides: dict[str, Any] = {}
+    if os.environ.get(ENV_DATABASE):
+        overrides["database"] = os.environ[ENV_DATABASE]
+    if os.environ.get(ENV_ENABLED):
+        overrides["enabled"] = _parse_bool(ENV_ENABLED, os.environ[ENV_ENABLED])
+    return attrs.evolve(config, **overrides) if overrides else config

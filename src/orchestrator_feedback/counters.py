@@ -1,0 +1,39 @@
+"""Counters a host can read: what was recorded, rejected, dropped, and what failed."""
+
+from __future__ import annotations
+
+import threading
+
+import attrs
+
+__all__ = ["FeedbackCounters"]
+
+
+@attrs.define
+class FeedbackCounters:
+    """Running totals since the plugin manager was built. Read them any time."""
+
+    recorded: int = 0
+    """Entries stored."""
+    rejected: int = 0
+    """Entries dropped by ``feedback_prepare`` or for an unknown task."""
+    dropped: int = 0
+    """Entries dropped because a background queue was full (``on_full = "drop"``)."""
+    subscriber_failures: int = 0
+    """Exceptions raised by plugin hook implementations (logged, and isolated)."""
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False, eq=False)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        """Add ``amount`` to the counter ``name``, safely from any thread."""
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def snapshot(self) -> dict[str, int]:
+        """All counters, as a plain dict."""
+        with self._lock:
+            return {
+                "recorded": self.recorded,
+                "rejected": self.rejected,
+                "dropped": self.dropped,
+                "subscriber_failures": self.subscriber_failures,
+            }

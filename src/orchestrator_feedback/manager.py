@@ -1,0 +1,233 @@
+"""``get_plugin_manager()``: hookspecs, the built-in plugin, third-party plugins, isolation.
+
+Every hook implementation registered here is wrapped so that its exception is logged
+with the plugin's name and the hook, counted, and swallowed: the other implementations
+still run and the host never sees it (unless ``strict`` is configured). An
+implementation of a hook that does not exist is refused when it is registered.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from importlib import metadata as importlib_metadata
+from typing import Any
+
+import attrs
+import pluggy
+
+from orchestrator_feedback import hookspecs
+from orchestrator_feedback.config import FeedbackConfig, load_config
+from orchestrator_feedback.counters import FeedbackCounters
+from orchestrator_feedback.errors import FeedbackRejected, PluginLoadError
+from orchestrator_feedback.markers import PROJECT_NAME
+from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME, FeedbackPlugin
+from orchestrator_feedback.storage import FeedbackStorage
+
+__all__ = [
+    "ENV_DISABLE_PLUGINS",
+    "ENV_PLUGINS",
+    "ENV_TRACE",
+    "FeedbackPluginManager",
+    "PluginInfo",
+    "get_plugin_manager",
+    "list_plugins",
+]
+
+logger = logging.getLogger("orchestrator_feedback.plugins")
+
+ENV_PLUGINS = "ORCHESTRATOR_FEEDBACK_PLUGINS"
+ENV_DISABLE_PLUGINS = "ORCHESTRATOR_FEEDBACK_DISABLE_PLUGINS"
+ENV_TRACE = "ORCHESTRATOR_FEEDBACK_TRACE"
+
+
+@attrs.define
+class PluginInfo:
+    """One plugin that was found: what it is, and whether it runs."""
+
+    name: str
+    """The name it is registered (or was refused) under."""
+    version: str | None
+    """Its distribution's version, when it came from an installed package."""
+    distribution: str | None
+    """The installed package that provides it."""
+    hooks: list[str]
+    """The hooks it implements (empty unless active)."""
+    status: str
+    """``"active"``, ``"disabled"`` (by configuration or environment) or ``"failed"``."""
+    error: str | None = None
+    """Why a failed plugin failed."""
+
+
+class FeedbackPluginManager(pluggy.PluginManager):
+    """A ``pluggy.PluginManager`` that isolates every implementation and counts failures."""
+
+    def __init__(self, config: FeedbackConfig) -> None:
+        super().__init__(PROJECT_NAME)
+        self.config = config
+        """The configuration in force."""
+        self.counters = FeedbackCounters()
+        """Recorded, rejected, dropped entries and subscriber failures."""
+        self.found: dict[str, PluginInfo] = {}
+        """Plugins seen through entry points, by name, including refused ones."""
+        self._owned_storages: list[FeedbackStorage] = []
+        self.add_hookspecs(hookspecs)
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register ``plugin``; refuse it (and raise) if it implements an unknown hook."""
+        plugin_name = super().register(plugin, name)
+        if plugin_name is None:
+            return None
+        try:
+            self.check_pending()
+        except pluggy.PluginValidationError:
+            self.unregister(plugin)
+            raise
+        for caller in self.get_hookcallers(plugin) or []:
+            for implementation in caller.get_hookimpls():
+                if implementation.plugin is plugin and not (
+                    implementation.hookwrapper or implementation.wrapper
+                ):
+                    # pluggy types HookImpl.function as Final, but it is a plain slot:
+                    # swapping in the isolating wrapper keeps pluggy's own fast call loop.
+                    isolated = self._isolate(implementation.function, plugin_name, caller.name)
+                    setattr(implementation, "function", isolated)  # noqa: B010
+        return plugin_name
+
+    def _isolate(self, function: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:
+        manager = self
+        passes_through = (FeedbackRejected,) if hook == "feedback_prepare" else ()
+
+        @functools.wraps(function)
+        def isolated(*args: Any) -> Any:
+            try:
+                return function(*args)
+            except passes_through:
+                raise
+            except Exception:
+                manager.counters.add("subscriber_failures")
+                logger.exception("plugin %r failed in hook %s", plugin, hook)
+                if manager.config.strict:
+                    raise
+                return None
+
+        return isolated
+
+    @property
+    def feedback_plugin(self) -> FeedbackPlugin | None:
+        """The built-in plugin, or None when it is disabled."""
+        plugin = self.get_plugin(BUILTIN_PLUGIN_NAME)
+        return plugin if isinstance(plugin, FeedbackPlugin) else None
+
+    def close(self) -> None:
+        """Close the storages this manager opened itself."""
+        for storage in self._owned_storages:
+            storage.close()
+        self._owned_storages.clear()
+
+
+def _names(text: str) -> set[str]:
+    return {name.strip() for name in text.split(",") if name.strip()}
+
+
+def _allowed_and_denied(config: FeedbackConfig) -> tuple[set[str] | None, set[str]]:
+    allowed: set[str] | None = None
+    if ENV_PLUGINS in os.environ:
+        allowed = _names(os.environ[ENV_PLUGINS])  # an empty value allows none
+    elif config.plugins.enable is not None:
+        allowed = set(config.plugins.enable)
+    denied = set(config.plugins.disable) | _names(os.environ.get(ENV_DISABLE_PLUGINS, ""))
+    return allowed, denied
+
+
+def _load_entry_points(manager: FeedbackPluginManager) -> None:
+    allowed, denied = _allowed_and_denied(manager.config)
+    for entry_point in importlib_metadata.entry_points(group=PROJECT_NAME):
+        distribution = entry_point.dist
+        info = PluginInfo(
+            name=entry_point.name,
+            version=distribution.version if distribution else None,
+            distribution=distribution.name if distribution else None,
+            hooks=[],
+            status="active",
+        )
+        manager.found[entry_point.name] = info
+        if entry_point.name in denied or (allowed is not None and entry_point.name not in allowed):
+            info.status = "disabled"
+            manager.set_blocked(entry_point.name)
+            continue
+        try:
+            manager.register(entry_point.load(), name=entry_point.name)
+        except Exception as error:
+            info.status, info.error = "failed", f"{type(error).__name__}: {error}"
+            if manager.config.strict:
+                raise PluginLoadError(
+                    f"plugin {entry_point.name!r} failed to load: {error}"
+                ) from error
+            logger.exception("plugin %r failed to load and is skipped", entry_point.name)
+
+
+def _trace_to_log(manager: FeedbackPluginManager) -> None:
+    trace_log = logging.getLogger("orchestrator_feedback.trace")
+    manager.trace.root.setwriter(lambda message: trace_log.debug(message.rstrip()))
+    manager.enable_tracing()
+
+
+def get_plugin_manager(
+    config: FeedbackConfig | None = None,
+    *,
+    storage: FeedbackStorage | None = None,
+    load_entrypoints: bool = True,
+) -> FeedbackPluginManager:
+    """Build a plugin manager: hookspecs, the built-in plugin, then third-party plugins.
+
+    ``config`` defaults to ``load_config()``. ``storage`` is the store the built-in
+    plugin writes to (default: one opened on ``config.database``, closed by
+    ``manager.close()``). ``load_entrypoints=False`` skips third-party plugins.
+    """
+    config = config if config is not None else load_config()
+    FeedbackEntry.max_content_length = config.max_content_length
+    manager = FeedbackPluginManager(config)
+    if os.environ.get(ENV_TRACE):
+        _trace_to_log(manager)
+    if config.enabled:
+        if storage is None:
+            storage = FeedbackStorage(config.database)
+            manager._owned_storages.append(storage)
+        manager.register(FeedbackPlugin(storage, manager), name=BUILTIN_PLUGIN_NAME)
+    if load_entrypoints:
+        _load_entry_points(manager)
+    manager.hook.feedback_configure.call_historic(kwargs={"config": config})
+    return manager
+
+
+def list_plugins(manager: pluggy.PluginManager) -> list[PluginInfo]:
+    """Every plugin found: the built-in one, entry-point plugins (even refused ones), and
+    any registered by hand, with version, hooks, status and the error of a failed one."""
+    found = dict(getattr(manager, "found", {}))
+    infos: list[PluginInfo] = []
+    for name, plugin in manager.list_name_plugin():
+        if plugin is None:
+            continue
+        hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
+        info = found.pop(name, None)
+        if info is None:
+            distribution = "orchestrator-feedback" if name == BUILTIN_PLUGIN_NAME else None
+            version = _version(distribution) if distribution else None
+            info = PluginInfo(
+                name=name, version=version, distribution=distribution, hooks=[], status="active"
+            )
+        info = attrs.evolve(info, hooks=hooks, status="active")
+        infos.append(info)
+    infos.extend(found.values())
+    return sorted(infos, key=lambda info: (info.name != BUILTIN_PLUGIN_NAME, info.name))
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib_metadata.version(distribution)
+    except importlib_metadata.PackageNotFoundError:
+        return None

@@ -1,0 +1,155 @@
+"""The plugin manager: isolation, unknown hooks, entry points, allow and deny lists."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import pytest
+
+from orchestrator_feedback import (
+    FeedbackConfig,
+    FeedbackEntry,
+    FeedbackPluginManager,
+    FeedbackStorage,
+    PluginsConfig,
+    get_plugin_manager,
+    hookimpl,
+    list_plugins,
+)
+
+
+class Broken:
+    @hookimpl
+    def feedback_recorded(self, entry: FeedbackEntry) -> None:
+        raise RuntimeError("subscriber bug")
+
+    @hookimpl
+    def task_completed(self, task_id: str) -> None:
+        raise ValueError("host-side subscriber bug")
+
+
+def test_one_broken_subscriber_breaks_nothing(
+    feedback_plugin_manager: FeedbackPluginManager,
+    feedback_storage: FeedbackStorage,
+    recorded_feedback: list[FeedbackEntry],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    feedback_plugin_manager.register(Broken(), name="broken")
+    heard: list[str] = []
+
+    class After:
+        @hookimpl(trylast=True)
+        def feedback_recorded(self, entry: FeedbackEntry) -> None:
+            heard.append(entry.id)
+
+    feedback_plugin_manager.register(After())
+    with caplog.at_level(logging.ERROR):
+        results = feedback_plugin_manager.hook.task_completed(
+            task_id="t", worker_id="w", success=True, execution_time=1.0,
+            output_quality=None, metadata={},
+        )
+    assert feedback_storage.count() == 1
+    assert [e.id for e in results] == heard == [e.id for e in recorded_feedback]
+    assert feedback_plugin_manager.counters.subscriber_failures == 2
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert "plugin 'broken' failed in hook feedback_recorded" in messages
+    assert "plugin 'broken' failed in hook task_completed" in messages
+    assert all(r.exc_info for r in caplog.records if r.levelno == logging.ERROR)
+
+
+def test_strict_lets_the_error_reach_the_host(tmp_path: Path) -> None:
+    config = FeedbackConfig(database=str(tmp_path / "f.db"), strict=True)
+    manager = get_plugin_manager(config, load_entrypoints=False)
+    manager.register(Broken(), name="broken")
+    with pytest.raises(ValueError, match="host-side subscriber bug"):
+        manager.hook.task_completed(
+            task_id="t", worker_id="w", success=True, execution_time=1.0,
+            output_quality=None, metadata={},
+        )
+    manager.close()
+
+
+def test_a_misspelled_hook_is_refused_by_name(
+    feedback_plugin_manager: FeedbackPluginManager,
+) -> None:
+    class Misspelled:
+        @hookimpl
+        def feedback_recorder(self, entry: FeedbackEntry) -> None: ...
+
+    with pytest.raises(pluggy.PluginValidationError, match="feedback_recorder"):
+        feedback_plugin_manager.register(Misspelled())
+    assert not any(isinstance(p, Misspelled) for p in feedback_plugin_manager.get_plugins())
+
+
+def test_wrong_arguments_are_refused(feedback_plugin_manager: FeedbackPluginManager) -> None:
+    class Wrong:
+        @hookimpl
+        def feedback_recorded(self, record: Any) -> None: ...
+
+    with pytest.raises(pluggy.PluginValidationError, match="record"):
+        feedback_plugin_manager.register(Wrong())
+
+
+def test_hookwrappers_still_work(
+    feedback_plugin_manager: FeedbackPluginManager, feedback_storage: FeedbackStorage
+) -> None:
+    calls: list[str] = []
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def task_reviewed(self) -> Any:
+            calls.append("before")
+            result = yield
+            calls.append(f"after {len(result)}")
+            return result
+
+    feedback_plugin_manager.register(Wrapper())
+    feedback_plugin_manager.hook.task_reviewed(
+        task_id="t", reviewer_id="r", rating=4, comment=None, metadata={}
+    )
+    assert calls == ["before", "after 1"] and feedback_storage.count() == 1
+
+
+def test_disabled_builtin_plugin_stores_nothing(tmp_path: Path) -> None:
+    manager = get_plugin_manager(
+        FeedbackConfig(database=str(tmp_path / "f.db"), enabled=False), load_entrypoints=False
+    )
+    assert manager.feedback_plugin is None
+    assert manager.hook.task_reviewed(
+        task_id="t", reviewer_id="r", rating=4, comment=None, metadata={}
+    ) == []
+    assert not (tmp_path / "f.db").exists()
+
+
+def test_list_plugins_describes_the_builtin_and_hand_registered_ones(
+    feedback_plugin_manager: FeedbackPluginManager,
+) -> None:
+    feedback_plugin_manager.register(Broken(), name="broken")
+    infos = {info.name: info for info in list_plugins(feedback_plugin_manager)}
+    builtin = infos["feedback"]
+    assert builtin.status == "active" and builtin.distribution == "orchestrator-feedback"
+    assert builtin.version and "task_completed" in builtin.hooks
+    assert infos["broken"].hooks == ["feedback_recorded", "task_completed"]
+
+
+def test_tracing_is_logged_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_TRACE", "1")
+    manager = get_plugin_manager(FeedbackConfig(database=str(tmp_path / "f.db")), load_entrypoints=False)
+    with caplog.at_level(logging.DEBUG, logger="orchestrator_feedback.trace"):
+        manager.hook.task_reviewed(task_id="t", reviewer_id="r", rating=4, comment=None, metadata={})
+    assert "task_reviewed" in caplog.text
+    manager.close()
+
+
+def test_config_allow_list_is_honoured_without_entry_points(tmp_path: Path) -> None:
+    config = FeedbackConfig(
+        database=str(tmp_path / "f.db"), plugins=PluginsConfig(enable=("nothing",))
+    )
+    manager = get_plugin_manager(config)
+    assert [info.name for info in list_plugins(manager) if info.status == "active"] == ["feedback"]
+    manager.close()
