@@ -37,6 +37,8 @@ from orchestrator_feedback.models import (
     FeedbackMetadata,
     FeedbackSummary,
     FeedbackType,
+    TrendPoint,
+    WorkerStats,
 )
 from orchestrator_feedback.plugin import FeedbackPlugin
 from orchestrator_feedback.storage import (
@@ -79,6 +81,8 @@ __all__ = [
     "SchemaVersionError",
     "StorageBackend",
     "StorageClosedError",
+    "TrendPoint",
+    "WorkerStats",
     "get_plugin_manager",
     "hookimpl",
     "hookspec",

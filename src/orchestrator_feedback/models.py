@@ -24,6 +24,8 @@ __all__ = [
     "FeedbackSummary",
     "FeedbackType",
     "JSONValue",
+    "TrendPoint",
+    "WorkerStats",
 ]
 
 JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
@@ -268,3 +270,25 @@ class FeedbackSummary:
     """How many entries have each rating; all five keys 1..5 are present."""
     feedback_by_type: dict[FeedbackType, int]
     """How many entries there are of each type; every ``FeedbackType`` is present."""
+
+
+@attrs.frozen
+class WorkerStats:
+    """How one worker (metadata ``worker_id``) fared across all its feedback."""
+
+    worker_id: str
+    count: int
+    """Entries that name this worker."""
+    average_rating: float | None
+    """Mean rating of those entries; None when none is rated."""
+    failures: int
+    """``ERROR_REPORT`` entries among them."""
+
+
+@attrs.frozen
+class TrendPoint:
+    """Feedback in one period (a day ``YYYY-MM-DD`` or a week ``YYYY-Www``)."""
+
+    period: str
+    average_rating: float | None
+    count: int

@@ -180,7 +180,8 @@ def structure_or_explain(data: Any, cls: type[Any], *, location: str | None = No
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as error:
         path, leaf = _first_error(error)
         if isinstance(leaf, FeedbackValidationError):
-            field = path or leaf.field
+            # A hook that knows a deeper path than cattrs' notes (plugins.NAME) names it.
+            field = leaf.field if path and leaf.field.startswith(path) else path or leaf.field
             raise FeedbackValidationError(field, leaf.value, leaf.rule, location=location) from None
         if isinstance(leaf, ForbiddenExtraKeysError):
             names = ", ".join(sorted(leaf.extra_fields))

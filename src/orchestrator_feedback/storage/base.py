@@ -208,10 +208,28 @@ class StorageBackend(abc.ABC):
         """Return ``(feedback_type, rating, count)`` groups for one task or the whole store."""
 
     @abc.abstractmethod
+    def worker_summary(self, connection: Any) -> list[tuple[str, int, float | None, int]]:
+        """Per metadata ``worker_id``: ``(worker_id, count, average rating, failures)``,
+        best first (highest average, then fewest failures)."""
+
+    @abc.abstractmethod
+    def rating_trend(
+        self, connection: Any, since: datetime, by: str
+    ) -> list[tuple[str, float | None, int]]:
+        """Per ``by`` period ("day" or "week") since ``since``: ``(period, average, count)``."""
+
+    @abc.abstractmethod
     def execute(
-        self, connection: Any, sql: str, params: Sequence[Any] | dict[str, Any]
+        self,
+        connection: Any,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any],
+        read_only: bool = False,
     ) -> list[QueryRow]:
-        """Run caller-written SQL; return its rows (empty for statements without any)."""
+        """Run caller-written SQL; return its rows (empty for statements without any).
+
+        With ``read_only`` a statement that would change the database is refused.
+        """
 
     @abc.abstractmethod
     def encode_parameter(self, value: Any) -> Any:

@@ -15,7 +15,14 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, Any, TypeVar
 
 from orchestrator_feedback.errors import FeedbackNotFoundError, FeedbackValidationError
-from orchestrator_feedback.models import FeedbackEntry, FeedbackSummary, FeedbackType, to_utc
+from orchestrator_feedback.models import (
+    FeedbackEntry,
+    FeedbackSummary,
+    FeedbackType,
+    TrendPoint,
+    WorkerStats,
+    to_utc,
+)
 from orchestrator_feedback.serialization import entry_from_row, entry_to_row
 from orchestrator_feedback.storage import transfer
 from orchestrator_feedback.storage.base import (
@@ -401,13 +408,35 @@ class FeedbackStorage:
             feedback_by_type=by_type,
         )
 
+    def worker_stats(self) -> list[WorkerStats]:
+        """Per worker (metadata ``worker_id``): count, average rating, failures; best first."""
+        backend = self._backend
+        rows = self._read(lambda connection: backend.worker_summary(connection))
+        return [WorkerStats(str(w), n, average, failures or 0) for w, n, average, failures in rows]
+
+    def trends(self, days: int = 30, by: str = "day") -> list[TrendPoint]:
+        """Average rating and count per day or week over the last ``days`` days."""
+        if type(days) is not int or days < 1:
+            raise FeedbackValidationError("days", days, "must be a whole number >= 1")
+        if by not in ("day", "week"):
+            raise FeedbackValidationError("by", by, "must be day or week")
+        since = datetime.now(UTC) - timedelta(days=days)
+        backend = self._backend
+        rows = self._read(lambda connection: backend.rating_trend(connection, since, by))
+        return [TrendPoint(str(period), average, count) for period, average, count in rows]
+
     def execute_query(
-        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+        self,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any] = (),
+        *,
+        read_only: bool = False,
     ) -> list[QueryRow]:
         """Run your own SQL and return its rows, indexable by position and column name.
 
         Datetime parameters are converted to the stored timestamp format, so comparisons
         with ``created_at`` are right. Changes made here are not told to listeners.
+        ``read_only=True`` refuses any statement that would change the database.
         """
         encode = self._backend.encode_parameter
         if isinstance(params, dict):
@@ -415,7 +444,7 @@ class FeedbackStorage:
         else:
             encoded = [encode(value) for value in params]
         backend = self._backend
-        return self._read(lambda connection: backend.execute(connection, sql, encoded))
+        return self._read(lambda connection: backend.execute(connection, sql, encoded, read_only))
 
     # -- import and export -------------------------------------------------------------
 

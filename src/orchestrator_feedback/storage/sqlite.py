@@ -332,16 +332,53 @@ class SQLiteBackend(StorageBackend):
             f"{sql} WHERE task_id = ? GROUP BY feedback_type, rating", (task_id,)
         ).fetchall()
 
+    def worker_summary(
+        self, connection: sqlite3.Connection
+    ) -> list[tuple[str, int, float | None, int]]:
+        """Group by ``metadata->>'$.worker_id'``, best first."""
+        return connection.execute(
+            """SELECT metadata->>'$.worker_id' AS worker, COUNT(*), AVG(rating),
+                      SUM(feedback_type = 'error_report') AS failures
+               FROM feedback WHERE metadata->>'$.worker_id' IS NOT NULL
+               GROUP BY worker
+               ORDER BY AVG(rating) IS NULL, AVG(rating) DESC, failures, COUNT(*) DESC, worker"""
+        ).fetchall()
+
+    def rating_trend(
+        self, connection: sqlite3.Connection, since: datetime, by: str
+    ) -> list[tuple[str, float | None, int]]:
+        """Group by day (``YYYY-MM-DD``) or week (``YYYY-Www``, weeks starting on Monday)."""
+        period = "substr(created_at, 1, 10)" if by == "day" else "strftime('%Y-W%W', created_at)"
+        return connection.execute(
+            f"""SELECT {period} AS period, AVG(rating), COUNT(*) FROM feedback
+                WHERE created_at >= ? GROUP BY period ORDER BY period""",
+            (format_sqlite_timestamp(since),),
+        ).fetchall()
+
     def execute(
-        self, connection: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any]
+        self,
+        connection: sqlite3.Connection,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any],
+        read_only: bool = False,
     ) -> list[QueryRow]:
         """Run one statement; rows are ``sqlite3.Row`` (by position and by name)."""
         cursor = connection.cursor()
         cursor.row_factory = sqlite3.Row
+        if read_only:
+            connection.execute("PRAGMA query_only = ON")
         try:
             rows: list[QueryRow] = cursor.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as error:
+            if read_only and "readonly" in str(error):
+                raise FeedbackError(
+                    "this statement would change the database, and the query is read-only"
+                ) from None
+            raise
         finally:
             cursor.close()
+            if read_only:
+                connection.execute("PRAGMA query_only = OFF")
         return rows
 
     def encode_parameter(self, value: Any) -> Any:
