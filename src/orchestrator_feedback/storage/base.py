@@ -46,6 +46,10 @@ class QueryRow(Protocol):
 
     def keys(self) -> list[str]: ...
 
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
 
 def _optional_type(value: FeedbackType | str | None) -> FeedbackType | None:
     return None if value is None else to_feedback_type(value)

@@ -44,6 +44,15 @@ ChangeListener = Callable[[FeedbackChange, FeedbackEntry], None]
 
 Result = TypeVar("Result")
 Events = list[tuple[FeedbackChange, FeedbackEntry]]
+Target = str | os.PathLike[str] | IO[str]
+
+
+class _DryRunDone(Exception):
+    """Raised inside an import's transaction to roll a dry run back."""
+
+    def __init__(self, written: int) -> None:
+        super().__init__(written)
+        self.written = written
 
 
 class _ThreadState(threading.local):
@@ -448,50 +457,63 @@ class FeedbackStorage:
 
     # -- import and export -------------------------------------------------------------
 
-    def export_jsonl(self, dest: str | os.PathLike[str] | IO[str], **filters: Any) -> int:
+    def export_jsonl(self, dest: Target, **filters: Any) -> int:
         """Write matching entries as JSON Lines (one ``to_dict`` a line); return the count."""
         return transfer.export_entries(self.iter_all(**filters), dest, transfer.JSONL)
 
-    def export_json(self, dest: str | os.PathLike[str] | IO[str], **filters: Any) -> int:
+    def export_json(self, dest: Target, **filters: Any) -> int:
         """Write matching entries as one JSON array; return the count."""
         return transfer.export_entries(self.iter_all(**filters), dest, transfer.JSON_ARRAY)
 
+    def export_csv(self, dest: Target, **filters: Any) -> int:
+        """Write matching entries as CSV (metadata as JSON text); return the count."""
+        return transfer.export_entries(self.iter_all(**filters), dest, transfer.CSV)
+
     def import_jsonl(
-        self, src: str | os.PathLike[str] | IO[str], on_conflict: str = "error"
+        self, src: Target, on_conflict: str = "error", *, dry_run: bool = False
     ) -> int:
         """Import a JSON Lines file atomically; return how many entries were written.
 
         ``on_conflict``: ``"error"`` (an existing id aborts), ``"skip"`` or ``"replace"``.
         A bad record aborts the whole import with an error naming its line and field.
+        ``dry_run=True`` checks everything, rolls back, and returns the count.
         """
-        return self._import(src, on_conflict, transfer.read_jsonl)
+        return self._import(src, on_conflict, transfer.read_jsonl, dry_run)
 
-    def import_json(self, src: str | os.PathLike[str] | IO[str], on_conflict: str = "error") -> int:
+    def import_json(self, src: Target, on_conflict: str = "error", *, dry_run: bool = False) -> int:
         """Import a JSON array file atomically, like ``import_jsonl``."""
-        return self._import(src, on_conflict, transfer.read_json_array)
+        return self._import(src, on_conflict, transfer.read_json_array, dry_run)
 
-    def _import(
-        self,
-        src: str | os.PathLike[str] | IO[str],
-        on_conflict: str,
-        reader: transfer.Reader,
-    ) -> int:
+    def import_csv(self, src: Target, on_conflict: str = "error", *, dry_run: bool = False) -> int:
+        """Import a CSV file written by ``export_csv`` atomically, like ``import_jsonl``."""
+        return self._import(src, on_conflict, transfer.read_csv, dry_run)
+
+    def _import(self, src: Target, on_conflict: str, reader: transfer.Reader, dry_run: bool) -> int:
         try:
             policy = OnConflict(on_conflict)
         except ValueError:
             raise FeedbackValidationError(
                 "on_conflict", on_conflict, "must be one of: error, skip, replace"
             ) from None
+        try:
+            with self.transaction():
+                written = self._import_batches(src, reader, policy)
+                if dry_run:
+                    raise _DryRunDone(written)
+        except _DryRunDone as done:
+            return done.written
+        return written
+
+    def _import_batches(self, src: Target, reader: transfer.Reader, policy: OnConflict) -> int:
         backend = self._backend
-        listening = bool(self._listeners)
+        state = self._state
+        connection = state.connection
         written = 0
-        with self.transaction():
-            connection = self._state.connection
-            with backend.bulk_load(connection):
-                for batch in transfer.read_batches(src, reader):
-                    written += transfer.insert_batch(backend, connection, batch, policy)
-                    if listening:
-                        self._state.pending.extend(
-                            (FeedbackChange.RECORDED, entry_from_row(row)) for row, _where in batch
-                        )
+        with backend.bulk_load(connection):
+            for batch in transfer.read_batches(src, reader):
+                written += transfer.insert_batch(backend, connection, batch, policy)
+                if self._listeners:
+                    state.pending.extend(
+                        (FeedbackChange.RECORDED, entry_from_row(row)) for row, _where in batch
+                    )
         return written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -28,6 +29,7 @@ __all__ = [
     "export_entries",
     "insert_batch",
     "read_batches",
+    "read_csv",
     "read_json_array",
     "read_jsonl",
 ]
@@ -35,6 +37,18 @@ __all__ = [
 BATCH_SIZE = 1000
 JSONL = "jsonl"
 JSON_ARRAY = "json"
+CSV = "csv"
+CSV_COLUMNS = (
+    "id",
+    "task_id",
+    "feedback_type",
+    "content",
+    "rating",
+    "user_id",
+    "metadata",
+    "created_at",
+    "updated_at",
+)
 Source = str | os.PathLike[str] | IO[str]
 Record = tuple[str, Any, bool]
 """``(location, decoded object, whether its text holds a \\u escape)``."""
@@ -55,7 +69,15 @@ def export_entries(entries: Iterable[FeedbackEntry], dest: Source, file_format: 
     """Write entries as JSON Lines or as a JSON array; return how many were written."""
     count = 0
     with _opened(dest, "w") as out:
-        if file_format == JSONL:
+        if file_format == CSV:
+            writer = csv.writer(out)
+            writer.writerow(CSV_COLUMNS)
+            for entry in entries:
+                record = entry_to_dict(entry)
+                record["metadata"] = orjson.dumps(record["metadata"]).decode()
+                writer.writerow(["" if record[c] is None else record[c] for c in CSV_COLUMNS])
+                count += 1
+        elif file_format == JSONL:
             for entry in entries:
                 out.write(orjson.dumps(entry_to_dict(entry)).decode() + "\n")
                 count += 1
@@ -78,6 +100,32 @@ def read_jsonl(source: IO[str]) -> Iterator[Record]:
             yield f"line {number}", orjson.loads(line), "\\u" in line
         except orjson.JSONDecodeError as error:
             raise ImportFormatError(f"line {number}: not valid JSON: {error}") from None
+
+
+def read_csv(source: IO[str]) -> Iterator[Record]:
+    """Yield each row of a CSV file written by ``export_csv`` as a record, with its line."""
+    reader = csv.DictReader(source)
+    missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
+    if missing:
+        raise ImportFormatError(f"line 1: the CSV header lacks {', '.join(sorted(missing))}")
+    for row in reader:
+        location = f"line {reader.line_num}"
+        record: dict[str, Any] = {column: row.get(column) for column in CSV_COLUMNS}
+        extra = set(row) - set(CSV_COLUMNS)
+        if extra:
+            raise ImportFormatError(f"{location}: unknown columns {', '.join(map(str, extra))}")
+        rating = record["rating"]
+        if rating in ("", None):
+            record["rating"] = None
+        elif str(rating).isdigit():
+            record["rating"] = int(rating)
+        record["user_id"] = record["user_id"] or None
+        metadata = record["metadata"] or "{}"
+        try:
+            record["metadata"] = orjson.loads(metadata)
+        except orjson.JSONDecodeError as error:
+            raise ImportFormatError(f"{location}: metadata is not valid JSON: {error}") from None
+        yield location, record, "\\u" in metadata
 
 
 def _refuse_constant(name: str) -> None:

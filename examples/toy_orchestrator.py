@@ -1,0 +1,1 @@
+../src/orchestrator_feedback/toy_orchestrator.py

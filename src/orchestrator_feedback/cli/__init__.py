@@ -1,0 +1,48 @@
+"""The ``orchestrator-feedback`` command line (also ``python -m orchestrator_feedback``)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import click
+
+from orchestrator_feedback.cli import analysis, entries, plugins, transfer
+from orchestrator_feedback.cli.common import Settings
+
+__all__ = ["cli", "main"]
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Example: orchestrator-feedback --database feedback.db list --task task-123",
+)
+@click.option(
+    "--database",
+    metavar="PATH_OR_URL",
+    help="SQLite path or URL (default: the configuration's, else feedback.db).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="TOML config (default: $ORCHESTRATOR_FEEDBACK_CONFIG, ./orchestrator-feedback.toml).",
+)
+@click.version_option(package_name="orchestrator-feedback")
+@click.pass_context
+def cli(context: click.Context, database: str | None, config_path: str | None) -> None:
+    """Store, query and export the feedback your orchestrators produce."""
+    context.obj = Settings(database, config_path)
+
+
+for module in (entries, analysis, transfer, plugins):
+    for command in module.COMMANDS:
+        cli.add_command(command)
+
+
+def main() -> None:
+    """Run the command line; database errors end in one sentence, not a traceback."""
+    try:
+        cli(standalone_mode=True)
+    except sqlite3.Error as error:  # pragma: no cover - commands catch their own
+        raise SystemExit(f"Error: {error}") from None

@@ -1,0 +1,202 @@
+"""Commands about single entries: init, add, list, show, delete, purge."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import click
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
+
+from orchestrator_feedback.cli.common import (
+    TYPE_CHOICE,
+    Settings,
+    fails_cleanly,
+    parse_age,
+    parse_when,
+)
+from orchestrator_feedback.cli.output import FORMATS, default_format, print_entries
+from orchestrator_feedback.errors import FeedbackNotFoundError
+from orchestrator_feedback.models import FeedbackEntry
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+@click.command(epilog="Example: orchestrator-feedback --database feedback.db init")
+@pass_settings
+@fails_cleanly
+def init(settings: Settings) -> None:
+    """Create or migrate the database and say which schema version it is at."""
+    with settings.storage() as storage:
+        click.echo(f"{settings.database}: schema version {storage.schema_version}")
+
+
+def _parse_meta(pairs: tuple[str, ...]) -> dict[str, object]:
+    metadata: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--meta")
+        try:
+            metadata[key] = json.loads(text)  # numbers, true/false, null, lists stay typed
+        except json.JSONDecodeError:
+            metadata[key] = text
+    return metadata
+
+
+@click.command(
+    epilog="Example: orchestrator-feedback add --task task-123 --type task_quality "
+    '--rating 4 --meta worker_id=w1 "Clean result"'
+)
+@click.option("--task", "task_id", required=True, help="The task's id.")
+@click.option("--type", "feedback_type", required=True, type=TYPE_CHOICE, help="The feedback type.")
+@click.option("--rating", type=int, help="1 to 5.")
+@click.option("--user", "user_id", help="Who gave the feedback.")
+@click.option(
+    "--meta", multiple=True, metavar="KEY=VALUE", help="Metadata (repeatable; JSON values allowed)."
+)
+@click.argument("content")
+@pass_settings
+@fails_cleanly
+def add(
+    settings: Settings,
+    task_id: str,
+    feedback_type: str,
+    rating: int | None,
+    user_id: str | None,
+    meta: tuple[str, ...],
+    content: str,
+) -> None:
+    """Store one entry and print its id."""
+    entry = FeedbackEntry(
+        task_id=task_id,
+        feedback_type=feedback_type,
+        content=content,
+        rating=rating,
+        user_id=user_id,
+        metadata=_parse_meta(meta),
+    )
+    with settings.storage() as storage:
+        storage.create(entry)
+    click.echo(entry.id)
+
+
+def filter_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The filters shared by list and export."""
+    options = [
+        click.option("--task", "task_id", help="Only this task."),
+        click.option("--type", "feedback_type", type=TYPE_CHOICE, help="Only this type."),
+        click.option("--user", "user_id", help="Only this user."),
+        click.option("--min-rating", type=click.IntRange(1, 5), help="Ratings at least this."),
+        click.option("--max-rating", type=click.IntRange(1, 5), help="Ratings at most this."),
+        click.option(
+            "--since", metavar="WHEN", help="Created at or after: ISO date/time or age (7d, 12h)."
+        ),
+        click.option("--until", metavar="WHEN", help="Created before: ISO date/time or age."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def filters_from(options: dict[str, object]) -> dict[str, object]:
+    """Turn the filter options given into ``FeedbackFilter`` keywords."""
+    filters = {
+        k: options[k]
+        for k in ("task_id", "feedback_type", "user_id", "min_rating", "max_rating")
+        if options.get(k) is not None
+    }
+    if options.get("since"):
+        filters["created_after"] = parse_when(str(options["since"]))
+    if options.get("until"):
+        filters["created_before"] = parse_when(str(options["until"]))
+    return filters
+
+
+@click.command(
+    name="list",
+    epilog="Example: orchestrator-feedback list --task task-123 --since 7d --format json",
+)
+@filter_options
+@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    help="Default: table on a terminal, json when piped.",
+)
+@pass_settings
+@fails_cleanly
+def list_entries(
+    settings: Settings, /, limit: int, offset: int, output_format: str | None, **options: object
+) -> None:
+    """List entries, oldest first."""
+    with settings.storage() as storage:
+        found = storage.get_filtered(**filters_from(options), limit=limit, offset=offset)  # type: ignore[arg-type]
+    print_entries(found, default_format(output_format))
+
+
+@click.command(epilog="Example: orchestrator-feedback show 3f2c9a1e-...")
+@click.argument("feedback_id")
+@pass_settings
+@fails_cleanly
+def show(settings: Settings, feedback_id: str) -> None:
+    """Show one entry, every field, metadata pretty-printed."""
+    with settings.storage() as storage:
+        entry = storage.get(feedback_id)
+    if entry is None:
+        raise FeedbackNotFoundError(feedback_id)
+    console = Console(highlight=False)
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for name, value in entry.to_dict().items():
+        if name != "metadata":
+            table.add_row(name, "" if value is None else str(value))
+    console.print(table)
+    console.print("[bold]metadata[/bold]")
+    console.print(
+        Syntax(
+            json.dumps(entry.metadata, indent=2, ensure_ascii=False),
+            "json",
+            theme="ansi_dark",
+            background_color="default",
+        )
+    )
+
+
+@click.command(epilog="Example: orchestrator-feedback delete 3f2c9a1e-...")
+@click.argument("feedback_id")
+@pass_settings
+@fails_cleanly
+def delete(settings: Settings, feedback_id: str) -> None:
+    """Delete one entry."""
+    with settings.storage() as storage:
+        if not storage.delete(feedback_id):
+            raise FeedbackNotFoundError(feedback_id)
+    click.echo(f"deleted {feedback_id}")
+
+
+@click.command(epilog="Example: orchestrator-feedback purge --older-than 90d --dry-run")
+@click.option("--older-than", "age", required=True, metavar="AGE", help="Such as 90d, 12h, 2w.")
+@click.option("--dry-run", is_flag=True, help="Only say how many entries would go.")
+@pass_settings
+@fails_cleanly
+def purge(settings: Settings, age: str, dry_run: bool) -> None:
+    """Delete entries older than AGE and say how many went."""
+    from datetime import UTC, datetime
+
+    cutoff = datetime.now(UTC) - parse_age(age)
+    with settings.storage() as storage:
+        if dry_run:
+            count = storage.count(created_before=cutoff)
+            click.echo(f"{count} entries older than {age} would be deleted (dry run)")
+        else:
+            count = storage.purge(cutoff)
+            click.echo(f"{count} entries older than {age} deleted")
+
+
+COMMANDS = [init, add, list_entries, show, delete, purge]

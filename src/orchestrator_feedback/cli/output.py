@@ -1,0 +1,112 @@
+"""How the command line prints: tables for people, exact data for scripts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.serialization import entry_to_dict
+
+FORMATS = ("table", "json", "jsonl", "csv")
+ENTRY_COLUMNS = (
+    "id",
+    "task_id",
+    "feedback_type",
+    "content",
+    "rating",
+    "user_id",
+    "metadata",
+    "created_at",
+    "updated_at",
+)
+
+
+def stdout_console() -> Console:
+    """A console on stdout: colours and boxes only when it is a terminal."""
+    return Console(highlight=False)
+
+
+def stderr_console() -> Console:
+    """A console on stderr, for progress bars and messages."""
+    return Console(stderr=True, highlight=False)
+
+
+def default_format(chosen: str | None) -> str:
+    """The format asked for, else a table on a terminal and JSON when piped."""
+    if chosen:
+        return chosen
+    return "table" if sys.stdout.isatty() else "json"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def write_csv_rows(out: TextIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write a header and rows as CSV (JSON for nested values); return the row count."""
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+        count += 1
+    return count
+
+
+def print_rows(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    output_format: str,
+    title: str | None = None,
+) -> None:
+    """Print rows of plain values in the chosen format."""
+    if output_format == "table":
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(_cell(value) for value in row))
+        stdout_console().print(table)
+    elif output_format == "json":
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
+        sys.stdout.write(json.dumps(records, indent=2, ensure_ascii=False, default=str) + "\n")
+    elif output_format == "jsonl":
+        for row in rows:
+            record = dict(zip(columns, row, strict=True))
+            sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    else:
+        write_csv_rows(sys.stdout, columns, rows)
+
+
+def print_entries(entries: Sequence[FeedbackEntry], output_format: str) -> None:
+    """Print entries: a compact table, or every field in the data formats."""
+    if output_format == "table":
+        table = Table()
+        for column in ("id", "task", "type", "rating", "user", "created (UTC)", "content"):
+            table.add_column(column, overflow="fold")
+        for entry in entries:
+            table.add_row(
+                entry.id[:8],
+                entry.task_id,
+                entry.feedback_type.value,
+                "" if entry.rating is None else str(entry.rating),
+                entry.user_id or "",
+                entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                entry.content,
+            )
+        stdout_console().print(table)
+        return
+    records = [entry_to_dict(entry) for entry in entries]
+    print_rows(ENTRY_COLUMNS, [[r[c] for c in ENTRY_COLUMNS] for r in records], output_format)

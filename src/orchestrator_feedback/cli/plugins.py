@@ -1,0 +1,62 @@
+"""Commands about the plugin system: plugins, demo."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator_feedback.cli.common import Settings, fails_cleanly
+from orchestrator_feedback.manager import get_plugin_manager, list_plugins
+from orchestrator_feedback.serialization import converter
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+@click.command(epilog="Example: orchestrator-feedback plugins --json")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_settings
+@fails_cleanly
+def plugins(settings: Settings, as_json: bool) -> None:
+    """List plugins found: name, version, hooks, status, and why a failed one failed."""
+    manager = get_plugin_manager(settings.config)
+    try:
+        infos = list_plugins(manager)
+    finally:
+        manager.close()
+    if as_json:
+        click.echo(json.dumps(converter.unstructure(infos), indent=2))
+        return
+    table = Table()
+    for column in ("name", "version", "distribution", "status", "hooks", "error"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        status = {"active": "[green]active[/green]", "failed": "[red]failed[/red]"}.get(
+            info.status, info.status
+        )
+        table.add_row(
+            info.name,
+            info.version or "",
+            info.distribution or "",
+            status,
+            ", ".join(info.hooks),
+            info.error or "",
+        )
+    Console(highlight=False).print(table)
+
+
+@click.command(epilog="Example: orchestrator-feedback --database demo.db demo --jobs 20")
+@click.option("--jobs", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@pass_settings
+@fails_cleanly
+def demo(settings: Settings, jobs: int, seed: int) -> None:
+    """Run the toy orchestrator against the database and print what was stored."""
+    from orchestrator_feedback.toy_orchestrator import run_demo
+
+    run_demo(settings.database, jobs=jobs, seed=seed)
+
+
+COMMANDS = [plugins, demo]

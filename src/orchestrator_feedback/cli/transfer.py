@@ -1,0 +1,153 @@
+"""Commands that move feedback in and out: export, import."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import click
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from orchestrator_feedback.cli.common import Settings, fails_cleanly
+from orchestrator_feedback.cli.entries import filter_options, filters_from
+from orchestrator_feedback.cli.output import stderr_console
+from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.storage import transfer as store_transfer
+
+pass_settings = click.make_pass_decorator(Settings)
+EXPORT_FORMATS = ("jsonl", "json", "csv")
+_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
+_STEP = 1000
+
+
+def _progress() -> Progress:
+    """A progress bar on stderr, shown only when stderr is a terminal."""
+    console = stderr_console()
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
+
+
+def _counted(
+    entries: Iterator[FeedbackEntry], progress: Progress, task: Any
+) -> Iterator[FeedbackEntry]:
+    pending = 0
+    for entry in entries:
+        yield entry
+        pending += 1
+        if pending == _STEP:
+            progress.advance(task, pending)
+            pending = 0
+    progress.advance(task, pending)
+
+
+@click.command(
+    epilog="Example: orchestrator-feedback export --format jsonl --since 30d -o recent.jsonl"
+)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(EXPORT_FORMATS),
+    help="Default: from -o's extension, else jsonl.",
+)
+@filter_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="File to write (default: stdout).",
+)
+@pass_settings
+@fails_cleanly
+def export(
+    settings: Settings, /, file_format: str | None, output: str | None, **options: object
+) -> None:
+    """Export entries to a file or stdout."""
+    chosen = (
+        file_format or (_BY_SUFFIX.get(Path(output).suffix.lower()) if output else None) or "jsonl"
+    )
+    filters = filters_from(options)
+    with settings.storage() as storage, _progress() as progress:
+        task = progress.add_task(
+            "exporting", total=storage.count(**filters) if not progress.disable else None
+        )
+        entries = _counted(storage.iter_all(**filters), progress, task)
+        target: Any = output if output else sys.stdout
+        written = store_transfer.export_entries(entries, target, chosen)
+    if output:
+        stderr_console().print(f"exported {written} entries to {output}")
+
+
+class _CountingReader(io.RawIOBase):
+    """Reports bytes read to the progress bar (a text layer sits on top)."""
+
+    def __init__(self, raw: BinaryIO, progress: Progress, task: Any) -> None:
+        self._raw, self._progress, self._task = raw, progress, task
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        self._progress.advance(self._task, count or 0)
+        return int(count or 0)
+
+
+@click.command(
+    name="import",
+    epilog="Example: orchestrator-feedback import backup.jsonl --on-conflict skip --dry-run",
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(EXPORT_FORMATS),
+    help="Default: from the file's extension.",
+)
+@click.option(
+    "--on-conflict",
+    type=click.Choice(("error", "skip", "replace")),
+    default="error",
+    show_default=True,
+)
+@click.option("--dry-run", is_flag=True, help="Check everything, import nothing.")
+@pass_settings
+@fails_cleanly
+def import_entries(
+    settings: Settings, file: str, file_format: str | None, on_conflict: str, dry_run: bool
+) -> None:
+    """Import entries from jsonl, json or csv, all or nothing."""
+    chosen = file_format or _BY_SUFFIX.get(Path(file).suffix.lower())
+    if chosen is None:
+        raise click.UsageError(
+            f"cannot tell the format of {file} from its extension: give --format"
+        )
+    with settings.storage() as storage, _progress() as progress, open(file, "rb") as raw:
+        task = progress.add_task("importing", total=os.path.getsize(file))
+        text = io.TextIOWrapper(
+            io.BufferedReader(_CountingReader(raw, progress, task), 1 << 16), encoding="utf-8"
+        )
+        load = {
+            "jsonl": storage.import_jsonl,
+            "json": storage.import_json,
+            "csv": storage.import_csv,
+        }[chosen]
+        count = load(text, on_conflict, dry_run=dry_run)
+    verb = "would import" if dry_run else "imported"
+    stderr_console().print(
+        f"{verb} {count} entries from {file}"
+        + (" (dry run: nothing was written)" if dry_run else "")
+    )
+
+
+COMMANDS = [export, import_entries]

@@ -1,0 +1,202 @@
+"""A toy asyncio orchestrator that feeds orchestrator-feedback through its hooks.
+
+A manager decomposes jobs into subtasks, allocates each to the least-loaded worker,
+workers succeed or fail at random (real exceptions, real tracebacks), a reviewer rates
+the results, and every step fires the matching hook. It ends by printing per-worker and
+per-type tables read back from the store.
+
+This file is also ``examples/toy_orchestrator.py``; run it with ``make demo``,
+``orchestrator-feedback demo`` or ``python examples/toy_orchestrator.py``. It uses only
+the public API, as a host would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+import traceback
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator_feedback import (
+    FeedbackConfig,
+    FeedbackStorage,
+    FeedbackType,
+    get_plugin_manager,
+)
+from orchestrator_feedback.manager import FeedbackPluginManager
+
+WORKERS = ("worker-ada", "worker-bob", "worker-cy", "worker-dee")
+SKILL = {"worker-ada": 0.95, "worker-bob": 0.8, "worker-cy": 0.65, "worker-dee": 0.5}
+
+
+class WorkerCrashed(RuntimeError):
+    """What a toy worker raises when it fails its subtask."""
+
+
+async def fire(manager: FeedbackPluginManager, hook: str, **event: object) -> None:
+    """Fire a hook off the event loop: storing feedback never blocks the orchestrator."""
+    await asyncio.to_thread(getattr(manager.hook, hook), **event)
+
+
+async def run_subtask(
+    manager: FeedbackPluginManager, rng: random.Random, task_id: str, worker: str
+) -> None:
+    """One worker's attempt at one subtask, reported through the hooks."""
+    started = time.perf_counter()
+    await asyncio.sleep(rng.uniform(0.001, 0.01))
+    elapsed = time.perf_counter() - started
+    skill = SKILL[worker]
+    try:
+        if rng.random() > skill:
+            raise WorkerCrashed(f"{worker} ran out of memory on {task_id}")
+    except WorkerCrashed as error:
+        await fire(
+            manager,
+            "task_failed",
+            task_id=task_id,
+            worker_id=worker,
+            error_type=type(error).__name__,
+            error_message=str(error),
+            stack_trace=traceback.format_exc(),
+            metadata={"attempt": 1},
+        )
+        return
+    quality = (
+        "excellent" if rng.random() < skill - 0.3 else "high" if rng.random() < skill else "low"
+    )
+    await fire(
+        manager,
+        "task_completed",
+        task_id=task_id,
+        worker_id=worker,
+        success=True,
+        execution_time=round(elapsed, 4),
+        output_quality=quality,
+        metadata={},
+    )
+    await fire(
+        manager,
+        "worker_performance_measured",
+        task_id=task_id,
+        worker_id=worker,
+        performance_metrics={
+            "speed": round(rng.uniform(skill - 0.2, 1.0), 2),
+            "accuracy": round(min(1.0, rng.uniform(skill - 0.1, skill + 0.1)), 2),
+        },
+        metadata={},
+    )
+    rating = max(1, min(5, round(skill * 5 + rng.uniform(-1.5, 0.5))))
+    await fire(
+        manager,
+        "task_reviewed",
+        task_id=task_id,
+        reviewer_id="manager",
+        rating=rating,
+        comment=f"{worker}'s result for {task_id}: {quality} quality",
+        metadata={"worker_id": worker},
+    )
+
+
+async def run_job(manager: FeedbackPluginManager, rng: random.Random, job: int) -> None:
+    """Decompose one job, allocate its subtasks, run them concurrently."""
+    job_id = f"job-{job:03d}"
+    subtasks = [f"{job_id}.{part}" for part in range(rng.randint(2, 4))]
+    await fire(
+        manager,
+        "task_decomposed",
+        task_id=job_id,
+        subtask_ids=subtasks,
+        effectiveness=round(rng.uniform(0.5, 1.0), 2),
+        metadata={"worker_id": "manager"},
+    )
+    load = dict.fromkeys(WORKERS, 0)
+    runs = []
+    for subtask in subtasks:
+        worker = min(WORKERS, key=lambda name: (load[name], rng.random()))
+        load[worker] += 1
+        await fire(
+            manager,
+            "worker_allocated",
+            task_id=subtask,
+            worker_id=worker,
+            allocation_score=round(SKILL[worker], 2),
+            allocation_reason="least loaded",
+            metadata={"job": job_id},
+        )
+        runs.append(run_subtask(manager, rng, subtask, worker))
+    await asyncio.gather(*runs)
+
+
+async def run_orchestrator(manager: FeedbackPluginManager, jobs: int, seed: int) -> None:
+    """Run ``jobs`` jobs concurrently."""
+    rng = random.Random(seed)
+    await asyncio.gather(*(run_job(manager, rng, job) for job in range(jobs)))
+
+
+def print_report(storage: FeedbackStorage, console: Console) -> None:
+    """Per-worker and per-type tables, read back from the store."""
+    workers = Table(title="Workers, best first")
+    for column in ("worker", "entries", "avg rating", "failures"):
+        workers.add_column(column, justify="left" if column == "worker" else "right")
+    for stats in storage.worker_stats():
+        average = "-" if stats.average_rating is None else f"{stats.average_rating:.2f}"
+        workers.add_row(stats.worker_id, str(stats.count), average, str(stats.failures))
+    console.print(workers)
+
+    summary = storage.get_summary()
+    types = Table(title=f"Feedback by type ({summary.total_count} entries)")
+    types.add_column("type")
+    types.add_column("count", justify="right")
+    types.add_column("avg rating", justify="right")
+    for feedback_type in FeedbackType:
+        count = summary.feedback_by_type[feedback_type]
+        if count:
+            rows = storage.execute_query(
+                "SELECT AVG(rating) FROM feedback WHERE feedback_type = ?", (feedback_type.value,)
+            )
+            average = rows[0][0]
+            types.add_row(
+                feedback_type.value, str(count), "-" if average is None else f"{average:.2f}"
+            )
+    console.print(types)
+
+
+def run_demo(database: str, jobs: int = 8, seed: int = 7, console: Console | None = None) -> None:
+    """Run the toy orchestrator against ``database`` and print what was stored."""
+    console = console or Console()
+    manager = get_plugin_manager(FeedbackConfig(database=database))
+    plugin = manager.feedback_plugin
+    if plugin is None:  # pragma: no cover - FeedbackConfig above enables it
+        raise RuntimeError("the built-in plugin is disabled")
+    before = plugin.storage.count()
+    started = time.perf_counter()
+    asyncio.run(run_orchestrator(manager, jobs, seed))
+    elapsed = time.perf_counter() - started
+    stored = plugin.storage.count() - before
+    console.print(
+        f"Ran {jobs} jobs: {stored} feedback entries stored in {database} "
+        f"in {elapsed:.2f}s ({manager.counters.subscriber_failures} plugin failures)."
+    )
+    print_report(plugin.storage, console)
+    manager.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command-line entry: ``python examples/toy_orchestrator.py [--database PATH]``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database", default="feedback.db", help="path or URL (default: feedback.db)"
+    )
+    parser.add_argument("--jobs", type=int, default=8, help="how many jobs to run (default: 8)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+    arguments = parser.parse_args(argv)
+    run_demo(arguments.database, arguments.jobs, arguments.seed)
+
+
+if __name__ == "__main__":
+    main()
