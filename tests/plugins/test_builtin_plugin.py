@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import pytest
@@ -20,38 +19,68 @@ from orchestrator_feedback import (
 EVENTS: list[tuple[str, dict[str, Any], FeedbackType]] = [
     (
         "task_completed",
-        {"task_id": "t1", "worker_id": "w1", "success": True, "execution_time": 2.5,
-         "output_quality": "high", "metadata": {"queue": "fast"}},
+        {
+            "task_id": "t1",
+            "worker_id": "w1",
+            "success": True,
+            "execution_time": 2.5,
+            "output_quality": "high",
+            "metadata": {"queue": "fast"},
+        },
         FeedbackType.TASK_COMPLETION,
     ),
     (
         "worker_allocated",
-        {"task_id": "t1", "worker_id": "w1", "allocation_score": 0.8,
-         "allocation_reason": "least loaded", "metadata": {}},
+        {
+            "task_id": "t1",
+            "worker_id": "w1",
+            "allocation_score": 0.8,
+            "allocation_reason": "least loaded",
+            "metadata": {},
+        },
         FeedbackType.ALLOCATION_FEEDBACK,
     ),
     (
         "task_failed",
-        {"task_id": "t1", "worker_id": "w1", "error_type": "ValueError",
-         "error_message": "bad input", "stack_trace": "Traceback ...", "metadata": {}},
+        {
+            "task_id": "t1",
+            "worker_id": "w1",
+            "error_type": "ValueError",
+            "error_message": "bad input",
+            "stack_trace": "Traceback ...",
+            "metadata": {},
+        },
         FeedbackType.ERROR_REPORT,
     ),
     (
         "worker_performance_measured",
-        {"task_id": "t1", "worker_id": "w1",
-         "performance_metrics": {"speed": 0.9, "accuracy": 0.95}, "metadata": {}},
+        {
+            "task_id": "t1",
+            "worker_id": "w1",
+            "performance_metrics": {"speed": 0.9, "accuracy": 0.95},
+            "metadata": {},
+        },
         FeedbackType.WORKER_PERFORMANCE,
     ),
     (
         "task_decomposed",
-        {"task_id": "t1", "subtask_ids": ["t1.a", "t1.b"], "effectiveness": 0.75,
-         "metadata": {"worker_id": "manager"}},
+        {
+            "task_id": "t1",
+            "subtask_ids": ["t1.a", "t1.b"],
+            "effectiveness": 0.75,
+            "metadata": {"worker_id": "manager"},
+        },
         FeedbackType.DECOMPOSITION_EFFECTIVENESS,
     ),
     (
         "task_reviewed",
-        {"task_id": "t1", "reviewer_id": "manager", "rating": 2, "comment": "sloppy",
-         "metadata": {"worker_id": "w1"}},
+        {
+            "task_id": "t1",
+            "reviewer_id": "manager",
+            "rating": 2,
+            "comment": "sloppy",
+            "metadata": {"worker_id": "w1"},
+        },
         FeedbackType.MANAGER_REVIEW,
     ),
 ]
@@ -81,8 +110,14 @@ def test_review_keeps_its_rating_and_quality_words_become_ratings(
 ) -> None:
     hook = feedback_plugin_manager.hook
     hook.task_reviewed(task_id="t", reviewer_id="r", rating=3, comment="ok", metadata={})
-    hook.task_completed(task_id="t", worker_id="w", success=True, execution_time=None,
-                        output_quality="excellent", metadata={})
+    hook.task_completed(
+        task_id="t",
+        worker_id="w",
+        success=True,
+        execution_time=None,
+        output_quality="excellent",
+        metadata={},
+    )
     ratings = {e.feedback_type: e.rating for e in feedback_storage.get_all()}
     assert ratings == {FeedbackType.MANAGER_REVIEW: 3, FeedbackType.TASK_COMPLETION: 5}
 
@@ -201,11 +236,12 @@ def test_a_storage_failure_does_not_reach_the_host(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     feedback_storage.execute_query(
-        "CREATE TRIGGER refuse BEFORE INSERT ON feedback BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+        "CREATE TRIGGER refuse BEFORE INSERT ON feedback "
+        "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
     )
     feedback_plugin_manager.hook.task_reviewed(
         task_id="t", reviewer_id="r", rating=3, comment=None, metadata={}
     )
     assert "disk on fire" in caplog.text
     assert feedback_plugin_manager.counters.subscriber_failures == 1
-    assert isinstance(sqlite3.sqlite_version, str)
+    assert feedback_storage.count() == 0

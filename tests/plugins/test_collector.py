@@ -141,28 +141,37 @@ def test_disabled_points_store_nothing(feedback_storage: FeedbackStorage, tmp_pa
     )
     collector = FeedbackCollector(feedback_storage, config=config)
     assert asyncio.run(collector.collect_task_completion_feedback(task_id="t")) is None
-    assert asyncio.run(
-        collector.collect_feedback(task_id="t", feedback_type="general", content="c")
-    ) is None
-    assert asyncio.run(
-        collector.collect_allocation_feedback(task_id="t", worker_id="w")
-    ) is not None
+    assert (
+        asyncio.run(collector.collect_feedback(task_id="t", feedback_type="general", content="c"))
+        is None
+    )
+    assert (
+        asyncio.run(collector.collect_allocation_feedback(task_id="t", worker_id="w")) is not None
+    )
     assert feedback_storage.count() == 1
     collector.plugin_manager.close()
 
 
-def test_a_point_can_change_the_stored_type(feedback_storage: FeedbackStorage, tmp_path: Path) -> None:
+def test_a_point_can_change_the_stored_type(
+    feedback_storage: FeedbackStorage, tmp_path: Path
+) -> None:
     config = FeedbackConfig(
-        collection_points={"task_completion": CollectionPointConfig(feedback_type=FeedbackType.TASK_QUALITY)}
+        collection_points={
+            "task_completion": CollectionPointConfig(feedback_type=FeedbackType.TASK_QUALITY)
+        }
     )
     collector = FeedbackCollector(feedback_storage, config=config)
     entry = asyncio.run(collector.collect_task_completion_feedback(task_id="t"))
     assert entry is not None and entry.feedback_type is FeedbackType.TASK_QUALITY
 
 
-def test_bad_input_raises_to_the_caller(collector: FeedbackCollector, feedback_storage: FeedbackStorage) -> None:
+def test_bad_input_raises_to_the_caller(
+    collector: FeedbackCollector, feedback_storage: FeedbackStorage
+) -> None:
     with pytest.raises(FeedbackValidationError, match="rating"):
-        asyncio.run(collector.collect_feedback(task_id="t", feedback_type="general", content="c", rating=6))
+        asyncio.run(
+            collector.collect_feedback(task_id="t", feedback_type="general", content="c", rating=6)
+        )
     with pytest.raises(FeedbackValidationError, match="task_id"):
         asyncio.run(collector.collect_task_completion_feedback(task_id=""))
     assert feedback_storage.count() == 0
@@ -193,14 +202,22 @@ def test_request_feedback_asks_plugins_and_stores_the_answer(
             return {"rating": 4, "content": "solid work"}
 
     config = FeedbackConfig(
-        collection_points={"review": CollectionPointConfig(prompt="Rate it", feedback_type=FeedbackType.TASK_QUALITY)}
+        collection_points={
+            "review": CollectionPointConfig(
+                prompt="Rate it", feedback_type=FeedbackType.TASK_QUALITY
+            )
+        }
     )
     collector = FeedbackCollector(config=config, plugin_manager=feedback_plugin_manager)
     assert asyncio.run(collector.request_feedback("review", "t")) is None  # nobody can ask yet
     feedback_plugin_manager.register(Reviewer())
     entry = asyncio.run(collector.request_feedback("review", "t"))
     assert entry is not None and feedback_storage.get(entry.id) == entry
-    assert (entry.rating, entry.content, entry.feedback_type) == (4, "solid work", FeedbackType.TASK_QUALITY)
+    assert (entry.rating, entry.content, entry.feedback_type) == (
+        4,
+        "solid work",
+        FeedbackType.TASK_QUALITY,
+    )
     assert asked == [("Rate it", "t", "review")]
 
 

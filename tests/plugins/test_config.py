@@ -88,7 +88,10 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         ('enabled = "yes"', "enabled"),
         ("max_content_length = 4.5", "max_content_length"),
         ("max_content_length = 0", "max_content_length"),
-        ("[collection_points.review]\nfeedback_type = 'praise'", "collection_points.review.feedback_type"),
+        (
+            "[collection_points.review]\nfeedback_type = 'praise'",
+            "collection_points.review.feedback_type",
+        ),
         ("[collection_points.review]\nenabled = 1", "collection_points.review.enabled"),
         ("[plugins]\nalerts = 3", "plugins.alerts"),
     ],

@@ -48,8 +48,12 @@ def test_one_broken_subscriber_breaks_nothing(
     feedback_plugin_manager.register(After())
     with caplog.at_level(logging.ERROR):
         results = feedback_plugin_manager.hook.task_completed(
-            task_id="t", worker_id="w", success=True, execution_time=1.0,
-            output_quality=None, metadata={},
+            task_id="t",
+            worker_id="w",
+            success=True,
+            execution_time=1.0,
+            output_quality=None,
+            metadata={},
         )
     assert feedback_storage.count() == 1
     assert [e.id for e in results] == heard == [e.id for e in recorded_feedback]
@@ -66,8 +70,12 @@ def test_strict_lets_the_error_reach_the_host(tmp_path: Path) -> None:
     manager.register(Broken(), name="broken")
     with pytest.raises(ValueError, match="host-side subscriber bug"):
         manager.hook.task_completed(
-            task_id="t", worker_id="w", success=True, execution_time=1.0,
-            output_quality=None, metadata={},
+            task_id="t",
+            worker_id="w",
+            success=True,
+            execution_time=1.0,
+            output_quality=None,
+            metadata={},
         )
     manager.close()
 
@@ -118,9 +126,12 @@ def test_disabled_builtin_plugin_stores_nothing(tmp_path: Path) -> None:
         FeedbackConfig(database=str(tmp_path / "f.db"), enabled=False), load_entrypoints=False
     )
     assert manager.feedback_plugin is None
-    assert manager.hook.task_reviewed(
-        task_id="t", reviewer_id="r", rating=4, comment=None, metadata={}
-    ) == []
+    assert (
+        manager.hook.task_reviewed(
+            task_id="t", reviewer_id="r", rating=4, comment=None, metadata={}
+        )
+        == []
+    )
     assert not (tmp_path / "f.db").exists()
 
 
@@ -139,9 +150,13 @@ def test_tracing_is_logged_when_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_TRACE", "1")
-    manager = get_plugin_manager(FeedbackConfig(database=str(tmp_path / "f.db")), load_entrypoints=False)
+    manager = get_plugin_manager(
+        FeedbackConfig(database=str(tmp_path / "f.db")), load_entrypoints=False
+    )
     with caplog.at_level(logging.DEBUG, logger="orchestrator_feedback.trace"):
-        manager.hook.task_reviewed(task_id="t", reviewer_id="r", rating=4, comment=None, metadata={})
+        manager.hook.task_reviewed(
+            task_id="t", reviewer_id="r", rating=4, comment=None, metadata={}
+        )
     assert "task_reviewed" in caplog.text
     manager.close()
 

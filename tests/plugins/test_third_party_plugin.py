@@ -27,8 +27,18 @@ def alerts_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example package installed (with its entry point) into a folder of its own."""
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--target", str(target), str(EXAMPLE)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
         check=True,
     )
     return target
@@ -51,7 +61,9 @@ def manager_for(tmp_path: Path, **config: object) -> FeedbackPluginManager:
 
 
 def review(manager: FeedbackPluginManager, rating: int) -> None:
-    manager.hook.task_reviewed(task_id="t", reviewer_id="r", rating=rating, comment=None, metadata={})
+    manager.hook.task_reviewed(
+        task_id="t", reviewer_id="r", rating=rating, comment=None, metadata={}
+    )
 
 
 def statuses(manager: FeedbackPluginManager) -> dict[str, str]:
@@ -65,7 +77,9 @@ def test_found_listed_and_subscribed(tmp_path: Path, caplog: pytest.LogCaptureFi
     manager = manager_for(tmp_path)
     [info] = [i for i in list_plugins(manager) if i.name == "alerts"]
     assert (info.status, info.distribution, info.version) == (
-        "active", "orchestrator-feedback-alerts", "0.1.0",
+        "active",
+        "orchestrator-feedback-alerts",
+        "0.1.0",
     )
     assert info.hooks == ["feedback_configure", "feedback_recorded"]
     review(manager, 1)
@@ -137,7 +151,9 @@ def test_a_plugin_that_fails_to_import_is_skipped_and_remembered(
     site = tmp_path / "site"
     dist_info = site / "broken_plugin-1.0.dist-info"
     dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n"
+    )
     (dist_info / "entry_points.txt").write_text("[orchestrator_feedback]\nbroken = broken_plugin\n")
     (site / "broken_plugin.py").write_text("raise ImportError('missing dependency: frobnicate')\n")
     monkeypatch.syspath_prepend(str(site))

@@ -32,6 +32,4 @@ def feedback_recorded(entry: FeedbackEntry) -> None:
         raise RuntimeError("the alerts plugin was told to fail")
     if entry.rating is not None and entry.rating <= settings["threshold"]:
         flagged.append(entry)
-        logger.warning(
-            "low rating %d for task %s: %s", entry.rating, entry.task_id, entry.content
-        )
+        logger.warning("low rating %d for task %s: %s", entry.rating, entry.task_id, entry.content)

@@ -1,0 +1,353 @@
+"""Every command through click's runner, the way a person at a terminal would try them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
+from orchestrator_feedback.cli import cli
+
+ANSI = re.compile(r"\x1b\[")
+MakeEntry = Callable[..., FeedbackEntry]
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("CONFIG", "DATABASE", "ENABLED", "PLUGINS", "DISABLE_PLUGINS"):
+        monkeypatch.delenv(f"ORCHESTRATOR_FEEDBACK_{name}", raising=False)
+    return tmp_path / "cli.db"
+
+
+def run(database: Path, *arguments: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, ["--database", str(database), *arguments], input=input)
+
+
+@pytest.fixture
+def filled(database: Path, make_entry: MakeEntry) -> list[FeedbackEntry]:
+    now = datetime.now(UTC)
+    entries = [
+        make_entry(
+            task_id="task-1",
+            rating=5,
+            metadata={"worker_id": "w1"},
+            created_at=now - timedelta(days=1),
+        ),
+        make_entry(
+            task_id="task-1",
+            rating=2,
+            metadata={"worker_id": "w2"},
+            created_at=now - timedelta(hours=1),
+        ),
+        make_entry(
+            task_id="task-2",
+            rating=None,
+            feedback_type="error_report",
+            metadata={"worker_id": "w2"},
+            created_at=now - timedelta(days=40),
+        ),
+    ]
+    with FeedbackStorage(database) as storage:
+        storage.create_many(entries)
+    return entries
+
+
+def test_help_on_every_command_shows_an_example(database: Path) -> None:
+    for command in cli.commands:
+        result = run(database, command, "--help")
+        assert result.exit_code == 0, command
+        assert "Example: orchestrator-feedback" in result.output, command
+
+
+def test_init_reports_the_schema_version(database: Path) -> None:
+    result = run(database, "init")
+    assert result.exit_code == 0 and "schema version 1" in result.output
+    assert database.exists()
+
+
+def test_add_prints_the_id_and_stores_typed_metadata(database: Path) -> None:
+    result = run(
+        database,
+        "add",
+        "--task",
+        "t",
+        "--type",
+        "task_quality",
+        "--rating",
+        "4",
+        "--user",
+        "u",
+        "--meta",
+        "worker_id=w1",
+        "--meta",
+        "score=0.5",
+        "Clean result",
+    )
+    assert result.exit_code == 0
+    with FeedbackStorage(database) as storage:
+        entry = storage.get(result.output.strip())
+    assert entry is not None and entry.metadata == {"worker_id": "w1", "score": 0.5}
+    assert (entry.rating, entry.user_id, entry.feedback_type) == (4, "u", FeedbackType.TASK_QUALITY)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "message"),
+    [
+        (["add", "--task", "t", "--type", "general", "--rating", "9", "x"], 1, "rating"),
+        (["add", "--task", "", "--type", "general", "x"], 1, "task_id"),
+        (["add", "--task", "t", "--type", "praise", "x"], 2, "praise"),
+        (["add", "--task", "t", "--type", "general", "--meta", "novalue", "x"], 2, "key=value"),
+        (["add", "--type", "general", "x"], 2, "--task"),
+        (["list", "--since", "last tuesday"], 2, "ISO date"),
+        (["list", "--min-rating", "0"], 2, "min-rating"),
+        (["show", "nope"], 1, "no feedback with id 'nope'"),
+        (["delete", "nope"], 1, "no feedback with id 'nope'"),
+        (["purge", "--older-than", "soon"], 2, "90d"),
+        (["query", "DELETE FROM feedback"], 1, "read-only"),
+        (["query", "SELEC nonsense"], 1, "syntax error"),
+        (["import", "missing.jsonl"], 2, "does not exist"),
+        (["trends", "--by", "month"], 2, "month"),
+    ],
+)
+def test_errors_are_one_sentence_with_the_right_status(
+    database: Path, arguments: list[str], code: int, message: str
+) -> None:
+    result = run(database, *arguments)
+    assert result.exit_code == code
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_list_formats_give_exactly_the_data(database: Path, filled: list[FeedbackEntry]) -> None:
+    as_json = json.loads(run(database, "list", "--format", "json").output)
+    assert [record["id"] for record in as_json] == [
+        e.id for e in sorted(filled, key=lambda e: e.created_at)
+    ]
+    lines = run(database, "list", "--format", "jsonl", "--task", "task-1").output.splitlines()
+    assert [json.loads(line)["task_id"] for line in lines] == ["task-1", "task-1"]
+    rows = list(csv.DictReader(io.StringIO(run(database, "list", "--format", "csv").output)))
+    assert len(rows) == 3 and json.loads(rows[0]["metadata"])["worker_id"] == "w2"
+    piped = run(database, "list")  # not a terminal: JSON by default
+    assert json.loads(piped.output) == as_json
+
+
+def test_list_filters(database: Path, filled: list[FeedbackEntry]) -> None:
+    def ids(*arguments: str) -> list[str]:
+        return [
+            r["id"]
+            for r in json.loads(run(database, "list", "--format", "json", *arguments).output)
+        ]
+
+    assert ids("--since", "7d") == [filled[0].id, filled[1].id]
+    assert ids("--since", "2h") == [filled[1].id]
+    assert ids("--until", "7d") == [filled[2].id]
+    assert ids("--type", "error_report") == [filled[2].id]
+    assert ids("--min-rating", "3") == [filled[0].id]
+    assert ids("--max-rating", "2") == [filled[1].id]
+    assert ids("--limit", "1", "--offset", "1") == [filled[0].id]
+    since = (datetime.now() - timedelta(days=2)).date().isoformat()
+    assert ids("--since", since) == [filled[0].id, filled[1].id]
+
+
+def test_table_output_has_no_colour_when_piped(database: Path, filled: list[FeedbackEntry]) -> None:
+    result = run(database, "list", "--format", "table")
+    assert "task-1" in result.output and not ANSI.search(result.output)
+
+
+def test_show_prints_every_field(database: Path, filled: list[FeedbackEntry]) -> None:
+    result = run(database, "show", filled[0].id)
+    assert result.exit_code == 0
+    for field in ("task_id", "feedback_type", "content", "rating", "created_at", "updated_at"):
+        assert field in result.output
+    assert '"worker_id": "w1"' in result.output
+
+
+def test_stats_and_its_chart(database: Path, filled: list[FeedbackEntry]) -> None:
+    result = run(database, "stats", "--format", "table")
+    assert "3 entries" in result.output and "average rating 3.50" in result.output
+    assert "█" in result.output and "task_completion" in result.output
+    data = json.loads(run(database, "stats", "--task", "task-1", "--format", "json").output)
+    assert data["total_count"] == 2 and data["rating_distribution"]["5"] == 1
+
+
+def test_trends(database: Path, filled: list[FeedbackEntry]) -> None:
+    points = json.loads(run(database, "trends", "--days", "30", "--format", "json").output)
+    assert sum(p["count"] for p in points) == 2
+    weekly = run(database, "trends", "--days", "90", "--by", "week", "--format", "table")
+    assert "-W" in weekly.output and "█" in weekly.output
+
+
+def test_workers_best_first(database: Path, filled: list[FeedbackEntry]) -> None:
+    rows = json.loads(run(database, "workers", "--format", "json").output)
+    assert rows == [
+        {"worker_id": "w1", "count": 1, "average_rating": 5.0, "failures": 0},
+        {"worker_id": "w2", "count": 2, "average_rating": 2.0, "failures": 1},
+    ]
+
+
+def test_query_reads_and_writes_only_when_asked(
+    database: Path, filled: list[FeedbackEntry]
+) -> None:
+    rows = json.loads(
+        run(
+            database,
+            "query",
+            "SELECT task_id, COUNT(*) AS n FROM feedback WHERE rating >= ? GROUP BY task_id",
+            "--param",
+            "2",
+            "--format",
+            "json",
+        ).output
+    )
+    assert rows == [{"task_id": "task-1", "n": 2}]
+    assert run(database, "query", "DELETE FROM feedback WHERE task_id = 'task-2'").exit_code == 1
+    assert (
+        run(database, "query", "DELETE FROM feedback WHERE task_id = 'task-2'", "--write").exit_code
+        == 0
+    )
+    with FeedbackStorage(database) as storage:
+        assert storage.count() == 2
+
+
+def test_purge_and_its_dry_run(database: Path, filled: list[FeedbackEntry]) -> None:
+    assert (
+        "1 entries older than 30d would be deleted"
+        in run(database, "purge", "--older-than", "30d", "--dry-run").output
+    )
+    with FeedbackStorage(database) as storage:
+        assert storage.count() == 3
+    assert (
+        "1 entries older than 30d deleted" in run(database, "purge", "--older-than", "30d").output
+    )
+    with FeedbackStorage(database) as storage:
+        assert storage.count() == 2
+
+
+def test_delete(database: Path, filled: list[FeedbackEntry]) -> None:
+    assert run(database, "delete", filled[0].id).exit_code == 0
+    with FeedbackStorage(database) as storage:
+        assert storage.get(filled[0].id) is None
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "json", "csv"])
+def test_export_into_import_reproduces_every_entry(
+    database: Path, tmp_path: Path, make_entry: MakeEntry, file_format: str
+) -> None:
+    entries = [
+        make_entry(
+            content="quotes ' \" and\nnewlines, commas; 🎉", metadata={"nested": {"a": [1, None]}}
+        ),
+        make_entry(rating=None, user_id=None, metadata={}, content=""),
+    ]
+    with FeedbackStorage(database) as storage:
+        storage.create_many(entries)
+    exported = run(database, "export", "--format", file_format)
+    assert exported.exit_code == 0 and not ANSI.search(exported.output)
+    dump = tmp_path / f"dump.{file_format}"
+    dump.write_text(exported.output, encoding="utf-8")
+    second = tmp_path / "second.db"
+    imported = run(second, "import", str(dump))
+    assert imported.exit_code == 0, imported.output
+    with FeedbackStorage(second) as storage:
+        assert sorted(storage.get_all(), key=lambda e: e.id) == sorted(entries, key=lambda e: e.id)
+
+
+def test_export_to_a_file_with_filters(
+    database: Path, filled: list[FeedbackEntry], tmp_path: Path
+) -> None:
+    result = run(database, "export", "--task", "task-1", "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 0 and "exported 2 entries" in result.output
+    assert len(list(csv.DictReader((tmp_path / "out.csv").open()))) == 2
+
+
+def test_import_is_atomic_and_names_the_line(
+    database: Path, tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    good = json.dumps(make_entry().to_dict())
+    bad = json.dumps(make_entry().to_dict() | {"feedback_type": "praise"})
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(f"{good}\n{bad}\n")
+    result = run(database, "import", str(path))
+    assert result.exit_code == 1 and "line 2: feedback_type" in result.output
+    with FeedbackStorage(database) as storage:
+        assert storage.count() == 0
+
+
+def test_import_dry_run_and_conflicts(
+    database: Path, tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    entry = make_entry()
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(entry.to_dict()) + "\n")
+    dry = run(database, "import", str(path), "--dry-run")
+    assert dry.exit_code == 0 and "would import 1" in dry.output
+    with FeedbackStorage(database) as storage:
+        assert storage.count() == 0
+    assert run(database, "import", str(path)).exit_code == 0
+    again = run(database, "import", str(path))
+    assert again.exit_code == 1 and "line 1" in again.output and "already exists" in again.output
+    assert "imported 0" in run(database, "import", str(path), "--on-conflict", "skip").output
+    odd = tmp_path / "data.txt"
+    odd.write_text("")
+    assert run(database, "import", str(odd)).exit_code == 2
+    assert run(database, "import", str(odd), "--format", "jsonl").exit_code == 0
+
+
+def test_plugins_lists_the_builtin(database: Path) -> None:
+    listed = json.loads(run(database, "plugins", "--json").output)
+    builtin = next(p for p in listed if p["name"] == "feedback")
+    assert builtin["status"] == "active" and "task_completed" in builtin["hooks"]
+    assert "feedback" in run(database, "plugins").output
+
+
+def test_demo_runs_the_toy_orchestrator(database: Path) -> None:
+    result = run(database, "demo", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert "Workers, best first" in result.output and "Feedback by type" in result.output
+    with FeedbackStorage(database) as storage:
+        assert storage.count() > 5
+
+
+def test_database_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_DATABASE", str(tmp_path / "env.db"))
+    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+    assert (tmp_path / "env.db").exists()
+
+
+def test_the_installed_script_and_python_m(database: Path, filled: list[FeedbackEntry]) -> None:
+    script = Path(sys.executable).parent / "orchestrator-feedback"
+    for command in ([str(script)], [sys.executable, "-m", "orchestrator_feedback"]):
+        result = subprocess.run(
+            [*command, "--database", str(database), "list", "--format", "jsonl"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "TERM": "xterm-256color"},
+        )
+        assert result.returncode == 0, result.stderr
+        assert len(result.stdout.splitlines()) == 3
+        assert not ANSI.search(result.stdout) and result.stderr == ""
+    exported = subprocess.run(
+        [str(script), "--database", str(database), "export"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (
+        exported.stderr == "" and len(exported.stdout.splitlines()) == 3
+    )  # no progress bar when piped
