@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import store
+from benchmarks import cli, plugins, store
 
 
 def main() -> None:
@@ -18,8 +18,9 @@ def main() -> None:
         f"{'quick' if quick else 'full'} run; medians over interleaved rounds"
     )
     with tempfile.TemporaryDirectory(prefix="feedback-bench-") as workdir:
-        for line in store.run(Path(workdir), quick=quick):
-            print(line, flush=True)
+        for suite in (store, plugins, cli):
+            for line in suite.run(Path(workdir), quick=quick):
+                print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -74,10 +74,31 @@ class FeedbackPluginManager(pluggy.PluginManager):
         self.found: dict[str, PluginInfo] = {}
         """Plugins seen through entry points, by name, including refused ones."""
         self._owned_storages: list[FeedbackStorage] = []
+        self._implemented: frozenset[str] | None = None
         self.add_hookspecs(hookspecs)
+
+    def has_implementations(self, hook_name: str) -> bool:
+        """Whether any plugin implements ``hook_name`` (cached until the next (un)register).
+
+        Lets the built-in plugin skip firing hooks nobody listens to, on the hot path.
+        """
+        implemented = self._implemented
+        if implemented is None:
+            implemented = self._implemented = frozenset(
+                name
+                for name, caller in vars(self.hook).items()
+                if isinstance(caller, pluggy.HookCaller) and caller.get_hookimpls()
+            )
+        return hook_name in implemented
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        """Unregister a plugin (by object or name), as pluggy does."""
+        self._implemented = None
+        return super().unregister(plugin, name)
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin``; refuse it (and raise) if it implements an unknown hook."""
+        self._implemented = None
         plugin_name = super().register(plugin, name)
         if plugin_name is None:
             return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
-import uuid
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeAlias
@@ -80,7 +80,13 @@ def _utc_now() -> datetime:
 
 
 def _new_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID string, as ``str(uuid.uuid4())`` but twice as fast:
+    this runs once per event in the orchestrator's hot path."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def text_problem(value: str) -> str | None:

@@ -20,6 +20,11 @@ __all__ = ["BUILTIN_PLUGIN_NAME", "FeedbackPlugin"]
 logger = logging.getLogger("orchestrator_feedback.plugin")
 
 BUILTIN_PLUGIN_NAME = "feedback"
+_HOOK_FOR_CHANGE = {
+    FeedbackChange.RECORDED: "feedback_recorded",
+    FeedbackChange.UPDATED: "feedback_updated",
+    FeedbackChange.DELETED: "feedback_deleted",
+}
 
 
 class FeedbackPlugin:
@@ -43,11 +48,16 @@ class FeedbackPlugin:
         Raises ``FeedbackValidationError`` for a task the host says does not exist, and
         ``FeedbackRejected`` when a plugin drops the entry.
         """
-        if self._hook.feedback_task_exists(task_id=entry.task_id) is False:
+        implemented = self._manager.has_implementations
+        if (
+            implemented("feedback_task_exists")
+            and self._hook.feedback_task_exists(task_id=entry.task_id) is False
+        ):
             raise FeedbackValidationError(
                 "task_id", entry.task_id, "the host says no such task exists"
             )
-        self._hook.feedback_prepare(entry=entry)
+        if implemented("feedback_prepare"):
+            self._hook.feedback_prepare(entry=entry)
 
     def store(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Store a checked entry; subscribers hear of it after the commit."""
@@ -80,12 +90,9 @@ class FeedbackPlugin:
         logger.warning("feedback for task %r rejected: %s", task_id, reason)
 
     def _tell_subscribers(self, change: FeedbackChange, entry: FeedbackEntry) -> None:
-        if change is FeedbackChange.RECORDED:
-            self._hook.feedback_recorded(entry=entry)
-        elif change is FeedbackChange.UPDATED:
-            self._hook.feedback_updated(entry=entry)
-        else:
-            self._hook.feedback_deleted(entry=entry)
+        hook_name = _HOOK_FOR_CHANGE[change]
+        if self._manager.has_implementations(hook_name):
+            getattr(self._hook, hook_name)(entry=entry)
 
     # -- orchestrator events ------------------------------------------------------------
 
