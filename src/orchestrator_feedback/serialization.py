@@ -18,11 +18,9 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import (
+    MAX_ID_LENGTH,
     FeedbackEntry,
     FeedbackType,
-    check_content,
-    check_identifier,
-    check_rating,
     to_feedback_type,
     validate_metadata,
 )
@@ -230,48 +228,61 @@ _RECORD_KEYS = {
 }
 
 
-def _iso_utc_to_row_timestamp(text: object) -> str:
+def _iso_utc_to_row_timestamp(text: object) -> str | None:
+    """``2026-01-01T00:00:00.000000+00:00`` as row text; None for any other spelling."""
     if type(text) is not str or len(text) != _ISO_UTC_LENGTH or not text.endswith("+00:00"):
-        raise FeedbackValidationError("timestamp", text, "not in to_dict's canonical form")
-    datetime.fromisoformat(text)  # raises ValueError on an impossible date
+        return None
+    try:
+        datetime.fromisoformat(text)  # refuses an impossible date such as February 30th
+    except ValueError:
+        return None
     return f"{text[:10]} {text[11:26]}"
 
 
-def record_to_row(record: Any, may_hold_nul: bool) -> EncodedRow | None:
+def _short_id(value: object) -> bool:
+    return type(value) is str and 0 < len(value) <= MAX_ID_LENGTH
+
+
+def record_to_row(record: Any, may_hold_escapes: bool) -> EncodedRow | None:
     """Encode a decoded JSON record exactly as ``to_dict`` writes it, or return None.
 
-    The bulk import's fast path: it runs the model's own checks on the record and
-    skips building an entry. Anything not in the canonical shape returns None, and the
-    caller takes the full path (``entry_from_dict``), which accepts or explains it. The
-    metadata came from a strict JSON parser, so it is JSON already; only a NUL character
-    (which arrives as an escape, hence ``may_hold_nul``) would need the full walk.
+    The bulk import's fast path. It accepts only the canonical shape and returns None
+    for anything else, and the caller then takes the full path (``entry_from_dict``),
+    which accepts or explains it: so it never lets through what the model refuses. The
+    record came from orjson, a strict parser: its strings hold no NUL and no lone
+    surrogate unless the text had a ``\\u`` escape (``may_hold_escapes``), and its
+    metadata is JSON already, so only types, lengths and timestamps are left to check.
     """
-    if type(record) is not dict or record.keys() != _RECORD_KEYS:
+    if may_hold_escapes or type(record) is not dict or len(record) != len(_RECORD_KEYS):
         return None
-    metadata = record["metadata"]
-    if type(metadata) is not dict or may_hold_nul:
+    get = record.get
+    entry_id, task_id, user_id = get("id"), get("task_id"), get("user_id")
+    content, rating, metadata = get("content"), get("rating"), get("metadata")
+    feedback_type = _TYPE_BY_VALUE.get(get("feedback_type"))  # type: ignore[arg-type]
+    if (
+        feedback_type is None
+        or not _short_id(entry_id)
+        or not _short_id(task_id)
+        or (user_id is not None and not _short_id(user_id))
+        or type(content) is not str
+        or len(content) > FeedbackEntry.max_content_length
+        or (rating is not None and (type(rating) is not int or not 1 <= rating <= 5))
+        or type(metadata) is not dict
+        or record.keys() != _RECORD_KEYS
+    ):
         return None
-    try:
-        check_identifier("id", record["id"])
-        check_identifier("task_id", record["task_id"])
-        user_id = record["user_id"]
-        if user_id is not None:
-            check_identifier("user_id", user_id)
-        check_content(record["content"])
-        check_rating(record["rating"])
-        feedback_type = to_feedback_type(record["feedback_type"]).value
-        created_at = _iso_utc_to_row_timestamp(record["created_at"])
-        updated_at = _iso_utc_to_row_timestamp(record["updated_at"])
-    except (FeedbackValidationError, ValueError):
+    created_at = _iso_utc_to_row_timestamp(get("created_at"))
+    updated_at = _iso_utc_to_row_timestamp(get("updated_at"))
+    if created_at is None or updated_at is None:
         return None
     return (
-        record["id"],
-        record["task_id"],
-        feedback_type,
-        record["content"],
-        record["rating"],
+        entry_id,
+        task_id,
+        feedback_type.value,
+        content,
+        rating,
         user_id,
-        orjson.dumps(metadata, option=_STRICT_JSON).decode() if metadata else "{}",
+        orjson.dumps(metadata).decode() if metadata else "{}",
         created_at,
         updated_at,
     )
