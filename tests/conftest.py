@@ -2,23 +2,76 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
 
-BACKENDS = ["sqlite-file", "sqlite-memory"]
+BACKENDS = ["sqlite-file", "sqlite-memory", "postgres"]
+POSTGRES_URL = os.environ.get(
+    "ORCHESTRATOR_FEEDBACK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+_postgres_problem: list[str] = []
 
 
-def open_store(kind: str, tmp_path: Path, **options: Any) -> FeedbackStorage:
+def _postgres_unavailable() -> str | None:
+    """Why PostgreSQL tests cannot run here, or None (checked once per session)."""
+    if not _postgres_problem:
+        try:
+            import psycopg
+
+            with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+                _postgres_problem.append("")
+        except Exception as error:
+            _postgres_problem.append(f"{type(error).__name__}: {error}".strip())
+    return _postgres_problem[0] or None
+
+
+def require_postgres() -> None:
+    """Skip (or, under CI=true, fail) when no PostgreSQL server answers."""
+    problem = _postgres_unavailable()
+    if problem is None:
+        return
+    message = (
+        f"PostgreSQL at {POSTGRES_URL} is unreachable ({problem}); start one or point "
+        "ORCHESTRATOR_FEEDBACK_TEST_POSTGRES at a server (trust auth) to run these tests"
+    )
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections work in a fresh schema of their own, dropped afterwards."""
+    require_postgres()
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def open_store(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, **options: Any
+) -> FeedbackStorage:
     """Open a fresh store of the given kind."""
     if kind == "sqlite-file":
         return FeedbackStorage(tmp_path / "feedback.db", **options)
     if kind == "sqlite-memory":
         return FeedbackStorage(":memory:", **options)
+    if kind == "postgres":
+        return FeedbackStorage(request.getfixturevalue("postgres_url"), **options)
     raise AssertionError(kind)
 
 
@@ -29,11 +82,19 @@ def backend_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def storage(backend_kind: str, tmp_path: Path) -> Iterator[FeedbackStorage]:
+def storage(
+    backend_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[FeedbackStorage]:
     """A fresh, empty store on each backend."""
-    store = open_store(backend_kind, tmp_path)
+    store = open_store(backend_kind, tmp_path, request)
     yield store
     store.close()
+
+
+@pytest.fixture
+def param(backend_kind: str) -> str:
+    """The backend's query placeholder: ``?`` for sqlite3, ``%s`` for psycopg."""
+    return "%s" if backend_kind == "postgres" else "?"
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from orchestrator_feedback.manager import (
     PluginInfo,
     get_plugin_manager,
     list_plugins,
+    open_storage,
 )
 from orchestrator_feedback.markers import hookimpl, hookspec
 from orchestrator_feedback.models import (
@@ -88,4 +89,5 @@ __all__ = [
     "hookspec",
     "list_plugins",
     "load_config",
+    "open_storage",
 ]

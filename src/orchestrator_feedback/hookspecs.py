@@ -20,6 +20,7 @@ from typing import Any
 from orchestrator_feedback.config import FeedbackConfig
 from orchestrator_feedback.markers import hookspec
 from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.storage import StorageBackend
 
 # -- orchestrator events: fired by the host --------------------------------------------
 
@@ -178,6 +179,17 @@ def feedback_request(prompt: str, task_id: str, point: str) -> Mapping[str, Any]
     ``prompt``: the question, from the point's configuration. Return a mapping with
     ``rating`` (1 to 5 or None) and ``content`` (text), or None if you cannot ask.
     Called by ``FeedbackCollector.request_feedback``. Stops at the first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def feedback_backend(url: str, pool_size: int, timeout: float) -> StorageBackend | None:
+    """Serve a database URL whose scheme orchestrator-feedback does not know.
+
+    Asked when a store is opened on ``url`` (from the ``database`` setting, ``--database``
+    or ``open_storage``) and its scheme is not ``sqlite`` or ``postgresql``. Return a
+    ready ``StorageBackend`` for it, or None if the scheme is not yours. ``pool_size`` and
+    ``timeout`` are the store's options. Stops at the first non-None result.
     """
 
 

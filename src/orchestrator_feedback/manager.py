@@ -21,11 +21,12 @@ import pluggy
 from orchestrator_feedback import hookspecs
 from orchestrator_feedback.config import FeedbackConfig, load_config
 from orchestrator_feedback.counters import FeedbackCounters
-from orchestrator_feedback.errors import FeedbackRejected, PluginLoadError
+from orchestrator_feedback.errors import FeedbackError, FeedbackRejected, PluginLoadError
 from orchestrator_feedback.markers import PROJECT_NAME
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME, FeedbackPlugin
 from orchestrator_feedback.storage import FeedbackStorage
+from orchestrator_feedback.storage.registry import BUILTIN_SCHEMES, url_scheme
 
 __all__ = [
     "ENV_DISABLE_PLUGINS",
@@ -35,6 +36,7 @@ __all__ = [
     "PluginInfo",
     "get_plugin_manager",
     "list_plugins",
+    "open_storage",
 ]
 
 logger = logging.getLogger("orchestrator_feedback.plugins")
@@ -214,15 +216,40 @@ def get_plugin_manager(
     manager = FeedbackPluginManager(config)
     if os.environ.get(ENV_TRACE):
         _trace_to_log(manager)
+    if load_entrypoints:
+        _load_entry_points(manager)  # first, so that a plugin can serve the database URL
     if config.enabled:
         if storage is None:
-            storage = FeedbackStorage(config.database)
+            storage = open_storage(config.database, manager)
             manager._owned_storages.append(storage)
         manager.register(FeedbackPlugin(storage, manager), name=BUILTIN_PLUGIN_NAME)
-    if load_entrypoints:
-        _load_entry_points(manager)
     manager.hook.feedback_configure.call_historic(kwargs={"config": config})
     return manager
+
+
+def open_storage(
+    database: str,
+    plugin_manager: pluggy.PluginManager | None = None,
+    *,
+    pool_size: int = 5,
+    timeout: float = 30.0,
+) -> FeedbackStorage:
+    """Open a store on a path or URL, asking plugins (``feedback_backend``) for any URL
+    scheme that is not built in. Without ``plugin_manager`` the configured plugins load."""
+    scheme = url_scheme(database)
+    if scheme is None or scheme in BUILTIN_SCHEMES:
+        return FeedbackStorage(database, pool_size=pool_size, timeout=timeout)
+    if plugin_manager is None:
+        plugin_manager = get_plugin_manager(attrs.evolve(load_config(), enabled=False))
+    backend = plugin_manager.hook.feedback_backend(
+        url=database, pool_size=pool_size, timeout=timeout
+    )
+    if backend is None:
+        raise FeedbackError(
+            f"no storage backend for {scheme}:// URLs: none is built in (sqlite, postgresql) "
+            "and no installed plugin serves it through the feedback_backend hook"
+        )
+    return FeedbackStorage(backend)
 
 
 def list_plugins(manager: pluggy.PluginManager) -> list[PluginInfo]:

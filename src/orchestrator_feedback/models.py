@@ -293,7 +293,7 @@ class WorkerStats:
 
 @attrs.frozen
 class TrendPoint:
-    """Feedback in one period (a day ``YYYY-MM-DD`` or a week ``YYYY-Www``)."""
+    """Feedback in one period: a day, or a week named by its Monday (both ``YYYY-MM-DD``)."""
 
     period: str
     average_rating: float | None

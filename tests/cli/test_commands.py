@@ -185,8 +185,13 @@ def test_stats_and_its_chart(database: Path, filled: list[FeedbackEntry]) -> Non
 def test_trends(database: Path, filled: list[FeedbackEntry]) -> None:
     points = json.loads(run(database, "trends", "--days", "30", "--format", "json").output)
     assert sum(p["count"] for p in points) == 2
-    weekly = run(database, "trends", "--days", "90", "--by", "week", "--format", "table")
-    assert "-W" in weekly.output and "█" in weekly.output
+    weekly = json.loads(
+        run(database, "trends", "--days", "90", "--by", "week", "--format", "json").output
+    )
+    mondays = [datetime.fromisoformat(point["period"]) for point in weekly]
+    assert mondays and all(monday.weekday() == 0 for monday in mondays)
+    assert sum(point["count"] for point in weekly) == 3
+    assert "█" in run(database, "trends", "--by", "week", "--format", "table").output
 
 
 def test_workers_best_first(database: Path, filled: list[FeedbackEntry]) -> None:
@@ -351,3 +356,49 @@ def test_the_installed_script_and_python_m(database: Path, filled: list[Feedback
     assert (
         exported.stderr == "" and len(exported.stdout.splitlines()) == 3
     )  # no progress bar when piped
+
+
+def test_copy_between_backends_keeps_every_entry(
+    database: Path, tmp_path: Path, filled: list[FeedbackEntry], postgres_url: str
+) -> None:
+    to_postgres = CliRunner().invoke(cli, ["copy", "--from", str(database), "--to", postgres_url])
+    assert to_postgres.exit_code == 0, to_postgres.output
+    assert "copied 3 of 3 entries" in to_postgres.output
+    back = tmp_path / "back.db"
+    to_sqlite = CliRunner().invoke(cli, ["copy", "--from", postgres_url, "--to", str(back)])
+    assert to_sqlite.exit_code == 0, to_sqlite.output
+    with FeedbackStorage(back) as storage:
+        assert sorted(storage.get_all(), key=lambda e: e.id) == sorted(filled, key=lambda e: e.id)
+    again = CliRunner().invoke(cli, ["copy", "--from", str(database), "--to", str(back)])
+    assert again.exit_code == 1 and "already exists" in again.output
+    with FeedbackStorage(back) as storage:
+        assert storage.count() == 3
+
+
+def test_commands_work_on_postgres(postgres_url: str, make_entry: MakeEntry) -> None:
+    runner = CliRunner()
+
+    def run_pg(*arguments: str) -> Result:
+        return runner.invoke(cli, ["--database", postgres_url, *arguments])
+
+    assert "schema version 1" in run_pg("init").output
+    added = run_pg(
+        "add", "--task", "t", "--type", "general", "--rating", "2", "--meta", "worker_id=w9", "hi"
+    )
+    assert added.exit_code == 0
+    assert json.loads(run_pg("list", "--format", "json").output)[0]["content"] == "hi"
+    assert json.loads(run_pg("workers", "--format", "json").output)[0]["worker_id"] == "w9"
+    assert json.loads(run_pg("stats", "--format", "json").output)["total_count"] == 1
+    assert run_pg("query", "DELETE FROM feedback").exit_code == 1
+    assert (
+        run_pg(
+            "query",
+            "SELECT COUNT(*) AS n FROM feedback WHERE rating = %s",
+            "--param",
+            "2",
+            "--format",
+            "json",
+        ).output.count('"n": 1')
+        == 1
+    )
+    assert run_pg("trends", "--format", "json").exit_code == 0

@@ -339,12 +339,12 @@ def test_metadata_changed_in_place_is_still_refused(
 
 
 def test_execute_query_rows_by_position_and_name(
-    storage: FeedbackStorage, make_entry: MakeEntry
+    storage: FeedbackStorage, make_entry: MakeEntry, param: str
 ) -> None:
     storage.create_many([make_entry(rating=5), make_entry(rating=3)])
     rows = storage.execute_query(
         "SELECT task_id, AVG(rating) AS avg_rating, COUNT(*) AS count FROM feedback "
-        "WHERE feedback_type = ? GROUP BY task_id",
+        f"WHERE feedback_type = {param} GROUP BY task_id",
         (FeedbackType.TASK_COMPLETION.value,),
     )
     assert len(rows) == 1
@@ -353,16 +353,17 @@ def test_execute_query_rows_by_position_and_name(
 
 
 def test_execute_query_compares_datetimes_with_stored_times(
-    storage: FeedbackStorage, make_entry: MakeEntry
+    storage: FeedbackStorage, make_entry: MakeEntry, param: str
 ) -> None:
     old = make_entry(created_at=datetime.now() - timedelta(days=100))
     new = make_entry()
     storage.create_many([old, new])
     cutoff = datetime.now() - timedelta(days=90)
-    rows = storage.execute_query("SELECT id FROM feedback WHERE created_at < ?", (cutoff,))
+    query = f"SELECT id FROM feedback WHERE created_at < {param}"
+    rows = storage.execute_query(query, (cutoff,))
     assert [row[0] for row in rows] == [old.id]
     aware = datetime.now(UTC) - timedelta(days=90)
-    assert len(storage.execute_query("SELECT id FROM feedback WHERE created_at < ?", (aware,))) == 1
+    assert len(storage.execute_query(query, (aware,))) == 1
 
 
 def test_execute_query_runs_ddl(storage: FeedbackStorage) -> None:

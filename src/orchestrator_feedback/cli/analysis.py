@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 
 import click
@@ -161,11 +160,16 @@ def query(
 ) -> None:
     """Run SQL; read-only unless --write is given."""
     with settings.storage() as storage:
+        failures: tuple[type[Exception], ...] = (
+            ValueError,
+            TypeError,
+            *storage.backend.database_errors,
+        )
         try:
             rows = storage.execute_query(sql, list(params), read_only=not write)
         except FeedbackError:
             raise
-        except (sqlite3.Error, ValueError) as error:
+        except failures as error:
             raise FeedbackError(f"the query failed: {error}") from None
     columns = list(rows[0].keys()) if rows else []
     if not rows and default_format(output_format) == "table":

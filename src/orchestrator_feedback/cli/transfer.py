@@ -15,6 +15,8 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from orchestrator_feedback.cli.common import Settings, fails_cleanly
 from orchestrator_feedback.cli.entries import filter_options, filters_from
 from orchestrator_feedback.cli.output import stderr_console
+from orchestrator_feedback.errors import FeedbackError
+from orchestrator_feedback.manager import open_storage
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage import transfer as store_transfer
 
@@ -150,4 +152,40 @@ def import_entries(
     )
 
 
-COMMANDS = [export, import_entries]
+@click.command(
+    epilog="Example: orchestrator-feedback copy --from feedback.db "
+    "--to postgresql://feedback@db-host/feedback"
+)
+@click.option("--from", "source", required=True, metavar="PATH_OR_URL", help="Where to read.")
+@click.option("--to", "target", required=True, metavar="PATH_OR_URL", help="Where to write.")
+@click.option(
+    "--on-conflict",
+    type=click.Choice(("error", "skip", "replace")),
+    default="error",
+    show_default=True,
+)
+@fails_cleanly
+def copy(source: str, target: str, on_conflict: str) -> None:
+    """Copy all feedback from one store to another (any two backends), then check counts."""
+    with (
+        open_storage(source) as origin,
+        open_storage(target) as destination,
+        _progress() as progress,
+    ):
+        total = origin.count()
+        before = destination.count()
+        task = progress.add_task("copying", total=total)
+        written = destination.import_entries(
+            _counted(origin.iter_all(), progress, task), on_conflict=on_conflict
+        )
+        after = destination.count()
+    if on_conflict == "error" and after != before + total:
+        raise FeedbackError(
+            f"copied {written} entries but {target} grew from {before} to {after}, not by {total}"
+        )
+    stderr_console().print(
+        f"copied {written} of {total} entries; {target} now holds {after} (was {before})"
+    )
+
+
+COMMANDS = [export, import_entries, copy]

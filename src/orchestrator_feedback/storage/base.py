@@ -125,6 +125,13 @@ class StorageBackend(abc.ABC):
     url: str
     """Where the data lives, as the user named it (secrets hidden)."""
 
+    database_errors: tuple[type[Exception], ...] = ()
+    """The driver's error classes, for callers that report them (the command line)."""
+
+    def is_disconnect(self, error: BaseException) -> bool:
+        """Whether ``error`` means the connection was lost (a read is then retried once)."""
+        return False
+
     # -- connections and transactions -------------------------------------------------
 
     @abc.abstractmethod

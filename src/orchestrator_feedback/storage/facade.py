@@ -14,7 +14,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, TypeVar
 
-from orchestrator_feedback.errors import FeedbackNotFoundError, FeedbackValidationError
+from orchestrator_feedback.errors import (
+    FeedbackError,
+    FeedbackNotFoundError,
+    FeedbackValidationError,
+)
 from orchestrator_feedback.models import (
     FeedbackEntry,
     FeedbackSummary,
@@ -83,7 +87,8 @@ def _check_page(limit: object, offset: object) -> None:
 
 
 class FeedbackStorage:
-    """Stores feedback entries in SQLite (a path, ``":memory:"``, ``sqlite:///...``).
+    """Stores feedback entries in SQLite (a path, ``":memory:"``, ``sqlite:///...``) or
+    PostgreSQL (``postgresql://user@host/db``), or in a ready ``StorageBackend``.
 
     Thread-safe: a pool of ``pool_size`` connections is shared by all threads; waiting
     more than ``timeout`` seconds for a connection or a lock raises. Use it as a context
@@ -95,7 +100,7 @@ class FeedbackStorage:
 
     def __init__(
         self,
-        db_path: str | os.PathLike[str] = "feedback.db",
+        db_path: str | os.PathLike[str] | StorageBackend = "feedback.db",
         *,
         pool_size: int = 5,
         timeout: float = 30.0,
@@ -106,8 +111,12 @@ class FeedbackStorage:
             raise FeedbackValidationError("pool_size", pool_size, "must be a whole number >= 1")
         if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
             raise FeedbackValidationError("timeout", timeout, "must be a number of seconds > 0")
-        self._backend: StorageBackend = open_backend(
-            db_path, pool_size=pool_size, timeout=float(timeout), synchronous=synchronous
+        self._backend: StorageBackend = (
+            db_path
+            if isinstance(db_path, StorageBackend)
+            else open_backend(
+                db_path, pool_size=pool_size, timeout=float(timeout), synchronous=synchronous
+            )
         )
         self._listeners: list[ChangeListener] = list(listeners)
         self._state = _ThreadState()
@@ -189,8 +198,14 @@ class FeedbackStorage:
         finally:
             state.depth -= 1
 
-    def _write(self, work: Callable[[Any], tuple[Result, Events]]) -> Result:
-        """Run ``work(connection)`` in the thread's transaction, or in one of its own."""
+    def _write(
+        self, work: Callable[[Any], tuple[Result, Events]], *, one_statement: bool = False
+    ) -> Result:
+        """Run ``work(connection)`` in the thread's transaction, or in one of its own.
+
+        ``one_statement``: the work is a single SQL statement, atomic on its own, so
+        outside a transaction it runs without BEGIN/COMMIT (one round trip less).
+        """
         state = self._state
         if state.connection is not None:
             # Inside a caller's transaction a failed call must undo its own part only
@@ -203,13 +218,23 @@ class FeedbackStorage:
         backend = self._backend
         connection = backend.acquire()
         try:
-            backend.begin(connection)
-            try:
+            if one_statement:
                 result, events = work(connection)
-                backend.commit(connection)
-            except BaseException:
-                backend.rollback(connection)
-                raise
+            else:
+                backend.begin(connection)
+                try:
+                    result, events = work(connection)
+                    backend.commit(connection)
+                except BaseException:
+                    backend.rollback(connection)
+                    raise
+        except Exception as error:
+            if backend.is_disconnect(error):
+                raise FeedbackError(
+                    f"lost the connection to {backend.url} during a write, which may or may "
+                    f"not have been committed: {error}"
+                ) from error
+            raise
         finally:
             backend.release(connection)
         if events:
@@ -222,11 +247,18 @@ class FeedbackStorage:
         if connection is not None:
             return work(connection)
         backend = self._backend
-        connection = backend.acquire()
-        try:
-            return work(connection)
-        finally:
-            backend.release(connection)
+        for attempt in (1, 2):
+            connection = backend.acquire()
+            try:
+                return work(connection)
+            except Exception as error:
+                # A server restart breaks pooled connections; a read is safe to retry once.
+                if attempt == 2 or not backend.is_disconnect(error):
+                    raise
+                logger.warning("lost the connection to %s; retrying the read once", backend.url)
+            finally:
+                backend.release(connection)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _notify(self, events: Events) -> None:
         for listener in self._listeners:
@@ -252,7 +284,7 @@ class FeedbackStorage:
             backend.insert(connection, (row,), OnConflict.ERROR)
             return entry, [(FeedbackChange.RECORDED, entry)] if listening else []
 
-        return self._write(insert)
+        return self._write(insert, one_statement=True)
 
     def create_many(self, entries: Iterable[FeedbackEntry]) -> list[FeedbackEntry]:
         """Store many entries in one transaction: all of them, or none."""
@@ -282,7 +314,7 @@ class FeedbackStorage:
                 raise FeedbackNotFoundError(entry.id)
             return entry, [(FeedbackChange.UPDATED, entry)]
 
-        return self._write(overwrite)
+        return self._write(overwrite, one_statement=True)
 
     def delete(self, feedback_id: str) -> bool:
         """Delete one entry; return whether it existed."""
@@ -315,7 +347,7 @@ class FeedbackStorage:
                 return deleted, []
             return len(deleted), [(FeedbackChange.DELETED, entry) for entry in deleted]
 
-        return self._write(remove)
+        return self._write(remove, one_statement=True)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -488,7 +520,20 @@ class FeedbackStorage:
         """Import a CSV file written by ``export_csv`` atomically, like ``import_jsonl``."""
         return self._import(src, on_conflict, transfer.read_csv, dry_run)
 
+    def import_entries(
+        self, entries: Iterable[FeedbackEntry], on_conflict: str = "error", *, dry_run: bool = False
+    ) -> int:
+        """Store entries from any iterable (another store's ``iter_all()``, say) in one
+        transaction, by the bulk path; return how many were written."""
+        batches = transfer.batches_of_entries(_check_entry(entry) for entry in entries)
+        return self._import_batches(batches, on_conflict, dry_run)
+
     def _import(self, src: Target, on_conflict: str, reader: transfer.Reader, dry_run: bool) -> int:
+        return self._import_batches(transfer.read_batches(src, reader), on_conflict, dry_run)
+
+    def _import_batches(
+        self, batches: Iterator[list[transfer.Located]], on_conflict: str, dry_run: bool
+    ) -> int:
         try:
             policy = OnConflict(on_conflict)
         except ValueError:
@@ -497,20 +542,20 @@ class FeedbackStorage:
             ) from None
         try:
             with self.transaction():
-                written = self._import_batches(src, reader, policy)
+                written = self._insert_batches(batches, policy)
                 if dry_run:
                     raise _DryRunDone(written)
         except _DryRunDone as done:
             return done.written
         return written
 
-    def _import_batches(self, src: Target, reader: transfer.Reader, policy: OnConflict) -> int:
+    def _insert_batches(self, batches: Iterator[list[transfer.Located]], policy: OnConflict) -> int:
         backend = self._backend
         state = self._state
         connection = state.connection
         written = 0
         with backend.bulk_load(connection):
-            for batch in transfer.read_batches(src, reader):
+            for batch in batches:
                 written += transfer.insert_batch(backend, connection, batch, policy)
                 if self._listeners:
                     state.pending.extend(

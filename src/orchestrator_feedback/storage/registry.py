@@ -10,9 +10,10 @@ from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.storage.base import StorageBackend
 from orchestrator_feedback.storage.sqlite import SQLiteBackend, sqlite_path_from_url
 
-__all__ = ["open_backend", "url_scheme"]
+__all__ = ["BUILTIN_SCHEMES", "open_backend", "url_scheme"]
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+BUILTIN_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 def url_scheme(database: str) -> str | None:
@@ -27,4 +28,12 @@ def open_backend(database: str | os.PathLike[str], **options: Any) -> StorageBac
     scheme = url_scheme(database)
     if scheme is None or scheme == "sqlite":
         return SQLiteBackend(sqlite_path_from_url(database), **options)
-    raise FeedbackError(f"no storage backend for {scheme}:// URLs (known: file paths, sqlite://)")
+    if scheme in ("postgresql", "postgres"):
+        # Imported here: psycopg is an optional extra, and its absence is explained there.
+        from orchestrator_feedback.storage.postgres import PostgresBackend
+
+        return PostgresBackend(database, **options)
+    raise FeedbackError(
+        f"no storage backend for {scheme}:// URLs (built in: file paths, sqlite://, "
+        "postgresql://; a plugin can add one with the feedback_backend hook)"
+    )

@@ -88,6 +88,8 @@ def sqlite_path_from_url(url: str) -> str:
 class SQLiteBackend(StorageBackend):
     """Feedback in one SQLite file, shared by threads and processes through WAL."""
 
+    database_errors = (sqlite3.Error,)
+
     def __init__(
         self, path: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
     ) -> None:
@@ -347,8 +349,12 @@ class SQLiteBackend(StorageBackend):
     def rating_trend(
         self, connection: sqlite3.Connection, since: datetime, by: str
     ) -> list[tuple[str, float | None, int]]:
-        """Group by day (``YYYY-MM-DD``) or week (``YYYY-Www``, weeks starting on Monday)."""
-        period = "substr(created_at, 1, 10)" if by == "day" else "strftime('%Y-W%W', created_at)"
+        """Group by day (``YYYY-MM-DD``) or week (labelled with its Monday, ``YYYY-MM-DD``)."""
+        period = (
+            "substr(created_at, 1, 10)"
+            if by == "day"
+            else "date(created_at, '-6 days', 'weekday 1')"
+        )
         return connection.execute(
             f"""SELECT {period} AS period, AVG(rating), COUNT(*) FROM feedback
                 WHERE created_at >= ? GROUP BY period ORDER BY period""",

@@ -25,7 +25,9 @@ from orchestrator_feedback.storage.base import OnConflict, StorageBackend
 __all__ = [
     "JSONL",
     "JSON_ARRAY",
+    "Located",
     "Reader",
+    "batches_of_entries",
     "export_entries",
     "insert_batch",
     "read_batches",
@@ -209,6 +211,18 @@ def read_batches(src: Source, reader: Reader) -> Iterator[list[Located]]:
                 batch = []
         if batch:
             yield batch
+
+
+def batches_of_entries(entries: Iterable[FeedbackEntry]) -> Iterator[list[Located]]:
+    """Encode entries into batches of rows, located by their position ("entry N")."""
+    batch: list[Located] = []
+    for number, entry in enumerate(entries):
+        batch.append((entry_to_row(entry), f"entry {number}"))
+        if len(batch) == BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def insert_batch(

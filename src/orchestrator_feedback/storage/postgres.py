@@ -1,0 +1,443 @@
+"""The PostgreSQL backend: one store for many orchestrator hosts (psycopg 3 + psycopg_pool).
+
+Installed with ``pip install 'orchestrator-feedback[postgres]'``. Rows travel in the
+same ``EncodedRow`` form as SQLite's (UTC text timestamps, JSON text metadata), so the
+encoding and decoding code is shared; the server stores ``timestamptz`` and ``jsonb``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from orchestrator_feedback.errors import (
+    DuplicateFeedbackError,
+    FeedbackError,
+    PoolTimeoutError,
+    SchemaVersionError,
+    StorageClosedError,
+)
+from orchestrator_feedback.models import FeedbackType, to_utc
+from orchestrator_feedback.serialization import EncodedRow, entries_from_rows
+from orchestrator_feedback.storage.base import FeedbackFilter, OnConflict, QueryRow, StorageBackend
+
+try:
+    import psycopg
+    import psycopg_pool
+    from psycopg import errors as pg_errors
+    from psycopg.rows import RowMaker
+except ImportError as missing:  # pragma: no cover - exercised only without the extra
+    raise FeedbackError(
+        "PostgreSQL support needs its extra: pip install 'orchestrator-feedback[postgres]' "
+        f"({missing})"
+    ) from None
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresBackend"]
+
+COLUMNS = "id, task_id, feedback_type, content, rating, user_id, metadata, created_at, updated_at"
+# Read back in the EncodedRow spelling, so SQLite's decoder serves both backends.
+SELECT_COLUMNS = (
+    "id, task_id, feedback_type, content, rating, user_id, metadata::text, "
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), "
+    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+)
+_VALUES = "%s, %s, %s, %s, %s, %s, %s::jsonb, %s::timestamptz, %s::timestamptz"
+_INSERT = f"INSERT INTO feedback ({COLUMNS}) VALUES ({_VALUES})"
+_INSERT_SKIP = f"{_INSERT} ON CONFLICT (id) DO NOTHING"
+_INSERT_REPLACE = f"{_INSERT} ON CONFLICT (id) DO UPDATE SET " + ", ".join(
+    f"{column} = excluded.{column}" for column in COLUMNS.split(", ")[1:]
+)
+_UPDATE = (
+    "UPDATE feedback SET task_id = %s, feedback_type = %s, content = %s, rating = %s, "
+    "user_id = %s, metadata = %s::jsonb, created_at = %s::timestamptz, "
+    "updated_at = %s::timestamptz WHERE id = %s"
+)
+_ORDER = " ORDER BY created_at, id"
+_MIGRATION_LOCK = 7_362_810_441  # pg_advisory_xact_lock key: "feedback schema"
+_DUPLICATE_KEY = re.compile(r"Key \(id\)=\((.*)\) already exists", re.DOTALL)
+
+MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
+    (
+        1,
+        (
+            """CREATE TABLE IF NOT EXISTS feedback (
+                id TEXT PRIMARY KEY,
+                task_id TEXT NOT NULL,
+                feedback_type TEXT NOT NULL,
+                content TEXT NOT NULL,
+                rating INTEGER,
+                user_id TEXT,
+                metadata JSONB NOT NULL DEFAULT '{}',
+                created_at TIMESTAMPTZ NOT NULL,
+                updated_at TIMESTAMPTZ NOT NULL,
+                CONSTRAINT rating_range CHECK (rating IS NULL OR (rating >= 1 AND rating <= 5))
+            )""",
+            "CREATE INDEX IF NOT EXISTS idx_task_id ON feedback(task_id)",
+            "CREATE INDEX IF NOT EXISTS idx_feedback_type ON feedback(feedback_type)",
+            "CREATE INDEX IF NOT EXISTS idx_created_at ON feedback(created_at)",
+            "CREATE INDEX IF NOT EXISTS idx_task_type_rating "
+            "ON feedback(task_id, feedback_type, rating)",
+            "CREATE INDEX IF NOT EXISTS idx_metadata ON feedback USING GIN (metadata)",
+        ),
+    ),
+]
+"""Numbered schema changes, each applied in one transaction under an advisory lock."""
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _timestamp(text: str) -> str:
+    return f"{text}+00"
+
+
+def _row_params(row: EncodedRow) -> tuple[Any, ...]:
+    """An EncodedRow as query parameters: its UTC text timestamps get their offset."""
+    return (*row[:7], _timestamp(row[7]), _timestamp(row[8]))
+
+
+class _Row(tuple):  # type: ignore[type-arg]
+    """A result row readable by position and by column name, like ``sqlite3.Row``."""
+
+    _names: tuple[str, ...] = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self._names.index(key))
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _named_rows(cursor: psycopg.Cursor[Any]) -> RowMaker[_Row]:
+    names = tuple(column.name for column in cursor.description or ())
+    row_class = type("Row", (_Row,), {"_names": names, "__slots__": ()})
+    return row_class  # type: ignore[return-value]
+
+
+def hide_password(url: str) -> str:
+    """The URL with its password replaced by ``***``, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresBackend(StorageBackend):
+    """Feedback in a PostgreSQL database, shared by many processes on many hosts."""
+
+    database_errors = (psycopg.Error,)
+
+    def __init__(
+        self, url: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
+    ) -> None:
+        self.url = hide_password(url)
+        self._timeout = timeout
+        try:
+            self._pool = psycopg_pool.ConnectionPool(
+                url,
+                min_size=1,
+                max_size=pool_size,
+                timeout=timeout,
+                kwargs={"autocommit": True},
+                open=False,
+            )
+            self._pool.open(wait=True, timeout=timeout)
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+            raise FeedbackError(f"cannot connect to {self.url}: {error}") from None
+        connection = self.acquire()
+        try:
+            self._version = self._migrate(connection)
+        finally:
+            self.release(connection)
+
+    def _migrate(self, connection: psycopg.Connection[Any]) -> int:
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS feedback_schema (version INTEGER NOT NULL)"
+            )
+            found = connection.execute("SELECT version FROM feedback_schema").fetchone()
+            version = found[0] if found else 0
+            if version > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"{self.url} has schema version {version}, but this orchestrator-feedback "
+                    f"knows versions up to {SCHEMA_VERSION}: upgrade orchestrator-feedback"
+                )
+            for number, statements in MIGRATIONS:
+                if number > version:
+                    for statement in statements:
+                        connection.execute(statement)
+            if found is None:
+                connection.execute("INSERT INTO feedback_schema VALUES (%s)", (SCHEMA_VERSION,))
+            else:
+                connection.execute("UPDATE feedback_schema SET version = %s", (SCHEMA_VERSION,))
+        return SCHEMA_VERSION
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version the database is at."""
+        return self._version
+
+    # -- connections and transactions -------------------------------------------------
+
+    def acquire(self) -> psycopg.Connection[Any]:
+        """Take a connection from the pool."""
+        try:
+            return self._pool.getconn(timeout=self._timeout)
+        except psycopg_pool.PoolClosed:
+            raise StorageClosedError("the storage is closed") from None
+        except psycopg_pool.PoolTimeout:
+            raise PoolTimeoutError(
+                f"no database connection became free within {self._timeout} s "
+                "(all are in use; raise pool_size or timeout)"
+            ) from None
+
+    def release(self, connection: psycopg.Connection[Any]) -> None:
+        """Give a connection back (the pool drops a broken one)."""
+        with contextlib.suppress(psycopg_pool.PoolClosed):
+            self._pool.putconn(connection)
+
+    def is_disconnect(self, error: BaseException) -> bool:
+        """Whether ``error`` means the connection itself was lost."""
+        return isinstance(error, psycopg.OperationalError)
+
+    def begin(self, connection: psycopg.Connection[Any]) -> None:
+        """Start a transaction."""
+        connection.execute("BEGIN")
+
+    def commit(self, connection: psycopg.Connection[Any]) -> None:
+        """Commit."""
+        connection.execute("COMMIT")
+
+    def rollback(self, connection: psycopg.Connection[Any]) -> None:
+        """Roll back, if the connection is still usable."""
+        if not connection.closed:
+            connection.execute("ROLLBACK")
+
+    def savepoint(self, connection: psycopg.Connection[Any], name: str) -> None:
+        """Open a savepoint."""
+        connection.execute(f"SAVEPOINT {name}")
+
+    def release_savepoint(self, connection: psycopg.Connection[Any], name: str) -> None:
+        """Keep the savepoint's work."""
+        connection.execute(f"RELEASE SAVEPOINT {name}")
+
+    def rollback_to_savepoint(self, connection: psycopg.Connection[Any], name: str) -> None:
+        """Undo the savepoint's work and drop it."""
+        connection.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        connection.execute(f"RELEASE SAVEPOINT {name}")
+
+    def close(self) -> None:
+        """Close the pool."""
+        self._pool.close()
+
+    # -- data ------------------------------------------------------------------------
+
+    def insert(
+        self,
+        connection: psycopg.Connection[Any],
+        rows: Sequence[EncodedRow],
+        on_conflict: OnConflict,
+    ) -> int:
+        """One row: INSERT; many: COPY (through a temporary table to skip or replace)."""
+        try:
+            if len(rows) == 1:
+                sql = {OnConflict.ERROR: _INSERT, OnConflict.SKIP: _INSERT_SKIP}.get(
+                    on_conflict, _INSERT_REPLACE
+                )
+                return connection.execute(sql, _row_params(rows[0])).rowcount
+            if on_conflict is OnConflict.ERROR:
+                return self._copy(connection, "feedback", rows)
+            return self._merge(connection, rows, on_conflict)
+        except pg_errors.UniqueViolation as error:
+            raise self._duplicate(rows, error) from None
+
+    def _copy(
+        self, connection: psycopg.Connection[Any], table: str, rows: Sequence[EncodedRow]
+    ) -> int:
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(_row_params(row))
+        return len(rows)
+
+    def _merge(
+        self,
+        connection: psycopg.Connection[Any],
+        rows: Sequence[EncodedRow],
+        on_conflict: OnConflict,
+    ) -> int:
+        connection.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS feedback_incoming "
+            "(LIKE feedback INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        connection.execute("TRUNCATE feedback_incoming")
+        self._copy(connection, "feedback_incoming", rows)
+        action = (
+            "DO NOTHING"
+            if on_conflict is OnConflict.SKIP
+            else "DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS.split(", ")[1:])
+        )
+        # DISTINCT ON keeps one row per id, so a file that repeats an id cannot make
+        # ON CONFLICT touch the same row twice in one statement.
+        return connection.execute(
+            f"INSERT INTO feedback ({COLUMNS}) SELECT DISTINCT ON (id) {COLUMNS} "
+            f"FROM feedback_incoming ORDER BY id ON CONFLICT (id) {action}"
+        ).rowcount
+
+    def _duplicate(
+        self, rows: Sequence[EncodedRow], error: pg_errors.UniqueViolation
+    ) -> FeedbackError:
+        match = _DUPLICATE_KEY.search(error.diag.message_detail or "")
+        if match is None:
+            return FeedbackError(f"the database refused the entry: {error}")
+        duplicate = match.group(1)
+        positions = [index for index, row in enumerate(rows) if row[0] == duplicate]
+        # Twice in the batch: the second one clashes; once: it clashes with the table.
+        position = positions[1] if len(positions) > 1 else positions[0] if positions else None
+        return DuplicateFeedbackError(duplicate, position=position)
+
+    def get(self, connection: psycopg.Connection[Any], feedback_id: str) -> Any:
+        """Return one entry by id."""
+        rows = connection.execute(
+            f"SELECT {SELECT_COLUMNS} FROM feedback WHERE id = %s", (feedback_id,)
+        ).fetchall()
+        return entries_from_rows(rows)[0] if rows else None
+
+    def select(
+        self,
+        connection: psycopg.Connection[Any],
+        where: FeedbackFilter,
+        limit: int | None,
+        offset: int,
+    ) -> list[Any]:
+        """Return matching entries in order."""
+        clause, params = where.where("%s", to_utc)
+        sql = f"SELECT {SELECT_COLUMNS} FROM feedback{clause}{_ORDER}"
+        if limit is not None or offset:
+            sql += " LIMIT %s OFFSET %s"
+            params += [limit, offset]
+        return entries_from_rows(connection.execute(sql, params).fetchall())
+
+    def iterate(self, connection: psycopg.Connection[Any], where: FeedbackFilter) -> Iterator[Any]:
+        """Stream matching entries through a server-side cursor, a thousand rows at a time."""
+        clause, params = where.where("%s", to_utc)
+        in_transaction = connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        if not in_transaction:
+            connection.execute("BEGIN")  # a named cursor lives inside a transaction
+        try:
+            with connection.cursor(name="feedback_stream") as cursor:
+                cursor.itersize = 1000
+                cursor.execute(f"SELECT {SELECT_COLUMNS} FROM feedback{clause}{_ORDER}", params)
+                while rows := cursor.fetchmany(1000):
+                    yield from entries_from_rows(rows)
+        finally:
+            if not in_transaction and not connection.closed:
+                connection.execute("COMMIT")
+
+    def count(self, connection: psycopg.Connection[Any], where: FeedbackFilter) -> int:
+        """Count matching entries."""
+        clause, params = where.where("%s", to_utc)
+        found = connection.execute(f"SELECT COUNT(*) FROM feedback{clause}", params).fetchone()
+        return int(found[0]) if found else 0
+
+    def update(self, connection: psycopg.Connection[Any], row: EncodedRow) -> bool:
+        """Overwrite the stored version of the row's entry."""
+        params = _row_params(row)
+        return connection.execute(_UPDATE, (*params[1:], params[0])).rowcount > 0
+
+    def delete(
+        self, connection: psycopg.Connection[Any], where: FeedbackFilter | str, returning: bool
+    ) -> list[Any] | int:
+        """Delete one id or every match."""
+        if isinstance(where, str):
+            clause, params = " WHERE id = %s", [where]
+        else:
+            clause, params = where.where("%s", to_utc)
+        sql = f"DELETE FROM feedback{clause}"
+        if returning:
+            return entries_from_rows(
+                connection.execute(f"{sql} RETURNING {SELECT_COLUMNS}", params).fetchall()
+            )
+        return connection.execute(sql, params).rowcount
+
+    def rating_counts(
+        self, connection: psycopg.Connection[Any], task_id: str | None
+    ) -> list[tuple[str, int | None, int]]:
+        """Group counts by type and rating."""
+        sql = "SELECT feedback_type, rating, COUNT(*) FROM feedback"
+        if task_id is None:
+            return connection.execute(f"{sql} GROUP BY feedback_type, rating").fetchall()
+        return connection.execute(
+            f"{sql} WHERE task_id = %s GROUP BY feedback_type, rating", (task_id,)
+        ).fetchall()
+
+    def worker_summary(
+        self, connection: psycopg.Connection[Any]
+    ) -> list[tuple[str, int, float | None, int]]:
+        """Group by ``metadata->>'worker_id'``, best first."""
+        rows = connection.execute(
+            """SELECT metadata->>'worker_id' AS worker, COUNT(*), AVG(rating)::float8,
+                      COUNT(*) FILTER (WHERE feedback_type = 'error_report') AS failures
+               FROM feedback WHERE metadata ? 'worker_id' AND metadata->>'worker_id' IS NOT NULL
+               GROUP BY worker
+               ORDER BY AVG(rating) IS NULL, AVG(rating) DESC, failures, COUNT(*) DESC, worker"""
+        ).fetchall()
+        return [(w, int(n), a, int(f)) for w, n, a, f in rows]
+
+    def rating_trend(
+        self, connection: psycopg.Connection[Any], since: datetime, by: str
+    ) -> list[tuple[str, float | None, int]]:
+        """Group by day, or by week (labelled with its Monday)."""
+        unit = "day" if by == "day" else "week"
+        rows = connection.execute(
+            f"""SELECT to_char(date_trunc('{unit}', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')
+                       AS period, AVG(rating)::float8, COUNT(*)
+                FROM feedback WHERE created_at >= %s GROUP BY period ORDER BY period""",
+            (to_utc(since),),
+        ).fetchall()
+        return [(p, a, int(n)) for p, a, n in rows]
+
+    def execute(
+        self,
+        connection: psycopg.Connection[Any],
+        sql: str,
+        params: Sequence[Any] | dict[str, Any],
+        read_only: bool = False,
+    ) -> list[QueryRow]:
+        """Run one statement with psycopg (``%s`` placeholders); rows by position and name."""
+        idle = connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if read_only and not idle:
+            raise FeedbackError("a read-only query cannot run inside a transaction")
+        if read_only:
+            connection.execute("BEGIN READ ONLY")
+        try:
+            with connection.cursor(row_factory=_named_rows) as cursor:
+                cursor.execute(sql, params or None)
+                fetched = cursor.fetchall() if cursor.description else []
+                rows: list[QueryRow] = list(fetched)
+        except pg_errors.ReadOnlySqlTransaction:
+            raise FeedbackError(
+                "this statement would change the database, and the query is read-only"
+            ) from None
+        finally:
+            if read_only and not connection.closed:
+                connection.execute("ROLLBACK")
+        return rows
+
+    def encode_parameter(self, value: Any) -> Any:
+        """Datetimes become aware UTC datetimes; feedback types their value."""
+        if isinstance(value, datetime):
+            return to_utc(value)
+        if isinstance(value, FeedbackType):
+            return value.value
+        return value

@@ -1,0 +1,181 @@
+"""What only PostgreSQL shows: its schema, migrations under a lock, lost connections,
+many processes at once, and the missing-extra message."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from urllib.parse import quote
+
+import pytest
+
+from orchestrator_feedback import (
+    FeedbackEntry,
+    FeedbackError,
+    FeedbackStorage,
+    FeedbackType,
+    SchemaVersionError,
+)
+from orchestrator_feedback.storage.postgres import SCHEMA_VERSION, hide_password
+
+MakeEntry = Callable[..., FeedbackEntry]
+
+
+def test_schema_uses_jsonb_timestamptz_and_a_gin_index(postgres_url: str) -> None:
+    with FeedbackStorage(postgres_url) as storage:
+        columns = {
+            row["column_name"]: row["data_type"]
+            for row in storage.execute_query(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = 'feedback' AND table_schema = current_schema()"
+            )
+        }
+        assert columns["metadata"] == "jsonb"
+        assert columns["created_at"] == "timestamp with time zone"
+        indexes = {
+            row[0]: row[1]
+            for row in storage.execute_query(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'feedback' "
+                "AND schemaname = current_schema()"
+            )
+        }
+        assert {
+            "idx_task_id",
+            "idx_feedback_type",
+            "idx_created_at",
+            "idx_task_type_rating",
+        } <= set(indexes)
+        assert "gin" in indexes["idx_metadata"].lower()
+        assert storage.schema_version == SCHEMA_VERSION
+
+
+def test_metadata_is_queryable_as_jsonb_with_psycopg_placeholders(
+    postgres_url: str, make_entry: MakeEntry
+) -> None:
+    with FeedbackStorage(postgres_url) as storage:
+        storage.create_many(
+            [
+                make_entry(metadata={"worker_id": w}, rating=r)
+                for w, r in [("w1", 5), ("w1", 3), ("w2", 1)]
+            ]
+        )
+        rows = storage.execute_query(
+            "SELECT metadata->>'worker_id' AS worker_id, AVG(rating) AS avg_rating "
+            "FROM feedback WHERE metadata @> %s::jsonb GROUP BY 1",
+            ('{"worker_id": "w1"}',),
+        )
+        assert [(row["worker_id"], float(row["avg_rating"])) for row in rows] == [("w1", 4.0)]
+
+
+def test_a_newer_schema_is_refused(postgres_url: str) -> None:
+    FeedbackStorage(postgres_url).close()
+    with FeedbackStorage(postgres_url) as storage:
+        storage.execute_query("UPDATE feedback_schema SET version = 999")
+    with pytest.raises(SchemaVersionError, match="999"):
+        FeedbackStorage(postgres_url)
+
+
+def _open_store(url: str) -> None:
+    FeedbackStorage(url, timeout=60).close()
+
+
+def test_processes_migrating_at_once_do_not_collide(postgres_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_open_store, args=(postgres_url,)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    with FeedbackStorage(postgres_url) as storage:
+        assert storage.execute_query("SELECT COUNT(*) FROM feedback_schema")[0][0] == 1
+
+
+def _write_many(url: str, process: int) -> None:
+    with FeedbackStorage(url, timeout=60) as storage:
+        for n in range(100):
+            storage.create(
+                FeedbackEntry(
+                    task_id=f"p{process}", feedback_type=FeedbackType.GENERAL, content=str(n)
+                )
+            )
+        storage.create_many(
+            FeedbackEntry(task_id=f"p{process}", feedback_type="general", content="batch")
+            for _ in range(150)
+        )
+        with storage.transaction():
+            for n in range(50):
+                storage.create(
+                    FeedbackEntry(task_id=f"p{process}", feedback_type="general", content=f"t{n}")
+                )
+
+
+def test_four_processes_lose_and_double_nothing(postgres_url: str) -> None:
+    FeedbackStorage(postgres_url).close()
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_write_many, args=(postgres_url, p)) for p in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=180)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    with FeedbackStorage(postgres_url) as storage:
+        assert storage.count() == 4 * 300
+        assert storage.execute_query("SELECT COUNT(DISTINCT id) FROM feedback")[0][0] == 1200
+        assert all(storage.count(task_id=f"p{p}") == 300 for p in range(4))
+
+
+def _terminate(application: str) -> None:
+    import psycopg
+    from tests.conftest import POSTGRES_URL
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (application,),
+        )
+
+
+def test_a_lost_connection_is_retried_for_reads_and_clear_for_writes(
+    postgres_url: str, make_entry: MakeEntry
+) -> None:
+    application = f"feedback-{uuid.uuid4().hex[:8]}"
+    url = f"{postgres_url}&application_name={quote(application)}"
+    with FeedbackStorage(url, pool_size=1) as storage:
+        kept = storage.create(make_entry())
+        _terminate(application)
+        assert storage.get(kept.id) == kept  # the read was retried on a new connection
+        _terminate(application)
+        with pytest.raises(FeedbackError, match="lost the connection"):
+            storage.create(make_entry())
+        assert storage.get(kept.id) == kept  # nothing committed was lost
+
+
+def test_passwords_are_hidden_in_messages() -> None:
+    assert hide_password("postgresql://me:s3cret@db/x") == "postgresql://me:***@db/x"
+    assert hide_password("postgresql://me@db/x") == "postgresql://me@db/x"
+
+
+def test_an_unreachable_server_is_a_clear_error() -> None:
+    with pytest.raises(
+        FeedbackError, match=re.escape("cannot connect to postgresql://nobody:***@127.0.0.1:1/x")
+    ):
+        FeedbackStorage("postgresql://nobody:pw@127.0.0.1:1/x", timeout=1)
+
+
+def test_a_missing_extra_says_what_to_install() -> None:
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from orchestrator_feedback import FeedbackStorage, FeedbackError\n"
+        "try:\n    FeedbackStorage('postgresql://x@127.0.0.1/x')\n"
+        "except FeedbackError as error:\n    print(error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ}
+    )
+    assert "pip install 'orchestrator-feedback[postgres]'" in result.stdout
