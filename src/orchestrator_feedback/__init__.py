@@ -7,6 +7,7 @@ Every public name is importable from here::
 
 from orchestrator_feedback.collector import FeedbackCollector
 from orchestrator_feedback.config import (
+    BackgroundConfig,
     CollectionPointConfig,
     FeedbackConfig,
     PluginsConfig,
@@ -53,6 +54,7 @@ from orchestrator_feedback.storage import (
 )
 
 __all__ = [
+    "BackgroundConfig",
     "ChangeListener",
     "CollectionPointConfig",
     "DuplicateFeedbackError",

@@ -215,7 +215,7 @@ class FeedbackCollector:
             self.plugin_manager.counters.add("rejected")
             logger.warning("feedback for task %r rejected: %s", entry.task_id, rejection)
             return None
-        return plugin.store(entry)
+        return plugin.store_and_wait(entry)
 
     def _fire_for_others(self, hook_name: str, event: dict[str, Any]) -> None:
         """Tell every plugin but the built-in one (which stored the entry already)."""

@@ -23,6 +23,7 @@ from orchestrator_feedback.serialization import converter, structure_or_explain
 
 __all__ = [
     "CONFIG_FILE_NAME",
+    "BackgroundConfig",
     "CollectionPointConfig",
     "FeedbackConfig",
     "PluginsConfig",
@@ -33,6 +34,7 @@ CONFIG_FILE_NAME = "orchestrator-feedback.toml"
 ENV_CONFIG = "ORCHESTRATOR_FEEDBACK_CONFIG"
 ENV_DATABASE = "ORCHESTRATOR_FEEDBACK_DATABASE"
 ENV_ENABLED = "ORCHESTRATOR_FEEDBACK_ENABLED"
+ENV_WRITE_MODE = "ORCHESTRATOR_FEEDBACK_WRITE_MODE"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -62,6 +64,20 @@ class PluginsConfig:
 
 
 @attrs.frozen(kw_only=True)
+class BackgroundConfig:
+    """How the background writer groups commits (``[background]``)."""
+
+    queue_size: int = attrs.field(default=10_000, validator=attrs.validators.ge(1))
+    """Entries that may wait; then callers wait (or entries drop, see ``on_full``)."""
+    batch_size: int = attrs.field(default=500, validator=attrs.validators.ge(1))
+    """The most entries committed together."""
+    batch_window_ms: float = attrs.field(default=50.0, validator=attrs.validators.ge(0))
+    """How long the writer waits to fill a group, in milliseconds."""
+    on_full: str = attrs.field(default="block", validator=attrs.validators.in_(("block", "drop")))
+    """``"block"``: the caller waits for room; ``"drop"``: the entry is dropped, counted, logged."""
+
+
+@attrs.frozen(kw_only=True)
 class FeedbackConfig:
     """Everything orchestrator-feedback can be configured with."""
 
@@ -73,6 +89,13 @@ class FeedbackConfig:
     """The longest ``content`` accepted, in characters."""
     strict: bool = False
     """Let plugin errors reach the host, and fail on a plugin that does not load."""
+    write_mode: str = attrs.field(
+        default="sync", validator=attrs.validators.in_(("sync", "background"))
+    )
+    """``"sync"``: a hook call returns once its entry is committed; ``"background"``: it
+    returns once the entry is validated and queued for the writer thread."""
+    background: BackgroundConfig = attrs.field(factory=BackgroundConfig)
+    """``[background]``: the writer thread's grouping."""
     plugins: PluginsConfig = attrs.field(factory=PluginsConfig)
     """``[plugins]``: which plugins load, and their settings."""
     collection_points: Mapping[str, CollectionPointConfig] = attrs.field(factory=dict)
@@ -154,4 +177,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> FeedbackConfig:
         overrides["database"] = os.environ[ENV_DATABASE]
     if os.environ.get(ENV_ENABLED):
         overrides["enabled"] = _parse_bool(ENV_ENABLED, os.environ[ENV_ENABLED])
+    if os.environ.get(ENV_WRITE_MODE):
+        mode = os.environ[ENV_WRITE_MODE].strip().lower()
+        if mode not in ("sync", "background"):
+            raise FeedbackValidationError(ENV_WRITE_MODE, mode, "must be sync or background")
+        overrides["write_mode"] = mode
     return attrs.evolve(config, **overrides) if overrides else config

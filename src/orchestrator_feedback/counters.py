@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import attrs
 
@@ -21,7 +22,15 @@ class FeedbackCounters:
     """Entries dropped because a background queue was full (``on_full = "drop"``)."""
     subscriber_failures: int = 0
     """Exceptions raised by plugin hook implementations (logged, and isolated)."""
+    queue_depth_source: Callable[[], int] | None = attrs.field(default=None, repr=False, eq=False)
+    """Where ``queue_depth`` is read from (set by the built-in plugin)."""
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False, eq=False)
+
+    @property
+    def queue_depth(self) -> int:
+        """Entries queued for the background writer and not yet committed."""
+        source = self.queue_depth_source
+        return 0 if source is None else source()
 
     def add(self, name: str, amount: int = 1) -> None:
         """Add ``amount`` to the counter ``name``, safely from any thread."""
@@ -36,4 +45,5 @@ class FeedbackCounters:
                 "rejected": self.rejected,
                 "dropped": self.dropped,
                 "subscriber_failures": self.subscriber_failures,
+                "queue_depth": self.queue_depth,
             }

@@ -145,8 +145,13 @@ class FeedbackPluginManager(pluggy.PluginManager):
         plugin = self.get_plugin(BUILTIN_PLUGIN_NAME)
         return plugin if isinstance(plugin, FeedbackPlugin) else None
 
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the built-in plugin's queued entries are committed (background mode)."""
+        plugin = self.feedback_plugin
+        return True if plugin is None else plugin.flush(timeout)
+
     def close(self) -> None:
-        """Close the storages this manager opened itself."""
+        """Close the storages this manager opened itself (flushing background writes)."""
         for storage in self._owned_storages:
             storage.close()
         self._owned_storages.clear()
@@ -220,9 +225,18 @@ def get_plugin_manager(
         _load_entry_points(manager)  # first, so that a plugin can serve the database URL
     if config.enabled:
         if storage is None:
-            storage = open_storage(config.database, manager)
+            background = config.background
+            storage = open_storage(
+                config.database,
+                manager,
+                queue_size=background.queue_size,
+                batch_size=background.batch_size,
+                batch_window=background.batch_window_ms / 1000,
+                on_full=background.on_full,
+            )
             manager._owned_storages.append(storage)
-        manager.register(FeedbackPlugin(storage, manager), name=BUILTIN_PLUGIN_NAME)
+        plugin = FeedbackPlugin(storage, manager, write_mode=config.write_mode)
+        manager.register(plugin, name=BUILTIN_PLUGIN_NAME)
     manager.hook.feedback_configure.call_historic(kwargs={"config": config})
     return manager
 
@@ -233,12 +247,13 @@ def open_storage(
     *,
     pool_size: int = 5,
     timeout: float = 30.0,
+    **options: Any,
 ) -> FeedbackStorage:
     """Open a store on a path or URL, asking plugins (``feedback_backend``) for any URL
     scheme that is not built in. Without ``plugin_manager`` the configured plugins load."""
     scheme = url_scheme(database)
     if scheme is None or scheme in BUILTIN_SCHEMES:
-        return FeedbackStorage(database, pool_size=pool_size, timeout=timeout)
+        return FeedbackStorage(database, pool_size=pool_size, timeout=timeout, **options)
     if plugin_manager is None:
         plugin_manager = get_plugin_manager(attrs.evolve(load_config(), enabled=False))
     backend = plugin_manager.hook.feedback_backend(
@@ -249,7 +264,7 @@ def open_storage(
             f"no storage backend for {scheme}:// URLs: none is built in (sqlite, postgresql) "
             "and no installed plugin serves it through the feedback_backend hook"
         )
-    return FeedbackStorage(backend)
+    return FeedbackStorage(backend, **options)
 
 
 def list_plugins(manager: pluggy.PluginManager) -> list[PluginInfo]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from orchestrator_feedback import event_entries
-from orchestrator_feedback.errors import FeedbackRejected, FeedbackValidationError
+from orchestrator_feedback.errors import FeedbackError, FeedbackRejected, FeedbackValidationError
 from orchestrator_feedback.markers import hookimpl
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage import FeedbackChange, FeedbackStorage
@@ -34,10 +34,22 @@ class FeedbackPlugin:
     ``.storage``. Each event hook returns the stored entry (None if it was rejected).
     """
 
-    def __init__(self, storage: FeedbackStorage, plugin_manager: FeedbackPluginManager) -> None:
+    def __init__(
+        self,
+        storage: FeedbackStorage,
+        plugin_manager: FeedbackPluginManager,
+        *,
+        write_mode: str = "sync",
+    ) -> None:
+        if write_mode not in ("sync", "background"):
+            raise FeedbackValidationError("write_mode", write_mode, "must be sync or background")
         self.storage = storage
+        self.write_mode = write_mode
+        """``"sync"`` or ``"background"`` (see ``FeedbackConfig.write_mode``)."""
+        self._background = write_mode == "background"
         self._manager = plugin_manager
         self._hook = plugin_manager.hook
+        plugin_manager.counters.queue_depth_source = lambda: storage.queue_depth
         storage.add_listener(self._tell_subscribers)
 
     # -- the path every entry takes -----------------------------------------------------
@@ -60,10 +72,29 @@ class FeedbackPlugin:
             self._hook.feedback_prepare(entry=entry)
 
     def store(self, entry: FeedbackEntry) -> FeedbackEntry:
-        """Store a checked entry; subscribers hear of it after the commit."""
-        self.storage.create(entry)
-        self._manager.counters.add("recorded")
+        """Store a checked entry (or, in background mode, queue it); subscribers hear of
+        it after the commit."""
+        if self._background:
+            if self.storage.submit(entry) is None:
+                self._manager.counters.add("dropped")
+        else:
+            self.storage.create(entry)
         return entry
+
+    def store_and_wait(self, entry: FeedbackEntry) -> FeedbackEntry:
+        """Store a checked entry and return once it is committed, in either mode."""
+        if not self._background:
+            return self.store(entry)
+        ticket = self.storage.submit(entry)
+        if ticket is None:
+            self._manager.counters.add("dropped")
+            raise FeedbackError("the background queue is full and on_full is drop")
+        self.storage.wait_committed(ticket)
+        return entry
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every entry queued so far is committed (see ``FeedbackStorage.flush``)."""
+        return self.storage.flush(timeout)
 
     def record(self, entry: FeedbackEntry) -> FeedbackEntry | None:
         """Check and store ``entry``; None (logged and counted) when it was rejected."""
@@ -90,6 +121,8 @@ class FeedbackPlugin:
         logger.warning("feedback for task %r rejected: %s", task_id, reason)
 
     def _tell_subscribers(self, change: FeedbackChange, entry: FeedbackEntry) -> None:
+        if change is FeedbackChange.RECORDED:
+            self._manager.counters.add("recorded")
         hook_name = _HOOK_FOR_CHANGE[change]
         if self._manager.has_implementations(hook_name):
             getattr(self._hook, hook_name)(entry=entry)

@@ -6,9 +6,11 @@ here, once; backends only run SQL.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -38,6 +40,7 @@ from orchestrator_feedback.storage.base import (
     StorageBackend,
 )
 from orchestrator_feedback.storage.registry import open_backend
+from orchestrator_feedback.storage.writer import BackgroundWriter
 
 __all__ = ["ChangeListener", "FeedbackStorage"]
 
@@ -49,6 +52,19 @@ ChangeListener = Callable[[FeedbackChange, FeedbackEntry], None]
 Result = TypeVar("Result")
 Events = list[tuple[FeedbackChange, FeedbackEntry]]
 Target = str | os.PathLike[str] | IO[str]
+
+
+_open_writers: weakref.WeakSet[FeedbackStorage] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """Commit what background writers still hold when the interpreter exits."""
+    for storage in list(_open_writers):
+        try:
+            storage.close()
+        except Exception:
+            logger.exception("could not flush feedback at exit")
 
 
 class _DryRunDone(Exception):
@@ -106,6 +122,10 @@ class FeedbackStorage:
         timeout: float = 30.0,
         synchronous: str = "NORMAL",
         listeners: Iterable[ChangeListener] = (),
+        queue_size: int = 10_000,
+        batch_size: int = 500,
+        batch_window: float = 0.05,
+        on_full: str = "block",
     ) -> None:
         if type(pool_size) is not int or pool_size < 1:
             raise FeedbackValidationError("pool_size", pool_size, "must be a whole number >= 1")
@@ -120,6 +140,20 @@ class FeedbackStorage:
         )
         self._listeners: list[ChangeListener] = list(listeners)
         self._state = _ThreadState()
+        self._writer_options = {
+            "queue_size": queue_size,
+            "batch_size": batch_size,
+            "batch_window": batch_window,
+            "on_full": on_full,
+        }
+        for name in ("queue_size", "batch_size"):
+            value = self._writer_options[name]
+            if type(value) is not int or value < 1:
+                raise FeedbackValidationError(name, value, "must be a whole number >= 1")
+        if on_full not in ("block", "drop"):
+            raise FeedbackValidationError("on_full", on_full, "must be block or drop")
+        self._writer: BackgroundWriter | None = None
+        self._writer_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -134,8 +168,69 @@ class FeedbackStorage:
         return self._backend.schema_version
 
     def close(self) -> None:
-        """Close every connection; any later call raises ``StorageClosedError``."""
+        """Commit what the background writer holds, then close every connection.
+
+        Any later call raises ``StorageClosedError``.
+        """
+        writer = self._writer
+        if writer is not None:
+            try:
+                writer.wait()
+            finally:
+                writer.stop()
+                _open_writers.discard(self)
         self._backend.close()
+
+    # -- background writes --------------------------------------------------------------
+
+    def submit(self, entry: FeedbackEntry) -> int | None:
+        """Hand ``entry`` to this store's background writer and return at once.
+
+        The writer thread (started on first use) commits entries in groups of up to
+        ``batch_size``, waiting at most ``batch_window`` seconds to fill one; listeners
+        run on that thread, in commit order. Returns a ticket for ``wait_committed``, or
+        None if the queue was full and ``on_full="drop"``; with ``on_full="block"`` (the
+        default) a full queue makes the caller wait.
+        """
+        _check_entry(entry)
+        writer = self._writer or self._start_writer()
+        return writer.submit(entry)
+
+    def wait_committed(self, ticket: int, timeout: float | None = None) -> bool:
+        """Wait until the entry with this ``submit`` ticket is committed; False on timeout."""
+        writer = self._writer
+        return True if writer is None else writer.wait(ticket, timeout)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Return once every entry submitted before the call is committed (False on timeout).
+
+        Raises ``FeedbackError`` if some entries could not be stored since the last flush.
+        """
+        writer = self._writer
+        return True if writer is None else writer.wait(None, timeout)
+
+    @property
+    def queue_depth(self) -> int:
+        """Entries submitted and not yet committed."""
+        writer = self._writer
+        return 0 if writer is None else writer.depth
+
+    @property
+    def dropped_count(self) -> int:
+        """Entries dropped because the background queue was full."""
+        writer = self._writer
+        return 0 if writer is None else writer.dropped
+
+    def _start_writer(self) -> BackgroundWriter:
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = BackgroundWriter(
+                    self.create_many,
+                    self.create,
+                    **self._writer_options,  # type: ignore[arg-type]
+                )
+                _open_writers.add(self)
+            return self._writer
 
     def __enter__(self) -> FeedbackStorage:
         return self
