@@ -1,0 +1,96 @@
+"""Background write mode: what a hook call costs the host, what the writer sustains, and
+what a slow subscriber does to the host (nothing, we hope)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from benchmarks.timing import fmt
+from orchestrator_feedback import (
+    FeedbackConfig,
+    FeedbackEntry,
+    FeedbackPluginManager,
+    get_plugin_manager,
+    hookimpl,
+)
+
+
+class SlowSubscriber:
+    """Sleeps 100 ms per committed entry, on the writer thread."""
+
+    @hookimpl
+    def feedback_recorded(self, entry: FeedbackEntry) -> None:
+        """Take a long time."""
+        time.sleep(0.1)
+
+
+def _manager(path: Path) -> FeedbackPluginManager:
+    config = FeedbackConfig(database=str(path), write_mode="background")
+    return get_plugin_manager(config, load_entrypoints=False)
+
+
+def _call_times(manager: FeedbackPluginManager, count: int, prefix: str) -> list[float]:
+    fire = manager.hook.task_completed
+    clock = time.perf_counter_ns
+    times = []
+    for number in range(count):
+        start = clock()
+        fire(
+            task_id=f"{prefix}-{number}",
+            worker_id=f"worker-{number % 16}",
+            success=True,
+            execution_time=1.25,
+            output_quality="high",
+            metadata={"queue": "default"},
+        )
+        times.append((clock() - start) / 1e9)
+    return times
+
+
+def run(workdir: Path, *, quick: bool) -> list[str]:
+    """Run the background-mode benchmarks; return the printable lines."""
+    lines = []
+    calls = 5_000 if quick else 20_000
+    manager = _manager(workdir / "bg-latency.db")
+    times = _call_times(manager, calls, "latency")
+    manager.close()
+    median = statistics.median(times)
+    quartiles = statistics.quantiles(times, n=100)
+    lines.append(
+        f"{'background hook call (host side)':<44} median {fmt(median)} (limit 10 µs, "
+        f"{'ok' if median <= 10e-6 else 'OVER'}); "
+        f"p25 {fmt(quartiles[24])}, p99 {fmt(quartiles[98])}"
+    )
+
+    total = 20_000 if quick else 200_000
+    manager = _manager(workdir / "bg-throughput.db")
+    start = time.perf_counter()
+    _call_times(manager, total, "throughput")
+    manager.flush()
+    rate = total / (time.perf_counter() - start)
+    manager.close()
+    lines.append(
+        f"{'background sustained, ' + format(total, ',') + ' events':<44} {rate:,.0f} events/s "
+        f"committed (floor 50,000, {'ok' if rate >= 50_000 else 'UNDER'})"
+    )
+
+    slow_calls = 2_000 if quick else 5_000
+    plain, slowed = [], []
+    for round_number in range(3):
+        manager = _manager(workdir / f"bg-plain-{round_number}.db")
+        plain.append(statistics.median(_call_times(manager, slow_calls, "plain")))
+        manager.close()
+        manager = _manager(workdir / f"bg-slow-{round_number}.db")
+        manager.register(SlowSubscriber())
+        slowed.append(statistics.median(_call_times(manager, slow_calls, "slow")))
+        manager.feedback_plugin.storage._listeners.clear()  # type: ignore[union-attr]
+        manager.close()
+    change = statistics.median(slowed) / statistics.median(plain) - 1
+    lines.append(
+        f"{'background hook call, 100 ms subscriber':<44} median {fmt(statistics.median(slowed))} "
+        f"vs {fmt(statistics.median(plain))} without: {change:+.0%} (limit +20%, "
+        f"{'ok' if change <= 0.2 else 'OVER'})"
+    )
+    return lines

@@ -1,0 +1,110 @@
+"""Kill a process mid-write, again and again: the database stays sound and keeps every
+entry the host was told about, once.
+
+sync: every entry whose hook call returned is stored.
+background: every entry acknowledged by flush() is stored.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import pytest
+
+from orchestrator_feedback import FeedbackConfig, FeedbackStorage, get_plugin_manager
+
+KILLS_PER_MODE = 20
+FORK = multiprocessing.get_context("fork")
+
+
+def _fire_until_killed(path: str, mode: str, run: int, acknowledged: Connection) -> None:
+    manager = get_plugin_manager(
+        FeedbackConfig(database=path, write_mode=mode), load_entrypoints=False
+    )
+    acknowledged.send("ready")
+    pending: list[str] = []
+    for number in range(1_000_000):
+        task_id = f"run{run}-event{number}"
+        manager.hook.task_completed(
+            task_id=task_id,
+            worker_id="w",
+            success=True,
+            execution_time=0.01,
+            output_quality="high",
+            metadata={"run": run},
+        )
+        if mode == "sync":
+            acknowledged.send(task_id)
+            continue
+        pending.append(task_id)
+        if len(pending) == 25:
+            manager.flush()
+            for done in pending:
+                acknowledged.send(done)
+            pending.clear()
+
+
+@pytest.mark.parametrize("mode", ["sync", "background"])
+def test_killed_writers_lose_nothing_acknowledged(tmp_path: Path, mode: str) -> None:
+    path = str(tmp_path / f"crash-{mode}.db")
+    rng = random.Random(2026)
+    acknowledged: list[str] = []
+    for run in range(KILLS_PER_MODE):
+        receiver, sender = FORK.Pipe(duplex=False)
+        child = FORK.Process(target=_fire_until_killed, args=(path, mode, run, sender))
+        child.start()
+        sender.close()
+        assert receiver.recv() == "ready"
+        time.sleep(rng.uniform(0.02, 0.25))
+        os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        child.join()
+        assert child.exitcode == -signal.SIGKILL
+        while receiver.poll():
+            try:
+                acknowledged.append(receiver.recv())
+            except EOFError:
+                break
+    with FeedbackStorage(path) as storage:
+        assert storage.execute_query("PRAGMA integrity_check")[0][0] == "ok"
+        stored = [row[0] for row in storage.execute_query("SELECT task_id FROM feedback")]
+    assert len(stored) == len(set(stored)), "an event was stored twice"
+    missing = set(acknowledged) - set(stored)
+    assert not missing, f"{len(missing)} acknowledged entries were lost"
+    assert len(acknowledged) > KILLS_PER_MODE  # the children got real work done
+
+
+def _fire_many(path: str, process: int) -> None:
+    manager = get_plugin_manager(
+        FeedbackConfig(database=path, write_mode="background"), load_entrypoints=False
+    )
+    for number in range(10_000):
+        manager.hook.task_reviewed(
+            task_id=f"p{process}-{number}",
+            reviewer_id="r",
+            rating=number % 5 + 1,
+            comment=None,
+            metadata={},
+        )
+    manager.close()
+
+
+def test_four_background_processes_store_all_forty_thousand(tmp_path: Path) -> None:
+    path = str(tmp_path / "four.db")
+    FeedbackStorage(path).close()
+    processes = [FORK.Process(target=_fire_many, args=(path, p)) for p in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=300)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    with FeedbackStorage(path) as storage:
+        assert storage.count() == 40_000
+        assert all(storage.count(user_id="r") == 40_000 for _ in [0])
+        distinct = storage.execute_query("SELECT COUNT(DISTINCT task_id) FROM feedback")[0][0]
+        assert distinct == 40_000
