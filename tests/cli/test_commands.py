@@ -73,7 +73,7 @@ def test_help_on_every_command_shows_an_example(database: Path) -> None:
 
 def test_init_reports_the_schema_version(database: Path) -> None:
     result = run(database, "init")
-    assert result.exit_code == 0 and "schema version 1" in result.output
+    assert result.exit_code == 0 and "schema version 2" in result.output
     assert database.exists()
 
 
@@ -381,7 +381,7 @@ def test_commands_work_on_postgres(postgres_url: str, make_entry: MakeEntry) -> 
     def run_pg(*arguments: str) -> Result:
         return runner.invoke(cli, ["--database", postgres_url, *arguments])
 
-    assert "schema version 1" in run_pg("init").output
+    assert "schema version 2" in run_pg("init").output
     added = run_pg(
         "add", "--task", "t", "--type", "general", "--rating", "2", "--meta", "worker_id=w9", "hi"
     )

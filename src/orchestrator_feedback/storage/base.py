@@ -213,6 +213,24 @@ class StorageBackend(abc.ABC):
         """Delete one id or every match; return the deleted entries, or their count."""
 
     @abc.abstractmethod
+    def save_history(
+        self, connection: Any, where: FeedbackFilter | str, change: str, changed_at: datetime
+    ) -> None:
+        """Copy the current version of one id (or every match) into the history table."""
+
+    @abc.abstractmethod
+    def history(self, connection: Any, feedback_id: str) -> list[FeedbackEntry]:
+        """Previous versions of an entry, oldest first."""
+
+    @abc.abstractmethod
+    def delete_history(self, connection: Any, where: FeedbackFilter) -> int:
+        """Delete history rows matching ``where`` (same columns as the feedback table)."""
+
+    @abc.abstractmethod
+    def reclaim_space(self) -> None:
+        """Give freed space back and leave no trace of deleted rows (runs outside a transaction)."""
+
+    @abc.abstractmethod
     def rating_counts(
         self, connection: Any, task_id: str | None
     ) -> list[tuple[str, int | None, int]]:

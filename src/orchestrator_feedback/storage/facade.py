@@ -1,20 +1,17 @@
 """``FeedbackStorage``: the one storage API, whatever backend holds the data.
 
-Validation, per-thread transactions, committed-change listeners and summaries live
-here, once; backends only run SQL.
+Validation, per-thread transactions, committed-change listeners, privacy, history and
+summaries live here (and in ``core``, ``background`` and ``bulk``), once; backends only
+run SQL.
 """
 
 from __future__ import annotations
 
-import atexit
-import logging
 import os
 import threading
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any, TypeVar
+from typing import Any
 
 from orchestrator_feedback.errors import (
     FeedbackError,
@@ -29,8 +26,9 @@ from orchestrator_feedback.models import (
     WorkerStats,
     to_utc,
 )
-from orchestrator_feedback.serialization import entry_from_row, entry_to_row
-from orchestrator_feedback.storage import transfer
+from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
+from orchestrator_feedback.serialization import entry_to_row
+from orchestrator_feedback.storage.background import BackgroundWrites
 from orchestrator_feedback.storage.base import (
     ALL,
     FeedbackChange,
@@ -39,60 +37,18 @@ from orchestrator_feedback.storage.base import (
     QueryRow,
     StorageBackend,
 )
+from orchestrator_feedback.storage.bulk import BulkTransfer
+from orchestrator_feedback.storage.core import (
+    ChangeListener,
+    Events,
+    _ThreadState,
+    check_entry,
+    check_id,
+)
 from orchestrator_feedback.storage.registry import open_backend
 from orchestrator_feedback.storage.writer import BackgroundWriter
 
 __all__ = ["ChangeListener", "FeedbackStorage"]
-
-logger = logging.getLogger("orchestrator_feedback.storage")
-
-ChangeListener = Callable[[FeedbackChange, FeedbackEntry], None]
-"""Called as ``listener(change, entry)`` once the change is committed."""
-
-Result = TypeVar("Result")
-Events = list[tuple[FeedbackChange, FeedbackEntry]]
-Target = str | os.PathLike[str] | IO[str]
-
-
-_open_writers: weakref.WeakSet[FeedbackStorage] = weakref.WeakSet()
-
-
-@atexit.register
-def _flush_at_exit() -> None:
-    """Commit what background writers still hold when the interpreter exits."""
-    for storage in list(_open_writers):
-        try:
-            storage.close()
-        except Exception:
-            logger.exception("could not flush feedback at exit")
-
-
-class _DryRunDone(Exception):
-    """Raised inside an import's transaction to roll a dry run back."""
-
-    def __init__(self, written: int) -> None:
-        super().__init__(written)
-        self.written = written
-
-
-class _ThreadState(threading.local):
-    """The transaction a thread is inside, if any."""
-
-    connection: Any = None
-    depth: int = 0
-    pending: Events
-
-
-def _check_entry(entry: object) -> FeedbackEntry:
-    if type(entry) is not FeedbackEntry:
-        raise FeedbackValidationError("entry", entry, "must be a FeedbackEntry")
-    return entry
-
-
-def _check_id(feedback_id: object) -> str:
-    if type(feedback_id) is not str:
-        raise FeedbackValidationError("id", feedback_id, "must be a string")
-    return feedback_id
 
 
 def _check_page(limit: object, offset: object) -> None:
@@ -102,7 +58,7 @@ def _check_page(limit: object, offset: object) -> None:
         raise FeedbackValidationError("offset", offset, "must be a whole number >= 0")
 
 
-class FeedbackStorage:
+class FeedbackStorage(BackgroundWrites, BulkTransfer):
     """Stores feedback entries in SQLite (a path, ``":memory:"``, ``sqlite:///...``) or
     PostgreSQL (``postgresql://user@host/db``), or in a ready ``StorageBackend``.
 
@@ -112,6 +68,10 @@ class FeedbackStorage:
 
     ``listeners`` are called as ``listener(change, entry)`` after each commit, never for
     work that was rolled back; an exception in one is logged and ignored.
+    ``privacy`` pseudonymises user ids and encrypts chosen metadata values; ``retention``
+    is what ``purge()`` applies; ``history`` keeps every version that ``update`` and
+    ``delete`` replace. ``queue_size``, ``batch_size``, ``batch_window`` and ``on_full``
+    shape background writes (``submit``).
     """
 
     def __init__(
@@ -122,6 +82,9 @@ class FeedbackStorage:
         timeout: float = 30.0,
         synchronous: str = "NORMAL",
         listeners: Iterable[ChangeListener] = (),
+        privacy: PrivacyPolicy | None = None,
+        retention: RetentionPolicy | None = None,
+        history: bool = True,
         queue_size: int = 10_000,
         batch_size: int = 500,
         batch_window: float = 0.05,
@@ -131,15 +94,6 @@ class FeedbackStorage:
             raise FeedbackValidationError("pool_size", pool_size, "must be a whole number >= 1")
         if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
             raise FeedbackValidationError("timeout", timeout, "must be a number of seconds > 0")
-        self._backend: StorageBackend = (
-            db_path
-            if isinstance(db_path, StorageBackend)
-            else open_backend(
-                db_path, pool_size=pool_size, timeout=float(timeout), synchronous=synchronous
-            )
-        )
-        self._listeners: list[ChangeListener] = list(listeners)
-        self._state = _ThreadState()
         self._writer_options = {
             "queue_size": queue_size,
             "batch_size": batch_size,
@@ -152,228 +106,42 @@ class FeedbackStorage:
                 raise FeedbackValidationError(name, value, "must be a whole number >= 1")
         if on_full not in ("block", "drop"):
             raise FeedbackValidationError("on_full", on_full, "must be block or drop")
+        self._backend = (
+            db_path
+            if isinstance(db_path, StorageBackend)
+            else open_backend(
+                db_path, pool_size=pool_size, timeout=float(timeout), synchronous=synchronous
+            )
+        )
+        self._listeners = list(listeners)
+        self._state = _ThreadState()
+        self._privacy = privacy if privacy is not None and privacy.active else None
+        self._retention = retention
+        self._history = history
         self._writer: BackgroundWriter | None = None
         self._writer_lock = threading.Lock()
-
-    # -- lifecycle ---------------------------------------------------------------------
-
-    @property
-    def backend(self) -> StorageBackend:
-        """The backend holding the data."""
-        return self._backend
-
-    @property
-    def schema_version(self) -> int:
-        """The schema version of the database."""
-        return self._backend.schema_version
 
     def close(self) -> None:
         """Commit what the background writer holds, then close every connection.
 
         Any later call raises ``StorageClosedError``.
         """
-        writer = self._writer
-        if writer is not None:
-            try:
-                writer.wait()
-            finally:
-                writer.stop()
-                _open_writers.discard(self)
-        self._backend.close()
-
-    # -- background writes --------------------------------------------------------------
-
-    def submit(self, entry: FeedbackEntry) -> int | None:
-        """Hand ``entry`` to this store's background writer and return at once.
-
-        The writer thread (started on first use) commits entries in groups of up to
-        ``batch_size``, waiting at most ``batch_window`` seconds to fill one; listeners
-        run on that thread, in commit order. Returns a ticket for ``wait_committed``, or
-        None if the queue was full and ``on_full="drop"``; with ``on_full="block"`` (the
-        default) a full queue makes the caller wait.
-        """
-        _check_entry(entry)
-        writer = self._writer or self._start_writer()
-        return writer.submit(entry)
-
-    def wait_committed(self, ticket: int, timeout: float | None = None) -> bool:
-        """Wait until the entry with this ``submit`` ticket is committed; False on timeout."""
-        writer = self._writer
-        return True if writer is None else writer.wait(ticket, timeout)
-
-    def flush(self, timeout: float | None = None) -> bool:
-        """Return once every entry submitted before the call is committed (False on timeout).
-
-        Raises ``FeedbackError`` if some entries could not be stored since the last flush.
-        """
-        writer = self._writer
-        return True if writer is None else writer.wait(None, timeout)
-
-    @property
-    def queue_depth(self) -> int:
-        """Entries submitted and not yet committed."""
-        writer = self._writer
-        return 0 if writer is None else writer.depth
-
-    @property
-    def dropped_count(self) -> int:
-        """Entries dropped because the background queue was full."""
-        writer = self._writer
-        return 0 if writer is None else writer.dropped
-
-    def _start_writer(self) -> BackgroundWriter:
-        with self._writer_lock:
-            if self._writer is None:
-                self._writer = BackgroundWriter(
-                    self.create_many,
-                    self.create,
-                    **self._writer_options,  # type: ignore[arg-type]
-                )
-                _open_writers.add(self)
-            return self._writer
-
-    def __enter__(self) -> FeedbackStorage:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def add_listener(self, listener: ChangeListener) -> None:
-        """Call ``listener(change, entry)`` after every committed change from now on."""
-        self._listeners.append(listener)
-
-    def remove_listener(self, listener: ChangeListener) -> None:
-        """Stop calling ``listener``."""
-        self._listeners.remove(listener)
-
-    # -- transactions ------------------------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[FeedbackStorage]:
-        """Group calls: all commit on exit, all roll back on an exception.
-
-        Nestable: an inner block is a savepoint, undone alone if it raises. Inside the
-        block every call from this thread uses the same connection; other threads see
-        nothing until the outermost block commits. Listeners hear of the changes then.
-        """
-        state = self._state
-        if state.connection is not None:
-            yield from self._nested_transaction(state)
-            return
-        backend = self._backend
-        connection = backend.acquire()
-        state.connection, state.depth, state.pending = connection, 1, []
         try:
-            backend.begin(connection)
-            try:
-                yield self
-                backend.commit(connection)
-            except BaseException:
-                backend.rollback(connection)
-                raise
-            events = state.pending
+            self._stop_writer()
         finally:
-            state.connection, state.depth, state.pending = None, 0, []
-            backend.release(connection)
-        self._notify(events)
-
-    def _nested_transaction(self, state: _ThreadState) -> Iterator[FeedbackStorage]:
-        name = f"feedback_savepoint_{state.depth}"
-        mark = len(state.pending)
-        self._backend.savepoint(state.connection, name)
-        state.depth += 1
-        try:
-            yield self
-        except BaseException:
-            self._backend.rollback_to_savepoint(state.connection, name)
-            del state.pending[mark:]
-            raise
-        else:
-            self._backend.release_savepoint(state.connection, name)
-        finally:
-            state.depth -= 1
-
-    def _write(
-        self, work: Callable[[Any], tuple[Result, Events]], *, one_statement: bool = False
-    ) -> Result:
-        """Run ``work(connection)`` in the thread's transaction, or in one of its own.
-
-        ``one_statement``: the work is a single SQL statement, atomic on its own, so
-        outside a transaction it runs without BEGIN/COMMIT (one round trip less).
-        """
-        state = self._state
-        if state.connection is not None:
-            # Inside a caller's transaction a failed call must undo its own part only
-            # (create_many is all or nothing), and PostgreSQL would otherwise abort the
-            # whole transaction: run it in a savepoint of its own.
-            with self.transaction():
-                result, events = work(state.connection)
-                state.pending.extend(events)
-            return result
-        backend = self._backend
-        connection = backend.acquire()
-        try:
-            if one_statement:
-                result, events = work(connection)
-            else:
-                backend.begin(connection)
-                try:
-                    result, events = work(connection)
-                    backend.commit(connection)
-                except BaseException:
-                    backend.rollback(connection)
-                    raise
-        except Exception as error:
-            if backend.is_disconnect(error):
-                raise FeedbackError(
-                    f"lost the connection to {backend.url} during a write, which may or may "
-                    f"not have been committed: {error}"
-                ) from error
-            raise
-        finally:
-            backend.release(connection)
-        if events:
-            self._notify(events)
-        return result
-
-    def _read(self, work: Callable[[Any], Result]) -> Result:
-        """Run ``work(connection)`` on the thread's transaction, or a pooled connection."""
-        connection = self._state.connection
-        if connection is not None:
-            return work(connection)
-        backend = self._backend
-        for attempt in (1, 2):
-            connection = backend.acquire()
-            try:
-                return work(connection)
-            except Exception as error:
-                # A server restart breaks pooled connections; a read is safe to retry once.
-                if attempt == 2 or not backend.is_disconnect(error):
-                    raise
-                logger.warning("lost the connection to %s; retrying the read once", backend.url)
-            finally:
-                backend.release(connection)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _notify(self, events: Events) -> None:
-        for listener in self._listeners:
-            for change, entry in events:
-                try:
-                    listener(change, entry)
-                except Exception:
-                    logger.exception(
-                        "feedback listener %r failed on %s of %s", listener, change.value, entry.id
-                    )
+            self._backend.close()
 
     # -- writing -----------------------------------------------------------------------
 
     def create(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Store a new entry and return it; ``DuplicateFeedbackError`` if its id exists."""
-        _check_entry(entry)
+        check_entry(entry)
         backend = self._backend
         listening = bool(self._listeners)
 
         row = entry_to_row(entry)
+        if self._privacy is not None:
+            row = self._privacy.protect_row(row)
 
         def insert(connection: Any) -> tuple[FeedbackEntry, Events]:
             backend.insert(connection, (row,), OnConflict.ERROR)
@@ -383,13 +151,15 @@ class FeedbackStorage:
 
     def create_many(self, entries: Iterable[FeedbackEntry]) -> list[FeedbackEntry]:
         """Store many entries in one transaction: all of them, or none."""
-        batch = [_check_entry(entry) for entry in entries]
+        batch = [check_entry(entry) for entry in entries]
         if not batch:
             return batch
         backend = self._backend
         listening = bool(self._listeners)
 
         rows = [entry_to_row(entry) for entry in batch]
+        if self._privacy is not None:
+            rows = [self._privacy.protect_row(row) for row in rows]
 
         def insert(connection: Any) -> tuple[list[FeedbackEntry], Events]:
             backend.insert(connection, rows, OnConflict.ERROR)
@@ -399,29 +169,41 @@ class FeedbackStorage:
 
     def update(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Overwrite the stored entry with the same id; ``FeedbackNotFoundError`` if absent."""
-        _check_entry(entry)
+        check_entry(entry)
         backend = self._backend
 
         row = entry_to_row(entry)
+        if self._privacy is not None:
+            row = self._privacy.protect_row(row)
+        history = self._history
 
         def overwrite(connection: Any) -> tuple[FeedbackEntry, Events]:
+            if history:
+                backend.save_history(connection, entry.id, "update", datetime.now(UTC))
             if not backend.update(connection, row):
                 raise FeedbackNotFoundError(entry.id)
             return entry, [(FeedbackChange.UPDATED, entry)]
 
-        return self._write(overwrite, one_statement=True)
+        return self._write(overwrite, one_statement=not history)
 
     def delete(self, feedback_id: str) -> bool:
         """Delete one entry; return whether it existed."""
-        _check_id(feedback_id)
+        check_id(feedback_id)
         return self._delete(feedback_id) > 0
 
     def delete_by_task(self, task_id: str) -> int:
         """Delete every entry of a task; return how many went."""
-        return self._delete(FeedbackFilter(task_id=_check_id(task_id)))
+        return self._delete(FeedbackFilter(task_id=check_id(task_id)))
 
-    def purge(self, older_than: timedelta | datetime) -> int:
-        """Delete entries created before a moment (or longer ago than an age); return the count."""
+    def purge(self, older_than: timedelta | datetime | None = None) -> Any:
+        """Delete old feedback (and its history) for retention.
+
+        With ``older_than`` (a timedelta or a datetime) delete entries created before
+        then and return the count. Without it apply the configured ``RetentionPolicy``
+        (a maximum age, with per-type overrides) and return the counts per type.
+        """
+        if older_than is None:
+            return self._purge_by_policy(dry_run=False)
         if isinstance(older_than, timedelta):
             cutoff = datetime.now(UTC) - older_than
         elif isinstance(older_than, datetime):
@@ -430,39 +212,107 @@ class FeedbackStorage:
             raise FeedbackValidationError(
                 "older_than", older_than, "must be a timedelta or a datetime"
             )
-        return self._delete(FeedbackFilter(created_before=cutoff))
+        return self._delete(FeedbackFilter(created_before=cutoff), keep_history=False)
 
-    def _delete(self, where: FeedbackFilter | str) -> int:
+    def retention_preview(self) -> dict[FeedbackType, int]:
+        """What ``purge()`` would delete under the retention policy, per type."""
+        return self._purge_by_policy(dry_run=True)
+
+    def _purge_by_policy(self, dry_run: bool) -> dict[FeedbackType, int]:
+        policy = self._retention
+        if policy is None or not policy.active:
+            raise FeedbackError(
+                "no retention policy is configured: set [retention] max_age_days "
+                "(or per type) or give purge an age"
+            )
+        counts: dict[FeedbackType, int] = {}
+        with self.transaction():
+            for feedback_type, cutoff in policy.cutoffs():
+                where = FeedbackFilter(feedback_type=feedback_type, created_before=cutoff)
+                if dry_run:
+                    counts[feedback_type] = self.count(
+                        feedback_type=feedback_type, created_before=cutoff
+                    )
+                else:
+                    counts[feedback_type] = self._delete(where, keep_history=False)
+        return counts
+
+    def forget_user(self, user_id: str) -> int:
+        """Erase every entry by ``user_id`` and their history, reclaim the space, and
+        return how many entries went. Takes the original user id (also when anonymised).
+        """
+        check_id(user_id)
+        where = self._filter(user_id=user_id)
         backend = self._backend
-        listening = bool(self._listeners)
 
-        def remove(connection: Any) -> tuple[int, Events]:
-            deleted = backend.delete(connection, where, returning=listening)
+        def erase(connection: Any) -> tuple[int, Events]:
+            backend.delete_history(connection, where)
+            deleted = backend.delete(connection, where, returning=bool(self._listeners))
             if isinstance(deleted, int):
                 return deleted, []
             return len(deleted), [(FeedbackChange.DELETED, entry) for entry in deleted]
 
-        return self._write(remove, one_statement=True)
+        count = self._write(erase)
+        if self._state.connection is None:
+            backend.reclaim_space()
+        return count
+
+    def get_history(self, feedback_id: str) -> list[FeedbackEntry]:
+        """Every version of an entry, oldest first: the previous versions kept by
+        ``update`` and ``delete``, then the current one if it still exists."""
+        check_id(feedback_id)
+        backend = self._backend
+
+        def versions(connection: Any) -> list[FeedbackEntry]:
+            found = backend.history(connection, feedback_id)
+            current = backend.get(connection, feedback_id)
+            return [*found, current] if current is not None else found
+
+        return self._reveal(self._read(versions))
+
+    def _delete(self, where: FeedbackFilter | str, *, keep_history: bool = True) -> int:
+        backend = self._backend
+        listening = bool(self._listeners)
+        history = self._history and keep_history
+        purging = not keep_history and isinstance(where, FeedbackFilter)
+
+        def remove(connection: Any) -> tuple[int, Events]:
+            if history:
+                backend.save_history(connection, where, "delete", datetime.now(UTC))
+            if purging:
+                backend.delete_history(connection, where)  # type: ignore[arg-type]
+            deleted = backend.delete(connection, where, returning=listening)
+            if isinstance(deleted, int):
+                return deleted, []
+            entries = self._reveal(deleted)
+            return len(entries), [(FeedbackChange.DELETED, entry) for entry in entries]
+
+        return self._write(remove, one_statement=not (history or purging))
 
     # -- reading -----------------------------------------------------------------------
 
     def get(self, feedback_id: str) -> FeedbackEntry | None:
         """Return the entry with this id, or None."""
-        _check_id(feedback_id)
+        check_id(feedback_id)
         backend = self._backend
-        return self._read(lambda connection: backend.get(connection, feedback_id))
+        entry = self._read(lambda connection: backend.get(connection, feedback_id))
+        return entry if entry is None or self._privacy is None else self._reveal([entry])[0]
 
     def get_by_task(self, task_id: str) -> list[FeedbackEntry]:
         """Return every entry of a task, oldest first."""
-        where = FeedbackFilter(task_id=_check_id(task_id))
+        where = FeedbackFilter(task_id=check_id(task_id))
         backend = self._backend
-        return self._read(lambda connection: backend.select(connection, where, None, 0))
+        return self._reveal(
+            self._read(lambda connection: backend.select(connection, where, None, 0))
+        )
 
     def get_by_type(self, feedback_type: FeedbackType | str) -> list[FeedbackEntry]:
         """Return every entry of a type, oldest first."""
         where = FeedbackFilter(feedback_type=feedback_type)
         backend = self._backend
-        return self._read(lambda connection: backend.select(connection, where, None, 0))
+        return self._reveal(
+            self._read(lambda connection: backend.select(connection, where, None, 0))
+        )
 
     def get_filtered(
         self,
@@ -481,7 +331,7 @@ class FeedbackStorage:
         ``created_after`` is inclusive, ``created_before`` exclusive; ``limit=None``
         returns every match.
         """
-        where = FeedbackFilter(
+        where = self._filter(
             task_id=task_id,
             feedback_type=feedback_type,
             user_id=user_id,
@@ -492,11 +342,13 @@ class FeedbackStorage:
         )
         _check_page(limit, offset)
         backend = self._backend
-        return self._read(lambda connection: backend.select(connection, where, limit, offset))
+        return self._reveal(
+            self._read(lambda connection: backend.select(connection, where, limit, offset))
+        )
 
     def count(self, **filters: Any) -> int:
         """Return how many entries match the ``get_filtered`` filters given."""
-        where = FeedbackFilter(**filters)
+        where = self._filter(**filters)
         backend = self._backend
         return self._read(lambda connection: backend.count(connection, where))
 
@@ -507,16 +359,21 @@ class FeedbackStorage:
 
     def iter_all(self, **filters: Any) -> Iterator[FeedbackEntry]:
         """Yield every entry (or the matching ones), oldest first, in constant memory."""
-        where = FeedbackFilter(**filters)
+        where = self._filter(**filters)
         connection = self._state.connection
-        if connection is not None:
-            yield from self._backend.iterate(connection, where)
-            return
-        connection = self._backend.acquire()
+        owned = connection is None
+        if owned:
+            connection = self._backend.acquire()
         try:
-            yield from self._backend.iterate(connection, where)
+            entries = self._backend.iterate(connection, where)
+            if self._privacy is None or not self._privacy.encrypted_keys:
+                yield from entries
+            else:
+                for entry in entries:
+                    yield self._reveal([entry])[0]
         finally:
-            self._backend.release(connection)
+            if owned:
+                self._backend.release(connection)
 
     def get_summary(self, task_id: str | None = None) -> FeedbackSummary:
         """Return counts, average rating, rating distribution and counts by type.
@@ -524,7 +381,7 @@ class FeedbackStorage:
         ``task_id=None`` summarises the whole store.
         """
         if task_id is not None:
-            _check_id(task_id)
+            check_id(task_id)
         backend = self._backend
         groups = self._read(lambda connection: backend.rating_counts(connection, task_id))
         by_type = dict.fromkeys(FeedbackType, 0)
@@ -581,79 +438,3 @@ class FeedbackStorage:
             encoded = [encode(value) for value in params]
         backend = self._backend
         return self._read(lambda connection: backend.execute(connection, sql, encoded, read_only))
-
-    # -- import and export -------------------------------------------------------------
-
-    def export_jsonl(self, dest: Target, **filters: Any) -> int:
-        """Write matching entries as JSON Lines (one ``to_dict`` a line); return the count."""
-        return transfer.export_entries(self.iter_all(**filters), dest, transfer.JSONL)
-
-    def export_json(self, dest: Target, **filters: Any) -> int:
-        """Write matching entries as one JSON array; return the count."""
-        return transfer.export_entries(self.iter_all(**filters), dest, transfer.JSON_ARRAY)
-
-    def export_csv(self, dest: Target, **filters: Any) -> int:
-        """Write matching entries as CSV (metadata as JSON text); return the count."""
-        return transfer.export_entries(self.iter_all(**filters), dest, transfer.CSV)
-
-    def import_jsonl(
-        self, src: Target, on_conflict: str = "error", *, dry_run: bool = False
-    ) -> int:
-        """Import a JSON Lines file atomically; return how many entries were written.
-
-        ``on_conflict``: ``"error"`` (an existing id aborts), ``"skip"`` or ``"replace"``.
-        A bad record aborts the whole import with an error naming its line and field.
-        ``dry_run=True`` checks everything, rolls back, and returns the count.
-        """
-        return self._import(src, on_conflict, transfer.read_jsonl, dry_run)
-
-    def import_json(self, src: Target, on_conflict: str = "error", *, dry_run: bool = False) -> int:
-        """Import a JSON array file atomically, like ``import_jsonl``."""
-        return self._import(src, on_conflict, transfer.read_json_array, dry_run)
-
-    def import_csv(self, src: Target, on_conflict: str = "error", *, dry_run: bool = False) -> int:
-        """Import a CSV file written by ``export_csv`` atomically, like ``import_jsonl``."""
-        return self._import(src, on_conflict, transfer.read_csv, dry_run)
-
-    def import_entries(
-        self, entries: Iterable[FeedbackEntry], on_conflict: str = "error", *, dry_run: bool = False
-    ) -> int:
-        """Store entries from any iterable (another store's ``iter_all()``, say) in one
-        transaction, by the bulk path; return how many were written."""
-        batches = transfer.batches_of_entries(_check_entry(entry) for entry in entries)
-        return self._import_batches(batches, on_conflict, dry_run)
-
-    def _import(self, src: Target, on_conflict: str, reader: transfer.Reader, dry_run: bool) -> int:
-        return self._import_batches(transfer.read_batches(src, reader), on_conflict, dry_run)
-
-    def _import_batches(
-        self, batches: Iterator[list[transfer.Located]], on_conflict: str, dry_run: bool
-    ) -> int:
-        try:
-            policy = OnConflict(on_conflict)
-        except ValueError:
-            raise FeedbackValidationError(
-                "on_conflict", on_conflict, "must be one of: error, skip, replace"
-            ) from None
-        try:
-            with self.transaction():
-                written = self._insert_batches(batches, policy)
-                if dry_run:
-                    raise _DryRunDone(written)
-        except _DryRunDone as done:
-            return done.written
-        return written
-
-    def _insert_batches(self, batches: Iterator[list[transfer.Located]], policy: OnConflict) -> int:
-        backend = self._backend
-        state = self._state
-        connection = state.connection
-        written = 0
-        with backend.bulk_load(connection):
-            for batch in batches:
-                written += transfer.insert_batch(backend, connection, batch, policy)
-                if self._listeners:
-                    state.pending.extend(
-                        (FeedbackChange.RECORDED, entry_from_row(row)) for row, _where in batch
-                    )
-        return written

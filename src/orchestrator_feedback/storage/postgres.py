@@ -84,6 +84,28 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             "CREATE INDEX IF NOT EXISTS idx_metadata ON feedback USING GIN (metadata)",
         ),
     ),
+    (
+        2,
+        (
+            """CREATE TABLE IF NOT EXISTS feedback_history (
+                version_id BIGSERIAL PRIMARY KEY,
+                id TEXT NOT NULL,
+                task_id TEXT NOT NULL,
+                feedback_type TEXT NOT NULL,
+                content TEXT NOT NULL,
+                rating INTEGER,
+                user_id TEXT,
+                metadata JSONB NOT NULL DEFAULT '{}',
+                created_at TIMESTAMPTZ NOT NULL,
+                updated_at TIMESTAMPTZ NOT NULL,
+                changed_at TIMESTAMPTZ NOT NULL,
+                change TEXT NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS idx_history_id ON feedback_history(id)",
+            "CREATE INDEX IF NOT EXISTS idx_history_user_id ON feedback_history(user_id)",
+            "CREATE INDEX IF NOT EXISTS idx_user_id ON feedback(user_id)",
+        ),
+    ),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 
@@ -359,16 +381,55 @@ class PostgresBackend(StorageBackend):
         self, connection: psycopg.Connection[Any], where: FeedbackFilter | str, returning: bool
     ) -> list[Any] | int:
         """Delete one id or every match."""
-        if isinstance(where, str):
-            clause, params = " WHERE id = %s", [where]
-        else:
-            clause, params = where.where("%s", to_utc)
+        clause, params = self._where(where)
         sql = f"DELETE FROM feedback{clause}"
         if returning:
             return entries_from_rows(
                 connection.execute(f"{sql} RETURNING {SELECT_COLUMNS}", params).fetchall()
             )
         return connection.execute(sql, params).rowcount
+
+    def save_history(
+        self,
+        connection: psycopg.Connection[Any],
+        where: FeedbackFilter | str,
+        change: str,
+        changed_at: datetime,
+    ) -> None:
+        """Copy current versions into ``feedback_history``."""
+        clause, params = self._where(where)
+        connection.execute(
+            f"INSERT INTO feedback_history ({COLUMNS}, changed_at, change) "
+            f"SELECT {COLUMNS}, %s, %s FROM feedback{clause}",
+            [to_utc(changed_at), change, *params],
+        )
+
+    def history(self, connection: psycopg.Connection[Any], feedback_id: str) -> list[Any]:
+        """Previous versions, oldest first."""
+        rows = connection.execute(
+            f"SELECT {SELECT_COLUMNS} FROM feedback_history WHERE id = %s ORDER BY version_id",
+            (feedback_id,),
+        ).fetchall()
+        return entries_from_rows(rows)
+
+    def delete_history(self, connection: psycopg.Connection[Any], where: FeedbackFilter) -> int:
+        """Delete matching history rows."""
+        clause, params = where.where("%s", to_utc)
+        return connection.execute(f"DELETE FROM feedback_history{clause}", params).rowcount
+
+    def reclaim_space(self) -> None:
+        """VACUUM both tables, so freed space is reused and dead rows are cleared."""
+        connection = self.acquire()
+        try:
+            connection.execute("VACUUM feedback")
+            connection.execute("VACUUM feedback_history")
+        finally:
+            self.release(connection)
+
+    def _where(self, where: FeedbackFilter | str) -> tuple[str, list[Any]]:
+        if isinstance(where, str):
+            return " WHERE id = %s", [where]
+        return where.where("%s", to_utc)
 
     def rating_counts(
         self, connection: psycopg.Connection[Any], task_id: str | None

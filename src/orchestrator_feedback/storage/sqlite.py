@@ -70,6 +70,28 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             "ON feedback(task_id, feedback_type, rating)",
         ),
     ),
+    (
+        2,
+        (
+            """CREATE TABLE IF NOT EXISTS feedback_history (
+                version_id INTEGER PRIMARY KEY AUTOINCREMENT,
+                id TEXT NOT NULL,
+                task_id TEXT NOT NULL,
+                feedback_type TEXT NOT NULL,
+                content TEXT NOT NULL,
+                rating INTEGER,
+                user_id TEXT,
+                metadata TEXT,
+                created_at TIMESTAMP NOT NULL,
+                updated_at TIMESTAMP NOT NULL,
+                changed_at TIMESTAMP NOT NULL,
+                change TEXT NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS idx_history_id ON feedback_history(id)",
+            "CREATE INDEX IF NOT EXISTS idx_history_user_id ON feedback_history(user_id)",
+            "CREATE INDEX IF NOT EXISTS idx_user_id ON feedback(user_id)",
+        ),
+    ),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 
@@ -126,6 +148,8 @@ class SQLiteBackend(StorageBackend):
         if not self._memory:
             connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(f"PRAGMA synchronous={self._synchronous}")
+        # Deleted rows are overwritten with zeros, so a forgotten user leaves no bytes behind.
+        connection.execute("PRAGMA secure_delete = ON")
         return connection
 
     def _migrate(self, connection: sqlite3.Connection) -> int:
@@ -312,16 +336,57 @@ class SQLiteBackend(StorageBackend):
         self, connection: sqlite3.Connection, where: FeedbackFilter | str, returning: bool
     ) -> list[FeedbackEntry] | int:
         """Delete one id or every match."""
-        if isinstance(where, str):
-            clause, params = " WHERE id = ?", [where]
-        else:
-            clause, params = where.where("?", format_sqlite_timestamp)
+        clause, params = self._where(where)
         sql = f"DELETE FROM feedback{clause}"
         if returning:
             return entries_from_rows(
                 connection.execute(f"{sql} RETURNING {COLUMNS}", params).fetchall()
             )
         return connection.execute(sql, params).rowcount
+
+    def save_history(
+        self,
+        connection: sqlite3.Connection,
+        where: FeedbackFilter | str,
+        change: str,
+        changed_at: datetime,
+    ) -> None:
+        """Copy current versions into ``feedback_history``."""
+        clause, params = self._where(where)
+        connection.execute(
+            f"INSERT INTO feedback_history ({COLUMNS}, changed_at, change) "
+            f"SELECT {COLUMNS}, ?, ? FROM feedback{clause}",
+            [format_sqlite_timestamp(changed_at), change, *params],
+        )
+
+    def history(self, connection: sqlite3.Connection, feedback_id: str) -> list[FeedbackEntry]:
+        """Previous versions, oldest first."""
+        rows = connection.execute(
+            f"SELECT {COLUMNS} FROM feedback_history WHERE id = ? ORDER BY version_id",
+            (feedback_id,),
+        ).fetchall()
+        return entries_from_rows(rows)
+
+    def delete_history(self, connection: sqlite3.Connection, where: FeedbackFilter) -> int:
+        """Delete matching history rows."""
+        clause, params = where.where("?", format_sqlite_timestamp)
+        return connection.execute(f"DELETE FROM feedback_history{clause}", params).rowcount
+
+    def reclaim_space(self) -> None:
+        """VACUUM, then empty the WAL file: deleted rows are gone from every byte on disk."""
+        if self._memory:
+            return
+        connection = self.acquire()
+        try:
+            connection.execute("VACUUM")
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.release(connection)
+
+    def _where(self, where: FeedbackFilter | str) -> tuple[str, list[Any]]:
+        if isinstance(where, str):
+            return " WHERE id = ?", [where]
+        return where.where("?", format_sqlite_timestamp)
 
     def rating_counts(
         self, connection: sqlite3.Connection, task_id: str | None

@@ -1,0 +1,175 @@
+"""Privacy policies: pseudonymous user ids, encrypted metadata values, retention ages.
+
+The storage applies a ``PrivacyPolicy`` to every row on its way in (``protect_row``)
+and to every entry on its way out (``reveal``), and to user ids given as filters, so
+the API and the command line take the original user id wherever one is asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import orjson
+
+from orchestrator_feedback.errors import FeedbackError
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType
+
+__all__ = [
+    "ENCRYPTED_MARKER",
+    "ENV_ENCRYPTION_KEYS",
+    "ENV_SECRET",
+    "PSEUDONYM_PREFIX",
+    "PrivacyPolicy",
+    "RetentionPolicy",
+]
+
+ENV_SECRET = "ORCHESTRATOR_FEEDBACK_SECRET"
+ENV_ENCRYPTION_KEYS = "ORCHESTRATOR_FEEDBACK_ENCRYPTION_KEYS"
+PSEUDONYM_PREFIX = "anon:"
+ENCRYPTED_MARKER = "[encrypted: no key to read it]"
+"""What an encrypted metadata value reads as when no decryption key is configured."""
+_TOKEN_KEY = "$encrypted"
+
+
+class PrivacyPolicy:
+    """Pseudonymise user ids (keyed HMAC-SHA256) and encrypt chosen metadata values (Fernet).
+
+    ``secret``: the HMAC key (required when ``anonymize_user_ids``). ``encryption_keys``:
+    Fernet keys, the first encrypts and all decrypt, so keys can be rotated; without any,
+    encrypted values read as ``ENCRYPTED_MARKER`` and writing one is an error.
+    """
+
+    def __init__(
+        self,
+        *,
+        anonymize_user_ids: bool = False,
+        secret: str | bytes | None = None,
+        encrypt_metadata_keys: Sequence[str] = (),
+        encryption_keys: Sequence[str] = (),
+    ) -> None:
+        if anonymize_user_ids and not secret:
+            raise FeedbackError(
+                f"privacy.anonymize_user_ids is on but no secret is set: export {ENV_SECRET}=... "
+                "(user ids are never stored in plain text instead)"
+            )
+        self._secret = secret.encode() if isinstance(secret, str) else secret
+        self.anonymize_user_ids = anonymize_user_ids
+        self.encrypted_keys = frozenset(encrypt_metadata_keys)
+        self._fernet: Any = None
+        if self.encrypted_keys and encryption_keys:
+            try:
+                from cryptography.fernet import Fernet, MultiFernet
+            except ImportError:
+                raise FeedbackError(
+                    "privacy.encrypt_metadata_keys needs its extra: "
+                    "pip install 'orchestrator-feedback[crypto]'"
+                ) from None
+            try:
+                self._fernet = MultiFernet([Fernet(key.strip()) for key in encryption_keys])
+            except ValueError as error:
+                raise FeedbackError(
+                    f"{ENV_ENCRYPTION_KEYS} holds an invalid Fernet key: {error}"
+                ) from None
+
+    @classmethod
+    def from_environment(
+        cls, *, anonymize_user_ids: bool, encrypt_metadata_keys: Sequence[str]
+    ) -> PrivacyPolicy:
+        """Build a policy whose secret and keys come from the environment."""
+        keys = [k for k in os.environ.get(ENV_ENCRYPTION_KEYS, "").split(",") if k.strip()]
+        return cls(
+            anonymize_user_ids=anonymize_user_ids,
+            secret=os.environ.get(ENV_SECRET),
+            encrypt_metadata_keys=encrypt_metadata_keys,
+            encryption_keys=keys,
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether the policy changes anything at all."""
+        return self.anonymize_user_ids or bool(self.encrypted_keys)
+
+    def pseudonym(self, user_id: str | None) -> str | None:
+        """The stored form of ``user_id``: the same user always gets the same pseudonym.
+
+        A value that is already a pseudonym is returned as it is.
+        """
+        if user_id is None or not self.anonymize_user_ids or user_id.startswith(PSEUDONYM_PREFIX):
+            return user_id
+        assert self._secret is not None
+        digest = hmac.new(self._secret, user_id.encode(), hashlib.sha256).hexdigest()
+        return PSEUDONYM_PREFIX + digest
+
+    def protect_row(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """An ``EncodedRow`` as it may be stored: user id pseudonymised, values encrypted."""
+        user_id = self.pseudonym(row[5])
+        metadata_text = row[6]
+        if self.encrypted_keys and metadata_text != "{}":
+            metadata = orjson.loads(metadata_text)
+            if not self.encrypted_keys.isdisjoint(metadata):
+                metadata_text = orjson.dumps(self._encrypt_values(metadata)).decode()
+        return (*row[:5], user_id, metadata_text, *row[7:])
+
+    def _encrypt_values(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        if self._fernet is None:
+            raise FeedbackError(
+                f"metadata keys {sorted(self.encrypted_keys & set(metadata))} must be encrypted "
+                f"but no key is configured: set {ENV_ENCRYPTION_KEYS}"
+            )
+        for key in self.encrypted_keys.intersection(metadata):
+            token = self._fernet.encrypt(orjson.dumps(metadata[key])).decode()
+            metadata[key] = {_TOKEN_KEY: token}
+        return metadata
+
+    def reveal(self, entries: list[FeedbackEntry]) -> list[FeedbackEntry]:
+        """Decrypt encrypted metadata values in place (or mark them, without a key)."""
+        if not self.encrypted_keys:
+            return entries
+        for entry in entries:
+            metadata = entry.metadata
+            for key in self.encrypted_keys.intersection(metadata):
+                value = metadata[key]
+                if isinstance(value, dict) and _TOKEN_KEY in value:
+                    metadata[key] = self._decrypt(value[_TOKEN_KEY])
+        return entries
+
+    def _decrypt(self, token: str) -> Any:
+        if self._fernet is None:
+            return ENCRYPTED_MARKER
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return orjson.loads(self._fernet.decrypt(token.encode()))
+        except InvalidToken:
+            return ENCRYPTED_MARKER
+
+
+@attrs.frozen(kw_only=True)
+class RetentionPolicy:
+    """How long feedback is kept: a maximum age, with per-type overrides (in days)."""
+
+    max_age_days: int | None = None
+    """Entries older than this go; None keeps them (unless their type has an override)."""
+    by_type: Mapping[FeedbackType, int] = attrs.field(factory=dict)
+    """Per-type maximum ages, overriding ``max_age_days``."""
+
+    def cutoffs(self, now: datetime | None = None) -> list[tuple[FeedbackType, datetime]]:
+        """``(type, created before this goes)`` for every type the policy limits."""
+        now = now or datetime.now(UTC)
+        result = []
+        for feedback_type in FeedbackType:
+            days = self.by_type.get(feedback_type, self.max_age_days)
+            if days is not None:
+                result.append((feedback_type, now - timedelta(days=days)))
+        return result
+
+    @property
+    def active(self) -> bool:
+        """Whether the policy removes anything."""
+        return self.max_age_days is not None or bool(self.by_type)

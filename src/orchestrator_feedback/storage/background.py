@@ -1,0 +1,98 @@
+"""Background writes for ``FeedbackStorage``: hand entries to a writer thread, flush."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import weakref
+from typing import Any
+
+from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.storage.core import StoreCore, check_entry
+from orchestrator_feedback.storage.writer import BackgroundWriter
+
+__all__ = ["BackgroundWrites"]
+
+logger = logging.getLogger("orchestrator_feedback.storage")
+
+_open_writers: weakref.WeakSet[BackgroundWrites] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """Commit what background writers still hold when the interpreter exits."""
+    for storage in list(_open_writers):
+        try:
+            storage._stop_writer()
+        except Exception:
+            logger.exception("could not flush feedback at exit")
+
+
+class BackgroundWrites(StoreCore):
+    """The background half of ``FeedbackStorage`` (see ``submit``)."""
+
+    _writer: BackgroundWriter | None
+    _writer_lock: threading.Lock
+    _writer_options: dict[str, Any]
+
+    # -- background writes --------------------------------------------------------------
+
+    def submit(self, entry: FeedbackEntry) -> int | None:
+        """Hand ``entry`` to this store's background writer and return at once.
+
+        The writer thread (started on first use) commits entries in groups of up to
+        ``batch_size``, waiting at most ``batch_window`` seconds to fill one; listeners
+        run on that thread, in commit order. Returns a ticket for ``wait_committed``, or
+        None if the queue was full and ``on_full="drop"``; with ``on_full="block"`` (the
+        default) a full queue makes the caller wait.
+        """
+        check_entry(entry)
+        writer = self._writer or self._start_writer()
+        return writer.submit(entry)
+
+    def wait_committed(self, ticket: int, timeout: float | None = None) -> bool:
+        """Wait until the entry with this ``submit`` ticket is committed; False on timeout."""
+        writer = self._writer
+        return True if writer is None else writer.wait(ticket, timeout)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Return once every entry submitted before the call is committed (False on timeout).
+
+        Raises ``FeedbackError`` if some entries could not be stored since the last flush.
+        """
+        writer = self._writer
+        return True if writer is None else writer.wait(None, timeout)
+
+    @property
+    def queue_depth(self) -> int:
+        """Entries submitted and not yet committed."""
+        writer = self._writer
+        return 0 if writer is None else writer.depth
+
+    @property
+    def dropped_count(self) -> int:
+        """Entries dropped because the background queue was full."""
+        writer = self._writer
+        return 0 if writer is None else writer.dropped
+
+    def _stop_writer(self) -> None:
+        """Commit what the writer holds, then end its thread."""
+        writer = self._writer
+        if writer is not None:
+            try:
+                writer.wait()
+            finally:
+                writer.stop()
+                _open_writers.discard(self)
+
+    def _start_writer(self) -> BackgroundWriter:
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = BackgroundWriter(
+                    self.create_many,  # type: ignore[attr-defined]
+                    self.create,  # type: ignore[attr-defined]
+                    **self._writer_options,
+                )
+                _open_writers.add(self)
+            return self._writer

@@ -1,0 +1,113 @@
+"""Streaming import and export for ``FeedbackStorage``: JSON Lines, JSON arrays, CSV."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.serialization import entry_from_row
+from orchestrator_feedback.storage import transfer
+from orchestrator_feedback.storage.base import FeedbackChange, OnConflict
+from orchestrator_feedback.storage.core import StoreCore, check_entry
+
+__all__ = ["BulkTransfer", "Target"]
+
+Target = str | os.PathLike[str] | IO[str]
+
+
+class _DryRunDone(Exception):
+    """Raised inside an import's transaction to roll a dry run back."""
+
+    def __init__(self, written: int) -> None:
+        super().__init__(written)
+        self.written = written
+
+
+class BulkTransfer(StoreCore):
+    """The import/export half of ``FeedbackStorage``."""
+
+    def iter_all(self, **filters: Any) -> Iterator[FeedbackEntry]:  # pragma: no cover - facade
+        """Yield matching entries (implemented by ``FeedbackStorage``)."""
+        raise NotImplementedError
+
+    # -- import and export -------------------------------------------------------------
+
+    def export_jsonl(self, dest: Target, **filters: Any) -> int:
+        """Write matching entries as JSON Lines (one ``to_dict`` a line); return the count."""
+        return transfer.export_entries(self.iter_all(**filters), dest, transfer.JSONL)
+
+    def export_json(self, dest: Target, **filters: Any) -> int:
+        """Write matching entries as one JSON array; return the count."""
+        return transfer.export_entries(self.iter_all(**filters), dest, transfer.JSON_ARRAY)
+
+    def export_csv(self, dest: Target, **filters: Any) -> int:
+        """Write matching entries as CSV (metadata as JSON text); return the count."""
+        return transfer.export_entries(self.iter_all(**filters), dest, transfer.CSV)
+
+    def import_jsonl(
+        self, src: Target, on_conflict: str = "error", *, dry_run: bool = False
+    ) -> int:
+        """Import a JSON Lines file atomically; return how many entries were written.
+
+        ``on_conflict``: ``"error"`` (an existing id aborts), ``"skip"`` or ``"replace"``.
+        A bad record aborts the whole import with an error naming its line and field.
+        ``dry_run=True`` checks everything, rolls back, and returns the count.
+        """
+        return self._import(src, on_conflict, transfer.read_jsonl, dry_run)
+
+    def import_json(self, src: Target, on_conflict: str = "error", *, dry_run: bool = False) -> int:
+        """Import a JSON array file atomically, like ``import_jsonl``."""
+        return self._import(src, on_conflict, transfer.read_json_array, dry_run)
+
+    def import_csv(self, src: Target, on_conflict: str = "error", *, dry_run: bool = False) -> int:
+        """Import a CSV file written by ``export_csv`` atomically, like ``import_jsonl``."""
+        return self._import(src, on_conflict, transfer.read_csv, dry_run)
+
+    def import_entries(
+        self, entries: Iterable[FeedbackEntry], on_conflict: str = "error", *, dry_run: bool = False
+    ) -> int:
+        """Store entries from any iterable (another store's ``iter_all()``, say) in one
+        transaction, by the bulk path; return how many were written."""
+        batches = transfer.batches_of_entries(check_entry(entry) for entry in entries)
+        return self._import_batches(batches, on_conflict, dry_run)
+
+    def _import(self, src: Target, on_conflict: str, reader: transfer.Reader, dry_run: bool) -> int:
+        return self._import_batches(transfer.read_batches(src, reader), on_conflict, dry_run)
+
+    def _import_batches(
+        self, batches: Iterator[list[transfer.Located]], on_conflict: str, dry_run: bool
+    ) -> int:
+        try:
+            policy = OnConflict(on_conflict)
+        except ValueError:
+            raise FeedbackValidationError(
+                "on_conflict", on_conflict, "must be one of: error, skip, replace"
+            ) from None
+        try:
+            with self.transaction():
+                written = self._insert_batches(batches, policy)
+                if dry_run:
+                    raise _DryRunDone(written)
+        except _DryRunDone as done:
+            return done.written
+        return written
+
+    def _insert_batches(self, batches: Iterator[list[transfer.Located]], policy: OnConflict) -> int:
+        backend = self._backend
+        state = self._state
+        connection = state.connection
+        written = 0
+        protect = self._privacy.protect_row if self._privacy is not None else None
+        with backend.bulk_load(connection):
+            for batch in batches:
+                if protect is not None:
+                    batch = [(protect(row), where) for row, where in batch]
+                written += transfer.insert_batch(backend, connection, batch, policy)
+                if self._listeners:
+                    state.pending.extend(
+                        (FeedbackChange.RECORDED, entry_from_row(row)) for row, _where in batch
+                    )
+        return written
