@@ -11,6 +11,8 @@ from orchestrator_feedback.config import (
     CollectionPointConfig,
     FeedbackConfig,
     PluginsConfig,
+    PrivacyConfig,
+    RetentionConfig,
     load_config,
 )
 from orchestrator_feedback.counters import FeedbackCounters
@@ -43,6 +45,7 @@ from orchestrator_feedback.models import (
     WorkerStats,
 )
 from orchestrator_feedback.plugin import FeedbackPlugin
+from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
 from orchestrator_feedback.storage import (
     ChangeListener,
     FeedbackChange,
@@ -80,7 +83,11 @@ __all__ = [
     "PluginLoadError",
     "PluginsConfig",
     "PoolTimeoutError",
+    "PrivacyConfig",
+    "PrivacyPolicy",
     "QueryRow",
+    "RetentionConfig",
+    "RetentionPolicy",
     "SchemaVersionError",
     "StorageBackend",
     "StorageClosedError",

@@ -27,6 +27,8 @@ __all__ = [
     "CollectionPointConfig",
     "FeedbackConfig",
     "PluginsConfig",
+    "PrivacyConfig",
+    "RetentionConfig",
     "load_config",
 ]
 
@@ -78,6 +80,27 @@ class BackgroundConfig:
 
 
 @attrs.frozen(kw_only=True)
+class PrivacyConfig:
+    """``[privacy]``: what is never stored in plain text."""
+
+    anonymize_user_ids: bool = False
+    """Store user ids as keyed HMAC-SHA256 pseudonyms (key: ``ORCHESTRATOR_FEEDBACK_SECRET``)."""
+    encrypt_metadata_keys: tuple[str, ...] = ()
+    """Metadata keys whose values are Fernet-encrypted
+    (keys: ``ORCHESTRATOR_FEEDBACK_ENCRYPTION_KEYS``)."""
+
+
+@attrs.frozen(kw_only=True)
+class RetentionConfig:
+    """``[retention]``: how long feedback is kept, in days (``purge`` applies it)."""
+
+    max_age_days: int | None = attrs.field(default=None)
+    """Entries older than this go; unset keeps them."""
+    by_type: Mapping[FeedbackType, int] = attrs.field(factory=dict)
+    """``[retention.by_type]``: per-type maximum ages, such as ``error_report = 30``."""
+
+
+@attrs.frozen(kw_only=True)
 class FeedbackConfig:
     """Everything orchestrator-feedback can be configured with."""
 
@@ -96,6 +119,12 @@ class FeedbackConfig:
     returns once the entry is validated and queued for the writer thread."""
     background: BackgroundConfig = attrs.field(factory=BackgroundConfig)
     """``[background]``: the writer thread's grouping."""
+    history: bool = True
+    """Keep every version that ``update`` and ``delete`` replace."""
+    privacy: PrivacyConfig = attrs.field(factory=PrivacyConfig)
+    """``[privacy]``: pseudonymous user ids, encrypted metadata values."""
+    retention: RetentionConfig = attrs.field(factory=RetentionConfig)
+    """``[retention]``: maximum ages, for ``purge``."""
     plugins: PluginsConfig = attrs.field(factory=PluginsConfig)
     """``[plugins]``: which plugins load, and their settings."""
     collection_points: Mapping[str, CollectionPointConfig] = attrs.field(factory=dict)
@@ -127,6 +156,13 @@ def _structure_plugins(value: Any, _type: type) -> PluginsConfig:
 
 
 converter.register_structure_hook(PluginsConfig, _structure_plugins)
+converter.register_structure_hook_func(
+    lambda cls: cls == Mapping[FeedbackType, int],
+    lambda value, _type: {
+        converter.structure(key, FeedbackType): converter.structure(days, int)
+        for key, days in value.items()
+    },
+)
 converter.register_structure_hook_func(
     lambda cls: cls == Mapping[str, Mapping[str, Any]], lambda value, _type: dict(value)
 )

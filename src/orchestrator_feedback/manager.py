@@ -25,6 +25,7 @@ from orchestrator_feedback.errors import FeedbackError, FeedbackRejected, Plugin
 from orchestrator_feedback.markers import PROJECT_NAME
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME, FeedbackPlugin
+from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
 from orchestrator_feedback.storage import FeedbackStorage
 from orchestrator_feedback.storage.registry import BUILTIN_SCHEMES, url_scheme
 
@@ -37,6 +38,7 @@ __all__ = [
     "get_plugin_manager",
     "list_plugins",
     "open_storage",
+    "storage_options",
 ]
 
 logger = logging.getLogger("orchestrator_feedback.plugins")
@@ -225,20 +227,35 @@ def get_plugin_manager(
         _load_entry_points(manager)  # first, so that a plugin can serve the database URL
     if config.enabled:
         if storage is None:
-            background = config.background
-            storage = open_storage(
-                config.database,
-                manager,
-                queue_size=background.queue_size,
-                batch_size=background.batch_size,
-                batch_window=background.batch_window_ms / 1000,
-                on_full=background.on_full,
-            )
+            storage = open_storage(config.database, manager, **storage_options(config))
             manager._owned_storages.append(storage)
         plugin = FeedbackPlugin(storage, manager, write_mode=config.write_mode)
         manager.register(plugin, name=BUILTIN_PLUGIN_NAME)
     manager.hook.feedback_configure.call_historic(kwargs={"config": config})
     return manager
+
+
+def storage_options(config: FeedbackConfig) -> dict[str, Any]:
+    """The ``FeedbackStorage`` keyword arguments a configuration asks for.
+
+    Raises ``FeedbackError`` at once when anonymisation is on and no secret is set.
+    """
+    background = config.background
+    privacy = PrivacyPolicy.from_environment(
+        anonymize_user_ids=config.privacy.anonymize_user_ids,
+        encrypt_metadata_keys=config.privacy.encrypt_metadata_keys,
+    )
+    return {
+        "queue_size": background.queue_size,
+        "batch_size": background.batch_size,
+        "batch_window": background.batch_window_ms / 1000,
+        "on_full": background.on_full,
+        "history": config.history,
+        "privacy": privacy,
+        "retention": RetentionPolicy(
+            max_age_days=config.retention.max_age_days, by_type=dict(config.retention.by_type)
+        ),
+    }
 
 
 def open_storage(

@@ -13,7 +13,7 @@ import click
 
 from orchestrator_feedback.config import FeedbackConfig, load_config
 from orchestrator_feedback.errors import FeedbackError
-from orchestrator_feedback.manager import open_storage
+from orchestrator_feedback.manager import open_storage, storage_options
 from orchestrator_feedback.models import FeedbackType
 from orchestrator_feedback.storage import FeedbackStorage
 
@@ -46,7 +46,7 @@ class Settings:
     @contextmanager
     def storage(self) -> Iterator[FeedbackStorage]:
         """Open the store for one command."""
-        with open_storage(self.database) as storage:
+        with open_storage(self.database, **storage_options(self.config)) as storage:
             yield storage
 
 

@@ -139,17 +139,44 @@ def list_entries(
     print_entries(found, default_format(output_format))
 
 
-@click.command(epilog="Example: orchestrator-feedback show 3f2c9a1e-...")
+@click.command(epilog="Example: orchestrator-feedback show 3f2c9a1e-... --history")
 @click.argument("feedback_id")
+@click.option("--history", is_flag=True, help="Also print every earlier version, oldest first.")
 @pass_settings
 @fails_cleanly
-def show(settings: Settings, feedback_id: str) -> None:
+def show(settings: Settings, feedback_id: str, history: bool) -> None:
     """Show one entry, every field, metadata pretty-printed."""
     with settings.storage() as storage:
         entry = storage.get(feedback_id)
-    if entry is None:
+        versions = storage.get_history(feedback_id) if history else []
+    if entry is None and not versions:
         raise FeedbackNotFoundError(feedback_id)
     console = Console(highlight=False)
+    if history:
+        _print_versions(console, versions, deleted=entry is None)
+    if entry is not None:
+        _print_entry(console, entry)
+
+
+def _print_versions(console: Console, versions: list[FeedbackEntry], deleted: bool) -> None:
+    table = Table(title="History, oldest first")
+    for column in ("version", "updated_at (UTC)", "rating", "type", "content"):
+        table.add_column(column, overflow="fold")
+    for number, version in enumerate(versions, start=1):
+        label = "current" if number == len(versions) and not deleted else str(number)
+        table.add_row(
+            label,
+            version.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "" if version.rating is None else str(version.rating),
+            version.feedback_type.value,
+            version.content,
+        )
+    console.print(table)
+    if deleted:
+        console.print("[bold]deleted[/bold]: the entry no longer exists; its last version is above")
+
+
+def _print_entry(console: Console, entry: FeedbackEntry) -> None:
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
@@ -181,14 +208,27 @@ def delete(settings: Settings, feedback_id: str) -> None:
 
 
 @click.command(epilog="Example: orchestrator-feedback purge --older-than 90d --dry-run")
-@click.option("--older-than", "age", required=True, metavar="AGE", help="Such as 90d, 12h, 2w.")
+@click.option(
+    "--older-than",
+    "age",
+    metavar="AGE",
+    help="Such as 90d, 12h, 2w (default: the [retention] policy).",
+)
 @click.option("--dry-run", is_flag=True, help="Only say how many entries would go.")
 @pass_settings
 @fails_cleanly
-def purge(settings: Settings, age: str, dry_run: bool) -> None:
-    """Delete entries older than AGE and say how many went."""
+def purge(settings: Settings, age: str | None, dry_run: bool) -> None:
+    """Delete entries older than AGE (or by the retention policy) and say how many went."""
     from datetime import UTC, datetime
 
+    if age is None:
+        with settings.storage() as storage:
+            counts = storage.retention_preview() if dry_run else storage.purge()
+        verb = "would be deleted (dry run)" if dry_run else "deleted"
+        for feedback_type, count in counts.items():
+            click.echo(f"{feedback_type.value}: {count}")
+        click.echo(f"{sum(counts.values())} entries {verb} by the retention policy")
+        return
     cutoff = datetime.now(UTC) - parse_age(age)
     with settings.storage() as storage:
         if dry_run:
@@ -199,4 +239,15 @@ def purge(settings: Settings, age: str, dry_run: bool) -> None:
             click.echo(f"{count} entries older than {age} deleted")
 
 
-COMMANDS = [init, add, list_entries, show, delete, purge]
+@click.command(name="forget-user", epilog="Example: orchestrator-feedback forget-user user-456")
+@click.argument("user_id")
+@pass_settings
+@fails_cleanly
+def forget_user(settings: Settings, user_id: str) -> None:
+    """Erase every entry by USER_ID and its history, and reclaim the space."""
+    with settings.storage() as storage:
+        count = storage.forget_user(user_id)
+    click.echo(f"erased {count} entries by {user_id}, with their history")
+
+
+COMMANDS = [init, add, list_entries, show, delete, purge, forget_user]

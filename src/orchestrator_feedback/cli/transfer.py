@@ -18,6 +18,7 @@ from orchestrator_feedback.cli.output import stderr_console
 from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.manager import open_storage
 from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.storage import FeedbackStorage
 from orchestrator_feedback.storage import transfer as store_transfer
 
 pass_settings = click.make_pass_decorator(Settings)
@@ -69,15 +70,25 @@ def _counted(
     type=click.Path(dir_okay=False, writable=True),
     help="File to write (default: stdout).",
 )
+@click.option(
+    "--with-history", is_flag=True, help="Add each entry's earlier versions (jsonl, json)."
+)
 @pass_settings
 @fails_cleanly
 def export(
-    settings: Settings, /, file_format: str | None, output: str | None, **options: object
+    settings: Settings,
+    /,
+    file_format: str | None,
+    output: str | None,
+    with_history: bool,
+    **options: object,
 ) -> None:
     """Export entries to a file or stdout."""
     chosen = (
         file_format or (_BY_SUFFIX.get(Path(output).suffix.lower()) if output else None) or "jsonl"
     )
+    if with_history and chosen == "csv":
+        raise click.UsageError("--with-history needs --format jsonl or json")
     filters = filters_from(options)
     with settings.storage() as storage, _progress() as progress:
         task = progress.add_task(
@@ -85,9 +96,19 @@ def export(
         )
         entries = _counted(storage.iter_all(**filters), progress, task)
         target: Any = output if output else sys.stdout
-        written = store_transfer.export_entries(entries, target, chosen)
+        if with_history:
+            records = (_with_history(storage, entry) for entry in entries)
+            written = store_transfer.export_records(records, target, chosen)
+        else:
+            written = store_transfer.export_entries(entries, target, chosen)
     if output:
         stderr_console().print(f"exported {written} entries to {output}")
+
+
+def _with_history(storage: FeedbackStorage, entry: FeedbackEntry) -> dict[str, Any]:
+    record = entry.to_dict()
+    record["history"] = [version.to_dict() for version in storage.get_history(entry.id)[:-1]]
+    return record
 
 
 class _CountingReader(io.RawIOBase):

@@ -29,6 +29,7 @@ __all__ = [
     "Reader",
     "batches_of_entries",
     "export_entries",
+    "export_records",
     "insert_batch",
     "read_batches",
     "read_csv",
@@ -65,6 +66,23 @@ def _opened(target: Source, mode: str) -> Iterator[IO[str]]:
             yield handle
     else:
         yield target
+
+
+def export_records(records: Iterable[dict[str, Any]], dest: Source, file_format: str) -> int:
+    """Write ready JSON records (``to_dict`` plus extras) as JSON Lines or a JSON array."""
+    count = 0
+    with _opened(dest, "w") as out:
+        if file_format == JSONL:
+            for record in records:
+                out.write(orjson.dumps(record).decode() + "\n")
+                count += 1
+        else:
+            out.write("[")
+            for record in records:
+                out.write(("\n" if count == 0 else ",\n") + orjson.dumps(record).decode())
+                count += 1
+            out.write("\n]\n" if count else "]\n")
+    return count
 
 
 def export_entries(entries: Iterable[FeedbackEntry], dest: Source, file_format: str) -> int:
@@ -202,6 +220,9 @@ def read_batches(src: Source, reader: Reader) -> Iterator[list[Located]]:
     with _opened(src, "r") as handle:
         batch: list[Located] = []
         for location, record, has_escapes in reader(handle):
+            if type(record) is dict and "history" in record:
+                # written by export --with-history: the versions are not imported
+                record = {key: value for key, value in record.items() if key != "history"}
             row = record_to_row(record, has_escapes)
             if row is None:
                 row = entry_to_row(entry_from_dict(record, location=location))
