@@ -402,3 +402,66 @@ def test_commands_work_on_postgres(postgres_url: str, make_entry: MakeEntry) -> 
         == 1
     )
     assert run_pg("trends", "--format", "json").exit_code == 0
+
+
+def test_forget_user_history_and_retention_commands(
+    database: Path, tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    now = datetime.now(UTC)
+    entry = make_entry(user_id="erin", content="first words", created_at=now - timedelta(days=50))
+    with FeedbackStorage(database) as storage:
+        storage.create(entry)
+        entry.content = "second words"
+        storage.update(entry)
+        storage.create(
+            make_entry(
+                user_id="frank", feedback_type="error_report", created_at=now - timedelta(days=40)
+            )
+        )
+    shown = run(database, "show", entry.id, "--history")
+    assert "History, oldest first" in shown.output
+    assert "first words" in shown.output and "second words" in shown.output
+    exported = run(database, "export", "--with-history", "--format", "jsonl", "--user", "erin")
+    record = json.loads(exported.output)
+    assert [version["content"] for version in record["history"]] == ["first words"]
+    dump = tmp_path / "with-history.jsonl"
+    dump.write_text(exported.output)
+    assert run(tmp_path / "other.db", "import", str(dump)).exit_code == 0
+    assert run(database, "export", "--with-history", "--format", "csv").exit_code == 2
+
+    config = tmp_path / "retention.toml"
+    config.write_text("[retention]\nmax_age_days = 45\n[retention.by_type]\nerror_report = 30\n")
+    preview = CliRunner().invoke(
+        cli, ["--database", str(database), "--config", str(config), "purge", "--dry-run"]
+    )
+    assert "2 entries would be deleted (dry run) by the retention policy" in preview.output
+    assert "error_report: 1" in preview.output
+    no_policy = run(database, "purge")
+    assert no_policy.exit_code == 1 and "no retention policy" in no_policy.output
+
+    forgotten = run(database, "forget-user", "erin")
+    assert forgotten.exit_code == 0 and "erased 1 entries by erin" in forgotten.output
+    with FeedbackStorage(database) as storage:
+        assert storage.count() == 1 and storage.get_history(entry.id) == []
+
+
+def test_anonymised_store_from_the_command_line(
+    database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "private.toml"
+    config.write_text("[privacy]\nanonymize_user_ids = true\n")
+
+    def private(*arguments: str) -> Result:
+        return CliRunner().invoke(
+            cli, ["--database", str(database), "--config", str(config), *arguments]
+        )
+
+    missing = private("add", "--task", "t", "--type", "general", "--user", "gina", "hello")
+    assert missing.exit_code == 1 and "ORCHESTRATOR_FEEDBACK_SECRET" in missing.output
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_SECRET", "s3cret")
+    assert (
+        private("add", "--task", "t", "--type", "general", "--user", "gina", "hello").exit_code == 0
+    )
+    listed = json.loads(private("list", "--user", "gina", "--format", "json").output)
+    assert len(listed) == 1 and listed[0]["user_id"].startswith("anon:")
+    assert "erased 1 entries" in private("forget-user", "gina").output

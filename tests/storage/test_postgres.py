@@ -132,6 +132,7 @@ def test_four_processes_lose_and_double_nothing(postgres_url: str) -> None:
 
 def _terminate(application: str) -> None:
     import psycopg
+
     from tests.conftest import POSTGRES_URL
 
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
