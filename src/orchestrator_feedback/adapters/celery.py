@@ -1,0 +1,202 @@
+"""Celery adapter: ``connect_celery(app)`` turns Celery's signals into our hooks.
+
+    from orchestrator_feedback.adapters.celery import connect_celery
+    connect_celery(app)
+
+Install with ``pip install 'orchestrator-feedback[celery]'``. What is recorded:
+
+- ``task_received`` (main worker process) -> ``worker_allocated``: the worker's node name
+  as ``worker_id``, the routing key as the reason, no score;
+- ``task_prerun`` / ``task_postrun`` -> ``task_completed`` with ``execution_time``;
+- ``task_failure`` -> ``task_failed`` with the exception's type, message and traceback
+  text, also when Celery reports it from the main process (time limits, lost workers);
+- ``task_retry`` -> no failure: the next event of that task carries ``attempt`` and
+  ``retry_reason`` in its metadata.
+
+``task_id`` is Celery's task id. With the prefork pool, each child process opens its own
+store after the fork; receivers are held strongly, so they cannot vanish.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from orchestrator_feedback.adapters._manager import ManagerSource, ProcessLocalManager
+
+try:
+    from celery import Celery, signals  # type: ignore[import-untyped]
+except ImportError as missing:  # pragma: no cover - only without the extra
+    from orchestrator_feedback.errors import FeedbackError
+
+    raise FeedbackError(
+        "the Celery adapter needs its extra: "
+        f"pip install 'orchestrator-feedback[celery]' ({missing})"
+    ) from None
+
+__all__ = ["CeleryFeedback", "connect_celery"]
+
+logger = logging.getLogger("orchestrator_feedback.adapters.celery")
+
+
+class CeleryFeedback:
+    """The receivers ``connect_celery`` connects; ``disconnect()`` removes them."""
+
+    def __init__(self, app: Celery, plugin_manager: ManagerSource = None) -> None:
+        self.app = app
+        self.managers = ProcessLocalManager(plugin_manager)
+        self._started: dict[str, float] = {}
+        self._retries: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._receivers = [
+            (signals.task_received, self._on_received),
+            (signals.task_prerun, self._on_prerun),
+            (signals.task_postrun, self._on_postrun),
+            (signals.task_failure, self._on_failure),
+            (signals.task_retry, self._on_retry),
+            (signals.worker_process_init, self._on_process_init),
+            (signals.worker_process_shutdown, self._on_process_shutdown),
+            (signals.worker_shutdown, self._on_worker_shutdown),
+        ]
+
+    def connect(self) -> CeleryFeedback:
+        """Connect every receiver (strong references)."""
+        for signal, receiver in self._receivers:
+            signal.connect(receiver, weak=False)
+        return self
+
+    def disconnect(self) -> None:
+        """Disconnect every receiver and flush what was recorded."""
+        for signal, receiver in self._receivers:
+            signal.disconnect(receiver)
+        self.managers.close()
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _ours(self, task: Any) -> bool:
+        return getattr(task, "app", None) is self.app
+
+    def _metadata(self, task: Any, task_id: str) -> dict[str, Any]:
+        request = getattr(task, "request", None)
+        retries = getattr(request, "retries", 0) or 0
+        metadata: dict[str, Any] = {
+            "task_name": getattr(task, "name", None),
+            "attempt": retries + 1,
+        }
+        with self._lock:
+            reason = self._retries.get(task_id)
+        if reason is not None:
+            metadata["retry_reason"] = reason
+        return metadata
+
+    def _fire(self, hook: str, **event: Any) -> None:
+        try:
+            getattr(self.managers.get().hook, hook)(**event)
+        except Exception:  # a broken store must not fail the user's task
+            logger.exception("could not record %s for Celery task %s", hook, event.get("task_id"))
+
+    # -- receivers ----------------------------------------------------------------------
+
+    def _on_received(self, sender: Any = None, request: Any = None, **_: Any) -> None:
+        task = getattr(request, "task", None)
+        if request is None or not self._ours(task):
+            return
+        delivery = getattr(request, "delivery_info", None) or {}
+        self._fire(
+            "worker_allocated",
+            task_id=request.id,
+            worker_id=getattr(request, "hostname", None) or "unknown",
+            allocation_score=None,
+            allocation_reason=delivery.get("routing_key"),
+            metadata={"task_name": request.name, "queue": delivery.get("routing_key")},
+        )
+
+    def _on_prerun(
+        self, sender: Any = None, task_id: str | None = None, task: Any = None, **_: Any
+    ) -> None:
+        if task_id is not None and self._ours(task):
+            with self._lock:
+                self._started[task_id] = time.perf_counter()
+
+    def _on_postrun(
+        self,
+        sender: Any = None,
+        task_id: str | None = None,
+        task: Any = None,
+        state: str | None = None,
+        **_: Any,
+    ) -> None:
+        if task_id is None or not self._ours(task):
+            return
+        with self._lock:
+            started = self._started.pop(task_id, None)
+        if state != "SUCCESS":  # failures come through task_failure, retries through task_retry
+            return
+        elapsed = None if started is None else round(time.perf_counter() - started, 6)
+        metadata = self._metadata(task, task_id)
+        with self._lock:
+            self._retries.pop(task_id, None)
+        self._fire(
+            "task_completed",
+            task_id=task_id,
+            worker_id=getattr(task.request, "hostname", None),
+            success=True,
+            execution_time=elapsed,
+            output_quality=None,
+            metadata=metadata,
+        )
+
+    def _on_failure(
+        self,
+        sender: Any = None,
+        task_id: str | None = None,
+        exception: BaseException | None = None,
+        einfo: Any = None,
+        **_: Any,
+    ) -> None:
+        if task_id is None or not self._ours(sender):
+            return
+        with self._lock:
+            self._started.pop(task_id, None)
+        metadata = self._metadata(sender, task_id)
+        with self._lock:
+            self._retries.pop(task_id, None)
+        trace = getattr(einfo, "traceback", None)
+        self._fire(
+            "task_failed",
+            task_id=task_id,
+            worker_id=getattr(getattr(sender, "request", None), "hostname", None),
+            error_type=type(exception).__name__ if exception is not None else "Unknown",
+            error_message=str(exception) if exception is not None else "",
+            stack_trace=trace if isinstance(trace, str) else None,
+            metadata=metadata,
+        )
+
+    def _on_retry(
+        self, sender: Any = None, request: Any = None, reason: Any = None, **_: Any
+    ) -> None:
+        task_id = getattr(request, "id", None)
+        if task_id is not None and self._ours(sender):
+            with self._lock:
+                self._retries[task_id] = str(reason)
+
+    def _on_process_init(self, **_: Any) -> None:
+        self.managers.forget()  # the parent's store stays the parent's
+
+    def _on_process_shutdown(self, **_: Any) -> None:
+        self.managers.close()
+
+    def _on_worker_shutdown(self, **_: Any) -> None:
+        self.managers.close()
+
+
+def connect_celery(app: Celery, plugin_manager: ManagerSource = None) -> CeleryFeedback:
+    """Record ``app``'s task lifecycle through our hooks; return the connected receivers.
+
+    ``plugin_manager``: None (default) builds ``get_plugin_manager()`` from the
+    configuration in each process that needs one; a factory is called likewise; a ready
+    manager is used as it is (build it in the process that uses it).
+    """
+    return CeleryFeedback(app, plugin_manager).connect()
