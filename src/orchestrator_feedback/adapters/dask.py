@@ -159,7 +159,7 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
             allocation_reason=stimulus_id,
             metadata={
                 "worker_name": str(worker.name),
-                "prefix": getattr(task, "prefix", None) and task.prefix.name,
+                "prefix": getattr(prefix, "name", None),
             },
         )
 
