@@ -19,6 +19,7 @@ store after the fork; receivers are held strongly, so they cannot vanish.
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -39,6 +40,7 @@ except ImportError as missing:  # pragma: no cover - only without the extra
 __all__ = ["CeleryFeedback", "connect_celery"]
 
 logger = logging.getLogger("orchestrator_feedback.adapters.celery")
+_REMEMBERED_FAILURES = 10_000
 
 
 class CeleryFeedback:
@@ -49,6 +51,8 @@ class CeleryFeedback:
         self.managers = ProcessLocalManager(plugin_manager)
         self._started: dict[str, float] = {}
         self._retries: dict[str, str] = {}
+        # Celery's main process can signal one hard time limit twice; report it once.
+        self._reported_failures: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._receivers = [
             (signals.task_received, self._on_received),
@@ -160,6 +164,11 @@ class CeleryFeedback:
             return
         with self._lock:
             self._started.pop(task_id, None)
+            if task_id in self._reported_failures:
+                return
+            self._reported_failures[task_id] = None
+            if len(self._reported_failures) > _REMEMBERED_FAILURES:
+                self._reported_failures.popitem(last=False)
         metadata = self._metadata(sender, task_id)
         with self._lock:
             self._retries.pop(task_id, None)

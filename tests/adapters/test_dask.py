@@ -1,0 +1,91 @@
+"""The Dask adapter against a real LocalCluster on loopback, threads and processes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from distributed import Client, LocalCluster
+
+from orchestrator_feedback import FeedbackStorage, FeedbackType
+from orchestrator_feedback.adapters.dask import FeedbackSchedulerPlugin
+
+
+def increment(x: int) -> int:
+    time.sleep(0.01)
+    return x + 1
+
+
+def fail(x: int) -> int:
+    raise ValueError(f"cannot handle {x}")
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+def test_lifecycle_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes: bool
+) -> None:
+    database = tmp_path / "dask.db"
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_DATABASE", str(database))
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_PLUGINS", "")
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=":0",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.register_plugin(FeedbackSchedulerPlugin())
+        good = client.submit(increment, 1, key="increment-1")
+        bad = client.submit(fail, 2, key="fail-2")
+        dependent = client.submit(increment, bad, key="after-fail")
+        assert good.result(timeout=30) == 2
+        with pytest.raises(ValueError, match="cannot handle 2"):
+            bad.result(timeout=30)
+        with pytest.raises(ValueError):
+            dependent.result(timeout=30)
+        plugin = cluster.scheduler.plugins["orchestrator-feedback"]
+        assert plugin.transition_count > 0
+        average = plugin.transition_seconds / plugin.transition_count
+        assert average < 0.05  # the scheduler's loop never waits on the database
+    # closing the scheduler closed the plugin, which flushed its queue
+    with FeedbackStorage(database) as storage:
+        completed = storage.get_by_task("increment-1")
+        kinds = [entry.feedback_type for entry in completed]
+        assert FeedbackType.ALLOCATION_FEEDBACK in kinds and FeedbackType.TASK_COMPLETION in kinds
+        [finish] = [e for e in completed if e.feedback_type is FeedbackType.TASK_COMPLETION]
+        assert finish.metadata["execution_time"] >= 0.01
+        assert finish.metadata["worker_id"].startswith(("tcp://", "inproc://"))
+        [allocation] = [e for e in completed if e.feedback_type is FeedbackType.ALLOCATION_FEEDBACK]
+        assert 0 < allocation.metadata["allocation_score"] <= 1
+        [failure] = storage.get_by_task("fail-2")[-1:]
+        assert failure.feedback_type is FeedbackType.ERROR_REPORT
+        assert failure.metadata["error_type"] == "ValueError"
+        assert "cannot handle 2" in failure.metadata["error_message"]
+        assert (
+            "Traceback" in (failure.metadata["stack_trace"] or "")
+            or failure.metadata["stack_trace"]
+        )
+        # the dependent erred because of fail-2: not reported as its own failure
+        assert storage.count(task_id="after-fail", feedback_type="error_report") == 0
+
+
+def test_a_steal_is_a_second_allocation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_DATABASE", str(tmp_path / "steal.db"))
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_PLUGINS", "")
+    plugin = FeedbackSchedulerPlugin()
+    plugin.log_event(
+        "stealing", ("confirm", "key-7", "waiting", "tcp://a:1", "tcp://b:2", "steal-1")
+    )
+    plugin.log_event(
+        "stealing", ("request", "key-7", "waiting", "tcp://a:1", "tcp://b:2", "steal-2")
+    )
+    plugin.manager.close()
+    with FeedbackStorage(tmp_path / "steal.db") as storage:
+        [entry] = storage.get_by_task("key-7")
+    assert entry.feedback_type is FeedbackType.ALLOCATION_FEEDBACK
+    assert (
+        entry.metadata["worker_id"] == "tcp://b:2" and entry.metadata["stolen_from"] == "tcp://a:1"
+    )
