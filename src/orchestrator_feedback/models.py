@@ -102,20 +102,23 @@ def text_problem(value: str) -> str | None:
 
 
 def _check_text(field: str, value: str) -> None:
-    problem = text_problem(value)
-    if problem is not None:
-        raise FeedbackValidationError(field, value, problem)
+    # The common case (ASCII, no NUL) costs two C calls; only odd text takes the long way.
+    if "\x00" in value or not value.isascii():
+        problem = text_problem(value)
+        if problem is not None:
+            raise FeedbackValidationError(field, value, problem)
 
 
 def check_identifier(field: str, value: object) -> None:
     """Raise unless ``value`` is a non-empty string of at most ``MAX_ID_LENGTH`` characters."""
-    if type(value) is not str:
-        raise FeedbackValidationError(field, value, "must be a string")
-    if not value or len(value) > MAX_ID_LENGTH:
+    if type(value) is not str or not 0 < len(value) <= MAX_ID_LENGTH:
+        if type(value) is not str:
+            raise FeedbackValidationError(field, value, "must be a string")
         raise FeedbackValidationError(
             field, value, f"must be 1 to {MAX_ID_LENGTH} characters long, not {len(value)}"
         )
-    _check_text(field, value)
+    if "\x00" in value or not value.isascii():
+        _check_text(field, value)
 
 
 def _validate_id(_entry: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -160,6 +163,8 @@ def find_json_problem(value: object, path: str) -> tuple[str, object, str] | Non
     """Return ``(path, value, problem)`` for the first non-JSON value inside ``value``."""
     kind = type(value)
     if kind is str:
+        if "\x00" not in value and value.isascii():  # type: ignore[operator,attr-defined]
+            return None
         problem = text_problem(value)  # type: ignore[arg-type]
         return None if problem is None else (path, value, problem)
     if kind is int or kind is bool or value is None:
@@ -172,9 +177,10 @@ def find_json_problem(value: object, path: str) -> tuple[str, object, str] | Non
         for key, item in value.items():  # type: ignore[attr-defined]
             if type(key) is not str:
                 return f"{path}[{key!r}]", key, "keys must be strings"
-            key_problem = text_problem(key)
-            if key_problem is not None:
-                return f"{path}[{key!r}]", key, f"keys {key_problem}"
+            if "\x00" in key or not key.isascii():
+                key_problem = text_problem(key)
+                if key_problem is not None:
+                    return f"{path}[{key!r}]", key, f"keys {key_problem}"
             found = find_json_problem(item, f"{path}.{key}")
             if found is not None:
                 return found

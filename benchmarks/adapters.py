@@ -1,0 +1,95 @@
+"""Adapter overheads: Celery per task (eager mode, against a no-op task's own round
+trip) and Dask per scheduler transition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchmarks.timing import compare, fmt
+from orchestrator_feedback import FeedbackConfig, get_plugin_manager
+
+
+def _celery(workdir: Path, rounds: int) -> str:
+    from celery import Celery
+
+    from orchestrator_feedback.adapters.celery import connect_celery
+
+    app = Celery("bench", broker="memory://", backend="cache+memory://")
+    app.conf.task_always_eager = True
+
+    @app.task(name="noop")
+    def noop() -> None:
+        return None
+
+    plain = Celery("bench-plain", broker="memory://", backend="cache+memory://")
+    plain.conf.task_always_eager = True
+
+    @plain.task(name="noop-plain")
+    def noop_plain() -> None:
+        return None
+
+    manager = get_plugin_manager(
+        FeedbackConfig(database=str(workdir / "celery.db"), write_mode="background"),
+        load_entrypoints=False,
+    )
+    adapter = connect_celery(app, plugin_manager=manager)
+    try:
+        comparison = compare(
+            "celery: eager no-op task with the adapter",
+            lambda: noop.delay(),
+            lambda: noop_plain.delay(),
+            calls=500,
+            rounds=rounds,
+            limit=1.10,
+        )
+    finally:
+        adapter.disconnect()
+        manager.close()
+    return comparison.line()
+
+
+def _dask(workdir: Path) -> str:
+    import os
+
+    from distributed import Client, LocalCluster
+
+    from orchestrator_feedback.adapters.dask import FeedbackSchedulerPlugin
+
+    os.environ["ORCHESTRATOR_FEEDBACK_DATABASE"] = str(workdir / "dask.db")
+    try:
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=2, processes=False, dashboard_address=":0"
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            client.register_plugin(FeedbackSchedulerPlugin())
+
+            def inc(x: int) -> int:
+                return x + 1
+
+            futures = client.map(inc, range(2000))
+            client.gather(futures)
+            plugin: Any = cluster.scheduler.plugins["orchestrator-feedback"]
+            per_transition = plugin.transition_seconds / plugin.transition_count
+            count = plugin.transition_count
+    finally:
+        del os.environ["ORCHESTRATOR_FEEDBACK_DATABASE"]
+    verdict = "ok" if per_transition <= 50e-6 else "OVER"
+    return (
+        f"{'dask: time in transition(), per transition':<44} {fmt(per_transition)} "
+        f"(limit 50 µs, {verdict}; mean over {count:,} transitions of 2,000 tasks)"
+    )
+
+
+def run(workdir: Path, *, quick: bool) -> list[str]:
+    """Run the adapter benchmarks; return the printable lines."""
+    return [_celery(workdir, 3 if quick else 7), _dask(workdir)]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import tempfile
+
+    for line in run(Path(tempfile.mkdtemp()), quick=False):
+        print(line)
