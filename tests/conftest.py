@@ -114,3 +114,16 @@ def make_entry() -> Callable[..., FeedbackEntry]:
         return FeedbackEntry(**fields)
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def _our_loggers_stay_enabled() -> None:
+    """Celery's and Dask's logging setup disables loggers it did not create; undo that,
+    so caplog sees what the library logs whatever ran before."""
+    import logging
+
+    logging.getLogger().setLevel(logging.WARNING)  # Celery's worker raises it to ERROR
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if name.startswith("orchestrator_feedback") and isinstance(logger, logging.Logger):
+            logger.disabled = False
+            logger.propagate = True
