@@ -277,6 +277,20 @@ class SQLiteBackend(StorageBackend):
         it row by row. The drop and the rebuild are inside the caller's transaction, so
         a failed load rolls back to the indexes as they were.
         """
+        # A big page cache and in-memory sorting serve both the inserts and the index
+        # builds; both are per connection, and set back afterwards.
+        cache_size = connection.execute("PRAGMA cache_size").fetchone()[0]
+        connection.execute("PRAGMA cache_size = -65536")
+        connection.execute("PRAGMA temp_store = MEMORY")
+        try:
+            with self._rebuild_indexes_after(connection):
+                yield
+        finally:
+            connection.execute(f"PRAGMA cache_size = {int(cache_size)}")
+            connection.execute("PRAGMA temp_store = DEFAULT")
+
+    @contextlib.contextmanager
+    def _rebuild_indexes_after(self, connection: sqlite3.Connection) -> Iterator[None]:
         if connection.execute("SELECT 1 FROM feedback LIMIT 1").fetchone():
             yield
             return
