@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.errors import DuplicateFeedbackError, FeedbackValidationError
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.serialization import entry_from_row
 from orchestrator_feedback.storage import transfer
@@ -75,7 +75,14 @@ class BulkTransfer(StoreCore):
         return self._import_batches(batches, on_conflict, dry_run)
 
     def _import(self, src: Target, on_conflict: str, reader: transfer.Reader, dry_run: bool) -> int:
-        return self._import_batches(transfer.read_batches(src, reader), on_conflict, dry_run)
+        try:
+            return self._import_batches(transfer.read_batches(src, reader), on_conflict, dry_run)
+        except DuplicateFeedbackError as error:
+            if error.location is not None:
+                raise
+            # A streaming backend learns of the clash only at the end: find its line.
+            location = transfer.locate_id(src, reader, error.feedback_id)
+            raise DuplicateFeedbackError(error.feedback_id, location=location) from None
 
     def _import_batches(
         self, batches: Iterator[list[transfer.Located]], on_conflict: str, dry_run: bool

@@ -150,6 +150,36 @@ def hide_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+class _CopyStream:
+    """One COPY kept open across a bulk load's batches.
+
+    The server inserts (and updates six indexes, a GIN one among them) while we parse
+    the next batch, instead of waiting at the end of every batch.
+    """
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+        self._context: Any = None
+        self._copy: Any = None
+
+    def write(self, rows: Sequence[EncodedRow]) -> None:
+        if self._copy is None:
+            self._context = self._connection.cursor().copy(f"COPY feedback ({COLUMNS}) FROM STDIN")
+            self._copy = self._context.__enter__()
+        write_row = self._copy.write_row
+        for row in rows:
+            write_row(_row_params(row))
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """End the COPY: commit it to the transaction, or (``error``) abandon it."""
+        context, self._context, self._copy = self._context, None, None
+        if context is not None:
+            if error is None:
+                context.__exit__(None, None, None)
+            else:
+                context.__exit__(type(error), error, None)
+
+
 class PostgresBackend(StorageBackend):
     """Feedback in a PostgreSQL database, shared by many processes on many hosts."""
 
@@ -160,6 +190,7 @@ class PostgresBackend(StorageBackend):
     ) -> None:
         self.url = hide_password(url)
         self._timeout = timeout
+        self._streams: dict[int, _CopyStream] = {}  # by connection, during bulk loads
         try:
             self._pool = psycopg_pool.ConnectionPool(
                 url,
@@ -268,6 +299,10 @@ class PostgresBackend(StorageBackend):
         on_conflict: OnConflict,
     ) -> int:
         """One row: INSERT; many: COPY (through a temporary table to skip or replace)."""
+        stream = self._streams.get(id(connection))
+        if stream is not None and on_conflict is OnConflict.ERROR:
+            stream.write(rows)  # a clash surfaces when the bulk load ends
+            return len(rows)
         try:
             if len(rows) == 1:
                 sql = {OnConflict.ERROR: _INSERT, OnConflict.SKIP: _INSERT_SKIP}.get(
@@ -279,6 +314,24 @@ class PostgresBackend(StorageBackend):
             return self._merge(connection, rows, on_conflict)
         except pg_errors.UniqueViolation as error:
             raise self._duplicate(rows, error) from None
+
+    @contextlib.contextmanager
+    def bulk_load(self, connection: psycopg.Connection[Any]) -> Iterator[None]:
+        """Stream every batch of the load through one COPY."""
+        stream = _CopyStream(connection)
+        self._streams[id(connection)] = stream
+        try:
+            try:
+                yield
+            except BaseException as error:
+                stream.finish(error)
+                raise
+            try:
+                stream.finish()
+            except pg_errors.UniqueViolation as error:
+                raise self._duplicate((), error) from None
+        finally:
+            del self._streams[id(connection)]
 
     def _copy(
         self, connection: psycopg.Connection[Any], table: str, rows: Sequence[EncodedRow]

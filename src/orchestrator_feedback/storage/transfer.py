@@ -31,6 +31,7 @@ __all__ = [
     "export_entries",
     "export_records",
     "insert_batch",
+    "locate_id",
     "read_batches",
     "read_csv",
     "read_json_array",
@@ -244,6 +245,21 @@ def batches_of_entries(entries: Iterable[FeedbackEntry]) -> Iterator[list[Locate
             batch = []
     if batch:
         yield batch
+
+
+def locate_id(src: Source, reader: Reader, feedback_id: str) -> str | None:
+    """Where a clashing id stands in an import file: its second occurrence if the file
+    repeats it, else its only one. None when the source cannot be read again."""
+    if not isinstance(src, str | os.PathLike):
+        return None
+    found: list[str] = []
+    with _opened(src, "r") as handle:
+        for location, record, _escapes in reader(handle):
+            if isinstance(record, dict) and record.get("id") == feedback_id:
+                found.append(location)
+                if len(found) == 2:
+                    break
+    return found[-1] if found else None
 
 
 def insert_batch(
