@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -34,11 +35,23 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
 
 COLUMNS = "id, task_id, feedback_type, content, rating, user_id, metadata, created_at, updated_at"
 _PLACEHOLDERS = ", ".join("?" * 9)
-_INSERT = f"INSERT INTO feedback ({COLUMNS}) VALUES ({_PLACEHOLDERS})"
-_INSERT_SKIP = f"{_INSERT} ON CONFLICT(id) DO NOTHING"
-_INSERT_REPLACE = f"{_INSERT} ON CONFLICT(id) DO UPDATE SET " + ", ".join(
-    f"{column} = excluded.{column}" for column in COLUMNS.split(", ")[1:]
-)
+_ROWS_PER_STATEMENT = 500  # 4,500 parameters: far below SQLite's limit of 32,766
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(on_conflict: OnConflict, count: int) -> str:
+    """``INSERT ... VALUES (...), (...)`` for ``count`` rows, with the conflict clause."""
+    values = ", ".join([f"({_PLACEHOLDERS})"] * count)
+    sql = f"INSERT INTO feedback ({COLUMNS}) VALUES {values}"
+    if on_conflict is OnConflict.SKIP:
+        return f"{sql} ON CONFLICT(id) DO NOTHING"
+    if on_conflict is OnConflict.REPLACE:
+        return f"{sql} ON CONFLICT(id) DO UPDATE SET " + ", ".join(
+            f"{column} = excluded.{column}" for column in COLUMNS.split(", ")[1:]
+        )
+    return sql
+
+
 _UPDATE = (
     "UPDATE feedback SET task_id = ?, feedback_type = ?, content = ?, rating = ?, "
     "user_id = ?, metadata = ?, created_at = ?, updated_at = ? WHERE id = ?"
@@ -224,28 +237,36 @@ class SQLiteBackend(StorageBackend):
     def insert(
         self, connection: sqlite3.Connection, rows: Sequence[EncodedRow], on_conflict: OnConflict
     ) -> int:
-        """Insert rows with one statement per batch."""
-        if on_conflict is OnConflict.ERROR:
-            sql = _INSERT
-        elif on_conflict is OnConflict.SKIP:
-            sql = _INSERT_SKIP
-        else:
-            sql = _INSERT_REPLACE
+        """Insert rows with multi-row INSERT statements of up to ``_ROWS_PER_STATEMENT``.
+
+        One statement per group (not one per row, as ``executemany`` runs) means one
+        release of the GIL per group: a background writer thread then does not hand the
+        GIL back and forth with the host's threads on every row.
+        """
         if len(rows) == 1:
             try:
-                return connection.execute(sql, rows[0]).rowcount
+                return connection.execute(_insert_sql(on_conflict, 1), rows[0]).rowcount
             except sqlite3.IntegrityError as error:
                 raise self._explain(connection, rows, error) from None
-        # executemany stops at a failing row with the rows before it written: a savepoint
-        # undoes them, so the duplicate search below sees the table as it was.
-        connection.execute("SAVEPOINT feedback_insert")
+        step = _ROWS_PER_STATEMENT
+        groups = [rows[i : i + step] for i in range(0, len(rows), step)]
+        # One statement is atomic; several need a savepoint, so that a failure in a later
+        # one undoes the earlier ones and the duplicate search sees the table as it was.
+        guarded = len(groups) > 1
+        if guarded:
+            connection.execute("SAVEPOINT feedback_insert")
+        written = 0
         try:
-            written = connection.executemany(sql, rows).rowcount
+            for group in groups:
+                flat = [value for row in group for value in row]
+                written += connection.execute(_insert_sql(on_conflict, len(group)), flat).rowcount
         except sqlite3.IntegrityError as error:
-            connection.execute("ROLLBACK TO SAVEPOINT feedback_insert")
-            connection.execute("RELEASE SAVEPOINT feedback_insert")
+            if guarded:
+                connection.execute("ROLLBACK TO SAVEPOINT feedback_insert")
+                connection.execute("RELEASE SAVEPOINT feedback_insert")
             raise self._explain(connection, rows, error) from None
-        connection.execute("RELEASE SAVEPOINT feedback_insert")
+        if guarded:
+            connection.execute("RELEASE SAVEPOINT feedback_insert")
         return written
 
     def _explain(
