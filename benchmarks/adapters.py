@@ -60,7 +60,7 @@ def _dask(workdir: Path) -> str:
     try:
         with (
             LocalCluster(
-                n_workers=2, threads_per_worker=2, processes=False, dashboard_address=":0"
+                n_workers=2, threads_per_worker=2, processes=True, dashboard_address=":0"
             ) as cluster,
             Client(cluster) as client,
         ):

@@ -82,6 +82,7 @@ def test_a_steal_is_a_second_allocation(tmp_path: Path, monkeypatch: pytest.Monk
     plugin.log_event(
         "stealing", ("request", "key-7", "waiting", "tcp://a:1", "tcp://b:2", "steal-2")
     )
+    plugin.flush()
     plugin.manager.close()
     with FeedbackStorage(tmp_path / "steal.db") as storage:
         [entry] = storage.get_by_task("key-7")

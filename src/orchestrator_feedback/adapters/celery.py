@@ -96,10 +96,9 @@ class CeleryFeedback:
         return metadata
 
     def _fire(self, hook: str, **event: Any) -> None:
-        try:
-            getattr(self.managers.get().hook, hook)(**event)
-        except Exception:  # a broken store must not fail the user's task
-            logger.exception("could not record %s for Celery task %s", hook, event.get("task_id"))
+        # The task's own thread only queues the event; a forwarding thread builds the
+        # entry and stores it, so a task never waits for a plugin or the database.
+        self.managers.fire(hook, **event)
 
     # -- receivers ----------------------------------------------------------------------
 

@@ -15,8 +15,10 @@ Install with ``pip install 'orchestrator-feedback[dask]'``. What is recorded:
 - a confirmed steal (``log_event("stealing", ...)``) -> a second ``worker_allocated``.
 
 ``task_id`` is the Dask key as a string. Transitions run on the scheduler's event loop,
-so the plugin always writes in background mode: a transition costs a validation and a
-queue append, never a database round trip.
+so the callback only reads what it needs from the scheduler and appends the event to a
+queue; a forwarding thread fires the hooks (building and validating the entries, and any
+plugin's subscriber), and the store writes in background mode. The loop never waits for
+a plugin or the database.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from orchestrator_feedback.adapters._manager import HookForwarder
 from orchestrator_feedback.config import load_config
 from orchestrator_feedback.manager import FeedbackPluginManager, get_plugin_manager
 
@@ -62,6 +65,7 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
         self._given = plugin_manager
         self._manager: FeedbackPluginManager | None = plugin_manager
         self.scheduler: Any = None
+        self._forwarder: HookForwarder | None = None
         self.transition_seconds = 0.0
         """Time spent inside ``transition`` so far (what the scheduler's loop paid)."""
         self.transition_count = 0
@@ -71,6 +75,7 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
             "_given": None,
             "_manager": None,
             "scheduler": None,
+            "_forwarder": None,
             "transition_seconds": 0.0,
             "transition_count": 0,
         }
@@ -78,11 +83,13 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
     async def start(self, scheduler: Any) -> None:
         """Keep the scheduler, and build the manager on its side."""
         self.scheduler = scheduler
-        if self._manager is None:
-            self._manager = _background_manager()
+        self._hooks()
 
     async def close(self) -> None:
         """Flush, and close the manager if this plugin built it."""
+        if self._forwarder is not None:
+            self._forwarder.stop()
+            self._forwarder = None
         manager = self._manager
         if manager is None:
             return
@@ -97,6 +104,19 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
         if self._manager is None:
             self._manager = _background_manager()
         return self._manager
+
+    def _hooks(self) -> HookForwarder:
+        forwarder = self._forwarder
+        if forwarder is None:
+            forwarder = self._forwarder = HookForwarder(self.manager)
+        return forwarder
+
+    def flush(self) -> None:
+        """Fire every queued event and commit the entries (tests, shutdown)."""
+        if self._forwarder is not None:
+            self._forwarder.stop()
+            self._forwarder = None
+        self.manager.flush()
 
     def transition(
         self,
@@ -133,7 +153,8 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
             return
         try:
             key, _state, victim, thief, stimulus_id = msg[1:6]
-            self.manager.hook.worker_allocated(
+            self._hooks().fire(
+                "worker_allocated",
                 task_id=str(key),
                 worker_id=str(thief),
                 allocation_score=None,
@@ -152,7 +173,8 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
             return
         busy = len(getattr(worker, "processing", ()))
         prefix = getattr(task, "prefix", None)
-        self.manager.hook.worker_allocated(
+        self._hooks().fire(
+            "worker_allocated",
             task_id=str(key),
             worker_id=worker.address,
             allocation_score=round(1.0 / (1.0 + busy), 4),
@@ -169,7 +191,8 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
             for span in details.get("startstops") or ()
             if span.get("action") == "compute"
         )
-        self.manager.hook.task_completed(
+        self._hooks().fire(
+            "task_completed",
             task_id=str(key),
             worker_id=details.get("worker"),
             success=True,
@@ -181,7 +204,8 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
     def _failed(self, key: Any, details: dict[str, Any]) -> None:
         text = details.get("exception_text") or ""
         error_type, _, message = text.partition("(")
-        self.manager.hook.task_failed(
+        self._hooks().fire(
+            "task_failed",
             task_id=str(key),
             worker_id=details.get("worker"),
             error_type=error_type.strip() or "Exception",
