@@ -18,6 +18,7 @@ import attrs
 from orchestrator_feedback.errors import FeedbackValidationError
 
 __all__ = [
+    "ENTRY_FIELDS",
     "MAX_ID_LENGTH",
     "FeedbackEntry",
     "FeedbackMetadata",
@@ -268,6 +269,10 @@ class FeedbackEntry:
         from orchestrator_feedback.serialization import entry_from_dict
 
         return entry_from_dict(data)
+
+
+ENTRY_FIELDS: tuple[str, ...] = tuple(field.name for field in attrs.fields(FeedbackEntry))
+"""The names of ``FeedbackEntry``'s fields, in order: the columns of every table and export."""
 
 
 @attrs.define(frozen=True)

@@ -18,6 +18,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import (
+    ENTRY_FIELDS,
     MAX_ID_LENGTH,
     FeedbackEntry,
     FeedbackType,
@@ -215,17 +216,7 @@ EncodedRow = tuple[Any, ...]
 JSON text, timestamps as UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLite's own spelling)."""
 
 _ISO_UTC_LENGTH = len("2026-01-01T00:00:00.000000+00:00")
-_RECORD_KEYS = {
-    "id",
-    "task_id",
-    "feedback_type",
-    "content",
-    "rating",
-    "user_id",
-    "metadata",
-    "created_at",
-    "updated_at",
-}
+_RECORD_KEYS = set(ENTRY_FIELDS)
 
 
 def _iso_utc_to_row_timestamp(text: object) -> str | None:

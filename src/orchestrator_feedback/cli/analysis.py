@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator_feedback.cli.common import Settings, fails_cleanly
-from orchestrator_feedback.cli.output import FORMATS, default_format, print_rows
+from orchestrator_feedback.cli.output import default_format, format_option, print_rows
 from orchestrator_feedback.errors import FeedbackError
 
 pass_settings = click.make_pass_decorator(Settings)
@@ -26,12 +26,7 @@ def _average(value: float | None) -> str:
 
 @click.command(epilog="Example: orchestrator-feedback stats --task task-123")
 @click.option("--task", "task_id", help="Summarise one task (default: the whole store).")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(("table", "json")),
-    help="Default: table on a terminal, json when piped.",
-)
+@format_option(("table", "json"))
 @pass_settings
 @fails_cleanly
 def stats(settings: Settings, task_id: str | None, output_format: str | None) -> None:
@@ -75,12 +70,7 @@ def stats(settings: Settings, task_id: str | None, output_format: str | None) ->
 @click.command(epilog="Example: orchestrator-feedback trends --days 90 --by week")
 @click.option("--days", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--by", type=click.Choice(("day", "week")), default="day", show_default=True)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    help="Default: table on a terminal, json when piped.",
-)
+@format_option()
 @pass_settings
 @fails_cleanly
 def trends(settings: Settings, days: int, by: str, output_format: str | None) -> None:
@@ -110,12 +100,7 @@ def trends(settings: Settings, days: int, by: str, output_format: str | None) ->
 
 
 @click.command(epilog="Example: orchestrator-feedback workers --format csv")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    help="Default: table on a terminal, json when piped.",
-)
+@format_option()
 @pass_settings
 @fails_cleanly
 def workers(settings: Settings, output_format: str | None) -> None:
@@ -147,12 +132,7 @@ def workers(settings: Settings, output_format: str | None) -> None:
     help="A ? parameter (repeatable, in order).",
 )
 @click.option("--write", is_flag=True, help="Allow statements that change the database.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    help="Default: table on a terminal, json when piped.",
-)
+@format_option()
 @pass_settings
 @fails_cleanly
 def query(

@@ -17,7 +17,7 @@ from orchestrator_feedback.cli.common import (
     parse_age,
     parse_when,
 )
-from orchestrator_feedback.cli.output import FORMATS, default_format, print_entries
+from orchestrator_feedback.cli.output import default_format, format_option, print_entries
 from orchestrator_feedback.errors import FeedbackNotFoundError
 from orchestrator_feedback.models import FeedbackEntry
 
@@ -122,12 +122,7 @@ def filters_from(options: dict[str, object]) -> dict[str, object]:
 @filter_options
 @click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    help="Default: table on a terminal, json when piped.",
-)
+@format_option()
 @pass_settings
 @fails_cleanly
 def list_entries(

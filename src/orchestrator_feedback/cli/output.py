@@ -5,28 +5,30 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TextIO, TypeVar
 
+import click
 import orjson
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.models import ENTRY_FIELDS, FeedbackEntry
 from orchestrator_feedback.serialization import entry_to_dict
 
 FORMATS = ("table", "json", "jsonl", "csv")
-ENTRY_COLUMNS = (
-    "id",
-    "task_id",
-    "feedback_type",
-    "content",
-    "rating",
-    "user_id",
-    "metadata",
-    "created_at",
-    "updated_at",
-)
+Command = TypeVar("Command", bound=Callable[..., Any])
+ENTRY_COLUMNS = ENTRY_FIELDS
+
+
+def format_option(choices: tuple[str, ...] = FORMATS) -> Callable[[Command], Command]:
+    """The ``--format`` option: table on a terminal, JSON when piped, unless chosen."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        help="Default: table on a terminal, json when piped.",
+    )
 
 
 def stdout_console() -> Console:

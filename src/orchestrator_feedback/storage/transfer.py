@@ -12,7 +12,7 @@ from typing import IO, Any
 import orjson
 
 from orchestrator_feedback.errors import DuplicateFeedbackError, ImportFormatError
-from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.models import ENTRY_FIELDS, FeedbackEntry
 from orchestrator_feedback.serialization import (
     EncodedRow,
     entry_from_dict,
@@ -42,17 +42,7 @@ BATCH_SIZE = 1000
 JSONL = "jsonl"
 JSON_ARRAY = "json"
 CSV = "csv"
-CSV_COLUMNS = (
-    "id",
-    "task_id",
-    "feedback_type",
-    "content",
-    "rating",
-    "user_id",
-    "metadata",
-    "created_at",
-    "updated_at",
-)
+CSV_COLUMNS = ENTRY_FIELDS
 Source = str | os.PathLike[str] | IO[str]
 Record = tuple[str, Any, bool]
 """``(location, decoded object, whether its text holds a \\u escape)``."""
