@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from orchestrator_feedback.errors import (
     DuplicateFeedbackError,
@@ -24,21 +23,29 @@ from orchestrator_feedback.errors import (
 from orchestrator_feedback.models import FeedbackType, to_utc
 from orchestrator_feedback.serialization import EncodedRow, entries_from_rows
 from orchestrator_feedback.storage.base import FeedbackFilter, OnConflict, QueryRow, StorageBackend
+from orchestrator_feedback.storage.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 
 try:
     import psycopg
     import psycopg_pool
     from psycopg import errors as pg_errors
-    from psycopg.rows import RowMaker
 except ImportError as missing:  # pragma: no cover - exercised only without the extra
     raise FeedbackError(
         "PostgreSQL support needs its extra: pip install 'orchestrator-feedback[postgres]' "
         f"({missing})"
     ) from None
 
+# Only now: these import psycopg too, and its absence has been explained above.
+from orchestrator_feedback.storage.postgres_rows import (
+    COLUMNS,
+    CopyStream,
+    hide_password,
+    named_rows,
+    row_params,
+)
+
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresBackend"]
 
-COLUMNS = "id, task_id, feedback_type, content, rating, user_id, metadata, created_at, updated_at"
 # Read back in the EncodedRow spelling, so SQLite's decoder serves both backends.
 SELECT_COLUMNS = (
     "id, task_id, feedback_type, content, rating, user_id, metadata::text, "
@@ -60,125 +67,6 @@ _ORDER = " ORDER BY created_at, id"
 _MIGRATION_LOCK = 7_362_810_441  # pg_advisory_xact_lock key: "feedback schema"
 _DUPLICATE_KEY = re.compile(r"Key \(id\)=\((.*)\) already exists", re.DOTALL)
 
-MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
-    (
-        1,
-        (
-            """CREATE TABLE IF NOT EXISTS feedback (
-                id TEXT PRIMARY KEY,
-                task_id TEXT NOT NULL,
-                feedback_type TEXT NOT NULL,
-                content TEXT NOT NULL,
-                rating INTEGER,
-                user_id TEXT,
-                metadata JSONB NOT NULL DEFAULT '{}',
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                CONSTRAINT rating_range CHECK (rating IS NULL OR (rating >= 1 AND rating <= 5))
-            )""",
-            "CREATE INDEX IF NOT EXISTS idx_task_id ON feedback(task_id)",
-            "CREATE INDEX IF NOT EXISTS idx_feedback_type ON feedback(feedback_type)",
-            "CREATE INDEX IF NOT EXISTS idx_created_at ON feedback(created_at)",
-            "CREATE INDEX IF NOT EXISTS idx_task_type_rating "
-            "ON feedback(task_id, feedback_type, rating)",
-            "CREATE INDEX IF NOT EXISTS idx_metadata ON feedback USING GIN (metadata)",
-        ),
-    ),
-    (
-        2,
-        (
-            """CREATE TABLE IF NOT EXISTS feedback_history (
-                version_id BIGSERIAL PRIMARY KEY,
-                id TEXT NOT NULL,
-                task_id TEXT NOT NULL,
-                feedback_type TEXT NOT NULL,
-                content TEXT NOT NULL,
-                rating INTEGER,
-                user_id TEXT,
-                metadata JSONB NOT NULL DEFAULT '{}',
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                changed_at TIMESTAMPTZ NOT NULL,
-                change TEXT NOT NULL
-            )""",
-            "CREATE INDEX IF NOT EXISTS idx_history_id ON feedback_history(id)",
-            "CREATE INDEX IF NOT EXISTS idx_history_user_id ON feedback_history(user_id)",
-            "CREATE INDEX IF NOT EXISTS idx_user_id ON feedback(user_id)",
-        ),
-    ),
-]
-"""Numbered schema changes, each applied in one transaction under an advisory lock."""
-
-SCHEMA_VERSION = MIGRATIONS[-1][0]
-
-
-def _timestamp(text: str) -> str:
-    return f"{text}+00"
-
-
-def _row_params(row: EncodedRow) -> tuple[Any, ...]:
-    """An EncodedRow as query parameters: its UTC text timestamps get their offset."""
-    return (*row[:7], _timestamp(row[7]), _timestamp(row[8]))
-
-
-class _Row(tuple):  # type: ignore[type-arg]
-    """A result row readable by position and by column name, like ``sqlite3.Row``."""
-
-    _names: tuple[str, ...] = ()
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            return super().__getitem__(self._names.index(key))
-        return super().__getitem__(key)
-
-    def keys(self) -> list[str]:
-        return list(self._names)
-
-
-def _named_rows(cursor: psycopg.Cursor[Any]) -> RowMaker[_Row]:
-    names = tuple(column.name for column in cursor.description or ())
-    row_class = type("Row", (_Row,), {"_names": names, "__slots__": ()})
-    return row_class  # type: ignore[return-value]
-
-
-def hide_password(url: str) -> str:
-    """The URL with its password replaced by ``***``, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-class _CopyStream:
-    """One COPY kept open across a bulk load's batches.
-
-    The server inserts (and updates six indexes, a GIN one among them) while we parse
-    the next batch, instead of waiting at the end of every batch.
-    """
-
-    def __init__(self, connection: psycopg.Connection[Any]) -> None:
-        self._connection = connection
-        self._context: Any = None
-        self._copy: Any = None
-
-    def write(self, rows: Sequence[EncodedRow]) -> None:
-        if self._copy is None:
-            self._context = self._connection.cursor().copy(f"COPY feedback ({COLUMNS}) FROM STDIN")
-            self._copy = self._context.__enter__()
-        write_row = self._copy.write_row
-        for row in rows:
-            write_row(_row_params(row))
-
-    def finish(self, error: BaseException | None = None) -> None:
-        """End the COPY: commit it to the transaction, or (``error``) abandon it."""
-        context, self._context, self._copy = self._context, None, None
-        if context is not None:
-            if error is None:
-                context.__exit__(None, None, None)
-            else:
-                context.__exit__(type(error), error, None)
-
 
 class PostgresBackend(StorageBackend):
     """Feedback in a PostgreSQL database, shared by many processes on many hosts."""
@@ -190,7 +78,7 @@ class PostgresBackend(StorageBackend):
     ) -> None:
         self.url = hide_password(url)
         self._timeout = timeout
-        self._streams: dict[int, _CopyStream] = {}  # by connection, during bulk loads
+        self._streams: dict[int, CopyStream] = {}  # by connection, during bulk loads
         try:
             self._pool = psycopg_pool.ConnectionPool(
                 url,
@@ -308,7 +196,7 @@ class PostgresBackend(StorageBackend):
                 sql = {OnConflict.ERROR: _INSERT, OnConflict.SKIP: _INSERT_SKIP}.get(
                     on_conflict, _INSERT_REPLACE
                 )
-                return connection.execute(sql, _row_params(rows[0])).rowcount
+                return connection.execute(sql, row_params(rows[0])).rowcount
             if on_conflict is OnConflict.ERROR:
                 return self._copy(connection, "feedback", rows)
             return self._merge(connection, rows, on_conflict)
@@ -318,7 +206,7 @@ class PostgresBackend(StorageBackend):
     @contextlib.contextmanager
     def bulk_load(self, connection: psycopg.Connection[Any]) -> Iterator[None]:
         """Stream every batch of the load through one COPY."""
-        stream = _CopyStream(connection)
+        stream = CopyStream(connection)
         self._streams[id(connection)] = stream
         try:
             try:
@@ -341,7 +229,7 @@ class PostgresBackend(StorageBackend):
             cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy,
         ):
             for row in rows:
-                copy.write_row(_row_params(row))
+                copy.write_row(row_params(row))
         return len(rows)
 
     def _merge(
@@ -427,7 +315,7 @@ class PostgresBackend(StorageBackend):
 
     def update(self, connection: psycopg.Connection[Any], row: EncodedRow) -> bool:
         """Overwrite the stored version of the row's entry."""
-        params = _row_params(row)
+        params = row_params(row)
         return connection.execute(_UPDATE, (*params[1:], params[0])).rowcount > 0
 
     def delete(
@@ -535,7 +423,7 @@ class PostgresBackend(StorageBackend):
         if read_only:
             connection.execute("BEGIN READ ONLY")
         try:
-            with connection.cursor(row_factory=_named_rows) as cursor:
+            with connection.cursor(row_factory=named_rows) as cursor:
                 cursor.execute(sql, params or None)
                 fetched = cursor.fetchall() if cursor.description else []
                 rows: list[QueryRow] = list(fetched)

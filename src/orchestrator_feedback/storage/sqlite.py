@@ -30,6 +30,7 @@ from orchestrator_feedback.storage.base import (
     StorageBackend,
 )
 from orchestrator_feedback.storage.pool import ConnectionPool
+from orchestrator_feedback.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
 
@@ -57,58 +58,6 @@ _UPDATE = (
     "user_id = ?, metadata = ?, created_at = ?, updated_at = ? WHERE id = ?"
 )
 _ORDER = " ORDER BY created_at, id"
-
-MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
-    (
-        1,
-        (
-            # The seed's table, verbatim, so databases it created are adopted as they are.
-            """CREATE TABLE IF NOT EXISTS feedback (
-                id TEXT PRIMARY KEY,
-                task_id TEXT NOT NULL,
-                feedback_type TEXT NOT NULL,
-                content TEXT NOT NULL,
-                rating INTEGER,
-                user_id TEXT,
-                metadata TEXT,
-                created_at TIMESTAMP NOT NULL,
-                updated_at TIMESTAMP NOT NULL,
-                CONSTRAINT rating_range CHECK (rating IS NULL OR (rating >= 1 AND rating <= 5))
-            )""",
-            "CREATE INDEX IF NOT EXISTS idx_task_id ON feedback(task_id)",
-            "CREATE INDEX IF NOT EXISTS idx_feedback_type ON feedback(feedback_type)",
-            "CREATE INDEX IF NOT EXISTS idx_created_at ON feedback(created_at)",
-            # Covers get_summary(task_id): the groups are read from the index alone.
-            "CREATE INDEX IF NOT EXISTS idx_task_type_rating "
-            "ON feedback(task_id, feedback_type, rating)",
-        ),
-    ),
-    (
-        2,
-        (
-            """CREATE TABLE IF NOT EXISTS feedback_history (
-                version_id INTEGER PRIMARY KEY AUTOINCREMENT,
-                id TEXT NOT NULL,
-                task_id TEXT NOT NULL,
-                feedback_type TEXT NOT NULL,
-                content TEXT NOT NULL,
-                rating INTEGER,
-                user_id TEXT,
-                metadata TEXT,
-                created_at TIMESTAMP NOT NULL,
-                updated_at TIMESTAMP NOT NULL,
-                changed_at TIMESTAMP NOT NULL,
-                change TEXT NOT NULL
-            )""",
-            "CREATE INDEX IF NOT EXISTS idx_history_id ON feedback_history(id)",
-            "CREATE INDEX IF NOT EXISTS idx_history_user_id ON feedback_history(user_id)",
-            "CREATE INDEX IF NOT EXISTS idx_user_id ON feedback(user_id)",
-        ),
-    ),
-]
-"""Numbered schema changes; each applies in one transaction and sets ``user_version``."""
-
-SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 def sqlite_path_from_url(url: str) -> str:

@@ -1,0 +1,84 @@
+"""PostgreSQL rows in and out: COPY streams, query parameters, rows read by name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.rows import RowMaker
+
+from orchestrator_feedback.serialization import EncodedRow
+
+__all__ = ["COLUMNS", "CopyStream", "hide_password", "named_rows", "row_params"]
+
+COLUMNS = "id, task_id, feedback_type, content, rating, user_id, metadata, created_at, updated_at"
+
+
+def _timestamp(text: str) -> str:
+    return f"{text}+00"
+
+
+def row_params(row: EncodedRow) -> tuple[Any, ...]:
+    """An EncodedRow as query parameters: its UTC text timestamps get their offset."""
+    return (*row[:7], _timestamp(row[7]), _timestamp(row[8]))
+
+
+class _Row(tuple):  # type: ignore[type-arg]
+    """A result row readable by position and by column name, like ``sqlite3.Row``."""
+
+    _names: tuple[str, ...] = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self._names.index(key))
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def named_rows(cursor: psycopg.Cursor[Any]) -> RowMaker[_Row]:
+    names = tuple(column.name for column in cursor.description or ())
+    row_class = type("Row", (_Row,), {"_names": names, "__slots__": ()})
+    return row_class  # type: ignore[return-value]
+
+
+def hide_password(url: str) -> str:
+    """The URL with its password replaced by ``***``, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class CopyStream:
+    """One COPY kept open across a bulk load's batches.
+
+    The server inserts (and updates six indexes, a GIN one among them) while we parse
+    the next batch, instead of waiting at the end of every batch.
+    """
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+        self._context: Any = None
+        self._copy: Any = None
+
+    def write(self, rows: Sequence[EncodedRow]) -> None:
+        if self._copy is None:
+            self._context = self._connection.cursor().copy(f"COPY feedback ({COLUMNS}) FROM STDIN")
+            self._copy = self._context.__enter__()
+        write_row = self._copy.write_row
+        for row in rows:
+            write_row(row_params(row))
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """End the COPY: commit it to the transaction, or (``error``) abandon it."""
+        context, self._context, self._copy = self._context, None, None
+        if context is not None:
+            if error is None:
+                context.__exit__(None, None, None)
+            else:
+                context.__exit__(type(error), error, None)
