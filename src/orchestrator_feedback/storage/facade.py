@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from orchestrator_feedback.errors import (
     FeedbackError,
@@ -195,7 +195,15 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         """Delete every entry of a task; return how many went."""
         return self._delete(FeedbackFilter(task_id=check_id(task_id)))
 
-    def purge(self, older_than: timedelta | datetime | None = None) -> Any:
+    @overload
+    def purge(self, older_than: None = None) -> dict[FeedbackType, int]: ...
+
+    @overload
+    def purge(self, older_than: timedelta | datetime) -> int: ...
+
+    def purge(
+        self, older_than: timedelta | datetime | None = None
+    ) -> int | dict[FeedbackType, int]:
         """Delete old feedback (and its history) for retention.
 
         With ``older_than`` (a timedelta or a datetime) delete entries created before
