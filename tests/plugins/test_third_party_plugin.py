@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,6 +27,9 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "alerts_plugin"
 def alerts_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example package installed (with its entry point) into a folder of its own."""
     target = tmp_path_factory.mktemp("site")
+    # Build from a copy, so that the build leaves nothing in the source tree.
+    source = tmp_path_factory.mktemp("source") / "alerts_plugin"
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run(
         [
             sys.executable,
@@ -37,7 +41,7 @@ def alerts_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-build-isolation",
             "--target",
             str(target),
-            str(EXAMPLE),
+            str(source),
         ],
         check=True,
     )
