@@ -20,6 +20,7 @@ from orchestrator_feedback.errors import FeedbackValidationError
 __all__ = [
     "ENTRY_FIELDS",
     "MAX_ID_LENGTH",
+    "TYPE_BY_VALUE",
     "FeedbackEntry",
     "FeedbackMetadata",
     "FeedbackSummary",
@@ -50,15 +51,16 @@ class FeedbackType(enum.Enum):
     ALLOCATION_FEEDBACK = "allocation_feedback"
 
 
-_TYPE_BY_VALUE = {member.value: member for member in FeedbackType}
-_VALID_TYPES = ", ".join(_TYPE_BY_VALUE)
+TYPE_BY_VALUE = {member.value: member for member in FeedbackType}
+"""Each ``FeedbackType`` by its string value."""
+_VALID_TYPES = ", ".join(TYPE_BY_VALUE)
 
 
 def to_feedback_type(value: FeedbackType | str) -> FeedbackType:
     """Return ``value`` as a ``FeedbackType``, accepting a member or its string value."""
     if type(value) is FeedbackType:
         return value
-    member = _TYPE_BY_VALUE.get(value) if isinstance(value, str) else None
+    member = TYPE_BY_VALUE.get(value) if isinstance(value, str) else None
     if member is None:
         raise FeedbackValidationError(
             "feedback_type", value, f"must be a FeedbackType or one of: {_VALID_TYPES}"
@@ -151,13 +153,13 @@ def _validate_rating(_entry: Any, _attribute: attrs.Attribute[Any], value: objec
     check_rating(value)
 
 
-def check_rating(value: object) -> None:
+def check_rating(value: object, field: str = "rating") -> None:
     """Raise unless ``value`` is None or an int from 1 to 5 (not a bool)."""
     if value is None:
         return
     # bool is an int subclass; True is not a rating.
     if type(value) is not int or not 1 <= value <= 5:
-        raise FeedbackValidationError("rating", value, "must be None or a whole number from 1 to 5")
+        raise FeedbackValidationError(field, value, "must be None or a whole number from 1 to 5")
 
 
 def find_json_problem(value: object, path: str) -> tuple[str, object, str] | None:
@@ -229,7 +231,7 @@ def _updated_at(value: datetime) -> datetime:
 
 
 # slots=False: entries read back from the database are built by filling __dict__ in one
-# step (see serialization.build_trusted_entry), twice as fast as setting nine slots.
+# step (see serialization.entries_from_rows), twice as fast as setting nine slots.
 @attrs.define(kw_only=True, slots=False)
 class FeedbackEntry:
     """One piece of feedback about a task, built by keyword.

@@ -20,6 +20,7 @@ from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import (
     ENTRY_FIELDS,
     MAX_ID_LENGTH,
+    TYPE_BY_VALUE,
     FeedbackEntry,
     FeedbackType,
     to_feedback_type,
@@ -29,7 +30,6 @@ from orchestrator_feedback.models import (
 __all__ = [
     "SQLITE_TIMESTAMP_LENGTH",
     "EncodedRow",
-    "build_trusted_entry",
     "converter",
     "dump_metadata",
     "entries_from_rows",
@@ -38,21 +38,12 @@ __all__ = [
     "entry_to_dict",
     "entry_to_row",
     "format_sqlite_timestamp",
-    "load_metadata",
-    "parse_sqlite_timestamp",
     "parse_timestamp",
     "record_to_row",
     "structure_or_explain",
 ]
 
 SQLITE_TIMESTAMP_LENGTH = len("YYYY-MM-DD HH:MM:SS.ffffff")
-
-
-def parse_sqlite_timestamp(text: str) -> datetime:
-    """Read a timestamp as SQLite stores it (UTC text without an offset)."""
-    if len(text) == SQLITE_TIMESTAMP_LENGTH:
-        return datetime.fromisoformat(text + "+00:00")
-    return parse_timestamp(text)
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -107,14 +98,6 @@ def dump_metadata(metadata: Mapping[str, Any]) -> str:
     except TypeError:
         validate_metadata(metadata)
         raise
-
-
-def load_metadata(text: str | None) -> dict[str, Any]:
-    """Decode metadata stored as JSON text (NULL reads as an empty object)."""
-    if not text or text == "{}":
-        return {}
-    loaded: dict[str, Any] = orjson.loads(text)
-    return loaded
 
 
 converter = cattrs.Converter(forbid_extra_keys=True)
@@ -249,7 +232,7 @@ def record_to_row(record: Any, may_hold_escapes: bool) -> EncodedRow | None:
     get = record.get
     entry_id, task_id, user_id = get("id"), get("task_id"), get("user_id")
     content, rating, metadata = get("content"), get("rating"), get("metadata")
-    feedback_type = _TYPE_BY_VALUE.get(get("feedback_type"))  # type: ignore[arg-type]
+    feedback_type = TYPE_BY_VALUE.get(get("feedback_type"))  # type: ignore[arg-type]
     if (
         feedback_type is None
         or not _short_id(entry_id)
@@ -303,51 +286,21 @@ def entry_to_row(entry: FeedbackEntry) -> EncodedRow:
 
 _set_field = object.__setattr__
 _new_object = object.__new__
-_TYPE_BY_VALUE = {member.value: member for member in FeedbackType}
-
-
-def build_trusted_entry(
-    id: str,
-    task_id: str,
-    feedback_type: str,
-    content: str,
-    rating: int | None,
-    user_id: str | None,
-    metadata: dict[str, Any],
-    created_at: datetime,
-    updated_at: datetime,
-) -> FeedbackEntry:
-    """Build an entry from values read back from our own database, skipping re-validation.
-
-    Everything in the table was validated on the way in and is guarded by its constraints;
-    validating again on every read would cost more than the query itself.
-    """
-    entry = _new_object(FeedbackEntry)
-    _set_field(
-        entry,
-        "__dict__",
-        {
-            "id": id,
-            "task_id": task_id,
-            "feedback_type": _TYPE_BY_VALUE.get(feedback_type) or to_feedback_type(feedback_type),
-            "content": content,
-            "rating": rating,
-            "user_id": user_id,
-            "metadata": metadata,
-            "created_at": created_at,
-            "updated_at": updated_at,
-        },
-    )
-    return entry
 
 
 def entries_from_rows(rows: list[EncodedRow]) -> list[FeedbackEntry]:
-    """Decode many rows; ``entry_from_row`` unrolled, as reads return rows by the page."""
+    """Decode rows read back from our own database, without validating them again.
+
+    Everything in the table was validated on the way in and is guarded by its
+    constraints; validating again on every read would cost more than the query itself.
+    Each entry's ``__dict__`` is filled in one step, with the common timestamp spelling
+    parsed inline: reads return rows by the page, so this loop is the hot path.
+    """
     entries: list[FeedbackEntry] = []
     append = entries.append
     loads = orjson.loads
     from_iso = datetime.fromisoformat
-    types = _TYPE_BY_VALUE
+    types = TYPE_BY_VALUE
     for entry_id, task_id, type_value, content, rating, user_id, metadata, created, updated in rows:
         entry = _new_object(FeedbackEntry)
         _set_field(
@@ -374,15 +327,5 @@ def entries_from_rows(rows: list[EncodedRow]) -> list[FeedbackEntry]:
 
 
 def entry_from_row(row: EncodedRow) -> FeedbackEntry:
-    """Decode an ``EncodedRow`` read back from the database."""
-    return build_trusted_entry(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        load_metadata(row[6]),
-        parse_sqlite_timestamp(row[7]),
-        parse_sqlite_timestamp(row[8]),
-    )
+    """Decode one ``EncodedRow`` read back from the database."""
+    return entries_from_rows([row])[0]

@@ -17,7 +17,13 @@ from typing import Any, Protocol
 import attrs
 
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackEntry, FeedbackType, to_feedback_type, to_utc
+from orchestrator_feedback.models import (
+    FeedbackEntry,
+    FeedbackType,
+    check_rating,
+    to_feedback_type,
+    to_utc,
+)
 from orchestrator_feedback.serialization import EncodedRow
 
 __all__ = ["FeedbackChange", "FeedbackFilter", "OnConflict", "QueryRow", "StorageBackend"]
@@ -64,10 +70,7 @@ def _optional_created_before(value: datetime | None) -> datetime | None:
 
 
 def _check_rating_bound(_filter: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (type(value) is not int or not 1 <= value <= 5):
-        raise FeedbackValidationError(
-            attribute.name, value, "must be None or a whole number from 1 to 5"
-        )
+    check_rating(value, attribute.name)
 
 
 def _check_optional_str(_filter: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -127,6 +130,19 @@ class StorageBackend(abc.ABC):
 
     database_errors: tuple[type[Exception], ...] = ()
     """The driver's error classes, for callers that report them (the command line)."""
+
+    placeholder: str = "?"
+    """The driver's query parameter placeholder."""
+
+    def encode_time(self, value: datetime) -> Any:
+        """A datetime as this engine compares it with stored times."""
+        return value
+
+    def where(self, where: FeedbackFilter | str) -> tuple[str, list[Any]]:
+        """The ``WHERE`` clause and parameters for one id or a filter."""
+        if isinstance(where, str):
+            return f" WHERE id = {self.placeholder}", [where]
+        return where.where(self.placeholder, self.encode_time)
 
     def is_disconnect(self, error: BaseException) -> bool:
         """Whether ``error`` means the connection was lost (a read is then retried once)."""
@@ -260,9 +276,14 @@ class StorageBackend(abc.ABC):
         With ``read_only`` a statement that would change the database is refused.
         """
 
-    @abc.abstractmethod
     def encode_parameter(self, value: Any) -> Any:
-        """Turn a caller's query parameter into what this engine compares with stored values."""
+        """Turn a caller's query parameter into what this engine compares with stored values:
+        a datetime (naive: local time) as ``encode_time`` spells UTC, a type as its value."""
+        if isinstance(value, datetime):
+            return self.encode_time(to_utc(value))
+        if isinstance(value, FeedbackType):
+            return value.value
+        return value
 
     @property
     @abc.abstractmethod

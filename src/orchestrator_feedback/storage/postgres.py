@@ -20,7 +20,7 @@ from orchestrator_feedback.errors import (
     SchemaVersionError,
     StorageClosedError,
 )
-from orchestrator_feedback.models import FeedbackType, to_utc
+from orchestrator_feedback.models import to_utc
 from orchestrator_feedback.serialization import EncodedRow, entries_from_rows
 from orchestrator_feedback.storage.base import FeedbackFilter, OnConflict, QueryRow, StorageBackend
 from orchestrator_feedback.storage.postgres_schema import MIGRATIONS, SCHEMA_VERSION
@@ -72,6 +72,8 @@ class PostgresBackend(StorageBackend):
     """Feedback in a PostgreSQL database, shared by many processes on many hosts."""
 
     database_errors = (psycopg.Error,)
+    placeholder = "%s"
+    encode_time = staticmethod(to_utc)
 
     def __init__(
         self, url: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
@@ -284,7 +286,7 @@ class PostgresBackend(StorageBackend):
         offset: int,
     ) -> list[Any]:
         """Return matching entries in order."""
-        clause, params = where.where("%s", to_utc)
+        clause, params = self.where(where)
         sql = f"SELECT {SELECT_COLUMNS} FROM feedback{clause}{_ORDER}"
         if limit is not None or offset:
             sql += " LIMIT %s OFFSET %s"
@@ -293,7 +295,7 @@ class PostgresBackend(StorageBackend):
 
     def iterate(self, connection: psycopg.Connection[Any], where: FeedbackFilter) -> Iterator[Any]:
         """Stream matching entries through a server-side cursor, a thousand rows at a time."""
-        clause, params = where.where("%s", to_utc)
+        clause, params = self.where(where)
         in_transaction = connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
         if not in_transaction:
             connection.execute("BEGIN")  # a named cursor lives inside a transaction
@@ -309,7 +311,7 @@ class PostgresBackend(StorageBackend):
 
     def count(self, connection: psycopg.Connection[Any], where: FeedbackFilter) -> int:
         """Count matching entries."""
-        clause, params = where.where("%s", to_utc)
+        clause, params = self.where(where)
         found = connection.execute(f"SELECT COUNT(*) FROM feedback{clause}", params).fetchone()
         return int(found[0]) if found else 0
 
@@ -322,7 +324,7 @@ class PostgresBackend(StorageBackend):
         self, connection: psycopg.Connection[Any], where: FeedbackFilter | str, returning: bool
     ) -> list[Any] | int:
         """Delete one id or every match."""
-        clause, params = self._where(where)
+        clause, params = self.where(where)
         sql = f"DELETE FROM feedback{clause}"
         if returning:
             return entries_from_rows(
@@ -338,7 +340,7 @@ class PostgresBackend(StorageBackend):
         changed_at: datetime,
     ) -> None:
         """Copy current versions into ``feedback_history``."""
-        clause, params = self._where(where)
+        clause, params = self.where(where)
         connection.execute(
             f"INSERT INTO feedback_history ({COLUMNS}, changed_at, change) "
             f"SELECT {COLUMNS}, %s, %s FROM feedback{clause}",
@@ -355,7 +357,7 @@ class PostgresBackend(StorageBackend):
 
     def delete_history(self, connection: psycopg.Connection[Any], where: FeedbackFilter) -> int:
         """Delete matching history rows."""
-        clause, params = where.where("%s", to_utc)
+        clause, params = self.where(where)
         return connection.execute(f"DELETE FROM feedback_history{clause}", params).rowcount
 
     def reclaim_space(self) -> None:
@@ -366,11 +368,6 @@ class PostgresBackend(StorageBackend):
             connection.execute("VACUUM feedback_history")
         finally:
             self.release(connection)
-
-    def _where(self, where: FeedbackFilter | str) -> tuple[str, list[Any]]:
-        if isinstance(where, str):
-            return " WHERE id = %s", [where]
-        return where.where("%s", to_utc)
 
     def rating_counts(
         self, connection: psycopg.Connection[Any], task_id: str | None
@@ -435,11 +432,3 @@ class PostgresBackend(StorageBackend):
             if read_only and not connection.closed:
                 connection.execute("ROLLBACK")
         return rows
-
-    def encode_parameter(self, value: Any) -> Any:
-        """Datetimes become aware UTC datetimes; feedback types their value."""
-        if isinstance(value, datetime):
-            return to_utc(value)
-        if isinstance(value, FeedbackType):
-            return value.value
-        return value

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
-MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
-    (
-        1,
-        (
-            """CREATE TABLE IF NOT EXISTS feedback (
-                id TEXT PRIMARY KEY,
-                task_id TEXT NOT NULL,
+# The columns after the id; the history table keeps versions of the same rows.
+_ENTRY_COLUMNS = """                task_id TEXT NOT NULL,
                 feedback_type TEXT NOT NULL,
                 content TEXT NOT NULL,
                 rating INTEGER,
                 user_id TEXT,
                 metadata JSONB NOT NULL DEFAULT '{}',
                 created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
+                updated_at TIMESTAMPTZ NOT NULL,"""
+
+MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
+    (
+        1,
+        (
+            """CREATE TABLE IF NOT EXISTS feedback (
+                id TEXT PRIMARY KEY,
+"""
+            + _ENTRY_COLUMNS
+            + """
                 CONSTRAINT rating_range CHECK (rating IS NULL OR (rating >= 1 AND rating <= 5))
             )""",
             "CREATE INDEX IF NOT EXISTS idx_task_id ON feedback(task_id)",
@@ -34,14 +39,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             """CREATE TABLE IF NOT EXISTS feedback_history (
                 version_id BIGSERIAL PRIMARY KEY,
                 id TEXT NOT NULL,
-                task_id TEXT NOT NULL,
-                feedback_type TEXT NOT NULL,
-                content TEXT NOT NULL,
-                rating INTEGER,
-                user_id TEXT,
-                metadata JSONB NOT NULL DEFAULT '{}',
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
+"""
+            + _ENTRY_COLUMNS
+            + """
                 changed_at TIMESTAMPTZ NOT NULL,
                 change TEXT NOT NULL
             )""",

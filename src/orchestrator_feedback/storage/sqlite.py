@@ -16,7 +16,7 @@ from orchestrator_feedback.errors import (
     FeedbackError,
     SchemaVersionError,
 )
-from orchestrator_feedback.models import FeedbackEntry, FeedbackType, to_utc
+from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.serialization import (
     EncodedRow,
     entries_from_rows,
@@ -73,6 +73,8 @@ class SQLiteBackend(StorageBackend):
     """Feedback in one SQLite file, shared by threads and processes through WAL."""
 
     database_errors = (sqlite3.Error,)
+    placeholder = "?"
+    encode_time = staticmethod(format_sqlite_timestamp)
 
     def __init__(
         self, path: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
@@ -285,7 +287,7 @@ class SQLiteBackend(StorageBackend):
         self, connection: sqlite3.Connection, where: FeedbackFilter, limit: int | None, offset: int
     ) -> list[FeedbackEntry]:
         """Return matching entries in order."""
-        clause, params = where.where("?", format_sqlite_timestamp)
+        clause, params = self.where(where)
         sql = f"SELECT {COLUMNS} FROM feedback{clause}{_ORDER}"
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
@@ -296,7 +298,7 @@ class SQLiteBackend(StorageBackend):
         self, connection: sqlite3.Connection, where: FeedbackFilter
     ) -> Iterator[FeedbackEntry]:
         """Stream matching entries in order, a thousand rows at a time."""
-        clause, params = where.where("?", format_sqlite_timestamp)
+        clause, params = self.where(where)
         cursor = connection.execute(f"SELECT {COLUMNS} FROM feedback{clause}{_ORDER}", params)
         try:
             while rows := cursor.fetchmany(1000):
@@ -306,7 +308,7 @@ class SQLiteBackend(StorageBackend):
 
     def count(self, connection: sqlite3.Connection, where: FeedbackFilter) -> int:
         """Count matching entries."""
-        clause, params = where.where("?", format_sqlite_timestamp)
+        clause, params = self.where(where)
         counted: int = connection.execute(
             f"SELECT COUNT(*) FROM feedback{clause}", params
         ).fetchone()[0]
@@ -320,7 +322,7 @@ class SQLiteBackend(StorageBackend):
         self, connection: sqlite3.Connection, where: FeedbackFilter | str, returning: bool
     ) -> list[FeedbackEntry] | int:
         """Delete one id or every match."""
-        clause, params = self._where(where)
+        clause, params = self.where(where)
         sql = f"DELETE FROM feedback{clause}"
         if returning:
             return entries_from_rows(
@@ -336,7 +338,7 @@ class SQLiteBackend(StorageBackend):
         changed_at: datetime,
     ) -> None:
         """Copy current versions into ``feedback_history``."""
-        clause, params = self._where(where)
+        clause, params = self.where(where)
         connection.execute(
             f"INSERT INTO feedback_history ({COLUMNS}, changed_at, change) "
             f"SELECT {COLUMNS}, ?, ? FROM feedback{clause}",
@@ -353,7 +355,7 @@ class SQLiteBackend(StorageBackend):
 
     def delete_history(self, connection: sqlite3.Connection, where: FeedbackFilter) -> int:
         """Delete matching history rows."""
-        clause, params = where.where("?", format_sqlite_timestamp)
+        clause, params = self.where(where)
         return connection.execute(f"DELETE FROM feedback_history{clause}", params).rowcount
 
     def reclaim_space(self) -> None:
@@ -366,11 +368,6 @@ class SQLiteBackend(StorageBackend):
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             self.release(connection)
-
-    def _where(self, where: FeedbackFilter | str) -> tuple[str, list[Any]]:
-        if isinstance(where, str):
-            return " WHERE id = ?", [where]
-        return where.where("?", format_sqlite_timestamp)
 
     def rating_counts(
         self, connection: sqlite3.Connection, task_id: str | None
@@ -435,14 +432,6 @@ class SQLiteBackend(StorageBackend):
             if read_only:
                 connection.execute("PRAGMA query_only = OFF")
         return rows
-
-    def encode_parameter(self, value: Any) -> Any:
-        """Datetimes become stored UTC text; feedback types their value."""
-        if isinstance(value, datetime):
-            return format_sqlite_timestamp(to_utc(value))
-        if isinstance(value, FeedbackType):
-            return value.value
-        return value
 
 
 def _create_private_file(path: Path) -> None:

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
-MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
-    (
-        1,
-        (
-            # The seed's table, verbatim, so databases it created are adopted as they are.
-            """CREATE TABLE IF NOT EXISTS feedback (
-                id TEXT PRIMARY KEY,
-                task_id TEXT NOT NULL,
+# The seed's columns after the id; the history table keeps versions of the same rows.
+_ENTRY_COLUMNS = """task_id TEXT NOT NULL,
                 feedback_type TEXT NOT NULL,
                 content TEXT NOT NULL,
                 rating INTEGER,
                 user_id TEXT,
                 metadata TEXT,
                 created_at TIMESTAMP NOT NULL,
-                updated_at TIMESTAMP NOT NULL,
+                updated_at TIMESTAMP NOT NULL"""
+
+MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
+    (
+        1,
+        (
+            # The seed's table, verbatim, so databases it created are adopted as they are.
+            f"""CREATE TABLE IF NOT EXISTS feedback (
+                id TEXT PRIMARY KEY,
+                {_ENTRY_COLUMNS},
                 CONSTRAINT rating_range CHECK (rating IS NULL OR (rating >= 1 AND rating <= 5))
             )""",
             "CREATE INDEX IF NOT EXISTS idx_task_id ON feedback(task_id)",
@@ -32,17 +35,10 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (
         2,
         (
-            """CREATE TABLE IF NOT EXISTS feedback_history (
+            f"""CREATE TABLE IF NOT EXISTS feedback_history (
                 version_id INTEGER PRIMARY KEY AUTOINCREMENT,
                 id TEXT NOT NULL,
-                task_id TEXT NOT NULL,
-                feedback_type TEXT NOT NULL,
-                content TEXT NOT NULL,
-                rating INTEGER,
-                user_id TEXT,
-                metadata TEXT,
-                created_at TIMESTAMP NOT NULL,
-                updated_at TIMESTAMP NOT NULL,
+                {_ENTRY_COLUMNS},
                 changed_at TIMESTAMP NOT NULL,
                 change TEXT NOT NULL
             )""",

@@ -77,28 +77,18 @@ def export_records(records: Iterable[dict[str, Any]], dest: Source, file_format:
 
 
 def export_entries(entries: Iterable[FeedbackEntry], dest: Source, file_format: str) -> int:
-    """Write entries as JSON Lines or as a JSON array; return how many were written."""
+    """Write entries as JSON Lines, a JSON array or CSV; return how many were written."""
+    records = map(entry_to_dict, entries)
+    if file_format != CSV:
+        return export_records(records, dest, file_format)
     count = 0
     with _opened(dest, "w") as out:
-        if file_format == CSV:
-            writer = csv.writer(out)
-            writer.writerow(CSV_COLUMNS)
-            for entry in entries:
-                record = entry_to_dict(entry)
-                record["metadata"] = orjson.dumps(record["metadata"]).decode()
-                writer.writerow(["" if record[c] is None else record[c] for c in CSV_COLUMNS])
-                count += 1
-        elif file_format == JSONL:
-            for entry in entries:
-                out.write(orjson.dumps(entry_to_dict(entry)).decode() + "\n")
-                count += 1
-        else:
-            out.write("[")
-            for entry in entries:
-                text = orjson.dumps(entry_to_dict(entry)).decode()
-                out.write(("\n" if count == 0 else ",\n") + text)
-                count += 1
-            out.write("\n]\n" if count else "]\n")
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for record in records:
+            record["metadata"] = orjson.dumps(record["metadata"]).decode()
+            writer.writerow(["" if record[c] is None else record[c] for c in CSV_COLUMNS])
+            count += 1
     return count
 
 

@@ -37,8 +37,7 @@ class BackgroundWriter:
         batch_window: float,
         on_full: str,
     ) -> None:
-        if on_full not in ("block", "drop"):
-            raise FeedbackError(f"on_full must be 'block' or 'drop', not {on_full!r}")
+        # The options were validated by FeedbackStorage, which builds the writer.
         self._commit = commit
         self._commit_one = commit_one
         self._queue_size = queue_size
