@@ -85,7 +85,7 @@ def run(workdir: Path, *, quick: bool) -> list[str]:
         manager = _manager(workdir / f"bg-slow-{round_number}.db")
         manager.register(SlowSubscriber())
         slowed.append(statistics.median(_call_times(manager, slow_calls, "slow")))
-        manager.feedback_plugin.storage._listeners.clear()  # type: ignore[union-attr]
+        manager.feedback_plugin.storage._batch_listeners.clear()  # type: ignore[union-attr]
         manager.close()
     change = statistics.median(slowed) / statistics.median(plain) - 1
     lines.append(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 
 from orchestrator_feedback import (
@@ -17,6 +19,7 @@ from orchestrator_feedback import (
     FeedbackType,
     FeedbackValidationError,
 )
+from orchestrator_feedback.models import new_entry
 
 MakeEntry = Callable[..., FeedbackEntry]
 
@@ -221,3 +224,83 @@ def test_summary_fields() -> None:
         feedback_by_type=dict.fromkeys(FeedbackType, 0),
     )
     assert summary.total_count == 0 and summary.average_rating is None
+
+
+# -- the hot-path constructor and the id maker --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("task_id", "", "1 to 256"),
+        ("task_id", 7, "string"),
+        ("user_id", "u" * 257, "1 to 256"),
+        ("feedback_type", "nonsense", "task_completion"),
+        ("content", "c" * 65_537, "at most 65536"),
+        ("content", "a\x00b", "NUL"),
+        ("rating", True, "1 to 5"),
+        ("rating", 4.5, "1 to 5"),
+        ("metadata", {"deep": [1, {"x": -math.inf}]}, "metadata.deep[1].x"),
+        ("metadata", {"k\x00": 1}, "NUL"),
+        ("metadata", {"when": datetime.now()}, "metadata.when"),
+        ("metadata", [1], "JSON object"),
+    ],
+)
+def test_new_entry_refuses_what_the_constructor_refuses(
+    field: str, value: Any, fragment: str
+) -> None:
+    fields: dict[str, Any] = {"task_id": "t", "feedback_type": "general", "content": "c"}
+    fields[field] = value
+    with pytest.raises(FeedbackValidationError) as raised:
+        new_entry(**fields)
+    assert fragment in str(raised.value)
+    with pytest.raises(FeedbackValidationError):
+        FeedbackEntry(**fields)
+
+
+def test_new_entry_equals_the_constructors_entry() -> None:
+    metadata = {"emoji": "🎉", "ключ": ["значение", 1.5, None, True], "nested": {"a": {}}}
+    built = new_entry(
+        task_id="t",
+        feedback_type="manager_review",
+        content="ok",
+        rating=5,
+        user_id="u",
+        metadata=metadata,
+    )
+    assert built == FeedbackEntry(**attrs.asdict(built, recurse=False))
+    assert built.feedback_type is FeedbackType.MANAGER_REVIEW
+    assert built.created_at == built.updated_at and built.created_at.tzinfo is UTC
+    built.rating = 4  # still validated on assignment
+    with pytest.raises(FeedbackValidationError):
+        built.rating = 6
+
+
+def test_ids_are_distinct_random_uuid4_strings() -> None:
+    ids = [FeedbackEntry(task_id="t", feedback_type="general", content="c").id for _ in range(5000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def _ids_in_child(connection: Any) -> None:
+    connection.send(
+        [new_entry(task_id="t", feedback_type="general", content="c").id for _ in range(50)]
+    )
+
+
+def test_a_forked_child_makes_ids_of_its_own() -> None:
+    # The parent has spare ids made in advance; a forked child must not hand them out again.
+    new_entry(task_id="t", feedback_type="general", content="c")
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_ids_in_child, args=(sender,))
+    child.start()
+    child_ids = set(receiver.recv())
+    child.join()
+    parent_ids = {
+        new_entry(task_id="t", feedback_type="general", content="c").id for _ in range(50)
+    }
+    assert len(child_ids) == 50 and not child_ids & parent_ids

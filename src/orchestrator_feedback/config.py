@@ -71,7 +71,7 @@ class BackgroundConfig:
 
     queue_size: int = attrs.field(default=10_000, validator=attrs.validators.ge(1))
     """Entries that may wait; then callers wait (or entries drop, see ``on_full``)."""
-    batch_size: int = attrs.field(default=500, validator=attrs.validators.ge(1))
+    batch_size: int = attrs.field(default=10_000, validator=attrs.validators.ge(1))
     """The most entries committed together."""
     batch_window_ms: float = attrs.field(default=50.0, validator=attrs.validators.ge(0))
     """How long the writer waits to fill a group, in milliseconds."""

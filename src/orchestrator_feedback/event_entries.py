@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from orchestrator_feedback.models import FeedbackEntry, FeedbackType
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType, new_entry
 
 __all__ = [
     "QUALITY_RATINGS",
@@ -72,7 +72,7 @@ def task_completed_entry(
     if output_quality:
         content += f" (quality: {output_quality})"
     rating = QUALITY_RATINGS.get(output_quality.lower()) if output_quality else None
-    return FeedbackEntry(
+    return new_entry(
         task_id=task_id,
         feedback_type=FeedbackType.TASK_COMPLETION,
         content=content,
@@ -100,7 +100,7 @@ def worker_allocated_entry(
         content += f" (score {allocation_score:g})"
     if allocation_reason:
         content += f": {_short(allocation_reason)}"
-    return FeedbackEntry(
+    return new_entry(
         task_id=task_id,
         feedback_type=FeedbackType.ALLOCATION_FEEDBACK,
         content=content,
@@ -126,7 +126,7 @@ def task_failed_entry(
     if worker_id:
         content += f" on {worker_id}"
     content += f": {error_type}: {_short(error_message)}"
-    return FeedbackEntry(
+    return new_entry(
         task_id=task_id,
         feedback_type=FeedbackType.ERROR_REPORT,
         content=content,
@@ -151,7 +151,7 @@ def worker_performance_entry(
     scores = [value for value in metrics.values() if isinstance(value, int | float)]
     mean = sum(scores) / len(scores) if scores and len(scores) == len(metrics) else None
     listed = ", ".join(f"{name} {value}" for name, value in metrics.items())
-    return FeedbackEntry(
+    return new_entry(
         task_id=task_id,
         feedback_type=FeedbackType.WORKER_PERFORMANCE,
         content=f"Worker {worker_id} on task {task_id}: {_short(listed) or 'no metrics'}",
@@ -171,7 +171,7 @@ def task_decomposed_entry(
     content = f"Task {task_id} decomposed into {len(subtasks)} subtasks"
     if effectiveness is not None:
         content += f" (effectiveness {effectiveness:g})"
-    return FeedbackEntry(
+    return new_entry(
         task_id=task_id,
         feedback_type=FeedbackType.DECOMPOSITION_EFFECTIVENESS,
         content=content,
@@ -190,7 +190,7 @@ def task_reviewed_entry(
     """A ``MANAGER_REVIEW`` entry carrying the reviewer's rating and comment."""
     content = comment if comment else f"Task {task_id} reviewed by {reviewer_id}"
     details = _details(metadata, reviewer_id=reviewer_id, rating=rating, comment=comment)
-    return FeedbackEntry(
+    return new_entry(
         task_id=task_id,
         feedback_type=FeedbackType.MANAGER_REVIEW,
         content=content,

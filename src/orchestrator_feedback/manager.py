@@ -86,14 +86,20 @@ class FeedbackPluginManager(pluggy.PluginManager):
 
         Lets the built-in plugin skip firing hooks nobody listens to, on the hot path.
         """
-        implemented = self._implemented
-        if implemented is None:
-            implemented = self._implemented = frozenset(
-                name
-                for name, caller in vars(self.hook).items()
-                if isinstance(caller, pluggy.HookCaller) and caller.get_hookimpls()
-            )
-        return hook_name in implemented
+        return hook_name in (self._implemented or self._find_implemented())
+
+    def has_any_implementation(self, hook_names: frozenset[str]) -> bool:
+        """Whether any plugin implements any of ``hook_names`` (cached like
+        ``has_implementations``)."""
+        return not hook_names.isdisjoint(self._implemented or self._find_implemented())
+
+    def _find_implemented(self) -> frozenset[str]:
+        self._implemented = frozenset(
+            name
+            for name, caller in vars(self.hook).items()
+            if isinstance(caller, pluggy.HookCaller) and caller.get_hookimpls()
+        )
+        return self._implemented
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         """Unregister a plugin (by object or name), as pluggy does."""

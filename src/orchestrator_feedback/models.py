@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeAlias
 
@@ -28,6 +28,7 @@ __all__ = [
     "JSONValue",
     "TrendPoint",
     "WorkerStats",
+    "new_entry",
 ]
 
 JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
@@ -82,14 +83,39 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Where each of a UUID's 32 hex digits goes in its 36-character spelling.
+_HEX_POSITIONS = [at for at in range(36) if at not in (8, 13, 18, 23)]
+_VARIANT_DIGIT = bytes.maketrans(b"0123456789abcdef", b"89ab89ab89ab89ab")
+_spare_ids: list[str] = []
+# A child process must not hand out ids its parent already has in store.
+os.register_at_fork(after_in_child=_spare_ids.clear)
+
+
+def _make_ids(count: int = 1024) -> None:
+    """Add ``count`` random (version 4, RFC 4122) UUID strings to the spare ids.
+
+    One read of ``os.urandom`` and strided byte copies, all in C: a fifth of a
+    microsecond an id, against about three for ``str(uuid.uuid4())``.
+    """
+    hexed = os.urandom(16 * count).hex().encode()
+    spelled = bytearray(b"-" * (37 * count))  # 36 characters and a space per id
+    for digit, position in enumerate(_HEX_POSITIONS):
+        spelled[position::37] = hexed[digit::32]
+    spelled[14::37] = b"4" * count  # the version
+    spelled[19::37] = hexed[16::32].translate(_VARIANT_DIGIT)  # the variant: 8, 9, a or b
+    spelled[36::37] = b" " * count
+    _spare_ids.extend(spelled.decode().split())
+
+
 def _new_id() -> str:
-    """A random (version 4) UUID string, as ``str(uuid.uuid4())`` but twice as fast:
-    this runs once per event in the orchestrator's hot path."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    """A random (version 4) UUID string, as ``str(uuid.uuid4())`` but made in bulk: this
+    runs once per event in the orchestrator's hot path. ``list.pop`` is atomic, so
+    threads never share an id."""
+    try:
+        return _spare_ids.pop()
+    except IndexError:
+        _make_ids()
+        return _spare_ids.pop()
 
 
 def text_problem(value: str) -> str | None:
@@ -201,10 +227,42 @@ def find_json_problem(value: object, path: str) -> tuple[str, object, str] | Non
     )
 
 
+def _is_plain_json(value: dict[Any, Any] | list[Any]) -> bool:
+    """Whether the dict or list ``value`` is plainly JSON: string keys, and values that
+    are ASCII text without NUL, finite numbers, booleans, None, or lists and dicts of
+    those.
+
+    The common case, checked in one loop without building key paths; anything else
+    (non-ASCII text included) takes ``find_json_problem``'s careful way.
+    """
+    items: Iterable[Any] = value
+    if type(value) is dict:
+        for key in value:
+            if type(key) is not str or not key.isascii() or "\x00" in key:
+                return False
+        items = value.values()
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() or "\x00" in item:
+                return False
+        elif kind is float:
+            if item - item != 0.0:  # NaN and the infinities
+                return False
+        elif kind is dict or kind is list:
+            if not _is_plain_json(item):
+                return False
+        elif kind is not int and kind is not bool and item is not None:
+            return False
+    return True
+
+
 def validate_metadata(value: object) -> None:
     """Raise ``FeedbackValidationError`` unless ``value`` is a JSON object; name the bad path."""
     if type(value) is not dict:
         raise FeedbackValidationError("metadata", value, "must be a dict (a JSON object)")
+    if _is_plain_json(value):
+        return
     problem = find_json_problem(value, "metadata")
     if problem is not None:
         raise FeedbackValidationError(*problem)
@@ -275,6 +333,51 @@ class FeedbackEntry:
 
 ENTRY_FIELDS: tuple[str, ...] = tuple(field.name for field in attrs.fields(FeedbackEntry))
 """The names of ``FeedbackEntry``'s fields, in order: the columns of every table and export."""
+
+_new_object = object.__new__
+_set_field = object.__setattr__
+
+
+def new_entry(
+    *,
+    task_id: str,
+    feedback_type: FeedbackType | str,
+    content: str,
+    rating: int | None = None,
+    user_id: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> FeedbackEntry:
+    """A new entry (a fresh id, created now), as ``FeedbackEntry(...)`` builds it.
+
+    The same checks, in one call instead of one attrs validator call per field: this
+    builds the entry of every orchestrator event, on the host's hot path.
+    """
+    check_identifier("task_id", task_id)
+    if user_id is not None:
+        check_identifier("user_id", user_id)
+    kind = to_feedback_type(feedback_type)
+    check_content(content)
+    check_rating(rating)
+    checked_metadata = _to_metadata(metadata)
+    validate_metadata(checked_metadata)
+    now = datetime.now(UTC)
+    entry: FeedbackEntry = _new_object(FeedbackEntry)
+    _set_field(
+        entry,
+        "__dict__",
+        {
+            "id": _new_id(),
+            "task_id": task_id,
+            "feedback_type": kind,
+            "content": content,
+            "rating": rating,
+            "user_id": user_id,
+            "metadata": checked_metadata,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    return entry
 
 
 @attrs.define(frozen=True)

@@ -25,6 +25,7 @@ _HOOK_FOR_CHANGE = {
     FeedbackChange.UPDATED: "feedback_updated",
     FeedbackChange.DELETED: "feedback_deleted",
 }
+_CHECK_HOOKS = frozenset({"feedback_task_exists", "feedback_prepare"})
 
 
 class FeedbackPlugin:
@@ -49,8 +50,9 @@ class FeedbackPlugin:
         self._background = write_mode == "background"
         self._manager = plugin_manager
         self._hook = plugin_manager.hook
+        self._submit = storage.submit
         plugin_manager.counters.queue_depth_source = lambda: storage.queue_depth
-        storage.add_listener(self._tell_subscribers)
+        storage.add_listener(self._tell_subscribers, batched=True)
 
     # -- the path every entry takes -----------------------------------------------------
 
@@ -98,12 +100,19 @@ class FeedbackPlugin:
 
     def record(self, entry: FeedbackEntry) -> FeedbackEntry | None:
         """Check and store ``entry``; None (logged and counted) when it was rejected."""
-        try:
-            self.check(entry)
-        except (FeedbackRejected, FeedbackValidationError) as rejection:
-            self._reject(entry.task_id, rejection)
-            return None
-        return self.store(entry)
+        # The hot path of every event: checks only when a plugin asks for them, and the
+        # store's submit (or create) called directly rather than through ``store``.
+        if self._manager.has_any_implementation(_CHECK_HOOKS):
+            try:
+                self.check(entry)
+            except (FeedbackRejected, FeedbackValidationError) as rejection:
+                self._reject(entry.task_id, rejection)
+                return None
+        if not self._background:
+            self.storage.create(entry)
+        elif self._submit(entry) is None:
+            self._manager.counters.add("dropped")
+        return entry
 
     def _record_event(
         self, build: Callable[..., FeedbackEntry], *event: Any
@@ -120,12 +129,21 @@ class FeedbackPlugin:
         self._manager.counters.add("rejected")
         logger.warning("feedback for task %r rejected: %s", task_id, reason)
 
-    def _tell_subscribers(self, change: FeedbackChange, entry: FeedbackEntry) -> None:
-        if change is FeedbackChange.RECORDED:
-            self._manager.counters.add("recorded")
-        hook_name = _HOOK_FOR_CHANGE[change]
-        if self._manager.has_implementations(hook_name):
-            getattr(self._hook, hook_name)(entry=entry)
+    def _tell_subscribers(self, changes: Sequence[tuple[FeedbackChange, FeedbackEntry]]) -> None:
+        """Count what a commit recorded, then fire each change's hook, in commit order."""
+        recorded = sum(1 for change, _entry in changes if change is FeedbackChange.RECORDED)
+        if recorded:
+            self._manager.counters.add("recorded", recorded)
+        implemented = self._manager.has_implementations
+        if not any(implemented(hook_name) for hook_name in _HOOK_FOR_CHANGE.values()):
+            return
+        for change, entry in changes:
+            hook_name = _HOOK_FOR_CHANGE[change]
+            if implemented(hook_name):
+                try:
+                    getattr(self._hook, hook_name)(entry=entry)
+                except Exception:  # a strict manager re-raises; the other entries still go
+                    logger.exception("%s failed for feedback %s", hook_name, entry.id)
 
     # -- orchestrator events ------------------------------------------------------------
 

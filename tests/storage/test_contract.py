@@ -488,3 +488,55 @@ def test_many_threads_write_and_nothing_is_lost(
     assert errors == []
     assert storage.count() == 8 * 60
     assert all(storage.count(task_id=f"thread-{n}") == 60 for n in range(8))
+
+
+@pytest.mark.parametrize("clash_at", [0, 2047, 2048, 4999])
+def test_create_many_past_one_statement_names_the_clash_and_stores_nothing(
+    storage: FeedbackStorage, make_entry: MakeEntry, clash_at: int
+) -> None:
+    # 5,000 entries take several INSERT statements on SQLite: a clash in any of them
+    # must undo the others and be reported at its own position.
+    existing = storage.create(make_entry())
+    batch = [make_entry() for _ in range(5000)]
+    batch[clash_at] = make_entry(id=existing.id)
+    with pytest.raises(DuplicateFeedbackError) as raised:
+        storage.create_many(batch)
+    assert raised.value.feedback_id == existing.id
+    assert raised.value.position == clash_at
+    assert storage.count() == 1
+    storage.create_many(batch[:clash_at] + batch[clash_at + 1 :])
+    assert storage.count() == 5000
+
+
+def test_a_clash_inside_one_big_batch_is_found(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    batch = [make_entry() for _ in range(3000)]
+    batch.append(make_entry(id=batch[2500].id))
+    with pytest.raises(DuplicateFeedbackError) as raised:
+        storage.create_many(batch)
+    assert raised.value.position == 3000
+    assert storage.count() == 0
+
+
+def test_batched_listeners_hear_each_commit_once(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    commits: list[list[str]] = []
+    heard_one_by_one: list[str] = []
+
+    def batched(changes: list[tuple[FeedbackChange, FeedbackEntry]]) -> None:
+        commits.append([entry.id for change, entry in changes])
+
+    storage.add_listener(batched, batched=True)
+    storage.add_listener(lambda change, entry: heard_one_by_one.append(entry.id))
+    entries = storage.create_many([make_entry() for _ in range(3)])
+    with pytest.raises(RuntimeError), storage.transaction():
+        storage.create(make_entry())
+        raise RuntimeError
+    single = storage.create(make_entry())
+    assert commits == [[entry.id for entry in entries], [single.id]]
+    assert heard_one_by_one == [*commits[0], single.id]
+    storage.remove_listener(batched)
+    storage.create(make_entry())
+    assert len(commits) == 2

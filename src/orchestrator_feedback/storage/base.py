@@ -188,6 +188,12 @@ class StorageBackend(abc.ABC):
 
     # -- data ------------------------------------------------------------------------
 
+    @property
+    def rows_per_statement(self) -> int:
+        """How many rows ``insert`` writes in one statement, atomic on its own: a write of
+        no more rows needs no transaction around it."""
+        return 1
+
     @abc.abstractmethod
     def insert(self, connection: Any, rows: Sequence[EncodedRow], on_conflict: OnConflict) -> int:
         """Insert encoded entries; return how many rows were written.

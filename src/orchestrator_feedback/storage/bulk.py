@@ -113,7 +113,7 @@ class BulkTransfer(StoreCore):
                 if protect is not None:
                     batch = [(protect(row), where) for row, where in batch]
                 written += transfer.insert_batch(backend, connection, batch, policy)
-                if self._listeners:
+                if self._listening:
                     state.pending.extend(
                         (FeedbackChange.RECORDED, entry_from_row(row)) for row, _where in batch
                     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Self, TypeVar
 
@@ -16,12 +16,14 @@ from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.privacy import PrivacyPolicy
 from orchestrator_feedback.storage.base import FeedbackChange, FeedbackFilter, StorageBackend
 
-__all__ = ["ChangeListener", "Events", "StoreCore", "check_entry", "check_id"]
+__all__ = ["BatchListener", "ChangeListener", "Events", "StoreCore", "check_entry", "check_id"]
 
 logger = logging.getLogger("orchestrator_feedback.storage")
 
 ChangeListener = Callable[[FeedbackChange, FeedbackEntry], None]
 """Called as ``listener(change, entry)`` once the change is committed."""
+BatchListener = Callable[[Sequence[tuple[FeedbackChange, FeedbackEntry]]], None]
+"""Called as ``listener(changes)`` once per commit, with its ``(change, entry)`` pairs."""
 
 Result = TypeVar("Result")
 Events = list[tuple[FeedbackChange, FeedbackEntry]]
@@ -52,6 +54,7 @@ class StoreCore:
 
     _backend: StorageBackend
     _listeners: list[ChangeListener]
+    _batch_listeners: list[BatchListener]
     _state: _ThreadState
     _privacy: PrivacyPolicy | None
 
@@ -75,13 +78,25 @@ class StoreCore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def add_listener(self, listener: ChangeListener) -> None:
-        """Call ``listener(change, entry)`` after every committed change from now on."""
-        self._listeners.append(listener)
+    def add_listener(self, listener: Callable[..., None], *, batched: bool = False) -> None:
+        """Call ``listener(change, entry)`` after every committed change from now on.
 
-    def remove_listener(self, listener: ChangeListener) -> None:
+        ``batched=True``: call ``listener(changes)`` once per commit instead, with the
+        list of ``(change, entry)`` pairs; cheaper when a commit holds thousands.
+        """
+        (self._batch_listeners if batched else self._listeners).append(listener)
+
+    def remove_listener(self, listener: Callable[..., None]) -> None:
         """Stop calling ``listener``."""
-        self._listeners.remove(listener)
+        if listener in self._batch_listeners:
+            self._batch_listeners.remove(listener)
+        else:
+            self._listeners.remove(listener)
+
+    @property
+    def _listening(self) -> bool:
+        """Whether any listener wants to hear of changes."""
+        return bool(self._listeners or self._batch_listeners)
 
     # -- transactions ------------------------------------------------------------------
 
@@ -193,6 +208,11 @@ class StoreCore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _notify(self, events: Events) -> None:
+        for batch_listener in self._batch_listeners:
+            try:
+                batch_listener(events)
+            except Exception:
+                logger.exception("feedback listener %r failed", batch_listener)
         for listener in self._listeners:
             for change, entry in events:
                 try:

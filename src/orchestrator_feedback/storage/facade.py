@@ -86,7 +86,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         retention: RetentionPolicy | None = None,
         history: bool = True,
         queue_size: int = 10_000,
-        batch_size: int = 500,
+        batch_size: int = 10_000,
         batch_window: float = 0.05,
         on_full: str = "block",
     ) -> None:
@@ -114,6 +114,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
             )
         )
         self._listeners = list(listeners)
+        self._batch_listeners = []
         self._state = _ThreadState()
         self._privacy = privacy if privacy is not None and privacy.active else None
         self._retention = retention
@@ -137,7 +138,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         """Store a new entry and return it; ``DuplicateFeedbackError`` if its id exists."""
         check_entry(entry)
         backend = self._backend
-        listening = bool(self._listeners)
+        listening = self._listening
 
         row = entry_to_row(entry)
         if self._privacy is not None:
@@ -155,7 +156,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         if not batch:
             return batch
         backend = self._backend
-        listening = bool(self._listeners)
+        listening = self._listening
 
         rows = [entry_to_row(entry) for entry in batch]
         if self._privacy is not None:
@@ -165,7 +166,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
             backend.insert(connection, rows, OnConflict.ERROR)
             return batch, [(FeedbackChange.RECORDED, e) for e in batch] if listening else []
 
-        return self._write(insert)
+        return self._write(insert, one_statement=len(rows) <= backend.rows_per_statement)
 
     def update(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Overwrite the stored entry with the same id; ``FeedbackNotFoundError`` if absent."""
@@ -255,7 +256,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
 
         def erase(connection: Any) -> tuple[int, Events]:
             backend.delete_history(connection, where)
-            deleted = backend.delete(connection, where, returning=bool(self._listeners))
+            deleted = backend.delete(connection, where, returning=self._listening)
             if isinstance(deleted, int):
                 return deleted, []
             return len(deleted), [(FeedbackChange.DELETED, entry) for entry in deleted]
@@ -280,7 +281,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
 
     def _delete(self, where: FeedbackFilter | str, *, keep_history: bool = True) -> int:
         backend = self._backend
-        listening = bool(self._listeners)
+        listening = self._listening
         history = self._history and keep_history
         purging = not keep_history and isinstance(where, FeedbackFilter)
 
