@@ -37,6 +37,9 @@ ENCRYPTED_MARKER = "[encrypted: no key to read it]"
 _TOKEN_KEY = "$encrypted"
 
 
+_PSEUDONYMS_REMEMBERED = 10_000
+
+
 class PrivacyPolicy:
     """Pseudonymise user ids (keyed HMAC-SHA256) and encrypt chosen metadata values (Fernet).
 
@@ -59,6 +62,7 @@ class PrivacyPolicy:
                 "(user ids are never stored in plain text instead)"
             )
         self._secret = secret.encode() if isinstance(secret, str) else secret
+        self._pseudonyms: dict[str, str] = {}
         self.anonymize_user_ids = anonymize_user_ids
         self.encrypted_keys = frozenset(encrypt_metadata_keys)
         self._fernet: Any = None
@@ -102,9 +106,15 @@ class PrivacyPolicy:
         """
         if user_id is None or not self.anonymize_user_ids or user_id.startswith(PSEUDONYM_PREFIX):
             return user_id
-        assert self._secret is not None
-        digest = hmac.new(self._secret, user_id.encode(), hashlib.sha256).hexdigest()
-        return PSEUDONYM_PREFIX + digest
+        pseudonym = self._pseudonyms.get(user_id)
+        if pseudonym is None:
+            assert self._secret is not None
+            digest = hmac.new(self._secret, user_id.encode(), hashlib.sha256).hexdigest()
+            pseudonym = PSEUDONYM_PREFIX + digest
+            # Users repeat: remember the first few thousand rather than hash on every write.
+            if len(self._pseudonyms) < _PSEUDONYMS_REMEMBERED:
+                self._pseudonyms[user_id] = pseudonym
+        return pseudonym
 
     def protect_row(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         """An ``EncodedRow`` as it may be stored: user id pseudonymised, values encrypted."""
