@@ -26,6 +26,7 @@ from orchestrator_feedback import (
     hookimpl,
     load_config,
 )
+from orchestrator_feedback.storage.writer import BackgroundWriter
 
 MakeEntry = Callable[..., FeedbackEntry]
 
@@ -224,3 +225,33 @@ def test_write_mode_from_file_and_environment(
     path.write_text('[background]\non_full = "panic"')
     with pytest.raises(FeedbackValidationError, match="on_full"):
         load_config(path)
+
+
+def test_a_stop_that_lands_just_before_the_writer_sleeps_still_ends_it() -> None:
+    # The writer found its queue empty and is about to clear its wake-up flag and sleep;
+    # stop() runs at that moment (its set() lands just before the clear). It must not
+    # sleep for ever.
+    writer_box: list[BackgroundWriter] = []
+
+    class StopArrivesFirst(threading.Event):
+        def clear(self) -> None:
+            writer = writer_box[0]
+            if not writer._stopping:
+                writer._stopping = True  # what stop() does first ...
+                super().set()  # ... then its wake-up, which this clear() undoes
+            super().clear()
+
+    writer = BackgroundWriter(
+        lambda entries: None,
+        lambda entry: None,
+        queue_size=10,
+        batch_size=10,
+        batch_window=0.0,
+        on_full="block",
+    )
+    writer_box.append(writer)
+    sleeping_on, writer._arrived = writer._arrived, StopArrivesFirst()
+    writer._arrived.set()
+    sleeping_on.set()  # wake it: it finds nothing to write and heads for sleep
+    writer._thread.join(timeout=10)
+    assert not writer._thread.is_alive(), "the writer slept through a stop"

@@ -147,7 +147,9 @@ class BackgroundWriter:
                 return
             else:
                 self._arrived.clear()
-                if self._items:  # arrived between the take and the clear
+                # Entries, or a stop, may have come between the take and the clear: their
+                # set() was undone, so set again (stop() sets _stopping before _arrived).
+                if self._items or self._stopping:
                     self._arrived.set()
 
     def _take_batch(self) -> list[tuple[int, FeedbackEntry]]:
