@@ -76,11 +76,10 @@ class FeedbackPlugin:
     def store(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Store a checked entry (or, in background mode, queue it); subscribers hear of
         it after the commit."""
-        if self._background:
-            if self.storage.submit(entry) is None:
-                self._manager.counters.add("dropped")
-        else:
+        if not self._background:
             self.storage.create(entry)
+        elif self._submit(entry) is None:
+            self._manager.counters.add("dropped")
         return entry
 
     def store_and_wait(self, entry: FeedbackEntry) -> FeedbackEntry:
@@ -100,19 +99,14 @@ class FeedbackPlugin:
 
     def record(self, entry: FeedbackEntry) -> FeedbackEntry | None:
         """Check and store ``entry``; None (logged and counted) when it was rejected."""
-        # The hot path of every event: checks only when a plugin asks for them, and the
-        # store's submit (or create) called directly rather than through ``store``.
+        # The hot path of every event: checks only when some plugin asks for them.
         if self._manager.has_any_implementation(_CHECK_HOOKS):
             try:
                 self.check(entry)
             except (FeedbackRejected, FeedbackValidationError) as rejection:
                 self._reject(entry.task_id, rejection)
                 return None
-        if not self._background:
-            self.storage.create(entry)
-        elif self._submit(entry) is None:
-            self._manager.counters.add("dropped")
-        return entry
+        return self.store(entry)
 
     def _record_event(
         self, build: Callable[..., FeedbackEntry], *event: Any
