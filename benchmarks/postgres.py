@@ -16,7 +16,7 @@ from benchmarks.store import make_entry
 from benchmarks.timing import compare, fmt
 from orchestrator_feedback import FeedbackStorage
 from orchestrator_feedback.serialization import entry_to_row
-from orchestrator_feedback.storage.postgres_rows import COLUMNS
+from orchestrator_feedback.storage.base import COLUMNS
 from orchestrator_feedback.storage.postgres_rows import row_params as _row_params
 
 URL = os.environ.get(

@@ -18,15 +18,26 @@ import attrs
 
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import (
+    ENTRY_FIELDS,
     FeedbackEntry,
     FeedbackType,
     check_rating,
     to_feedback_type,
     to_utc,
 )
-from orchestrator_feedback.serialization import EncodedRow
+from orchestrator_feedback.serialization import EncodedRow, entries_from_rows, entry_from_row
 
-__all__ = ["FeedbackChange", "FeedbackFilter", "OnConflict", "QueryRow", "StorageBackend"]
+__all__ = [
+    "COLUMNS",
+    "FeedbackChange",
+    "FeedbackFilter",
+    "OnConflict",
+    "QueryRow",
+    "StorageBackend",
+]
+
+COLUMNS = ", ".join(ENTRY_FIELDS)
+"""The entry columns of ``feedback`` and ``feedback_history``, in ``EncodedRow`` order."""
 
 
 class FeedbackChange(enum.Enum):
@@ -134,6 +145,9 @@ class StorageBackend(abc.ABC):
     placeholder: str = "?"
     """The driver's query parameter placeholder."""
 
+    read_columns: str = COLUMNS
+    """The SELECT list that reads an entry back as an ``EncodedRow``."""
+
     def encode_time(self, value: datetime) -> Any:
         """A datetime as this engine compares it with stored times."""
         return value
@@ -206,9 +220,13 @@ class StorageBackend(abc.ABC):
         """Wrap a large insert inside a transaction; a backend may speed it up here."""
         yield
 
-    @abc.abstractmethod
     def get(self, connection: Any, feedback_id: str) -> FeedbackEntry | None:
         """Return the entry with this id, or None."""
+        row = connection.execute(
+            f"SELECT {self.read_columns} FROM feedback WHERE id = {self.placeholder}",
+            (feedback_id,),
+        ).fetchone()
+        return None if row is None else entry_from_row(row)
 
     @abc.abstractmethod
     def select(
@@ -220,43 +238,76 @@ class StorageBackend(abc.ABC):
     def iterate(self, connection: Any, where: FeedbackFilter) -> Iterator[FeedbackEntry]:
         """Yield matching entries ordered by ``created_at`` then ``id``, in constant memory."""
 
-    @abc.abstractmethod
     def count(self, connection: Any, where: FeedbackFilter) -> int:
         """Return how many entries match."""
+        clause, params = self.where(where)
+        return int(
+            connection.execute(f"SELECT COUNT(*) FROM feedback{clause}", params).fetchone()[0]
+        )
 
     @abc.abstractmethod
     def update(self, connection: Any, row: EncodedRow) -> bool:
         """Overwrite the stored entry with the row's id; False when that id is not stored."""
 
-    @abc.abstractmethod
+    # The statements below read the same in every SQL dialect we speak: only the
+    # placeholder, the time encoding and the read-back columns differ.
+
     def delete(
         self, connection: Any, where: FeedbackFilter | str, returning: bool
     ) -> list[FeedbackEntry] | int:
         """Delete one id or every match; return the deleted entries, or their count."""
+        clause, params = self.where(where)
+        sql = f"DELETE FROM feedback{clause}"
+        if returning:
+            return entries_from_rows(
+                connection.execute(f"{sql} RETURNING {self.read_columns}", params).fetchall()
+            )
+        return int(connection.execute(sql, params).rowcount)
 
-    @abc.abstractmethod
     def save_history(
         self, connection: Any, where: FeedbackFilter | str, change: str, changed_at: datetime
     ) -> None:
         """Copy the current version of one id (or every match) into the history table."""
+        clause, params = self.where(where)
+        mark = self.placeholder
+        connection.execute(
+            f"INSERT INTO feedback_history ({COLUMNS}, changed_at, change) "
+            f"SELECT {COLUMNS}, {mark}, {mark} FROM feedback{clause}",
+            [self.encode_time(changed_at), change, *params],
+        )
 
-    @abc.abstractmethod
     def history(self, connection: Any, feedback_id: str) -> list[FeedbackEntry]:
         """Previous versions of an entry, oldest first."""
+        rows = connection.execute(
+            f"SELECT {self.read_columns} FROM feedback_history "
+            f"WHERE id = {self.placeholder} ORDER BY version_id",
+            (feedback_id,),
+        ).fetchall()
+        return entries_from_rows(rows)
 
-    @abc.abstractmethod
     def delete_history(self, connection: Any, where: FeedbackFilter) -> int:
         """Delete history rows matching ``where`` (same columns as the feedback table)."""
+        clause, params = self.where(where)
+        return int(connection.execute(f"DELETE FROM feedback_history{clause}", params).rowcount)
 
     @abc.abstractmethod
     def reclaim_space(self) -> None:
         """Give freed space back and leave no trace of deleted rows (runs outside a transaction)."""
 
-    @abc.abstractmethod
     def rating_counts(
         self, connection: Any, task_id: str | None
     ) -> list[tuple[str, int | None, int]]:
-        """Return ``(feedback_type, rating, count)`` groups for one task or the whole store."""
+        """Return ``(feedback_type, rating, count)`` groups for one task or the whole store
+        (from the ``(task_id, feedback_type, rating)`` index alone)."""
+        sql = "SELECT feedback_type, rating, COUNT(*) FROM feedback"
+        if task_id is None:
+            rows = connection.execute(f"{sql} GROUP BY feedback_type, rating").fetchall()
+        else:
+            rows = connection.execute(
+                f"{sql} WHERE task_id = {self.placeholder} GROUP BY feedback_type, rating",
+                (task_id,),
+            ).fetchall()
+        return list(rows)
 
     @abc.abstractmethod
     def worker_summary(self, connection: Any) -> list[tuple[str, int, float | None, int]]:

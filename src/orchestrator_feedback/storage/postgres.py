@@ -22,7 +22,13 @@ from orchestrator_feedback.errors import (
 )
 from orchestrator_feedback.models import to_utc
 from orchestrator_feedback.serialization import EncodedRow, entries_from_rows
-from orchestrator_feedback.storage.base import FeedbackFilter, OnConflict, QueryRow, StorageBackend
+from orchestrator_feedback.storage.base import (
+    COLUMNS,
+    FeedbackFilter,
+    OnConflict,
+    QueryRow,
+    StorageBackend,
+)
 from orchestrator_feedback.storage.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 
 try:
@@ -37,7 +43,6 @@ except ImportError as missing:  # pragma: no cover - exercised only without the 
 
 # Only now: these import psycopg too, and its absence has been explained above.
 from orchestrator_feedback.storage.postgres_rows import (
-    COLUMNS,
     CopyStream,
     hide_password,
     named_rows,
@@ -74,6 +79,7 @@ class PostgresBackend(StorageBackend):
     database_errors = (psycopg.Error,)
     placeholder = "%s"
     encode_time = staticmethod(to_utc)
+    read_columns = SELECT_COLUMNS
 
     def __init__(
         self, url: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
@@ -271,13 +277,6 @@ class PostgresBackend(StorageBackend):
         position = positions[1] if len(positions) > 1 else positions[0] if positions else None
         return DuplicateFeedbackError(duplicate, position=position)
 
-    def get(self, connection: psycopg.Connection[Any], feedback_id: str) -> Any:
-        """Return one entry by id."""
-        rows = connection.execute(
-            f"SELECT {SELECT_COLUMNS} FROM feedback WHERE id = %s", (feedback_id,)
-        ).fetchall()
-        return entries_from_rows(rows)[0] if rows else None
-
     def select(
         self,
         connection: psycopg.Connection[Any],
@@ -309,56 +308,10 @@ class PostgresBackend(StorageBackend):
             if not in_transaction and not connection.closed:
                 connection.execute("COMMIT")
 
-    def count(self, connection: psycopg.Connection[Any], where: FeedbackFilter) -> int:
-        """Count matching entries."""
-        clause, params = self.where(where)
-        found = connection.execute(f"SELECT COUNT(*) FROM feedback{clause}", params).fetchone()
-        return int(found[0]) if found else 0
-
     def update(self, connection: psycopg.Connection[Any], row: EncodedRow) -> bool:
         """Overwrite the stored version of the row's entry."""
         params = row_params(row)
         return connection.execute(_UPDATE, (*params[1:], params[0])).rowcount > 0
-
-    def delete(
-        self, connection: psycopg.Connection[Any], where: FeedbackFilter | str, returning: bool
-    ) -> list[Any] | int:
-        """Delete one id or every match."""
-        clause, params = self.where(where)
-        sql = f"DELETE FROM feedback{clause}"
-        if returning:
-            return entries_from_rows(
-                connection.execute(f"{sql} RETURNING {SELECT_COLUMNS}", params).fetchall()
-            )
-        return connection.execute(sql, params).rowcount
-
-    def save_history(
-        self,
-        connection: psycopg.Connection[Any],
-        where: FeedbackFilter | str,
-        change: str,
-        changed_at: datetime,
-    ) -> None:
-        """Copy current versions into ``feedback_history``."""
-        clause, params = self.where(where)
-        connection.execute(
-            f"INSERT INTO feedback_history ({COLUMNS}, changed_at, change) "
-            f"SELECT {COLUMNS}, %s, %s FROM feedback{clause}",
-            [to_utc(changed_at), change, *params],
-        )
-
-    def history(self, connection: psycopg.Connection[Any], feedback_id: str) -> list[Any]:
-        """Previous versions, oldest first."""
-        rows = connection.execute(
-            f"SELECT {SELECT_COLUMNS} FROM feedback_history WHERE id = %s ORDER BY version_id",
-            (feedback_id,),
-        ).fetchall()
-        return entries_from_rows(rows)
-
-    def delete_history(self, connection: psycopg.Connection[Any], where: FeedbackFilter) -> int:
-        """Delete matching history rows."""
-        clause, params = self.where(where)
-        return connection.execute(f"DELETE FROM feedback_history{clause}", params).rowcount
 
     def reclaim_space(self) -> None:
         """VACUUM both tables, so freed space is reused and dead rows are cleared."""
@@ -368,17 +321,6 @@ class PostgresBackend(StorageBackend):
             connection.execute("VACUUM feedback_history")
         finally:
             self.release(connection)
-
-    def rating_counts(
-        self, connection: psycopg.Connection[Any], task_id: str | None
-    ) -> list[tuple[str, int | None, int]]:
-        """Group counts by type and rating."""
-        sql = "SELECT feedback_type, rating, COUNT(*) FROM feedback"
-        if task_id is None:
-            return connection.execute(f"{sql} GROUP BY feedback_type, rating").fetchall()
-        return connection.execute(
-            f"{sql} WHERE task_id = %s GROUP BY feedback_type, rating", (task_id,)
-        ).fetchall()
 
     def worker_summary(
         self, connection: psycopg.Connection[Any]

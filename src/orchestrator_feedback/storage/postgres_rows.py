@@ -10,10 +10,9 @@ import psycopg
 from psycopg.rows import RowMaker
 
 from orchestrator_feedback.serialization import EncodedRow
+from orchestrator_feedback.storage.base import COLUMNS
 
-__all__ = ["COLUMNS", "CopyStream", "hide_password", "named_rows", "row_params"]
-
-COLUMNS = "id, task_id, feedback_type, content, rating, user_id, metadata, created_at, updated_at"
+__all__ = ["CopyStream", "hide_password", "named_rows", "row_params"]
 
 
 def _timestamp(text: str) -> str:

@@ -20,10 +20,10 @@ from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.serialization import (
     EncodedRow,
     entries_from_rows,
-    entry_from_row,
     format_sqlite_timestamp,
 )
 from orchestrator_feedback.storage.base import (
+    COLUMNS,
     FeedbackFilter,
     OnConflict,
     QueryRow,
@@ -34,7 +34,6 @@ from orchestrator_feedback.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSI
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
 
-COLUMNS = "id, task_id, feedback_type, content, rating, user_id, metadata, created_at, updated_at"
 _PLACEHOLDERS = ", ".join("?" * 9)
 _NULL_ROW = [None] * 9
 _MOST_ROWS_PER_STATEMENT = 2048
@@ -303,13 +302,6 @@ class SQLiteBackend(StorageBackend):
         for _name, sql in indexes:
             connection.execute(sql)
 
-    def get(self, connection: sqlite3.Connection, feedback_id: str) -> FeedbackEntry | None:
-        """Return one entry by id."""
-        row = connection.execute(
-            f"SELECT {COLUMNS} FROM feedback WHERE id = ?", (feedback_id,)
-        ).fetchone()
-        return None if row is None else entry_from_row(row)
-
     def select(
         self, connection: sqlite3.Connection, where: FeedbackFilter, limit: int | None, offset: int
     ) -> list[FeedbackEntry]:
@@ -333,57 +325,9 @@ class SQLiteBackend(StorageBackend):
         finally:
             cursor.close()
 
-    def count(self, connection: sqlite3.Connection, where: FeedbackFilter) -> int:
-        """Count matching entries."""
-        clause, params = self.where(where)
-        counted: int = connection.execute(
-            f"SELECT COUNT(*) FROM feedback{clause}", params
-        ).fetchone()[0]
-        return counted
-
     def update(self, connection: sqlite3.Connection, row: EncodedRow) -> bool:
         """Overwrite the stored version of the row's entry; False when its id is not stored."""
         return connection.execute(_UPDATE, (*row[1:], row[0])).rowcount > 0
-
-    def delete(
-        self, connection: sqlite3.Connection, where: FeedbackFilter | str, returning: bool
-    ) -> list[FeedbackEntry] | int:
-        """Delete one id or every match."""
-        clause, params = self.where(where)
-        sql = f"DELETE FROM feedback{clause}"
-        if returning:
-            return entries_from_rows(
-                connection.execute(f"{sql} RETURNING {COLUMNS}", params).fetchall()
-            )
-        return connection.execute(sql, params).rowcount
-
-    def save_history(
-        self,
-        connection: sqlite3.Connection,
-        where: FeedbackFilter | str,
-        change: str,
-        changed_at: datetime,
-    ) -> None:
-        """Copy current versions into ``feedback_history``."""
-        clause, params = self.where(where)
-        connection.execute(
-            f"INSERT INTO feedback_history ({COLUMNS}, changed_at, change) "
-            f"SELECT {COLUMNS}, ?, ? FROM feedback{clause}",
-            [format_sqlite_timestamp(changed_at), change, *params],
-        )
-
-    def history(self, connection: sqlite3.Connection, feedback_id: str) -> list[FeedbackEntry]:
-        """Previous versions, oldest first."""
-        rows = connection.execute(
-            f"SELECT {COLUMNS} FROM feedback_history WHERE id = ? ORDER BY version_id",
-            (feedback_id,),
-        ).fetchall()
-        return entries_from_rows(rows)
-
-    def delete_history(self, connection: sqlite3.Connection, where: FeedbackFilter) -> int:
-        """Delete matching history rows."""
-        clause, params = self.where(where)
-        return connection.execute(f"DELETE FROM feedback_history{clause}", params).rowcount
 
     def reclaim_space(self) -> None:
         """VACUUM, then empty the WAL file: deleted rows are gone from every byte on disk."""
@@ -395,17 +339,6 @@ class SQLiteBackend(StorageBackend):
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             self.release(connection)
-
-    def rating_counts(
-        self, connection: sqlite3.Connection, task_id: str | None
-    ) -> list[tuple[str, int | None, int]]:
-        """Group counts by type and rating, read from the covering index."""
-        sql = "SELECT feedback_type, rating, COUNT(*) FROM feedback"
-        if task_id is None:
-            return connection.execute(f"{sql} GROUP BY feedback_type, rating").fetchall()
-        return connection.execute(
-            f"{sql} WHERE task_id = ? GROUP BY feedback_type, rating", (task_id,)
-        ).fetchall()
 
     def worker_summary(
         self, connection: sqlite3.Connection
