@@ -9,6 +9,7 @@ import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -191,6 +192,26 @@ def test_two_processes_of_eight_threads_lose_nothing(tmp_path: Path) -> None:
             row[0] for row in storage.execute_query("SELECT COUNT(DISTINCT task_id) FROM feedback")
         } == {16}
         assert storage.execute_query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+def _open_and_close(path: str, start: Any) -> None:
+    start.wait()
+    FeedbackStorage(path).close()
+
+
+def test_processes_opening_a_new_file_at_once_never_see_locked(tmp_path: Path) -> None:
+    # Switching a new file to WAL is a step SQLite does not wait on its busy handler for.
+    context = multiprocessing.get_context("fork")
+    for round_number in range(60):
+        path = str(tmp_path / f"new-{round_number}.db")
+        start = context.Event()
+        processes = [context.Process(target=_open_and_close, args=(path, start)) for _ in range(4)]
+        for process in processes:
+            process.start()
+        start.set()
+        for process in processes:
+            process.join(timeout=60)
+        assert [process.exitcode for process in processes] == [0] * 4, f"round {round_number}"
 
 
 def test_listeners_are_given_to_the_constructor(

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -129,11 +130,27 @@ class SQLiteBackend(StorageBackend):
             cached_statements=256,
         )
         if not self._memory:
-            connection.execute("PRAGMA journal_mode=WAL")
+            self._use_wal(connection)
         connection.execute(f"PRAGMA synchronous={self._synchronous}")
         # Deleted rows are overwritten with zeros, so a forgotten user leaves no bytes behind.
         connection.execute("PRAGMA secure_delete = ON")
         return connection
+
+    def _use_wal(self, connection: sqlite3.Connection) -> None:
+        """Put the file in WAL mode (it stays so), trying again until ``timeout``.
+
+        Two processes switching a new file at once can get "database is locked" at once:
+        SQLite does not wait on its busy handler for this switch.
+        """
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     def _migrate(self, connection: sqlite3.Connection) -> int:
         version: int = connection.execute("PRAGMA user_version").fetchone()[0]
