@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -56,7 +57,7 @@ def test_fields_are_the_seeds_in_the_seeds_order(make_entry: MakeEntry) -> None:
 def test_defaults() -> None:
     before = datetime.now(UTC)
     entry = FeedbackEntry(task_id="t", feedback_type=FeedbackType.GENERAL, content="c")
-    assert uuid.UUID(entry.id).version == 4
+    assert uuid.UUID(entry.id).version == 7
     assert entry.rating is None and entry.user_id is None and entry.metadata == {}
     assert before <= entry.created_at <= datetime.now(UTC)
     assert entry.updated_at == entry.created_at
@@ -276,13 +277,20 @@ def test_new_entry_equals_the_constructors_entry() -> None:
         built.rating = 6
 
 
-def test_ids_are_distinct_random_uuid4_strings() -> None:
+def test_ids_are_distinct_time_ordered_uuid7_strings() -> None:
+    before = time.time_ns() // 1_000_000
     ids = [FeedbackEntry(task_id="t", feedback_type="general", content="c").id for _ in range(5000)]
+    after = time.time_ns() // 1_000_000
     assert len(set(ids)) == len(ids)
+    milliseconds = []
     for text in ids:
         parsed = uuid.UUID(text)
         assert str(parsed) == text
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+        milliseconds.append(parsed.int >> 80)
+    # The first 48 bits are the Unix time in milliseconds when the id was made.
+    assert before <= milliseconds[0] and milliseconds[-1] <= after
+    assert milliseconds == sorted(milliseconds)
 
 
 def _ids_in_child(connection: Any) -> None:

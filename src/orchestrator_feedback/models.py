@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import math
 import os
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeAlias
@@ -83,39 +84,52 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-# Where each of a UUID's 32 hex digits goes in its 36-character spelling.
-_HEX_POSITIONS = [at for at in range(36) if at not in (8, 13, 18, 23)]
+# A version 7 UUID (RFC 9562) spells a millisecond Unix time in its first 12 hex digits and
+# random bits in the rest: "tttttttt-tttt-7rrr-Vrrr-rrrrrrrrrrrr". Ids made one after another
+# sort by time, so each new row goes at the end of the primary-key index instead of onto a
+# random page of it; with random (version 4) ids, SQLite rewrote most of that index's pages
+# on every commit and stored half as many rows a second.
+_TAIL_HEX_POSITIONS = [at for at in range(22) if at not in (0, 4, 9)]
 _VARIANT_DIGIT = bytes.maketrans(b"0123456789abcdef", b"89ab89ab89ab89ab")
-_spare_ids: list[str] = []
-# A child process must not hand out ids its parent already has in store.
-os.register_at_fork(after_in_child=_spare_ids.clear)
+_spare_tails: list[str] = []
+# A child process must not hand out random bits its parent already has in store.
+os.register_at_fork(after_in_child=_spare_tails.clear)
+_time_prefix: tuple[int, str] = (-1, "")
 
 
-def _make_ids(count: int = 1024) -> None:
-    """Add ``count`` random (version 4, RFC 4122) UUID strings to the spare ids.
+def _make_tails(count: int = 1024) -> None:
+    """Add ``count`` random UUID tails ("7rrr-Vrrr-rrrrrrrrrrrr") to the spare ones.
 
     One read of ``os.urandom`` and strided byte copies, all in C: a fifth of a
     microsecond an id, against about three for ``str(uuid.uuid4())``.
     """
-    hexed = os.urandom(16 * count).hex().encode()
-    spelled = bytearray(b"-" * (37 * count))  # 36 characters and a space per id
-    for digit, position in enumerate(_HEX_POSITIONS):
-        spelled[position::37] = hexed[digit::32]
-    spelled[14::37] = b"4" * count  # the version
-    spelled[19::37] = hexed[16::32].translate(_VARIANT_DIGIT)  # the variant: 8, 9, a or b
-    spelled[36::37] = b" " * count
-    _spare_ids.extend(spelled.decode().split())
+    hexed = os.urandom(10 * count).hex().encode()  # 19 hex digits used of 20
+    spelled = bytearray(b"-" * (23 * count))  # 22 characters and a space per tail
+    for digit, position in enumerate(_TAIL_HEX_POSITIONS):
+        spelled[position::23] = hexed[digit::20]
+    spelled[0::23] = b"7" * count  # the version
+    spelled[5::23] = hexed[19::20].translate(_VARIANT_DIGIT)  # the variant: 8, 9, a or b
+    spelled[22::23] = b" " * count
+    _spare_tails.extend(spelled.decode().split())
 
 
 def _new_id() -> str:
-    """A random (version 4) UUID string, as ``str(uuid.uuid4())`` but made in bulk: this
-    runs once per event in the orchestrator's hot path. ``list.pop`` is atomic, so
-    threads never share an id."""
+    """A new time-ordered (version 7) UUID string, made in bulk: this runs once per event
+    in the orchestrator's hot path. ``list.pop`` is atomic, so threads never share random
+    bits; two ids of the same millisecond differ in 74 random bits."""
+    global _time_prefix
+    milliseconds = time.time_ns() // 1_000_000
+    prefix = _time_prefix
+    if prefix[0] != milliseconds:
+        prefix = _time_prefix = (
+            milliseconds,
+            f"{milliseconds >> 16 & 0xFFFFFFFF:08x}-{milliseconds & 0xFFFF:04x}-",
+        )
     try:
-        return _spare_ids.pop()
+        return prefix[1] + _spare_tails.pop()
     except IndexError:
-        _make_ids()
-        return _spare_ids.pop()
+        _make_tails()
+        return prefix[1] + _spare_tails.pop()
 
 
 def text_problem(value: str) -> str | None:
