@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -255,3 +255,39 @@ def test_a_stop_that_lands_just_before_the_writer_sleeps_still_ends_it() -> None
     sleeping_on.set()  # wake it: it finds nothing to write and heads for sleep
     writer._thread.join(timeout=10)
     assert not writer._thread.is_alive(), "the writer slept through a stop"
+
+
+def test_a_host_waiting_on_a_full_queue_refills_it_while_the_writer_commits(
+    make_entry: MakeEntry,
+) -> None:
+    # A host waiting for room must be let go when the writer takes the group out of the
+    # queue, not when its commit ends: otherwise host and writer take turns instead of
+    # working at the same time.
+    groups: list[list[str]] = []
+    commit_may_end = threading.Event()
+
+    def slow_commit(entries: Sequence[FeedbackEntry]) -> None:
+        groups.append([entry.content for entry in entries])
+        commit_may_end.wait(10)
+
+    writer = BackgroundWriter(
+        slow_commit,
+        lambda entry: None,
+        queue_size=2,
+        batch_size=2,
+        batch_window=60.0,  # the writer waits for a full group, or to be hurried
+        on_full="block",
+    )
+    try:
+        for name in "ab":
+            writer.submit(make_entry(content=name))  # the queue is full
+        # The host waits for room, and hurries the writer, which takes a and b.
+        host = threading.Thread(target=writer.submit, args=(make_entry(content="c"),))
+        host.start()
+        # (a waiting host also looks again every second: so well under that)
+        host.join(timeout=0.5)
+        assert not host.is_alive(), "the host still waits while a and b are committed"
+        assert groups == [["a", "b"]] and writer.depth == 1
+    finally:
+        commit_may_end.set()
+        writer.stop(timeout=10)

@@ -142,6 +142,10 @@ class BackgroundWriter:
             self._hurry.clear()
             batch = self._take_batch()
             if batch:
+                # The queue has room again: a host waiting on a full queue refills it
+                # while this group is written, rather than after.
+                with self._progress:
+                    self._progress.notify_all()
                 self._write(batch)
             elif self._stopping:
                 return
