@@ -6,12 +6,14 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from orchestrator_feedback import (
     DuplicateFeedbackError,
     FeedbackChange,
     FeedbackEntry,
+    FeedbackError,
     FeedbackNotFoundError,
     FeedbackStorage,
     FeedbackType,
@@ -540,3 +542,56 @@ def test_batched_listeners_hear_each_commit_once(
     storage.remove_listener(batched)
     storage.create(make_entry())
     assert len(commits) == 2
+
+
+class _FrozenDatetime(datetime):
+    """A datetime subclass, as freezegun hands out."""
+
+
+def test_background_writes_store_exactly_what_create_stores(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    # The background writer takes its own encoding path; the stored rows must not differ.
+    moments = [
+        datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC),  # no fraction of a second
+        datetime(2026, 1, 1, 12, 0, 0, 1, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        _FrozenDatetime(2026, 5, 6, 7, 8, 9, 123_456, tzinfo=UTC),
+    ]
+    entries = [
+        make_entry(
+            task_id=text[:256],
+            content=text,
+            user_id=None if number % 2 else text[:256],
+            rating=None if number % 3 == 0 else number % 5 + 1,
+            metadata={} if number == 0 else {text: [text, number, 1.5, None, True]},
+            created_at=moments[number % len(moments)],
+            updated_at=moments[(number + 1) % len(moments)],
+        )
+        for number, text in enumerate(ODD_TEXT * 2)
+    ]
+    for entry in entries:
+        storage.submit(entry)
+    assert storage.flush(timeout=30)
+    twins = [attrs.evolve(entry, id=f"twin-{number}") for number, entry in enumerate(entries)]
+    storage.create_many(twins)
+
+    assert [storage.get(entry.id) for entry in entries] == entries
+    stored = {row[0]: tuple(row[1:]) for row in storage.execute_query("SELECT * FROM feedback")}
+    for number, entry in enumerate(entries):
+        assert stored[entry.id] == stored[f"twin-{number}"]
+
+
+def test_a_clash_in_a_background_group_costs_only_the_clashing_entry(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    taken = storage.create(make_entry(content="first"))
+    group = [make_entry(content=f"new {number}") for number in range(5)]
+    group.insert(2, make_entry(id=taken.id, content="second"))
+    for entry in group:
+        storage.submit(entry)
+    with pytest.raises(FeedbackError, match="1 background entries could not be stored"):
+        storage.flush(timeout=30)
+    assert storage.get(taken.id) == taken
+    assert storage.count() == 6

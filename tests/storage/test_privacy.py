@@ -137,6 +137,20 @@ def test_user_ids_are_pseudonymous_but_queries_take_the_original(
     assert private_storage.count() == 1
 
 
+def test_background_writes_are_protected_too(
+    private_storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    entry = make_entry(user_id="carol@example.com", metadata={"diagnosis": "E42", "plain": 1})
+    private_storage.submit(entry)
+    assert private_storage.flush(timeout=30)
+    user_id, metadata = private_storage.execute_query("SELECT user_id, metadata FROM feedback")[0]
+    assert str(user_id).startswith("anon:") and "carol" not in str(user_id)
+    assert "E42" not in str(metadata)
+    stored = private_storage.get(entry.id)
+    assert stored is not None and stored.metadata == entry.metadata
+    assert private_storage.count(user_id="carol@example.com") == 1
+
+
 def test_encrypted_values_read_back_with_a_key_and_as_a_marker_without(
     backend_kind: str, tmp_path: Path, request: pytest.FixtureRequest, make_entry: MakeEntry
 ) -> None:

@@ -21,6 +21,7 @@ from orchestrator_feedback import (
     PoolTimeoutError,
     SchemaVersionError,
 )
+from orchestrator_feedback.storage import sqlite as sqlite_backend
 from orchestrator_feedback.storage.sqlite import SCHEMA_VERSION
 
 SEED_SCHEMA = """
@@ -223,3 +224,23 @@ def test_listeners_are_given_to_the_constructor(
     ) as storage:
         entry = storage.create(make_entry())
     assert heard == [entry.id]
+
+
+def test_the_background_insert_reads_the_same_with_json_extract(
+    tmp_path: Path, make_entry: Callable[..., FeedbackEntry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite before 3.38 has no ->> operator: the writer's INSERT then uses json_extract.
+    monkeypatch.setattr(
+        sqlite_backend,
+        "_GROUP_INSERT",
+        sqlite_backend.group_insert_sql("json_extract(value, '$[{}]')"),
+    )
+    with FeedbackStorage(tmp_path / "old.db") as storage:
+        entries = [
+            make_entry(content=f"line\n{number} 🎉", rating=None, user_id=None)
+            for number in range(3)
+        ]
+        for entry in entries:
+            storage.submit(entry)
+        assert storage.flush(timeout=30)
+        assert [storage.get(entry.id) for entry in entries] == entries

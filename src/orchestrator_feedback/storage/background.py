@@ -90,7 +90,7 @@ class BackgroundWrites(StoreCore):
         with self._writer_lock:
             if self._writer is None:
                 self._writer = BackgroundWriter(
-                    self.create_many,  # type: ignore[attr-defined]
+                    self._create_group,  # type: ignore[attr-defined]
                     self.create,  # type: ignore[attr-defined]
                     **self._writer_options,
                 )

@@ -25,7 +25,12 @@ from orchestrator_feedback.models import (
     to_feedback_type,
     to_utc,
 )
-from orchestrator_feedback.serialization import EncodedRow, entries_from_rows, entry_from_row
+from orchestrator_feedback.serialization import (
+    EncodedRow,
+    entries_from_rows,
+    entry_from_row,
+    entry_to_row,
+)
 
 __all__ = [
     "COLUMNS",
@@ -214,6 +219,22 @@ class StorageBackend(abc.ABC):
 
         With ``OnConflict.ERROR`` an existing id raises ``DuplicateFeedbackError``.
         """
+
+    # The background writer's path: it shares the GIL with the host's threads, so a
+    # backend may spend some CPU there to hold the GIL for less of the work.
+
+    group_rows_per_statement: int = 1
+    """How many rows ``insert_group`` writes in one statement, atomic on its own."""
+
+    def encode_group(self, entries: Sequence[FeedbackEntry]) -> list[EncodedRow]:
+        """Encode the background writer's group for ``insert_group`` (``entry_to_row``
+        by default; the id, user id and metadata must stay where ``EncodedRow`` has them)."""
+        return [entry_to_row(entry) for entry in entries]
+
+    def insert_group(self, connection: Any, rows: Sequence[EncodedRow]) -> int:
+        """Insert the background writer's group of new entries as ``insert`` does with
+        ``OnConflict.ERROR`` (by default it is ``insert``)."""
+        return self.insert(connection, rows, OnConflict.ERROR)
 
     @contextlib.contextmanager
     def bulk_load(self, connection: Any) -> Iterator[None]:

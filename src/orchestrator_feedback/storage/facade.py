@@ -168,6 +168,22 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
 
         return self._write(insert, one_statement=len(rows) <= backend.rows_per_statement)
 
+    def _create_group(self, group: Sequence[FeedbackEntry]) -> list[FeedbackEntry]:
+        """``create_many`` as the background writer runs it, on entries ``submit``
+        checked: through the backend's ``encode_group`` and ``insert_group``."""
+        entries = list(group)
+        backend = self._backend
+        listening = self._listening
+        rows = backend.encode_group(entries)
+        if self._privacy is not None:
+            rows = [self._privacy.protect_row(row) for row in rows]
+
+        def insert(connection: Any) -> tuple[list[FeedbackEntry], Events]:
+            backend.insert_group(connection, rows)
+            return entries, [(FeedbackChange.RECORDED, e) for e in entries] if listening else []
+
+        return self._write(insert, one_statement=len(rows) <= backend.group_rows_per_statement)
+
     def update(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Overwrite the stored entry with the same id; ``FeedbackNotFoundError`` if absent."""
         check_entry(entry)
