@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
 from orchestrator_feedback.cli import cli
+from orchestrator_feedback.storage.sqlite import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
 
 ANSI = re.compile(r"\x1b\[")
 MakeEntry = Callable[..., FeedbackEntry]
@@ -73,7 +74,7 @@ def test_help_on_every_command_shows_an_example(database: Path) -> None:
 
 def test_init_reports_the_schema_version(database: Path) -> None:
     result = run(database, "init")
-    assert result.exit_code == 0 and "schema version 2" in result.output
+    assert result.exit_code == 0 and f"schema version {SQLITE_SCHEMA_VERSION}" in result.output
     assert database.exists()
 
 

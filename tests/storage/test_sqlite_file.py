@@ -48,7 +48,13 @@ def test_opening_creates_the_seed_schema_and_indexes(tmp_path: Path) -> None:
     FeedbackStorage(path).close()
     connection = sqlite3.connect(path)
     names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-    assert {"feedback", "idx_task_id", "idx_feedback_type", "idx_created_at"} <= names
+    assert {"feedback", "idx_task_type_rating", "idx_feedback_type", "idx_created_at"} <= names
+    # The seed's idx_task_id is dropped: the task lookups use idx_task_type_rating.
+    assert "idx_task_id" not in names
+    plan = connection.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM feedback WHERE task_id = 't' ORDER BY created_at"
+    ).fetchall()
+    assert "USING INDEX idx_task_type_rating (task_id=?)" in str(plan)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with pytest.raises(sqlite3.IntegrityError, match="rating_range"):
@@ -78,6 +84,7 @@ def test_a_database_made_by_the_seed_is_adopted(tmp_path: Path) -> None:
         old = storage.get("old")
         assert old is not None and old.content == "kept" and old.rating == 4
         assert storage.get_summary("task-1").total_count == 1
+        assert storage.get_by_task("task-1") == [old]
 
 
 def test_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:

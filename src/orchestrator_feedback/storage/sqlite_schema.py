@@ -47,6 +47,14 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             "CREATE INDEX IF NOT EXISTS idx_user_id ON feedback(user_id)",
         ),
     ),
+    (
+        3,
+        (
+            # idx_task_type_rating begins with task_id and serves every lookup by task;
+            # the seed's own task index only cost each insert one more B-tree to update.
+            "DROP INDEX IF EXISTS idx_task_id",
+        ),
+    ),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 
