@@ -3,9 +3,11 @@
 The caller's cost is an append to a deque (no lock handoff, no thread switch). The
 thread wakes when work arrives, waits up to ``batch_window`` seconds for a group to fill
 (a ``flush`` cuts the wait short), and commits up to ``batch_size`` entries together
-with the store's ``create_many``; listeners then run on this thread, in commit order. If
-a group fails (a duplicate id, say), its entries are retried one by one, so one bad
-entry costs only itself.
+(the store's ``create_many`` as its backend's ``insert_group`` does it); listeners then run
+on this thread, in commit order. A caller waiting for room in a full queue goes on as soon
+as a group leaves the queue, so it refills the queue while that group is committed. If a
+group fails (a duplicate id, say), its entries are retried one by one, so one bad entry
+costs only itself.
 """
 
 from __future__ import annotations
