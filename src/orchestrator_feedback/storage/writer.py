@@ -46,11 +46,14 @@ class BackgroundWriter:
         self._batch_size = batch_size
         self._batch_window = batch_window
         self._drop = on_full == "drop"
-        self._items: collections.deque[tuple[int, FeedbackEntry]] = collections.deque()
-        # Tickets are handed out and queued under one lock, so queue order is ticket
-        # order, and "done up to ticket N" means every entry before N is done too.
+        self._items: collections.deque[FeedbackEntry] = collections.deque()
+        # Tickets are handed out and entries queued under one lock, so the Nth entry in
+        # the queue's history has ticket N, and "done up to ticket N" means every entry
+        # before it is done too. The writer counts what it takes (no ticket per item: a
+        # tuple per entry would be one more object for the garbage collector to walk).
         self._submit_lock = threading.Lock()
         self._last_ticket = 0
+        self._taken_upto = 0  # the ticket of the last entry the writer took
         self._arrived = threading.Event()  # the deque went from empty to not empty
         self._hurry = threading.Event()  # a flush wants the current group now
         self._progress = threading.Condition()  # tickets done, room in the queue
@@ -88,7 +91,7 @@ class BackgroundWriter:
                 )
                 return None
             ticket = self._last_ticket = self._last_ticket + 1
-            self._items.append((ticket, entry))
+            self._items.append(entry)
         if not self._arrived.is_set():
             self._arrived.set()
         return ticket
@@ -148,7 +151,7 @@ class BackgroundWriter:
                 # while this group is written, rather than after.
                 with self._progress:
                     self._progress.notify_all()
-                self._write(batch)
+                self._write(batch, self._taken_upto)
             elif self._stopping:
                 return
             else:
@@ -158,15 +161,13 @@ class BackgroundWriter:
                 if self._items or self._stopping:
                     self._arrived.set()
 
-    def _take_batch(self) -> list[tuple[int, FeedbackEntry]]:
-        items = self._items
-        batch: list[tuple[int, FeedbackEntry]] = []
-        while items and len(batch) < self._batch_size:
-            batch.append(items.popleft())
+    def _take_batch(self) -> list[FeedbackEntry]:
+        take = self._items.popleft
+        batch = [take() for _ in range(min(len(self._items), self._batch_size))]
+        self._taken_upto += len(batch)
         return batch
 
-    def _write(self, batch: list[tuple[int, FeedbackEntry]]) -> None:
-        entries = [entry for _ticket, entry in batch]
+    def _write(self, entries: list[FeedbackEntry], last_ticket: int) -> None:
         try:
             self._commit(entries)
         except Exception:
@@ -179,5 +180,5 @@ class BackgroundWriter:
                         self._failures.append(f"{type(error).__name__}: {error}")
                     logger.error("background write of feedback %s failed: %s", entry.id, error)
         with self._progress:
-            self._done_upto = batch[-1][0]
+            self._done_upto = last_ticket
             self._progress.notify_all()
