@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import enum
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -224,16 +224,20 @@ class StorageBackend(abc.ABC):
     # backend may spend some CPU there to hold the GIL for less of the work.
 
     group_rows_per_statement: int = 1
-    """How many rows ``insert_group`` writes in one statement, atomic on its own."""
+    """How many entries ``insert_group`` writes in one statement, atomic on its own."""
 
-    def encode_group(self, entries: Sequence[FeedbackEntry]) -> list[EncodedRow]:
-        """Encode the background writer's group for ``insert_group`` (``entry_to_row``
-        by default; the id, user id and metadata must stay where ``EncodedRow`` has them)."""
-        return [entry_to_row(entry) for entry in entries]
-
-    def insert_group(self, connection: Any, rows: Sequence[EncodedRow]) -> int:
-        """Insert the background writer's group of new entries as ``insert`` does with
-        ``OnConflict.ERROR`` (by default it is ``insert``)."""
+    def insert_group(
+        self,
+        connection: Any,
+        entries: Sequence[FeedbackEntry],
+        protect: Callable[[EncodedRow], EncodedRow] | None,
+    ) -> int:
+        """Insert the background writer's group of new, checked entries, as ``insert``
+        does with ``OnConflict.ERROR``; ``protect`` (the privacy policy's) turns each
+        ``entry_to_row`` into the row to store. By default: ``insert``."""
+        rows = [entry_to_row(entry) for entry in entries]
+        if protect is not None:
+            rows = [protect(row) for row in rows]
         return self.insert(connection, rows, OnConflict.ERROR)
 
     @contextlib.contextmanager

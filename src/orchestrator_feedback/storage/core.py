@@ -9,14 +9,22 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, overload
 
 from orchestrator_feedback.errors import FeedbackError, FeedbackValidationError
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.privacy import PrivacyPolicy
 from orchestrator_feedback.storage.base import FeedbackChange, FeedbackFilter, StorageBackend
 
-__all__ = ["BatchListener", "ChangeListener", "Events", "StoreCore", "check_entry", "check_id"]
+__all__ = [
+    "BatchListener",
+    "ChangeListener",
+    "Events",
+    "RecordedEvents",
+    "StoreCore",
+    "check_entry",
+    "check_id",
+]
 
 logger = logging.getLogger("orchestrator_feedback.storage")
 
@@ -26,7 +34,40 @@ BatchListener = Callable[[Sequence[tuple[FeedbackChange, FeedbackEntry]]], None]
 """Called as ``listener(changes)`` once per commit, with its ``(change, entry)`` pairs."""
 
 Result = TypeVar("Result")
-Events = list[tuple[FeedbackChange, FeedbackEntry]]
+Event = tuple[FeedbackChange, FeedbackEntry]
+Events = Sequence[Event]
+
+
+class RecordedEvents(Sequence[Event]):
+    """The ``(RECORDED, entry)`` events of new entries, each pair made as it is read.
+
+    A group of 10,000 entries as a list of pairs would be 10,000 more objects for the
+    garbage collector to walk while the listeners run.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: Sequence[FeedbackEntry]) -> None:
+        self._entries = entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Event]: ...
+
+    def __getitem__(self, index: int | slice) -> Event | list[Event]:
+        if isinstance(index, slice):
+            return [(FeedbackChange.RECORDED, entry) for entry in self._entries[index]]
+        return (FeedbackChange.RECORDED, self._entries[index])
+
+    def __iter__(self) -> Iterator[Event]:
+        recorded = FeedbackChange.RECORDED
+        for entry in self._entries:
+            yield recorded, entry
 
 
 class _ThreadState(threading.local):
@@ -34,7 +75,7 @@ class _ThreadState(threading.local):
 
     connection: Any = None
     depth: int = 0
-    pending: Events
+    pending: list[Event]
 
 
 def check_entry(entry: object) -> FeedbackEntry:

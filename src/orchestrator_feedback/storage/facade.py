@@ -41,6 +41,7 @@ from orchestrator_feedback.storage.bulk import BulkTransfer
 from orchestrator_feedback.storage.core import (
     ChangeListener,
     Events,
+    RecordedEvents,
     _ThreadState,
     check_entry,
     check_id,
@@ -164,25 +165,23 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
 
         def insert(connection: Any) -> tuple[list[FeedbackEntry], Events]:
             backend.insert(connection, rows, OnConflict.ERROR)
-            return batch, [(FeedbackChange.RECORDED, e) for e in batch] if listening else []
+            return batch, RecordedEvents(batch) if listening else []
 
         return self._write(insert, one_statement=len(rows) <= backend.rows_per_statement)
 
     def _create_group(self, group: Sequence[FeedbackEntry]) -> list[FeedbackEntry]:
         """``create_many`` as the background writer runs it, on entries ``submit``
-        checked: through the backend's ``encode_group`` and ``insert_group``."""
+        checked: through the backend's ``insert_group``."""
         entries = list(group)
         backend = self._backend
         listening = self._listening
-        rows = backend.encode_group(entries)
-        if self._privacy is not None:
-            rows = [self._privacy.protect_row(row) for row in rows]
+        protect = None if self._privacy is None else self._privacy.protect_row
 
         def insert(connection: Any) -> tuple[list[FeedbackEntry], Events]:
-            backend.insert_group(connection, rows)
-            return entries, [(FeedbackChange.RECORDED, e) for e in entries] if listening else []
+            backend.insert_group(connection, entries, protect)
+            return entries, RecordedEvents(entries) if listening else []
 
-        return self._write(insert, one_statement=len(rows) <= backend.group_rows_per_statement)
+        return self._write(insert, one_statement=len(entries) <= backend.group_rows_per_statement)
 
     def update(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Overwrite the stored entry with the same id; ``FeedbackNotFoundError`` if absent."""

@@ -7,7 +7,7 @@ import functools
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -96,12 +96,42 @@ _GROUP_INSERT = group_insert_sql(
 _MOST_ROWS_PER_GROUP_STATEMENT = 50_000
 
 
-def _spell_other(value: object) -> str:
-    """What orjson cannot spell itself: a datetime subclass (freezegun's, say), in our
-    own spelling, which the timestamp SQL also reads."""
+def _group_row(entry: FeedbackEntry) -> EncodedRow:
+    """An entry's row for the background writer's JSON group: timestamps stay datetimes."""
+    return (
+        entry.id,
+        entry.task_id,
+        entry.feedback_type.value,
+        entry.content,
+        entry.rating,
+        entry.user_id,
+        dump_metadata(entry.metadata),
+        entry.created_at,
+        entry.updated_at,
+    )
+
+
+def _group_value(value: object) -> object:
+    """What orjson cannot write itself, in a form it can: an entry as its row, a datetime
+    subclass (freezegun's, say) in our own spelling, which the timestamp SQL also reads."""
+    if type(value) is FeedbackEntry:
+        return _group_row(value)
     if isinstance(value, datetime):
         return format_sqlite_timestamp(value)
     raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+def _protected_group_value(
+    protect: Callable[[EncodedRow], EncodedRow],
+) -> Callable[[object], object]:
+    """``_group_value``, with each entry's row protected by the privacy policy."""
+
+    def spell(value: object) -> object:
+        if type(value) is FeedbackEntry:
+            return protect(_group_row(value))
+        return _group_value(value)
+
+    return spell
 
 
 _UPDATE = (
@@ -293,44 +323,33 @@ class SQLiteBackend(StorageBackend):
 
     group_rows_per_statement = _MOST_ROWS_PER_GROUP_STATEMENT
 
-    def encode_group(self, entries: Sequence[FeedbackEntry]) -> list[EncodedRow]:
-        """Rows that keep their timestamps as aware UTC datetimes: orjson spells them in C
-        and ``insert_group``'s SQL respells them, which costs the GIL far less than
-        ``format_sqlite_timestamp`` does."""
-        return [
-            (
-                entry.id,
-                entry.task_id,
-                entry.feedback_type.value,
-                entry.content,
-                entry.rating,
-                entry.user_id,
-                dump_metadata(entry.metadata),
-                entry.created_at,
-                entry.updated_at,
-            )
-            for entry in entries
-        ]
-
-    def insert_group(self, connection: sqlite3.Connection, rows: Sequence[EncodedRow]) -> int:
-        """Insert rows from ``encode_group`` with one statement of one JSON parameter.
+    def insert_group(
+        self,
+        connection: sqlite3.Connection,
+        entries: Sequence[FeedbackEntry],
+        protect: Callable[[EncodedRow], EncodedRow] | None,
+    ) -> int:
+        """Insert the group with one statement of one JSON parameter.
 
         The host's threads run Python while this runs, and the GIL passes between them
         only every few milliseconds. Binding nine parameters a row holds the GIL, and each
         statement hands it back once and waits to get it again: one statement of one
         parameter for the whole group does that once. SQLite spends some more CPU reading
-        the JSON (a few µs a row), all of it with the GIL released. Every value is text,
-        an integer, null or a datetime, which JSON carries exactly.
+        the JSON (a few µs a row), all of it with the GIL released. orjson asks
+        ``_group_value`` for each entry's row as it writes the array, so no row outlives
+        its spelling; timestamps stay datetimes, spelled by orjson and respelled in SQL.
         """
+        spell = _group_value if protect is None else _protected_group_value(protect)
         step = _MOST_ROWS_PER_GROUP_STATEMENT
         written = 0
-        for start in range(0, len(rows), step):
+        for start in range(0, len(entries), step):
             # Text, not bytes: SQLite 3.45+ would read a BLOB as its binary JSONB.
-            group = orjson.dumps(rows[start : start + step], default=_spell_other).decode()
+            group = orjson.dumps(entries[start : start + step], default=spell).decode()
             try:
                 written += connection.execute(_GROUP_INSERT, (group,)).rowcount
             except sqlite3.IntegrityError as error:
-                raise self._explain(connection, rows, error, inserted=start) from None
+                ids = [(entry.id,) for entry in entries]
+                raise self._explain(connection, ids, error, inserted=start) from None
         return written
 
     def _explain(
