@@ -22,8 +22,8 @@ from orchestrator_feedback.errors import (
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.serialization import (
     EncodedRow,
-    dump_metadata,
     entries_from_rows,
+    entry_to_timed_row,
     format_sqlite_timestamp,
 )
 from orchestrator_feedback.storage.base import (
@@ -96,26 +96,11 @@ _GROUP_INSERT = group_insert_sql(
 _MOST_ROWS_PER_GROUP_STATEMENT = 50_000
 
 
-def _group_row(entry: FeedbackEntry) -> EncodedRow:
-    """An entry's row for the background writer's JSON group: timestamps stay datetimes."""
-    return (
-        entry.id,
-        entry.task_id,
-        entry.feedback_type.value,
-        entry.content,
-        entry.rating,
-        entry.user_id,
-        dump_metadata(entry.metadata),
-        entry.created_at,
-        entry.updated_at,
-    )
-
-
 def _group_value(value: object) -> object:
     """What orjson cannot write itself, in a form it can: an entry as its row, a datetime
     subclass (freezegun's, say) in our own spelling, which the timestamp SQL also reads."""
     if type(value) is FeedbackEntry:
-        return _group_row(value)
+        return entry_to_timed_row(value)
     if isinstance(value, datetime):
         return format_sqlite_timestamp(value)
     raise TypeError(f"cannot store a {type(value).__name__}")
@@ -128,7 +113,7 @@ def _protected_group_value(
 
     def spell(value: object) -> object:
         if type(value) is FeedbackEntry:
-            return protect(_group_row(value))
+            return protect(entry_to_timed_row(value))
         return _group_value(value)
 
     return spell
