@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -527,8 +527,11 @@ def test_batched_listeners_hear_each_commit_once(
     commits: list[list[str]] = []
     heard_one_by_one: list[str] = []
 
-    def batched(changes: list[tuple[FeedbackChange, FeedbackEntry]]) -> None:
+    shapes: list[tuple[int, object, object, object]] = []
+
+    def batched(changes: Sequence[tuple[FeedbackChange, FeedbackEntry]]) -> None:
         commits.append([entry.id for change, entry in changes])
+        shapes.append((len(changes), changes[0], changes[-1], list(changes[1:])))
 
     storage.add_listener(batched, batched=True)
     storage.add_listener(lambda change, entry: heard_one_by_one.append(entry.id))
@@ -539,6 +542,11 @@ def test_batched_listeners_hear_each_commit_once(
     single = storage.create(make_entry())
     assert commits == [[entry.id for entry in entries], [single.id]]
     assert heard_one_by_one == [*commits[0], single.id]
+    recorded = FeedbackChange.RECORDED
+    assert shapes == [
+        (3, (recorded, entries[0]), (recorded, entries[2]), [(recorded, e) for e in entries[1:]]),
+        (1, (recorded, single), (recorded, single), []),
+    ]
     storage.remove_listener(batched)
     storage.create(make_entry())
     assert len(commits) == 2

@@ -123,7 +123,8 @@ class StoreCore:
         """Call ``listener(change, entry)`` after every committed change from now on.
 
         ``batched=True``: call ``listener(changes)`` once per commit instead, with the
-        list of ``(change, entry)`` pairs; cheaper when a commit holds thousands.
+        commit's ``(change, entry)`` pairs as a sequence (``list(changes)`` copies it);
+        cheaper when a commit holds thousands.
         """
         (self._batch_listeners if batched else self._listeners).append(listener)
 
