@@ -24,6 +24,7 @@ from orchestrator_feedback.models import (
     FeedbackEntry,
     FeedbackType,
     to_feedback_type,
+    trusted_entry,
     validate_metadata,
 )
 
@@ -292,16 +293,12 @@ def entry_to_row(entry: FeedbackEntry) -> EncodedRow:
     return (*row[:7], created_at, updated_at)
 
 
-_set_field = object.__setattr__
-_new_object = object.__new__
-
-
 def entries_from_rows(rows: list[EncodedRow]) -> list[FeedbackEntry]:
     """Decode rows read back from our own database, without validating them again.
 
     Everything in the table was validated on the way in and is guarded by its
     constraints; validating again on every read would cost more than the query itself.
-    Each entry's ``__dict__`` is filled in one step, with the common timestamp spelling
+    Each entry is a ``trusted_entry``, with the common timestamp spelling
     parsed inline: reads return rows by the page, so this loop is the hot path.
     """
     entries: list[FeedbackEntry] = []
@@ -310,10 +307,7 @@ def entries_from_rows(rows: list[EncodedRow]) -> list[FeedbackEntry]:
     from_iso = datetime.fromisoformat
     types = TYPE_BY_VALUE
     for entry_id, task_id, type_value, content, rating, user_id, metadata, created, updated in rows:
-        entry = _new_object(FeedbackEntry)
-        _set_field(
-            entry,
-            "__dict__",
+        entry = trusted_entry(
             {
                 "id": entry_id,
                 "task_id": task_id,
@@ -328,7 +322,7 @@ def entries_from_rows(rows: list[EncodedRow]) -> list[FeedbackEntry]:
                 "updated_at": from_iso(updated + "+00:00")
                 if len(updated) == SQLITE_TIMESTAMP_LENGTH
                 else parse_timestamp(updated),
-            },
+            }
         )
         append(entry)
     return entries

@@ -21,7 +21,7 @@ from orchestrator_feedback import (
     PoolTimeoutError,
     SchemaVersionError,
 )
-from orchestrator_feedback.storage import sqlite as sqlite_backend
+from orchestrator_feedback.storage import sqlite_statements
 from orchestrator_feedback.storage.sqlite import SCHEMA_VERSION
 
 SEED_SCHEMA = """
@@ -238,9 +238,9 @@ def test_the_background_insert_reads_the_same_with_json_extract(
 ) -> None:
     # SQLite before 3.38 has no ->> operator: the writer's INSERT then uses json_extract.
     monkeypatch.setattr(
-        sqlite_backend,
-        "_GROUP_INSERT",
-        sqlite_backend.group_insert_sql("json_extract(value, '$[{}]')"),
+        sqlite_statements,
+        "GROUP_INSERT",
+        sqlite_statements.group_insert_sql("json_extract(value, '$[{}]')"),
     )
     with FeedbackStorage(tmp_path / "old.db") as storage:
         entries = [

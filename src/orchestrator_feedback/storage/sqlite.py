@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sqlite3
 import time
@@ -23,9 +22,9 @@ from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.serialization import (
     EncodedRow,
     entries_from_rows,
-    entry_to_timed_row,
     format_sqlite_timestamp,
 )
+from orchestrator_feedback.storage import sqlite_statements as statements
 from orchestrator_feedback.storage.base import (
     COLUMNS,
     FeedbackFilter,
@@ -37,93 +36,6 @@ from orchestrator_feedback.storage.pool import ConnectionPool
 from orchestrator_feedback.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
-
-_PLACEHOLDERS = ", ".join("?" * 9)
-_NULL_ROW = [None] * 9
-_MOST_ROWS_PER_STATEMENT = 2048
-_FEWEST_PADDED_ROWS = 8
-
-
-def _padded_size(count: int) -> int:
-    """The statement size ``count`` rows are padded up to: a power of two, so that a few
-    prepared statements serve every group size (preparing one costs ~2 µs a row)."""
-    return max(_FEWEST_PADDED_ROWS, 1 << (count - 1).bit_length())
-
-
-@functools.lru_cache(maxsize=64)
-def _insert_sql(on_conflict: OnConflict, count: int) -> str:
-    """An INSERT of one row, or of up to ``count`` rows from a VALUES list padded with
-    rows of NULLs (which the WHERE leaves out), with the conflict clause."""
-    if count == 1:
-        sql = f"INSERT INTO feedback ({COLUMNS}) VALUES ({_PLACEHOLDERS})"
-    else:
-        values = ", ".join([f"({_PLACEHOLDERS})"] * count)
-        # The WHERE also settles the parse of INSERT ... SELECT ... ON CONFLICT.
-        sql = (
-            f"INSERT INTO feedback ({COLUMNS}) SELECT * FROM (VALUES {values}) "
-            "WHERE column1 IS NOT NULL"
-        )
-    if on_conflict is OnConflict.SKIP:
-        return f"{sql} ON CONFLICT(id) DO NOTHING"
-    if on_conflict is OnConflict.REPLACE:
-        return f"{sql} ON CONFLICT(id) DO UPDATE SET " + ", ".join(
-            f"{column} = excluded.{column}" for column in COLUMNS.split(", ")[1:]
-        )
-    return sql
-
-
-def _timestamp_sql(field: str) -> str:
-    """SQL turning orjson's spelling of a UTC datetime (``2026-01-02T03:04:05.678901+00:00``,
-    no fraction when it is zero) into ours (``2026-01-02 03:04:05.678901``)."""
-    return (
-        f"substr({field}, 1, 10) || ' ' || substr({field}, 12, 8) || "
-        f"CASE WHEN substr({field}, 20, 1) = '.' THEN substr({field}, 20, 7) ELSE '.000000' END"
-    )
-
-
-def group_insert_sql(field: str) -> str:
-    """The background writer's INSERT: every row of a JSON array of rows (one parameter),
-    reading value ``at`` of a row with ``field.format(at)``."""
-    fields = [field.format(at) for at in range(9)]
-    selected = fields[:7] + [_timestamp_sql(time) for time in fields[7:]]
-    return f"INSERT INTO feedback ({COLUMNS}) SELECT {', '.join(selected)} FROM json_each(?)"
-
-
-# ``->>`` came with SQLite 3.38; JSON1's json_extract serves before it.
-_GROUP_INSERT = group_insert_sql(
-    "value->>{}" if sqlite3.sqlite_version_info >= (3, 38) else "json_extract(value, '$[{}]')"
-)
-_MOST_ROWS_PER_GROUP_STATEMENT = 50_000
-
-
-def _group_value(value: object) -> object:
-    """What orjson cannot write itself, in a form it can: an entry as its row, a datetime
-    subclass (freezegun's, say) in our own spelling, which the timestamp SQL also reads."""
-    if type(value) is FeedbackEntry:
-        return entry_to_timed_row(value)
-    if isinstance(value, datetime):
-        return format_sqlite_timestamp(value)
-    raise TypeError(f"cannot store a {type(value).__name__}")
-
-
-def _protected_group_value(
-    protect: Callable[[EncodedRow], EncodedRow],
-) -> Callable[[object], object]:
-    """``_group_value``, with each entry's row protected by the privacy policy."""
-
-    def spell(value: object) -> object:
-        if type(value) is FeedbackEntry:
-            return protect(entry_to_timed_row(value))
-        return _group_value(value)
-
-    return spell
-
-
-_UPDATE = (
-    "UPDATE feedback SET task_id = ?, feedback_type = ?, content = ?, rating = ?, "
-    "user_id = ?, metadata = ?, created_at = ?, updated_at = ? WHERE id = ?"
-)
-_ORDER = " ORDER BY created_at, id"
 
 
 def sqlite_path_from_url(url: str) -> str:
@@ -164,7 +76,7 @@ class SQLiteBackend(StorageBackend):
             self._version = self._migrate(connection)
             most_rows = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 9
             self._rows_per_statement = min(
-                _MOST_ROWS_PER_STATEMENT, 1 << (most_rows.bit_length() - 1)
+                statements.MOST_ROWS_PER_STATEMENT, 1 << (most_rows.bit_length() - 1)
             )
         finally:
             self._pool.release(connection)
@@ -288,7 +200,7 @@ class SQLiteBackend(StorageBackend):
         """
         if len(rows) == 1:
             try:
-                return connection.execute(_insert_sql(on_conflict, 1), rows[0]).rowcount
+                return connection.execute(statements.insert_sql(on_conflict, 1), rows[0]).rowcount
             except sqlite3.IntegrityError as error:
                 raise self._explain(connection, rows, error) from None
         step = self._rows_per_statement
@@ -297,16 +209,18 @@ class SQLiteBackend(StorageBackend):
         # transaction (or a savepoint) that it rolls back when the insert raises.
         for start in range(0, len(rows), step):
             group = rows[start : start + step]
-            size = min(_padded_size(len(group)), step)
+            size = min(statements.padded_size(len(group)), step)
             flat = [value for row in group for value in row]
-            flat += _NULL_ROW * (size - len(group))
+            flat += statements.NULL_ROW * (size - len(group))
             try:
-                written += connection.execute(_insert_sql(on_conflict, size), flat).rowcount
+                written += connection.execute(
+                    statements.insert_sql(on_conflict, size), flat
+                ).rowcount
             except sqlite3.IntegrityError as error:
                 raise self._explain(connection, rows, error, inserted=start) from None
         return written
 
-    group_rows_per_statement = _MOST_ROWS_PER_GROUP_STATEMENT
+    group_rows_per_statement = statements.MOST_ROWS_PER_GROUP_STATEMENT
 
     def insert_group(
         self,
@@ -321,17 +235,17 @@ class SQLiteBackend(StorageBackend):
         statement hands it back once and waits to get it again: one statement of one
         parameter for the whole group does that once. SQLite spends some more CPU reading
         the JSON (a few µs a row), all of it with the GIL released. orjson asks
-        ``_group_value`` for each entry's row as it writes the array, so no row outlives
+        ``group_spelling`` for each entry's row as it writes the array, so no row outlives
         its spelling; timestamps stay datetimes, spelled by orjson and respelled in SQL.
         """
-        spell = _group_value if protect is None else _protected_group_value(protect)
-        step = _MOST_ROWS_PER_GROUP_STATEMENT
+        spell = statements.group_spelling(protect)
+        step = statements.MOST_ROWS_PER_GROUP_STATEMENT
         written = 0
         for start in range(0, len(entries), step):
             # Text, not bytes: SQLite 3.45+ would read a BLOB as its binary JSONB.
             group = orjson.dumps(entries[start : start + step], default=spell).decode()
             try:
-                written += connection.execute(_GROUP_INSERT, (group,)).rowcount
+                written += connection.execute(statements.GROUP_INSERT, (group,)).rowcount
             except sqlite3.IntegrityError as error:
                 ids = [(entry.id,) for entry in entries]
                 raise self._explain(connection, ids, error, inserted=start) from None
@@ -405,7 +319,7 @@ class SQLiteBackend(StorageBackend):
     ) -> list[FeedbackEntry]:
         """Return matching entries in order."""
         clause, params = self.where(where)
-        sql = f"SELECT {COLUMNS} FROM feedback{clause}{_ORDER}"
+        sql = f"SELECT {COLUMNS} FROM feedback{clause}{statements.ORDER}"
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
             params += [-1 if limit is None else limit, offset]
@@ -416,7 +330,9 @@ class SQLiteBackend(StorageBackend):
     ) -> Iterator[FeedbackEntry]:
         """Stream matching entries in order, a thousand rows at a time."""
         clause, params = self.where(where)
-        cursor = connection.execute(f"SELECT {COLUMNS} FROM feedback{clause}{_ORDER}", params)
+        cursor = connection.execute(
+            f"SELECT {COLUMNS} FROM feedback{clause}{statements.ORDER}", params
+        )
         try:
             while rows := cursor.fetchmany(1000):
                 yield from entries_from_rows(rows)
@@ -425,7 +341,7 @@ class SQLiteBackend(StorageBackend):
 
     def update(self, connection: sqlite3.Connection, row: EncodedRow) -> bool:
         """Overwrite the stored version of the row's entry; False when its id is not stored."""
-        return connection.execute(_UPDATE, (*row[1:], row[0])).rowcount > 0
+        return connection.execute(statements.UPDATE, (*row[1:], row[0])).rowcount > 0
 
     def reclaim_space(self) -> None:
         """VACUUM, then empty the WAL file: deleted rows are gone from every byte on disk."""
