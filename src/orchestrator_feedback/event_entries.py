@@ -2,7 +2,8 @@
 
 Shared by the built-in plugin (events fired through hooks) and the collector (events
 reported through its coroutines), so an event reads the same whichever way it came.
-Every detail of the event goes into metadata, the worker always under ``worker_id``.
+Every detail of the event goes into metadata, the worker always under ``worker_id``: the
+host's metadata first, the event's own details on top (they win on a clash).
 """
 
 from __future__ import annotations
@@ -34,13 +35,6 @@ QUALITY_RATINGS = {
 """How an ``output_quality`` word becomes a rating; other words leave the rating empty."""
 
 _SUMMARY_LIMIT = 500
-
-
-def _details(metadata: Mapping[str, Any] | None, **event: Any) -> dict[str, Any]:
-    """The host's metadata with the event's own details on top (they win on a clash)."""
-    merged = dict(metadata or {})
-    merged.update(event)
-    return merged
 
 
 def _score_to_rating(score: float | None) -> int | None:
@@ -77,13 +71,13 @@ def task_completed_entry(
         feedback_type=FeedbackType.TASK_COMPLETION,
         content=content,
         rating=rating,
-        metadata=_details(
-            metadata,
-            worker_id=worker_id,
-            success=success,
-            execution_time=execution_time,
-            output_quality=output_quality,
-        ),
+        metadata={
+            **(metadata or {}),
+            "worker_id": worker_id,
+            "success": success,
+            "execution_time": execution_time,
+            "output_quality": output_quality,
+        },
     )
 
 
@@ -104,12 +98,12 @@ def worker_allocated_entry(
         task_id=task_id,
         feedback_type=FeedbackType.ALLOCATION_FEEDBACK,
         content=content,
-        metadata=_details(
-            metadata,
-            worker_id=worker_id,
-            allocation_score=allocation_score,
-            allocation_reason=allocation_reason,
-        ),
+        metadata={
+            **(metadata or {}),
+            "worker_id": worker_id,
+            "allocation_score": allocation_score,
+            "allocation_reason": allocation_reason,
+        },
     )
 
 
@@ -130,13 +124,13 @@ def task_failed_entry(
         task_id=task_id,
         feedback_type=FeedbackType.ERROR_REPORT,
         content=content,
-        metadata=_details(
-            metadata,
-            worker_id=worker_id,
-            error_type=error_type,
-            error_message=error_message,
-            stack_trace=stack_trace,
-        ),
+        metadata={
+            **(metadata or {}),
+            "worker_id": worker_id,
+            "error_type": error_type,
+            "error_message": error_message,
+            "stack_trace": stack_trace,
+        },
     )
 
 
@@ -156,7 +150,7 @@ def worker_performance_entry(
         feedback_type=FeedbackType.WORKER_PERFORMANCE,
         content=f"Worker {worker_id} on task {task_id}: {_short(listed) or 'no metrics'}",
         rating=_score_to_rating(mean),
-        metadata=_details(metadata, worker_id=worker_id, performance_metrics=metrics),
+        metadata={**(metadata or {}), "worker_id": worker_id, "performance_metrics": metrics},
     )
 
 
@@ -176,7 +170,7 @@ def task_decomposed_entry(
         feedback_type=FeedbackType.DECOMPOSITION_EFFECTIVENESS,
         content=content,
         rating=_score_to_rating(effectiveness),
-        metadata=_details(metadata, subtask_ids=subtasks, effectiveness=effectiveness),
+        metadata={**(metadata or {}), "subtask_ids": subtasks, "effectiveness": effectiveness},
     )
 
 
@@ -189,7 +183,7 @@ def task_reviewed_entry(
 ) -> FeedbackEntry:
     """A ``MANAGER_REVIEW`` entry carrying the reviewer's rating and comment."""
     content = comment if comment else f"Task {task_id} reviewed by {reviewer_id}"
-    details = _details(metadata, reviewer_id=reviewer_id, rating=rating, comment=comment)
+    details = {**(metadata or {}), "reviewer_id": reviewer_id, "rating": rating, "comment": comment}
     return new_entry(
         task_id=task_id,
         feedback_type=FeedbackType.MANAGER_REVIEW,
