@@ -10,7 +10,9 @@ from datetime import datetime
 
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.serialization import (
+    SQLITE_TIMESTAMP_LENGTH,
     EncodedRow,
+    entry_to_row,
     entry_to_timed_row,
     format_sqlite_timestamp,
 )
@@ -66,12 +68,10 @@ def insert_sql(on_conflict: OnConflict, count: int) -> str:
 
 
 def _timestamp_sql(field: str) -> str:
-    """SQL turning orjson's spelling of a UTC datetime (``2026-01-02T03:04:05.678901+00:00``,
-    no fraction when it is zero) into ours (``2026-01-02 03:04:05.678901``)."""
-    return (
-        f"substr({field}, 1, 10) || ' ' || substr({field}, 12, 8) || "
-        f"CASE WHEN substr({field}, 20, 1) = '.' THEN substr({field}, 20, 7) ELSE '.000000' END"
-    )
+    """SQL turning orjson's spelling of a UTC datetime (``2026-01-02T03:04:05.678901+00:00``)
+    into ours (``2026-01-02 03:04:05.678901``); ours is left as it is. orjson leaves out a
+    fraction of zero, so ``group_spelling`` spells whole seconds itself."""
+    return f"replace(substr({field}, 1, {SQLITE_TIMESTAMP_LENGTH}), 'T', ' ')"
 
 
 def group_insert_sql(field: str) -> str:
@@ -97,13 +97,17 @@ def group_spelling(
     """orjson's ``default`` for a group: what it cannot write itself, in a form it can.
 
     An entry becomes its row (timestamps still datetimes, which orjson spells and
-    ``GROUP_INSERT`` respells), protected by the privacy policy's ``protect`` if any; a
-    datetime subclass (freezegun's, say) gets our own spelling, which the SQL also reads.
+    ``GROUP_INSERT`` respells), protected by the privacy policy's ``protect`` if any. A
+    timestamp on a whole second (which orjson spells without a fraction) and a datetime
+    subclass (freezegun's, say) get our own spelling, which the SQL leaves as it is.
     """
 
     def spell(value: object) -> object:
         if type(value) is FeedbackEntry:
-            row = entry_to_timed_row(value)
+            if value.created_at.microsecond and value.updated_at.microsecond:
+                row = entry_to_timed_row(value)
+            else:
+                row = entry_to_row(value)
             return row if protect is None else protect(row)
         if isinstance(value, datetime):
             return format_sqlite_timestamp(value)
