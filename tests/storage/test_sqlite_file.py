@@ -55,6 +55,15 @@ def test_opening_creates_the_seed_schema_and_indexes(tmp_path: Path) -> None:
         "EXPLAIN QUERY PLAN SELECT * FROM feedback WHERE task_id = 't' ORDER BY created_at"
     ).fetchall()
     assert "USING INDEX idx_task_type_rating (task_id=?)" in str(plan)
+    # The user index leaves out entries without a user, and still serves user lookups.
+    plan = connection.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM feedback WHERE user_id = 'u' ORDER BY created_at"
+    ).fetchall()
+    assert "USING INDEX idx_user_id (user_id=?)" in str(plan)
+    user_index = connection.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'idx_user_id'"
+    ).fetchone()[0]
+    assert user_index.endswith("WHERE user_id IS NOT NULL")
     assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with pytest.raises(sqlite3.IntegrityError, match="rating_range"):

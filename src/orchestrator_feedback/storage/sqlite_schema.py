@@ -55,6 +55,15 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             "DROP INDEX IF EXISTS idx_task_id",
         ),
     ),
+    (
+        4,
+        (
+            # Most orchestrator events have no user: leaving their NULLs out of the user
+            # index spares those inserts one B-tree. ``user_id = ?`` still uses it.
+            "DROP INDEX IF EXISTS idx_user_id",
+            "CREATE INDEX idx_user_id ON feedback(user_id) WHERE user_id IS NOT NULL",
+        ),
+    ),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 
