@@ -268,7 +268,7 @@ def test_background_writes_store_exactly_what_create_stores(
 
 
 def test_a_clash_in_a_background_group_costs_only_the_clashing_entry(
-    storage: FeedbackStorage, make_entry: MakeEntry
+    storage: FeedbackStorage, make_entry: MakeEntry, caplog: pytest.LogCaptureFixture
 ) -> None:
     taken = storage.create(make_entry(content="first"))
     group = [make_entry(content=f"new {number}") for number in range(5)]
@@ -279,3 +279,10 @@ def test_a_clash_in_a_background_group_costs_only_the_clashing_entry(
         storage.flush(timeout=30)
     assert storage.get(taken.id) == taken
     assert storage.count() == 6
+    # The retry one by one is said, with the group's error.
+    retries = [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelname == "WARNING" and "committing them one by one" in record.getMessage()
+    ]
+    assert retries and all("DuplicateFeedbackError" in message for message in retries)

@@ -6,8 +6,8 @@ thread wakes when work arrives, waits up to ``batch_window`` seconds for a group
 (the store's ``create_many`` as its backend's ``insert_group`` does it); listeners then run
 on this thread, in commit order. A caller waiting for room in a full queue goes on as soon
 as a group leaves the queue, so it refills the queue while that group is committed. If a
-group fails (a duplicate id, say), its entries are retried one by one, so one bad entry
-costs only itself.
+group fails (a duplicate id, say), a warning says so and its entries are retried one by
+one, so one bad entry costs only itself.
 """
 
 from __future__ import annotations
@@ -170,7 +170,16 @@ class BackgroundWriter:
     def _write(self, entries: list[FeedbackEntry], last_ticket: int) -> None:
         try:
             self._commit(entries)
-        except Exception:
+        except Exception as group_error:
+            # Said once per group: a group statement that always failed would otherwise
+            # only show as a slow writer.
+            logger.warning(
+                "a group of %d background entries could not be committed together (%s: %s); "
+                "committing them one by one",
+                len(entries),
+                type(group_error).__name__,
+                group_error,
+            )
             for entry in entries:
                 try:
                     self._commit_one(entry)
