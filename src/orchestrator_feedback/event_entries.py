@@ -2,8 +2,7 @@
 
 Shared by the built-in plugin (events fired through hooks) and the collector (events
 reported through its coroutines), so an event reads the same whichever way it came.
-Every detail of the event goes into metadata, the worker always under ``worker_id``: the
-host's metadata first, the event's own details on top (they win on a clash).
+Every detail of the event goes into metadata, the worker always under ``worker_id``.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType, new_entry
 
 __all__ = [
@@ -35,6 +35,18 @@ QUALITY_RATINGS = {
 """How an ``output_quality`` word becomes a rating; other words leave the rating empty."""
 
 _SUMMARY_LIMIT = 500
+
+
+def _details(metadata: Mapping[str, Any] | None, event: dict[str, Any]) -> dict[str, Any]:
+    """The host's metadata with the event's own details on top (they win on a clash)."""
+    if not metadata:
+        return event
+    try:
+        return {**metadata, **event}
+    except TypeError:
+        raise FeedbackValidationError(
+            "metadata", metadata, "must be a mapping (a JSON object)"
+        ) from None
 
 
 def _score_to_rating(score: float | None) -> int | None:
@@ -71,13 +83,15 @@ def task_completed_entry(
         feedback_type=FeedbackType.TASK_COMPLETION,
         content=content,
         rating=rating,
-        metadata={
-            **(metadata or {}),
-            "worker_id": worker_id,
-            "success": success,
-            "execution_time": execution_time,
-            "output_quality": output_quality,
-        },
+        metadata=_details(
+            metadata,
+            {
+                "worker_id": worker_id,
+                "success": success,
+                "execution_time": execution_time,
+                "output_quality": output_quality,
+            },
+        ),
     )
 
 
@@ -98,12 +112,14 @@ def worker_allocated_entry(
         task_id=task_id,
         feedback_type=FeedbackType.ALLOCATION_FEEDBACK,
         content=content,
-        metadata={
-            **(metadata or {}),
-            "worker_id": worker_id,
-            "allocation_score": allocation_score,
-            "allocation_reason": allocation_reason,
-        },
+        metadata=_details(
+            metadata,
+            {
+                "worker_id": worker_id,
+                "allocation_score": allocation_score,
+                "allocation_reason": allocation_reason,
+            },
+        ),
     )
 
 
@@ -124,13 +140,15 @@ def task_failed_entry(
         task_id=task_id,
         feedback_type=FeedbackType.ERROR_REPORT,
         content=content,
-        metadata={
-            **(metadata or {}),
-            "worker_id": worker_id,
-            "error_type": error_type,
-            "error_message": error_message,
-            "stack_trace": stack_trace,
-        },
+        metadata=_details(
+            metadata,
+            {
+                "worker_id": worker_id,
+                "error_type": error_type,
+                "error_message": error_message,
+                "stack_trace": stack_trace,
+            },
+        ),
     )
 
 
@@ -150,7 +168,7 @@ def worker_performance_entry(
         feedback_type=FeedbackType.WORKER_PERFORMANCE,
         content=f"Worker {worker_id} on task {task_id}: {_short(listed) or 'no metrics'}",
         rating=_score_to_rating(mean),
-        metadata={**(metadata or {}), "worker_id": worker_id, "performance_metrics": metrics},
+        metadata=_details(metadata, {"worker_id": worker_id, "performance_metrics": metrics}),
     )
 
 
@@ -170,7 +188,7 @@ def task_decomposed_entry(
         feedback_type=FeedbackType.DECOMPOSITION_EFFECTIVENESS,
         content=content,
         rating=_score_to_rating(effectiveness),
-        metadata={**(metadata or {}), "subtask_ids": subtasks, "effectiveness": effectiveness},
+        metadata=_details(metadata, {"subtask_ids": subtasks, "effectiveness": effectiveness}),
     )
 
 
@@ -183,7 +201,7 @@ def task_reviewed_entry(
 ) -> FeedbackEntry:
     """A ``MANAGER_REVIEW`` entry carrying the reviewer's rating and comment."""
     content = comment if comment else f"Task {task_id} reviewed by {reviewer_id}"
-    details = {**(metadata or {}), "reviewer_id": reviewer_id, "rating": rating, "comment": comment}
+    details = _details(metadata, {"reviewer_id": reviewer_id, "rating": rating, "comment": comment})
     return new_entry(
         task_id=task_id,
         feedback_type=FeedbackType.MANAGER_REVIEW,

@@ -230,6 +230,27 @@ def test_a_bad_event_is_rejected_not_raised(
     assert feedback_plugin_manager.counters.rejected == 1
 
 
+@pytest.mark.parametrize("metadata", [42, "queue=default", [("queue", "default")]])
+def test_event_metadata_that_is_not_a_mapping_is_rejected_by_name(
+    feedback_plugin_manager: FeedbackPluginManager,
+    feedback_storage: FeedbackStorage,
+    caplog: pytest.LogCaptureFixture,
+    metadata: object,
+) -> None:
+    result = feedback_plugin_manager.hook.task_completed(
+        task_id="t",
+        worker_id="w",
+        success=True,
+        execution_time=None,
+        output_quality=None,
+        metadata=metadata,
+    )
+    assert result == [] and feedback_storage.count() == 0
+    assert "metadata" in caplog.text and "must be a mapping" in caplog.text
+    assert feedback_plugin_manager.counters.rejected == 1
+    assert feedback_plugin_manager.counters.subscriber_failures == 0
+
+
 def test_a_storage_failure_does_not_reach_the_host(
     feedback_plugin_manager: FeedbackPluginManager,
     feedback_storage: FeedbackStorage,
