@@ -374,30 +374,16 @@ def new_entry(
     """A new entry (a fresh id, created now), as ``FeedbackEntry(...)`` builds it.
 
     The same checks, in one call instead of one attrs validator call per field: this
-    builds the entry of every orchestrator event, on the host's hot path. The common case
-    (ASCII text, a member, a dict of plain JSON) is recognised in one condition; anything
-    else goes through the checks that explain what is wrong.
+    builds the entry of every orchestrator event, on the host's hot path.
     """
-    if not (
-        type(task_id) is str
-        and 0 < len(task_id) <= MAX_ID_LENGTH
-        and task_id.isascii()
-        and "\x00" not in task_id
-        and type(content) is str
-        and len(content) <= FeedbackEntry.max_content_length
-        and content.isascii()
-        and "\x00" not in content
-    ):
-        check_identifier("task_id", task_id)
-        check_content(content)
+    check_identifier("task_id", task_id)
     if user_id is not None:
         check_identifier("user_id", user_id)
-    kind = feedback_type if type(feedback_type) is FeedbackType else to_feedback_type(feedback_type)
-    if rating is not None:
-        check_rating(rating)
-    checked_metadata = metadata if type(metadata) is dict else _to_metadata(metadata)
-    if type(checked_metadata) is not dict or not _is_plain_json(checked_metadata):
-        validate_metadata(checked_metadata)
+    kind = to_feedback_type(feedback_type)
+    check_content(content)
+    check_rating(rating)
+    checked_metadata = _to_metadata(metadata)
+    validate_metadata(checked_metadata)
     now = datetime.now(UTC)
     return trusted_entry(
         {

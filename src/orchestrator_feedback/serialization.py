@@ -264,9 +264,7 @@ def record_to_row(record: Any, may_hold_escapes: bool) -> EncodedRow | None:
     )
 
 
-def entry_to_timed_row(entry: FeedbackEntry) -> EncodedRow:
-    """An entry as an ``EncodedRow`` whose two timestamps are still aware UTC datetimes
-    (for writers that spell them later, in bulk: orjson, say)."""
+def _entry_row(entry: FeedbackEntry, created_at: Any, updated_at: Any) -> EncodedRow:
     return (
         entry.id,
         entry.task_id,
@@ -275,22 +273,27 @@ def entry_to_timed_row(entry: FeedbackEntry) -> EncodedRow:
         entry.rating,
         entry.user_id,
         dump_metadata(entry.metadata),
-        entry.created_at,
-        entry.updated_at,
+        created_at,
+        updated_at,
     )
+
+
+def entry_to_timed_row(entry: FeedbackEntry) -> EncodedRow:
+    """An entry as an ``EncodedRow`` whose two timestamps are still aware UTC datetimes
+    (for writers that spell them later, in bulk: orjson, say)."""
+    return _entry_row(entry, entry.created_at, entry.updated_at)
 
 
 def entry_to_row(entry: FeedbackEntry) -> EncodedRow:
     """Encode an entry as an ``EncodedRow``."""
     # Hot path: written out rather than going through cattrs' generic tuple unstructuring.
-    row = entry_to_timed_row(entry)
     created_at = format_sqlite_timestamp(entry.created_at)
     updated_at = (
         created_at
         if entry.updated_at == entry.created_at
         else format_sqlite_timestamp(entry.updated_at)
     )
-    return (*row[:7], created_at, updated_at)
+    return _entry_row(entry, created_at, updated_at)
 
 
 def entries_from_rows(rows: list[EncodedRow]) -> list[FeedbackEntry]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
@@ -157,31 +157,41 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         if not batch:
             return batch
         backend = self._backend
-        listening = self._listening
-
         rows = [entry_to_row(entry) for entry in batch]
         if self._privacy is not None:
             rows = [self._privacy.protect_row(row) for row in rows]
+        return self._insert_new(
+            batch,
+            lambda connection: backend.insert(connection, rows, OnConflict.ERROR),
+            one_statement=len(rows) <= backend.rows_per_statement,
+        )
 
-        def insert(connection: Any) -> tuple[list[FeedbackEntry], Events]:
-            backend.insert(connection, rows, OnConflict.ERROR)
-            return batch, RecordedEvents(batch) if listening else []
-
-        return self._write(insert, one_statement=len(rows) <= backend.rows_per_statement)
-
-    def _create_group(self, group: Sequence[FeedbackEntry]) -> list[FeedbackEntry]:
+    def _create_group(self, group: list[FeedbackEntry]) -> list[FeedbackEntry]:
         """``create_many`` as the background writer runs it, on entries ``submit``
         checked: through the backend's ``insert_group``."""
-        entries = list(group)
         backend = self._backend
-        listening = self._listening
         protect = None if self._privacy is None else self._privacy.protect_row
+        return self._insert_new(
+            group,
+            lambda connection: backend.insert_group(connection, group, protect),
+            one_statement=len(group) <= backend.group_rows_per_statement,
+        )
 
-        def insert(connection: Any) -> tuple[list[FeedbackEntry], Events]:
-            backend.insert_group(connection, entries, protect)
+    def _insert_new(
+        self,
+        entries: list[FeedbackEntry],
+        insert: Callable[[Any], object],
+        *,
+        one_statement: bool,
+    ) -> list[FeedbackEntry]:
+        """Run ``insert`` as one write that records ``entries``, and return them."""
+        listening = self._listening
+
+        def write(connection: Any) -> tuple[list[FeedbackEntry], Events]:
+            insert(connection)
             return entries, RecordedEvents(entries) if listening else []
 
-        return self._write(insert, one_statement=len(entries) <= backend.group_rows_per_statement)
+        return self._write(write, one_statement=one_statement)
 
     def update(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Overwrite the stored entry with the same id; ``FeedbackNotFoundError`` if absent."""

@@ -16,7 +16,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from orchestrator_feedback.errors import FeedbackError, StorageClosedError
 from orchestrator_feedback.models import FeedbackEntry
@@ -31,7 +31,7 @@ class BackgroundWriter:
 
     def __init__(
         self,
-        commit: Callable[[Sequence[FeedbackEntry]], object],
+        commit: Callable[[list[FeedbackEntry]], object],
         commit_one: Callable[[FeedbackEntry], object],
         *,
         queue_size: int,
