@@ -26,6 +26,7 @@ from orchestrator_feedback import (
     hookimpl,
     load_config,
 )
+from orchestrator_feedback.storage import background as background_writes
 from orchestrator_feedback.storage.writer import BackgroundWriter
 
 MakeEntry = Callable[..., FeedbackEntry]
@@ -162,6 +163,24 @@ def test_flush_times_out_rather_than_hanging(tmp_path: Path) -> None:
     release.set()
     assert storage.flush(timeout=10) is True
     storage.close()
+
+
+def test_close_says_why_it_waits_for_a_stuck_subscriber(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(background_writes, "CLOSE_WAIT_WARNING_INTERVAL", 0.05)
+    release = threading.Event()
+    storage = FeedbackStorage(tmp_path / "stuck.db", batch_size=1)
+    storage.add_listener(lambda change, entry: release.wait(10))
+    for task in ("a", "b", "c"):
+        storage.submit(FeedbackEntry(task_id=task, feedback_type="general", content="c"))
+    threading.Timer(0.3, release.set).start()
+    storage.close()  # waits for the subscriber: nothing handed over is given up
+    waits = [r.getMessage() for r in caplog.records if "still waiting" in r.getMessage()]
+    assert waits, "close() waited in silence"
+    assert "feedback_recorded subscriber" in waits[0]
+    with FeedbackStorage(tmp_path / "stuck.db") as reopened:
+        assert reopened.count() == 3
 
 
 def test_one_bad_entry_costs_only_itself(tmp_path: Path, make_entry: MakeEntry) -> None:

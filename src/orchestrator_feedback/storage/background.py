@@ -18,6 +18,11 @@ logger = logging.getLogger("orchestrator_feedback.storage")
 
 _open_writers: weakref.WeakSet[BackgroundWrites] = weakref.WeakSet()
 
+CLOSE_WAIT_WARNING_INTERVAL = 10.0
+"""Seconds between warnings while ``close()`` or interpreter exit waits for the writer: a
+hanging ``feedback_recorded`` subscriber holds the writer thread, and a process that will
+not exit should say why."""
+
 
 @atexit.register
 def _flush_at_exit() -> None:
@@ -81,7 +86,12 @@ class BackgroundWrites(StoreCore):
         writer = self._writer
         if writer is not None:
             try:
-                writer.wait()
+                while not writer.wait(None, CLOSE_WAIT_WARNING_INTERVAL):
+                    logger.warning(
+                        "closing the store: still waiting for the background writer "
+                        "(%d entries queued); a slow feedback_recorded subscriber holds it",
+                        writer.depth,
+                    )
             finally:
                 writer.stop()
                 _open_writers.discard(self)
