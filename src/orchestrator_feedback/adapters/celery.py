@@ -48,7 +48,13 @@ class CeleryFeedback:
 
     def __init__(self, app: Celery, plugin_manager: ManagerSource = None) -> None:
         self.app = app
+        # The task's own thread only queues each event (``managers.fire``); a forwarding
+        # thread builds the entry and stores it, so a task never waits for a plugin or
+        # the database.
         self.managers = ProcessLocalManager(plugin_manager)
+        # Receivers run on the pool's threads concurrently. One dict operation (a set, a
+        # pop) is atomic in CPython, so these two dicts need no lock; the failure memo
+        # (a check, then an insert) takes ``_lock``.
         self._started: dict[str, float] = {}
         self._retries: dict[str, str] = {}
         # Celery's main process can signal one hard time limit twice; report it once.
@@ -82,23 +88,17 @@ class CeleryFeedback:
     def _ours(self, task: Any) -> bool:
         return getattr(task, "app", None) is self.app
 
-    def _metadata(self, task: Any, task_id: str) -> dict[str, Any]:
-        request = getattr(task, "request", None)
+    def _metadata(self, task: Any, request: Any, task_id: str) -> dict[str, Any]:
+        """The event's metadata; ends the task's retry spell (its reason goes in here)."""
         retries = getattr(request, "retries", 0) or 0
         metadata: dict[str, Any] = {
             "task_name": getattr(task, "name", None),
             "attempt": retries + 1,
         }
-        with self._lock:
-            reason = self._retries.get(task_id)
+        reason = self._retries.pop(task_id, None)
         if reason is not None:
             metadata["retry_reason"] = reason
         return metadata
-
-    def _fire(self, hook: str, **event: Any) -> None:
-        # The task's own thread only queues the event; a forwarding thread builds the
-        # entry and stores it, so a task never waits for a plugin or the database.
-        self.managers.fire(hook, **event)
 
     # -- receivers ----------------------------------------------------------------------
 
@@ -107,7 +107,7 @@ class CeleryFeedback:
         if request is None or not self._ours(task):
             return
         delivery = getattr(request, "delivery_info", None) or {}
-        self._fire(
+        self.managers.fire(
             "worker_allocated",
             task_id=request.id,
             worker_id=getattr(request, "hostname", None) or "unknown",
@@ -120,8 +120,7 @@ class CeleryFeedback:
         self, sender: Any = None, task_id: str | None = None, task: Any = None, **_: Any
     ) -> None:
         if task_id is not None and self._ours(task):
-            with self._lock:
-                self._started[task_id] = time.perf_counter()
+            self._started[task_id] = time.perf_counter()
 
     def _on_postrun(
         self,
@@ -133,22 +132,19 @@ class CeleryFeedback:
     ) -> None:
         if task_id is None or not self._ours(task):
             return
-        with self._lock:
-            started = self._started.pop(task_id, None)
+        started = self._started.pop(task_id, None)
         if state != "SUCCESS":  # failures come through task_failure, retries through task_retry
             return
         elapsed = None if started is None else round(time.perf_counter() - started, 6)
-        metadata = self._metadata(task, task_id)
-        with self._lock:
-            self._retries.pop(task_id, None)
-        self._fire(
+        request = task.request  # a property that looks up Celery's request stack: once
+        self.managers.fire(
             "task_completed",
             task_id=task_id,
-            worker_id=getattr(task.request, "hostname", None),
+            worker_id=getattr(request, "hostname", None),
             success=True,
             execution_time=elapsed,
             output_quality=None,
-            metadata=metadata,
+            metadata=self._metadata(task, request, task_id),
         )
 
     def _on_failure(
@@ -161,25 +157,23 @@ class CeleryFeedback:
     ) -> None:
         if task_id is None or not self._ours(sender):
             return
-        with self._lock:
-            self._started.pop(task_id, None)
+        self._started.pop(task_id, None)
+        with self._lock:  # a check, then an insert: two steps, so under the lock
             if task_id in self._reported_failures:
                 return
             self._reported_failures[task_id] = None
             if len(self._reported_failures) > _REMEMBERED_FAILURES:
                 self._reported_failures.popitem(last=False)
-        metadata = self._metadata(sender, task_id)
-        with self._lock:
-            self._retries.pop(task_id, None)
+        request = getattr(sender, "request", None)
         trace = getattr(einfo, "traceback", None)
-        self._fire(
+        self.managers.fire(
             "task_failed",
             task_id=task_id,
-            worker_id=getattr(getattr(sender, "request", None), "hostname", None),
+            worker_id=getattr(request, "hostname", None),
             error_type=type(exception).__name__ if exception is not None else "Unknown",
             error_message=str(exception) if exception is not None else "",
             stack_trace=trace if isinstance(trace, str) else None,
-            metadata=metadata,
+            metadata=self._metadata(sender, request, task_id),
         )
 
     def _on_retry(
@@ -187,8 +181,7 @@ class CeleryFeedback:
     ) -> None:
         task_id = getattr(request, "id", None)
         if task_id is not None and self._ours(sender):
-            with self._lock:
-                self._retries[task_id] = str(reason)
+            self._retries[task_id] = str(reason)
 
     def _on_process_init(self, **_: Any) -> None:
         self.managers.forget()  # the parent's store stays the parent's
