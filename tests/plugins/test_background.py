@@ -189,7 +189,7 @@ def test_one_bad_entry_costs_only_itself(tmp_path: Path, make_entry: MakeEntry) 
     fresh = [make_entry() for _ in range(5)]
     for entry in [*fresh[:2], make_entry(id=existing.id), *fresh[2:]]:
         storage.submit(entry)
-    with pytest.raises(FeedbackError, match="1 background entries could not be stored"):
+    with pytest.raises(FeedbackError, match="1 background entry could not be stored"):
         storage.flush()
     assert {e.id for e in storage.get_all()} == {existing.id, *(e.id for e in fresh)}
     storage.close()

@@ -275,7 +275,7 @@ def test_a_clash_in_a_background_group_costs_only_the_clashing_entry(
     group.insert(2, make_entry(id=taken.id, content="second"))
     for entry in group:
         storage.submit(entry)
-    with pytest.raises(FeedbackError, match="1 background entries could not be stored"):
+    with pytest.raises(FeedbackError, match="1 background entry could not be stored"):
         storage.flush(timeout=30)
     assert storage.get(taken.id) == taken
     assert storage.count() == 6
@@ -286,3 +286,28 @@ def test_a_clash_in_a_background_group_costs_only_the_clashing_entry(
         if record.levelname == "WARNING" and "committing them one by one" in record.getMessage()
     ]
     assert retries and all("DuplicateFeedbackError" in message for message in retries)
+
+
+def test_a_background_failure_is_raised_once_to_whoever_waits_for_it(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    taken = storage.create(make_entry(content="first"))
+    before = storage.submit(make_entry(content="before"))
+    clash = storage.submit(make_entry(id=taken.id, content="second"))
+    after = storage.submit(make_entry(content="after"))
+    assert before is not None and clash is not None and after is not None
+    # Waiting for one's own entry is not told of another's failure ...
+    assert storage.wait_committed(after, timeout=30) is True
+    assert storage.wait_committed(before, timeout=30) is True
+    # ... the waiter of the failed entry is, and that failure is then reported.
+    with pytest.raises(FeedbackError, match="could not be stored: DuplicateFeedbackError"):
+        storage.wait_committed(clash, timeout=30)
+    assert storage.flush(timeout=30) is True
+
+    # A failure nobody waits for by its ticket goes to the next flush.
+    storage.submit(make_entry(id=taken.id, content="third"))
+    fine = storage.submit(make_entry(content="fine"))
+    assert fine is not None and storage.wait_committed(fine, timeout=30) is True
+    with pytest.raises(FeedbackError, match="1 background entry could not be stored"):
+        storage.flush(timeout=30)
+    assert storage.count() == 4

@@ -63,7 +63,8 @@ class BackgroundWriter:
         self._hurry = threading.Event()  # a flush wants the current group now
         self._progress = threading.Condition()  # tickets done, room in the queue
         self._done_upto = 0
-        self._failures: list[str] = []
+        # (ticket, error) of each entry that could not be stored, until a wait reports it.
+        self._failures: list[tuple[int, str]] = []
         self._stopping = False
         self.dropped = 0
         """Entries refused because the queue was full (``on_full = "drop"``)."""
@@ -133,8 +134,10 @@ class BackgroundWriter:
     def wait(self, ticket: int | None = None, timeout: float | None = None) -> bool:
         """Wait until ``ticket`` (default: every ticket handed out so far) is done.
 
-        Returns False on timeout. Raises ``FeedbackError`` if entries failed to be stored
-        since the last wait.
+        Returns False on timeout. Raises ``FeedbackError`` if that ticket's entry could
+        not be stored; without a ticket, if any entry could not be stored since the last
+        such wait. Each failure is raised once: to the waiter of its ticket, or else to the
+        next wait for everything.
         """
         target = self._last_ticket if ticket is None else ticket
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -145,12 +148,19 @@ class BackgroundWriter:
                 if remaining is not None and remaining <= 0:
                     return False
                 self._progress.wait(remaining)
-            if self._failures:
+            if not self._failures:
+                return True
+            if ticket is None:
                 failures, self._failures = self._failures, []
                 raise FeedbackError(
-                    f"{len(failures)} background entries could not be stored; "
-                    f"the last error: {failures[-1]}"
+                    f"{len(failures)} background "
+                    f"{'entry' if len(failures) == 1 else 'entries'} could not be stored; "
+                    f"the last error: {failures[-1][1]}"
                 )
+            for failure in self._failures:
+                if failure[0] == ticket:
+                    self._failures.remove(failure)
+                    raise FeedbackError(f"the entry could not be stored: {failure[1]}")
         return True
 
     def stop(self, timeout: float | None = None) -> None:
@@ -208,13 +218,16 @@ class BackgroundWriter:
                 type(group_error).__name__,
                 group_error,
             )
-            for entry in entries:
+            first_ticket = last_ticket - len(entries) + 1
+            for offset, entry in enumerate(entries):
                 try:
                     self._commit_one(entry)
                 except Exception as error:
                     self.failed += 1
                     with self._progress:
-                        self._failures.append(f"{type(error).__name__}: {error}")
+                        self._failures.append(
+                            (first_ticket + offset, f"{type(error).__name__}: {error}")
+                        )
                     logger.error("background write of feedback %s failed: %s", entry.id, error)
         with self._progress:
             self._done_upto = last_ticket
