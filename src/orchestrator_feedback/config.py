@@ -8,9 +8,10 @@ directory, else the defaults. ``ORCHESTRATOR_FEEDBACK_DATABASE`` and
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,30 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+def _at_least(bound: float) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    """An attrs validator: the value is at least ``bound``; the error names the field."""
+
+    def check(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not value >= bound:  # "not >=" refuses NaN too
+            raise FeedbackValidationError(attribute.name, value, f"must be at least {bound}")
+        if value == math.inf:
+            raise FeedbackValidationError(attribute.name, value, "must be a finite number")
+
+    return check
+
+
+def _one_of(*choices: str) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    """An attrs validator: the value is one of ``choices``; the error names the field."""
+
+    def check(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value not in choices:
+            raise FeedbackValidationError(
+                attribute.name, value, f"must be one of: {', '.join(choices)}"
+            )
+
+    return check
+
+
 @attrs.frozen(kw_only=True)
 class CollectionPointConfig:
     """One collection point of the ``FeedbackCollector`` (``[collection_points.NAME]``)."""
@@ -69,13 +94,13 @@ class PluginsConfig:
 class BackgroundConfig:
     """How the background writer groups commits (``[background]``)."""
 
-    queue_size: int = attrs.field(default=10_000, validator=attrs.validators.ge(1))
+    queue_size: int = attrs.field(default=10_000, validator=_at_least(1))
     """Entries that may wait; then callers wait (or entries drop, see ``on_full``)."""
-    batch_size: int = attrs.field(default=10_000, validator=attrs.validators.ge(1))
+    batch_size: int = attrs.field(default=10_000, validator=_at_least(1))
     """The most entries committed together."""
-    batch_window_ms: float = attrs.field(default=50.0, validator=attrs.validators.ge(0))
+    batch_window_ms: float = attrs.field(default=50.0, validator=_at_least(0))
     """How long the writer waits to fill a group, in milliseconds."""
-    on_full: str = attrs.field(default="block", validator=attrs.validators.in_(("block", "drop")))
+    on_full: str = attrs.field(default="block", validator=_one_of("block", "drop"))
     """``"block"``: the caller waits for room; ``"drop"``: the entry is dropped, counted, logged."""
 
 
@@ -112,9 +137,7 @@ class FeedbackConfig:
     """The longest ``content`` accepted, in characters."""
     strict: bool = False
     """Let plugin errors reach the host, and fail on a plugin that does not load."""
-    write_mode: str = attrs.field(
-        default="sync", validator=attrs.validators.in_(("sync", "background"))
-    )
+    write_mode: str = attrs.field(default="sync", validator=_one_of("sync", "background"))
     """``"sync"``: a hook call returns once its entry is committed; ``"background"``: it
     returns once the entry is validated and queued for the writer thread."""
     background: BackgroundConfig = attrs.field(factory=BackgroundConfig)

@@ -106,13 +106,17 @@ converter = cattrs.Converter(forbid_extra_keys=True)
 """The project's one converter: entries, exports and configuration go through it."""
 
 
+_TYPE_HOOK_FIELD = "value"
+"""The field a type's structure hook names: it cannot know where the value sits."""
+
+
 def _strict(kind: type, accepted: tuple[type, ...], description: str) -> None:
     """Refuse values of other types, rather than cattrs' default of calling ``kind(value)``
     (which would turn 4.5 into 4 and "false" into True)."""
 
     def structure(value: Any, _type: Any) -> Any:
         if type(value) not in accepted:
-            raise FeedbackValidationError("value", value, f"must be {description}")
+            raise FeedbackValidationError(_TYPE_HOOK_FIELD, value, f"must be {description}")
         return value
 
     converter.register_structure_hook(kind, structure)
@@ -164,8 +168,12 @@ def structure_or_explain(data: Any, cls: type[Any], *, location: str | None = No
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as error:
         path, leaf = _first_error(error)
         if isinstance(leaf, FeedbackValidationError):
-            # A hook that knows a deeper path than cattrs' notes (plugins.NAME) names it.
-            field = leaf.field if path and leaf.field.startswith(path) else path or leaf.field
+            if not path or leaf.field.startswith(path):
+                field = leaf.field  # a hook that knows a deeper path (plugins.NAME) names it
+            elif leaf.field in (_TYPE_HOOK_FIELD, path.rpartition(".")[2]):
+                field = path  # a type's hook: cattrs' path names the value
+            else:
+                field = f"{path}.{leaf.field}"  # a nested class's validator names its field
             raise FeedbackValidationError(field, leaf.value, leaf.rule, location=location) from None
         if isinstance(leaf, ForbiddenExtraKeysError):
             names = ", ".join(sorted(leaf.extra_fields))

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator_feedback import FeedbackConfig, FeedbackType, FeedbackValidationError, load_config
+from orchestrator_feedback import (
+    BackgroundConfig,
+    FeedbackConfig,
+    FeedbackType,
+    FeedbackValidationError,
+    load_config,
+)
 
 FULL = """
 enabled = true
@@ -94,6 +100,12 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         ),
         ("[collection_points.review]\nenabled = 1", "collection_points.review.enabled"),
         ("[plugins]\nalerts = 3", "plugins.alerts"),
+        ("write_mode = 'Background'", "write_mode"),
+        ("[background]\nqueue_size = 0", "background.queue_size"),
+        ("[background]\non_full = 'wait'", "background.on_full"),
+        ("[background]\nbatch_window_ms = -5", "background.batch_window_ms"),
+        ("[background]\nbatch_window_ms = nan", "background.batch_window_ms"),
+        ("[background]\nbatch_window_ms = inf", "background.batch_window_ms"),
     ],
 )
 def test_bad_keys_are_named_with_their_path(tmp_path: Path, text: str, path: str) -> None:
@@ -103,6 +115,16 @@ def test_bad_keys_are_named_with_their_path(tmp_path: Path, text: str, path: str
         load_config(config_file)
     assert raised.value.field == path
     assert str(config_file) in str(raised.value)
+    assert "Attribute(" not in str(raised.value)  # no attrs internals in the message
+
+
+def test_a_config_built_in_python_names_a_bad_field() -> None:
+    with pytest.raises(FeedbackValidationError, match="must be one of: sync, background") as raised:
+        FeedbackConfig(write_mode="async")
+    assert raised.value.field == "write_mode"
+    with pytest.raises(FeedbackValidationError, match="must be at least 1") as raised:
+        BackgroundConfig(queue_size=0)
+    assert raised.value.field == "queue_size"
 
 
 def test_unreadable_files_are_clear_errors(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from orchestrator_feedback import (
     FeedbackError,
     FeedbackStorage,
     FeedbackType,
+    FeedbackValidationError,
     PoolTimeoutError,
     SchemaVersionError,
 )
@@ -132,10 +133,27 @@ def test_unknown_schemes_and_missing_directories_are_clear_errors(tmp_path: Path
         FeedbackStorage(tmp_path / "missing" / "x.db")
 
 
-@pytest.mark.parametrize(("option", "value"), [("pool_size", 0), ("timeout", -1), ("timeout", "5")])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("pool_size", 0),
+        ("timeout", -1),
+        ("timeout", "5"),
+        ("timeout", float("nan")),
+        ("queue_size", 0),
+        ("batch_size", 2.5),
+        ("batch_window", -1),
+        ("batch_window", float("nan")),
+        ("batch_window", float("inf")),
+        ("batch_window", "0.05"),
+        ("on_full", "wait"),
+    ],
+)
 def test_bad_options_are_refused(tmp_path: Path, option: str, value: object) -> None:
-    with pytest.raises(FeedbackError, match=option):
+    with pytest.raises(FeedbackValidationError) as raised:
         FeedbackStorage(tmp_path / "x.db", **{option: value})  # type: ignore[arg-type]
+    assert raised.value.field == option
+    assert not (tmp_path / "x.db").exists()
 
 
 def test_waiting_too_long_for_a_connection_is_a_clear_error(tmp_path: Path) -> None:

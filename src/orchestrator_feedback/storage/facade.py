@@ -7,6 +7,7 @@ run SQL.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -59,6 +60,10 @@ def _check_page(limit: object, offset: object) -> None:
         raise FeedbackValidationError("offset", offset, "must be a whole number >= 0")
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 class FeedbackStorage(BackgroundWrites, BulkTransfer):
     """Stores feedback entries in SQLite (a path, ``":memory:"``, ``sqlite:///...``) or
     PostgreSQL (``postgresql://user@host/db``), or in a ready ``StorageBackend``.
@@ -93,8 +98,12 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
     ) -> None:
         if type(pool_size) is not int or pool_size < 1:
             raise FeedbackValidationError("pool_size", pool_size, "must be a whole number >= 1")
-        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        if not _is_number(timeout) or not timeout > 0:  # "not >" refuses NaN too
             raise FeedbackValidationError("timeout", timeout, "must be a number of seconds > 0")
+        if not _is_number(batch_window) or not 0 <= batch_window < math.inf:
+            raise FeedbackValidationError(
+                "batch_window", batch_window, "must be a finite number of seconds >= 0"
+            )
         self._writer_options = {
             "queue_size": queue_size,
             "batch_size": batch_size,
