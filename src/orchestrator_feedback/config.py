@@ -133,7 +133,7 @@ class FeedbackConfig:
     """Whether the built-in plugin stores feedback at all."""
     database: str = "feedback.db"
     """A SQLite path, ``:memory:``, or a URL such as ``sqlite:///path``."""
-    max_content_length: int = 65_536
+    max_content_length: int = attrs.field(default=65_536, validator=_at_least(1))
     """The longest ``content`` accepted, in characters."""
     strict: bool = False
     """Let plugin errors reach the host, and fail on a plugin that does not load."""
@@ -213,10 +213,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def config_from_mapping(data: Mapping[str, Any], *, location: str | None = None) -> FeedbackConfig:
     """Structure a config table (as TOML gives it), naming the path of any bad key."""
     config: FeedbackConfig = structure_or_explain(dict(data), FeedbackConfig, location=location)
-    if config.max_content_length < 1:
-        raise FeedbackValidationError(
-            "max_content_length", config.max_content_length, "must be at least 1", location=location
-        )
     return config
 
 
