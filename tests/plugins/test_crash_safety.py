@@ -7,6 +7,7 @@ background: every entry acknowledged by flush() is stored.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import random
@@ -81,6 +82,9 @@ def test_killed_writers_lose_nothing_acknowledged(tmp_path: Path, mode: str) -> 
 
 
 def _fire_many(path: str, process: int) -> None:
+    # A lock error retried one by one would still store everything: fail on any warning.
+    warnings = _Remember(logging.WARNING)
+    logging.getLogger("orchestrator_feedback").addHandler(warnings)
     manager = get_plugin_manager(
         FeedbackConfig(database=path, write_mode="background"), load_entrypoints=False
     )
@@ -93,6 +97,19 @@ def _fire_many(path: str, process: int) -> None:
             metadata={},
         )
     manager.close()
+    if warnings.records:
+        raise SystemExit(f"process {process} logged: {warnings.records[0].getMessage()}")
+
+
+class _Remember(logging.Handler):
+    """Keeps the records it is given."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def test_four_background_processes_store_all_forty_thousand(tmp_path: Path) -> None:
