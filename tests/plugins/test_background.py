@@ -79,6 +79,27 @@ def test_subscribers_run_on_the_writer_thread_in_commit_order(
     assert {thread for _task, thread in heard} == {"orchestrator-feedback-writer"}
 
 
+def test_a_broken_subscriber_on_the_writer_thread_costs_nothing_else(
+    background: FeedbackPluginManager,
+) -> None:
+    class Broken:
+        @hookimpl
+        def feedback_recorded(self, entry: FeedbackEntry) -> None:
+            raise RuntimeError("subscriber bug")
+
+    background.register(Broken(), name="broken")
+    for n in range(5):
+        review(background, f"first-{n}")
+    assert background.flush(timeout=30) is True
+    for n in range(3):
+        review(background, f"then-{n}")
+    assert background.flush(timeout=30) is True  # the writer lives on
+    assert background.counters.subscriber_failures == 8
+    stored = storage_of(background).execute_query("SELECT task_id FROM feedback")
+    expected = [f"first-{n}" for n in range(5)] + [f"then-{n}" for n in range(3)]
+    assert sorted(row[0] for row in stored) == sorted(expected)  # each once
+
+
 def test_a_slow_subscriber_never_delays_the_host(background: FeedbackPluginManager) -> None:
     class Slow:
         @hookimpl
