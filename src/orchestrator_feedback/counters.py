@@ -17,7 +17,7 @@ class FeedbackCounters:
     recorded: int = 0
     """Entries stored."""
     rejected: int = 0
-    """Entries dropped by ``feedback_prepare`` or for an unknown task."""
+    """Events refused: invalid values, an unknown task, or dropped by ``feedback_prepare``."""
     dropped: int = 0
     """Entries dropped because a background queue was full (``on_full = "drop"``)."""
     subscriber_failures: int = 0
@@ -28,7 +28,7 @@ class FeedbackCounters:
 
     @property
     def queue_depth(self) -> int:
-        """Entries queued for the background writer and not yet committed."""
+        """Entries waiting in the background queue (the group being written is not counted)."""
         source = self.queue_depth_source
         return 0 if source is None else source()
 

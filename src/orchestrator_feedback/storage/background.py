@@ -71,7 +71,7 @@ class BackgroundWrites(StoreCore):
 
     @property
     def queue_depth(self) -> int:
-        """Entries submitted and not yet committed."""
+        """Entries waiting in the background queue (the group being written is not counted)."""
         writer = self._writer
         return 0 if writer is None else writer.depth
 
