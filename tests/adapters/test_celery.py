@@ -114,6 +114,26 @@ def test_other_apps_are_left_alone(
     assert feedback_storage.count() == 0
 
 
+def test_flush_stores_what_eager_tasks_reported_without_disconnecting(
+    feedback_plugin_manager: FeedbackPluginManager, feedback_storage: FeedbackStorage
+) -> None:
+    eager = Celery("feedback_eager", broker="memory://", backend="cache+memory://")
+    eager.conf.task_always_eager = True
+
+    @eager.task(name="eager_add")
+    def eager_add(x: int, y: int) -> int:
+        return x + y
+
+    adapter = connect_celery(eager, plugin_manager=feedback_plugin_manager)
+    try:
+        results = [eager_add.delay(n, n) for n in range(200)]
+        assert adapter.flush(timeout=30) is True
+        assert feedback_storage.count() == 200
+        assert {e.task_id for e in feedback_storage.get_all()} == {r.id for r in results}
+    finally:
+        adapter.disconnect()
+
+
 def _redis_or_skip() -> str:
     try:
         import redis

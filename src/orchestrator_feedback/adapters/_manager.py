@@ -6,35 +6,80 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+from orchestrator_feedback.drops import DropReporter
 from orchestrator_feedback.manager import FeedbackPluginManager, get_plugin_manager
 
 logger = logging.getLogger("orchestrator_feedback.adapters")
 
 _STOP = object()
+_ROOM_POLL_SECONDS = 0.001
 
 
 class HookForwarder:
     """Fires hook calls handed over by an orchestrator's own thread, on a thread of its own,
     so that the orchestrator pays one queue append per event and never waits for a
-    plugin or the database."""
+    plugin or the database.
 
-    def __init__(self, manager: FeedbackPluginManager) -> None:
+    The queue is bounded like the store's own, by the configuration's ``[background]``
+    ``queue_size`` and ``on_full`` (or ``limit`` and ``drop``): when the hooks fall that
+    far behind, the orchestrator's thread waits for room (back-pressure), or with
+    ``on_full = "drop"`` the event is dropped, counted in the manager's
+    ``counters.dropped`` and warned of (at the first drop, then at most every 10 s).
+    """
+
+    def __init__(
+        self,
+        manager: FeedbackPluginManager,
+        limit: int | None = None,
+        drop: bool | None = None,
+    ) -> None:
         self.manager = manager
+        background = manager.config.background
+        self._limit = background.queue_size if limit is None else limit
+        self._drop = background.on_full == "drop" if drop is None else drop
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._drops = DropReporter(
+            logger, f"the adapter's event queue full ({self._limit} events)", ("event", "events")
+        )
         self._thread = threading.Thread(
             target=self._run, name="orchestrator-feedback-hooks", daemon=True
         )
         self._thread.start()
 
     def fire(self, hook: str, **event: Any) -> None:
-        """Queue one hook call (cheap: the loop's only cost)."""
+        """Queue one hook call (cheap: the loop's only cost); if the queue is full, wait
+        for room or drop the call (see the class)."""
+        if self._events.qsize() >= self._limit and not self._wait_for_room():
+            self._drops.drop(f"the last: {hook} for task {event.get('task_id')!r}")
+            self.manager.counters.add("dropped")
+            return
         self._events.put((hook, event))
+
+    def _wait_for_room(self) -> bool:
+        if self._drop:
+            return False
+        while self._events.qsize() >= self._limit and self._thread.is_alive():
+            # A sleep lets the forwarding thread have the GIL: a busy orchestrator thread
+            # that only ever releases it briefly would otherwise starve it.
+            time.sleep(_ROOM_POLL_SECONDS)
+        return True
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every hook call queued before this one has been fired (False on
+        timeout)."""
+        fired = threading.Event()
+        self._events.put(fired)  # a marker, not an event: past the bound
+        return fired.wait(timeout)
 
     def _run(self) -> None:
         while (item := self._events.get()) is not _STOP:
+            if type(item) is not tuple:  # a flush's marker
+                item.set()
+                continue
             hook, event = item
             try:
                 getattr(self.manager.hook, hook)(**event)
@@ -45,6 +90,7 @@ class HookForwarder:
         """Fire what is queued, then end the thread."""
         self._events.put(_STOP)
         self._thread.join()
+        self._drops.close()
 
 
 ManagerSource = FeedbackPluginManager | Callable[[], FeedbackPluginManager] | None
@@ -96,6 +142,22 @@ class ProcessLocalManager:
         if self._source is not None:
             return self._source(), True
         return get_plugin_manager(), True
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until this process's events so far are fired and their entries committed
+        (False on timeout)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def remaining() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        forwarder = self._forwarder if self._forwarder_pid == os.getpid() else None
+        if forwarder is not None and not forwarder.flush(remaining()):
+            return False
+        manager = self._manager
+        if manager is not None and self._pid == os.getpid():
+            return manager.flush(remaining())
+        return True
 
     def forget(self) -> None:
         """Drop the manager without closing it (after a fork: it belongs to the parent)."""

@@ -77,6 +77,11 @@ class CeleryFeedback:
             signal.connect(receiver, weak=False)
         return self
 
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the events this process has seen so far are stored (False on
+        timeout): in a worker process, or in a client running tasks eagerly."""
+        return self.managers.flush(timeout)
+
     def disconnect(self) -> None:
         """Disconnect every receiver and flush what was recorded."""
         for signal, receiver in self._receivers:

@@ -18,17 +18,13 @@ import threading
 import time
 from collections.abc import Callable
 
+from orchestrator_feedback.drops import DropReporter
 from orchestrator_feedback.errors import FeedbackError, StorageClosedError
 from orchestrator_feedback.models import FeedbackEntry
 
 __all__ = ["BackgroundWriter"]
 
 logger = logging.getLogger("orchestrator_feedback.writer")
-
-DROP_WARNING_INTERVAL = 10.0
-"""Seconds between two warnings about dropped entries: a full queue in ``drop`` mode can
-drop thousands of entries a second, and one log line each would cost the host more than
-the hook calls it protects."""
 
 
 class BackgroundWriter:
@@ -66,16 +62,20 @@ class BackgroundWriter:
         # (ticket, error) of each entry that could not be stored, until a wait reports it.
         self._failures: list[tuple[int, str]] = []
         self._stopping = False
-        self.dropped = 0
-        """Entries refused because the queue was full (``on_full = "drop"``)."""
-        self._dropped_unreported = 0  # dropped since the last warning
-        self._next_drop_warning = 0.0  # time.monotonic() before which drops are not logged
+        self._drops = DropReporter(
+            logger, f"background queue full ({queue_size} entries)", ("entry", "entries")
+        )
         self.failed = 0
         """Entries that could not be stored (logged, and reported by the next wait)."""
         self._thread = threading.Thread(
             target=self._run, name="orchestrator-feedback-writer", daemon=True
         )
         self._thread.start()
+
+    @property
+    def dropped(self) -> int:
+        """Entries refused because the queue was full (``on_full = "drop"``)."""
+        return self._drops.dropped
 
     @property
     def depth(self) -> int:
@@ -91,36 +91,13 @@ class BackgroundWriter:
             raise StorageClosedError("the storage is closed")
         with self._submit_lock:
             if len(self._items) >= self._queue_size and not self._wait_for_room():
-                self._drop_one(entry)
+                self._drops.drop(f"the last for task {entry.task_id!r}")
                 return None
             ticket = self._last_ticket = self._last_ticket + 1
             self._items.append(entry)
         if not self._arrived.is_set():
             self._arrived.set()
         return ticket
-
-    def _drop_one(self, entry: FeedbackEntry) -> None:
-        """Count a dropped entry; warn at the first drop, then at most once an interval."""
-        self.dropped += 1
-        self._dropped_unreported += 1
-        now = time.monotonic()
-        if now < self._next_drop_warning:
-            return
-        self._next_drop_warning = now + DROP_WARNING_INTERVAL
-        self._warn_of_drops(f"the last for task {entry.task_id!r}")
-
-    def _warn_of_drops(self, detail: str) -> None:
-        count, self._dropped_unreported = self._dropped_unreported, 0
-        logger.warning(
-            "background queue full (%d entries): %d %s dropped since the last warning (%s); "
-            "%d in all (warned at most every %.0f s)",
-            self._queue_size,
-            count,
-            "entry" if count == 1 else "entries",
-            detail,
-            self.dropped,
-            DROP_WARNING_INTERVAL,
-        )
 
     def _wait_for_room(self) -> bool:
         if self._drop:
@@ -171,9 +148,7 @@ class BackgroundWriter:
         self._hurry.set()
         self._arrived.set()
         self._thread.join(timeout)
-        with self._submit_lock:
-            if self._dropped_unreported:
-                self._warn_of_drops("at close")
+        self._drops.close()
 
     # -- the writer thread --------------------------------------------------------------
 
