@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from distributed import Client, LocalCluster
 
-from orchestrator_feedback import FeedbackStorage, FeedbackType
+from orchestrator_feedback import (
+    BackgroundConfig,
+    FeedbackConfig,
+    FeedbackStorage,
+    FeedbackType,
+    get_plugin_manager,
+    hookimpl,
+)
 from orchestrator_feedback.adapters.dask import FeedbackSchedulerPlugin
 
 
@@ -90,3 +99,31 @@ def test_a_steal_is_a_second_allocation(tmp_path: Path, monkeypatch: pytest.Monk
     assert (
         entry.metadata["worker_id"] == "tcp://b:2" and entry.metadata["stolen_from"] == "tcp://a:1"
     )
+
+
+def test_the_scheduler_loop_never_waits_for_a_full_queue(tmp_path: Path) -> None:
+    config = FeedbackConfig(
+        database=str(tmp_path / "full.db"),
+        write_mode="background",
+        background=BackgroundConfig(queue_size=5),  # on_full "block": not on this loop
+    )
+    manager = get_plugin_manager(config, load_entrypoints=False)
+    release = threading.Event()
+
+    class Stuck:
+        @hookimpl
+        def task_completed(self, task_id: str) -> None:
+            release.wait(10)
+
+    manager.register(Stuck())
+    plugin = FeedbackSchedulerPlugin(plugin_manager=manager)
+    started = time.perf_counter()
+    for number in range(50):
+        plugin.transition(f"task-{number}", "processing", "memory", worker="tcp://w", startstops=())
+    assert time.perf_counter() - started < 1.0, "the scheduler's loop waited"
+    assert 44 <= manager.counters.dropped <= 45
+    release.set()
+    asyncio.run(plugin.close())
+    with FeedbackStorage(tmp_path / "full.db") as storage:
+        assert storage.count() == 50 - manager.counters.dropped
+    manager.close()

@@ -108,7 +108,9 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
     def _hooks(self) -> HookForwarder:
         forwarder = self._forwarder
         if forwarder is None:
-            forwarder = self._forwarder = HookForwarder(self.manager)
+            # The scheduler's loop must never wait (its workers' heartbeats go through
+            # it): if the hooks fall a whole queue behind, events are dropped and counted.
+            forwarder = self._forwarder = HookForwarder(self.manager, drop=True)
         return forwarder
 
     def flush(self) -> None:
