@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Callable
 
 import attrs
@@ -26,6 +28,14 @@ class FeedbackCounters:
     """Where ``queue_depth`` is read from (set by the built-in plugin)."""
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False, eq=False)
 
+    def __attrs_post_init__(self) -> None:
+        _all_counters[id(self)] = self
+
+    def _after_fork_in_child(self) -> None:
+        # Another thread of the parent may have held the lock at the fork: it never will
+        # release it here.
+        self._lock = threading.Lock()
+
     @property
     def queue_depth(self) -> int:
         """Entries waiting in the background queue (the group being written is not counted)."""
@@ -47,3 +57,15 @@ class FeedbackCounters:
                 "subscriber_failures": self.subscriber_failures,
                 "queue_depth": self.queue_depth,
             }
+
+
+# By id: counters compare by value, so they cannot go in a set.
+_all_counters: weakref.WeakValueDictionary[int, FeedbackCounters] = weakref.WeakValueDictionary()
+
+
+def _after_fork_in_child() -> None:
+    for counters in list(_all_counters.values()):
+        counters._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -81,6 +81,15 @@ class BackgroundWrites(StoreCore):
         writer = self._writer
         return 0 if writer is None else writer.dropped
 
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: the parent's writer thread is not here, and what it still
+        holds is the parent's to write; this child starts a writer of its own if it
+        submits."""
+        super()._after_fork_in_child()
+        self._writer = None
+        self._writer_lock = threading.Lock()
+        _open_writers.discard(self)
+
     def _stop_writer(self) -> None:
         """Commit what the writer holds, then end its thread."""
         writer = self._writer

@@ -39,10 +39,20 @@ __all__ = [
     "OnConflict",
     "QueryRow",
     "StorageBackend",
+    "leave_to_parent",
 ]
 
 COLUMNS = ", ".join(ENTRY_FIELDS)
 """The entry columns of ``feedback`` and ``feedback_history``, in ``EncodedRow`` order."""
+
+_LEFT_TO_THE_PARENT: list[object] = []
+
+
+def leave_to_parent(inherited: object) -> None:
+    """Keep what a forked child inherited (a pool, its connections) referenced for good,
+    so that no destructor in the child closes them: closing a connection's copy would end
+    the parent's connection (PostgreSQL) or touch its locks (SQLite)."""
+    _LEFT_TO_THE_PARENT.append(inherited)
 
 
 class FeedbackChange(enum.Enum):
@@ -204,6 +214,13 @@ class StorageBackend(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Close every pooled connection."""
+
+    def after_fork_in_child(self) -> None:  # noqa: B027 - optional: most have nothing to do
+        """Leave the parent's connections to the parent: called in a child process right
+        after ``fork()``, before the child uses the store. A connection must never be used
+        by two processes (SQLite can corrupt the file; a socket would carry both
+        processes' messages). By default nothing; backends with pooled connections
+        start a new pool here, and hand the old one to ``leave_to_parent``."""
 
     # -- data ------------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ transactions begin and end, and tells listeners once work is committed.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Self, TypeVar, overload
@@ -24,6 +26,7 @@ __all__ = [
     "StoreCore",
     "check_entry",
     "check_id",
+    "track_forks",
 ]
 
 logger = logging.getLogger("orchestrator_feedback.storage")
@@ -90,6 +93,22 @@ def check_id(feedback_id: object) -> str:
     return feedback_id
 
 
+_stores: weakref.WeakSet[StoreCore] = weakref.WeakSet()
+
+
+def track_forks(store: StoreCore) -> None:
+    """Have ``store`` leave its parent's connections and threads alone in a forked child."""
+    _stores.add(store)
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_stores):
+        store._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class StoreCore:
     """Transactions, listeners and the privacy policy, shared by all storage methods."""
 
@@ -102,6 +121,11 @@ class StoreCore:
     def close(self) -> None:
         """Close the store (``FeedbackStorage.close`` flushes first)."""
         self._backend.close()
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: no transaction of the parent's thread, new connections."""
+        self._state = _ThreadState()
+        self._backend.after_fork_in_child()
 
     @property
     def backend(self) -> StorageBackend:

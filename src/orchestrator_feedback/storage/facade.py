@@ -46,6 +46,7 @@ from orchestrator_feedback.storage.core import (
     _ThreadState,
     check_entry,
     check_id,
+    track_forks,
 )
 from orchestrator_feedback.storage.registry import open_backend
 from orchestrator_feedback.storage.writer import BackgroundWriter
@@ -131,6 +132,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         self._history = history
         self._writer: BackgroundWriter | None = None
         self._writer_lock = threading.Lock()
+        track_forks(self)
 
     def close(self) -> None:
         """Commit what the background writer holds, then close every connection.

@@ -33,6 +33,11 @@ class ConnectionPool(Generic[Connection]):
         self._lock = threading.Lock()
         self._closed = False
 
+    @property
+    def size(self) -> int:
+        """The most connections this pool opens."""
+        return self._size
+
     def acquire(self) -> Connection:
         """Return an idle connection, a new one while below ``size``, or wait for one."""
         try:

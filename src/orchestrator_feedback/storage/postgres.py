@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ from orchestrator_feedback.storage.base import (
     OnConflict,
     QueryRow,
     StorageBackend,
+    leave_to_parent,
 )
 from orchestrator_feedback.storage.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -85,20 +87,13 @@ class PostgresBackend(StorageBackend):
         self, url: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
     ) -> None:
         self.url = hide_password(url)
+        self._conninfo = url
+        self._pool_size = pool_size
         self._timeout = timeout
         self._streams: dict[int, CopyStream] = {}  # by connection, during bulk loads
-        try:
-            self._pool = psycopg_pool.ConnectionPool(
-                url,
-                min_size=1,
-                max_size=pool_size,
-                timeout=timeout,
-                kwargs={"autocommit": True},
-                open=False,
-            )
-            self._pool.open(wait=True, timeout=timeout)
-        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
-            raise FeedbackError(f"cannot connect to {self.url}: {error}") from None
+        self._pool = self._new_pool()
+        self._pool_lock = threading.Lock()
+        self._open_pool()
         connection = self.acquire()
         try:
             self._version = self._migrate(connection)
@@ -135,8 +130,39 @@ class PostgresBackend(StorageBackend):
 
     # -- connections and transactions -------------------------------------------------
 
+    def _new_pool(self) -> psycopg_pool.ConnectionPool[psycopg.Connection[Any]]:
+        pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] = psycopg_pool.ConnectionPool(
+            self._conninfo,
+            min_size=1,
+            max_size=self._pool_size,
+            timeout=self._timeout,
+            kwargs={"autocommit": True},
+            open=False,
+        )
+        self._pool_opened = False
+        return pool
+
+    def _open_pool(self) -> None:
+        with self._pool_lock:
+            if self._pool_opened:
+                return
+            try:
+                self._pool.open(wait=True, timeout=self._timeout)
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+                raise FeedbackError(f"cannot connect to {self.url}: {error}") from None
+            self._pool_opened = True
+
+    def after_fork_in_child(self) -> None:
+        """A new pool for this child, opened when it is first used (see
+        ``StorageBackend``)."""
+        leave_to_parent(self._pool)
+        self._pool = self._new_pool()
+        self._pool_lock = threading.Lock()
+
     def acquire(self) -> psycopg.Connection[Any]:
         """Take a connection from the pool."""
+        if not self._pool_opened:
+            self._open_pool()
         try:
             return self._pool.getconn(timeout=self._timeout)
         except psycopg_pool.PoolClosed:

@@ -31,6 +31,7 @@ from orchestrator_feedback.storage.base import (
     OnConflict,
     QueryRow,
     StorageBackend,
+    leave_to_parent,
 )
 from orchestrator_feedback.storage.pool import ConnectionPool
 from orchestrator_feedback.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
@@ -67,10 +68,7 @@ class SQLiteBackend(StorageBackend):
         if not self._memory:
             _create_private_file(Path(path))
         # One in-memory database is private to its connection: the pool is that connection.
-        size = 1 if self._memory else pool_size
-        self._pool: ConnectionPool[sqlite3.Connection] = ConnectionPool(
-            self._connect, sqlite3.Connection.close, size, timeout
-        )
+        self._pool = self._new_pool(1 if self._memory else pool_size)
         connection = self._pool.acquire()
         try:
             self._version = self._migrate(connection)
@@ -82,6 +80,9 @@ class SQLiteBackend(StorageBackend):
             self._pool.release(connection)
 
     # -- connections and transactions -------------------------------------------------
+
+    def _new_pool(self, size: int) -> ConnectionPool[sqlite3.Connection]:
+        return ConnectionPool(self._connect, sqlite3.Connection.close, size, self._timeout)
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -180,6 +181,13 @@ class SQLiteBackend(StorageBackend):
     def close(self) -> None:
         """Close the pool."""
         self._pool.close()
+
+    def after_fork_in_child(self) -> None:
+        """A new, empty pool for this child (see ``StorageBackend``); an in-memory
+        database was copied with the process and stays with its one connection."""
+        if not self._memory:
+            leave_to_parent(self._pool)
+            self._pool = self._new_pool(self._pool.size)
 
     # -- data ------------------------------------------------------------------------
 
