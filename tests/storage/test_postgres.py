@@ -157,6 +157,22 @@ def test_a_lost_connection_is_retried_for_reads_and_clear_for_writes(
         assert storage.get(kept.id) == kept  # nothing committed was lost
 
 
+def test_background_writes_wait_out_lost_connections(
+    postgres_url: str, make_entry: MakeEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    application = f"feedback-{uuid.uuid4().hex[:8]}"
+    url = f"{postgres_url}&application_name={quote(application)}"
+    with FeedbackStorage(url, pool_size=2, batch_window=0.01) as storage:
+        storage.submit(make_entry())
+        assert storage.flush(timeout=30) is True  # the pool's connections are in use now
+        _terminate(application)  # a server restart, say
+        for _ in range(20):
+            storage.submit(make_entry())
+        assert storage.flush(timeout=30) is True  # no entry failed: the writer waited
+        assert storage.count() == 21
+    assert any("takes no writes" in record.getMessage() for record in caplog.records)
+
+
 def test_passwords_are_hidden_in_messages() -> None:
     assert hide_password("postgresql://me:s3cret@db/x") == "postgresql://me:***@db/x"
     assert hide_password("postgresql://me@db/x") == "postgresql://me@db/x"

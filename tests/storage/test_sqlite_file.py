@@ -283,3 +283,22 @@ def test_the_background_insert_reads_the_same_with_json_extract(
         finally:
             backend.release(connection)
         assert [storage.get(entry.id) for entry in entries] == entries
+
+
+def test_background_writes_wait_out_a_lock_held_past_the_busy_timeout(
+    tmp_path: Path, make_entry: Callable[..., FeedbackEntry], caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "locked.db"
+    storage = FeedbackStorage(path, timeout=0.2)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process's long write: a VACUUM, an import
+    threading.Timer(1.0, other.execute, args=("COMMIT",)).start()
+    for _ in range(30):
+        storage.submit(make_entry())
+    assert storage.flush(timeout=30) is True  # none failed: the writer waited the lock out
+    assert storage.count() == 30
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("takes no writes (OperationalError: database is locked)" in m for m in messages)
+    assert any("takes writes again" in m for m in messages)
+    storage.close()
+    other.close()

@@ -90,6 +90,14 @@ class BackgroundWrites(StoreCore):
         self._writer_lock = threading.Lock()
         _open_writers.discard(self)
 
+    def _is_transient(self, error: BaseException) -> bool:
+        # A write that lost its connection is re-raised as a FeedbackError from the cause.
+        backend = self._backend
+        cause = error.__cause__
+        return backend.is_transient(error) or (
+            cause is not None and backend.is_transient(cause)
+        )
+
     def _stop_writer(self) -> None:
         """Commit what the writer holds, then end its thread."""
         writer = self._writer
@@ -98,7 +106,8 @@ class BackgroundWrites(StoreCore):
                 while not writer.wait(None, CLOSE_WAIT_WARNING_INTERVAL):
                     logger.warning(
                         "closing the store: still waiting for the background writer "
-                        "(%d entries queued); a slow feedback_recorded subscriber holds it",
+                        "(%d entries queued): a slow feedback_recorded subscriber holds it, "
+                        "or the database takes no writes",
                         writer.depth,
                     )
             finally:
@@ -111,6 +120,7 @@ class BackgroundWrites(StoreCore):
                 self._writer = BackgroundWriter(
                     self._create_group,  # type: ignore[attr-defined]
                     self.create,  # type: ignore[attr-defined]
+                    transient=self._is_transient,
                     **self._writer_options,
                 )
                 _open_writers.add(self)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.errors import FeedbackValidationError, PoolTimeoutError
 from orchestrator_feedback.models import (
     ENTRY_FIELDS,
     FeedbackEntry,
@@ -176,6 +176,12 @@ class StorageBackend(abc.ABC):
     def is_disconnect(self, error: BaseException) -> bool:
         """Whether ``error`` means the connection was lost (a read is then retried once)."""
         return False
+
+    def is_transient(self, error: BaseException) -> bool:
+        """Whether ``error`` is one the database recovers from (a lost connection, no free
+        connection in time, a lock held elsewhere), so that the same write may succeed if
+        tried again later: the background writer waits such errors out."""
+        return self.is_disconnect(error) or isinstance(error, PoolTimeoutError)
 
     # -- connections and transactions -------------------------------------------------
 

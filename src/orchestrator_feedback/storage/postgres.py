@@ -179,7 +179,9 @@ class PostgresBackend(StorageBackend):
             self._pool.putconn(connection)
 
     def is_disconnect(self, error: BaseException) -> bool:
-        """Whether ``error`` means the connection itself was lost."""
+        """Whether ``error`` means the connection itself was lost (psycopg's operational
+        errors: a lost connection, a server shutting down; also a deadlock, a
+        serialization failure or a lock not available, which are as safe to retry)."""
         return isinstance(error, psycopg.OperationalError)
 
     def begin(self, connection: psycopg.Connection[Any]) -> None:

@@ -182,6 +182,15 @@ class SQLiteBackend(StorageBackend):
         """Close the pool."""
         self._pool.close()
 
+    def is_transient(self, error: BaseException) -> bool:
+        """Busy or locked past the busy timeout (another process's long write, a VACUUM),
+        besides the base's cases."""
+        if isinstance(error, sqlite3.OperationalError):
+            code = getattr(error, "sqlite_errorcode", 0) & 0xFF  # the primary code
+            if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return True
+        return super().is_transient(error)
+
     def after_fork_in_child(self) -> None:
         """A new, empty pool for this child (see ``StorageBackend``); an in-memory
         database was copied with the process and stays with its one connection."""

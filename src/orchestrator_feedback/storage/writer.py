@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from orchestrator_feedback.drops import DropReporter
 from orchestrator_feedback.errors import FeedbackError, StorageClosedError
@@ -25,6 +26,11 @@ from orchestrator_feedback.models import FeedbackEntry
 __all__ = ["BackgroundWriter"]
 
 logger = logging.getLogger("orchestrator_feedback.writer")
+
+RETRY_WARNING_INTERVAL = 10.0
+"""Seconds between two warnings while the database takes no writes."""
+_FIRST_RETRY_DELAY = 0.05
+_LONGEST_RETRY_DELAY = 2.0
 
 
 class BackgroundWriter:
@@ -39,10 +45,12 @@ class BackgroundWriter:
         batch_size: int,
         batch_window: float,
         on_full: str,
+        transient: Callable[[BaseException], bool] = lambda error: False,
     ) -> None:
         # The options were validated by FeedbackStorage, which builds the writer.
         self._commit = commit
         self._commit_one = commit_one
+        self._transient = transient  # an error the database recovers from: wait, retry
         self._queue_size = queue_size
         self._batch_size = batch_size
         self._batch_window = batch_window
@@ -182,7 +190,7 @@ class BackgroundWriter:
 
     def _write(self, entries: list[FeedbackEntry], last_ticket: int) -> None:
         try:
-            self._commit(entries)
+            self._persist(self._commit, entries)
         except Exception as group_error:
             # Said once per group: a group statement that always failed would otherwise
             # only show as a slow writer.
@@ -196,7 +204,7 @@ class BackgroundWriter:
             first_ticket = last_ticket - len(entries) + 1
             for offset, entry in enumerate(entries):
                 try:
-                    self._commit_one(entry)
+                    self._persist(self._commit_one, entry)
                 except Exception as error:
                     self.failed += 1
                     with self._progress:
@@ -207,3 +215,39 @@ class BackgroundWriter:
         with self._progress:
             self._done_upto = last_ticket
             self._progress.notify_all()
+
+    def _persist(self, commit: Callable[[Any], object], what: Any) -> None:
+        """``commit(what)``, waiting out the errors the database recovers from (a lock
+        another process holds past the busy timeout, a lost connection): this thread waits
+        and tries again, backing off up to 2 s, for as long as that takes, and says so at
+        most every 10 s. Meanwhile the queue fills, and callers wait or drop as ``on_full``
+        says; nothing handed over is given up."""
+        delay = _FIRST_RETRY_DELAY
+        failing_since = next_warning = 0.0
+        while True:
+            try:
+                commit(what)
+            except Exception as error:
+                if not self._transient(error):
+                    raise
+                now = time.monotonic()
+                failing_since = failing_since or now
+                if now >= next_warning:
+                    next_warning = now + RETRY_WARNING_INTERVAL
+                    logger.warning(
+                        "the database takes no writes (%s: %s) for %.1f s now; "
+                        "%d background entries wait, and the writer keeps trying",
+                        type(error).__name__,
+                        error,
+                        now - failing_since,
+                        len(self._items) + (len(what) if isinstance(what, list) else 1),
+                    )
+                time.sleep(delay)
+                delay = min(delay * 2, _LONGEST_RETRY_DELAY)
+                continue
+            if failing_since:
+                logger.warning(
+                    "the database takes writes again, after %.1f s",
+                    time.monotonic() - failing_since,
+                )
+            return
