@@ -221,7 +221,11 @@ class BackgroundWriter:
         another process holds past the busy timeout, a lost connection): this thread waits
         and tries again, backing off up to 2 s, for as long as that takes, and says so at
         most every 10 s. Meanwhile the queue fills, and callers wait or drop as ``on_full``
-        says; nothing handed over is given up."""
+        says; nothing handed over is given up.
+
+        One case stays ambiguous: a connection lost during COMMIT may have committed the
+        group. The retry then clashes on the ids, and those entries are reported as
+        failed although they are stored (once: the ids are the primary key)."""
         delay = _FIRST_RETRY_DELAY
         failing_since = next_warning = 0.0
         while True:
