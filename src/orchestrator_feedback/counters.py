@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import weakref
 from collections.abc import Callable
 
 import attrs
+
+from orchestrator_feedback.forks import renew_after_fork
 
 __all__ = ["FeedbackCounters"]
 
@@ -29,7 +29,7 @@ class FeedbackCounters:
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        _all_counters[id(self)] = self
+        renew_after_fork(self)
 
     def _after_fork_in_child(self) -> None:
         # Another thread of the parent may have held the lock at the fork: it never will
@@ -57,15 +57,3 @@ class FeedbackCounters:
                 "subscriber_failures": self.subscriber_failures,
                 "queue_depth": self.queue_depth,
             }
-
-
-# By id: counters compare by value, so they cannot go in a set.
-_all_counters: weakref.WeakValueDictionary[int, FeedbackCounters] = weakref.WeakValueDictionary()
-
-
-def _after_fork_in_child() -> None:
-    for counters in list(_all_counters.values()):
-        counters._after_fork_in_child()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -18,6 +18,7 @@ from orchestrator_feedback import (
     FeedbackError,
     FeedbackStorage,
 )
+from tests.conftest import in_threads
 from tests.storage.test_contract import ODD_TEXT, MakeEntry
 
 
@@ -147,22 +148,13 @@ def test_purge_and_delete_by_task_tell_listeners(
 def test_many_threads_write_and_nothing_is_lost(
     storage: FeedbackStorage, make_entry: MakeEntry
 ) -> None:
-    errors: list[BaseException] = []
-
     def write(thread: int) -> None:
-        try:
-            for n in range(50):
-                storage.create(make_entry(task_id=f"thread-{thread}", content=str(n)))
-            with storage.transaction():
-                storage.create_many([make_entry(task_id=f"thread-{thread}") for _ in range(10)])
-        except BaseException as error:
-            errors.append(error)
+        for n in range(50):
+            storage.create(make_entry(task_id=f"thread-{thread}", content=str(n)))
+        with storage.transaction():
+            storage.create_many([make_entry(task_id=f"thread-{thread}") for _ in range(10)])
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = in_threads(write, 8)
     assert errors == []
     assert storage.count() == 8 * 60
     assert all(storage.count(task_id=f"thread-{n}") == 60 for n in range(8))

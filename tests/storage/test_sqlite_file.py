@@ -24,6 +24,7 @@ from orchestrator_feedback import (
 )
 from orchestrator_feedback.storage import sqlite_statements
 from orchestrator_feedback.storage.sqlite import SCHEMA_VERSION
+from tests.conftest import in_threads
 
 SEED_SCHEMA = """
 CREATE TABLE feedback (
@@ -185,28 +186,20 @@ def test_synchronous_full_is_available(tmp_path: Path) -> None:
 
 def _write_from_process(path: str, process: int, per_thread: int) -> None:
     storage = FeedbackStorage(path, timeout=60)
-    errors: list[BaseException] = []
 
     def write(thread: int) -> None:
-        try:
-            for n in range(per_thread):
-                storage.create(
-                    FeedbackEntry(
-                        task_id=f"p{process}-t{thread}",
-                        feedback_type=FeedbackType.GENERAL,
-                        content=str(n),
-                    )
+        for n in range(per_thread):
+            storage.create(
+                FeedbackEntry(
+                    task_id=f"p{process}-t{thread}",
+                    feedback_type=FeedbackType.GENERAL,
+                    content=str(n),
                 )
-                if n % 10 == 0:
-                    storage.get_summary(f"p{process}-t{thread}")
-        except BaseException as error:
-            errors.append(error)
+            )
+            if n % 10 == 0:
+                storage.get_summary(f"p{process}-t{thread}")
 
-    threads = [threading.Thread(target=write, args=(t,)) for t in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = in_threads(write, 8)
     storage.close()
     if errors:
         raise errors[0]

@@ -25,22 +25,18 @@ class HookForwarder:
     plugin or the database.
 
     The queue is bounded like the store's own, by the configuration's ``[background]``
-    ``queue_size`` and ``on_full`` (or ``limit`` and ``drop``): when the hooks fall that
-    far behind, the orchestrator's thread waits for room (back-pressure), or with
-    ``on_full = "drop"`` the event is dropped, counted in the manager's
-    ``counters.dropped`` and warned of (at the first drop, then at most every 10 s).
+    ``queue_size`` and ``on_full``: when the hooks fall that far behind, the
+    orchestrator's thread waits for room (back-pressure), or with ``on_full = "drop"``
+    (or ``always_drop``, for a thread that must never wait) the event is dropped, counted
+    in the manager's ``counters.dropped`` and warned of (at the first drop, then at most
+    every 10 s).
     """
 
-    def __init__(
-        self,
-        manager: FeedbackPluginManager,
-        limit: int | None = None,
-        drop: bool | None = None,
-    ) -> None:
+    def __init__(self, manager: FeedbackPluginManager, *, always_drop: bool = False) -> None:
         self.manager = manager
         background = manager.config.background
-        self._limit = background.queue_size if limit is None else limit
-        self._drop = background.on_full == "drop" if drop is None else drop
+        self._limit = background.queue_size
+        self._drop = always_drop or background.on_full == "drop"
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._drops = DropReporter(
             logger, f"the adapter's event queue full ({self._limit} events)", ("event", "events")

@@ -110,7 +110,7 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
         if forwarder is None:
             # The scheduler's loop must never wait (its workers' heartbeats go through
             # it): if the hooks fall a whole queue behind, events are dropped and counted.
-            forwarder = self._forwarder = HookForwarder(self.manager, drop=True)
+            forwarder = self._forwarder = HookForwarder(self.manager, always_drop=True)
         return forwarder
 
     def flush(self) -> None:

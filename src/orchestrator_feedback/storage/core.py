@@ -6,9 +6,7 @@ transactions begin and end, and tells listeners once work is committed.
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Self, TypeVar, overload
@@ -26,7 +24,6 @@ __all__ = [
     "StoreCore",
     "check_entry",
     "check_id",
-    "track_forks",
 ]
 
 logger = logging.getLogger("orchestrator_feedback.storage")
@@ -91,22 +88,6 @@ def check_id(feedback_id: object) -> str:
     if type(feedback_id) is not str:
         raise FeedbackValidationError("id", feedback_id, "must be a string")
     return feedback_id
-
-
-_stores: weakref.WeakSet[StoreCore] = weakref.WeakSet()
-
-
-def track_forks(store: StoreCore) -> None:
-    """Have ``store`` leave its parent's connections and threads alone in a forked child."""
-    _stores.add(store)
-
-
-def _after_fork_in_child() -> None:
-    for store in list(_stores):
-        store._after_fork_in_child()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class StoreCore:

@@ -19,6 +19,7 @@ from orchestrator_feedback.errors import (
     FeedbackNotFoundError,
     FeedbackValidationError,
 )
+from orchestrator_feedback.forks import renew_after_fork
 from orchestrator_feedback.models import (
     FeedbackEntry,
     FeedbackSummary,
@@ -46,7 +47,6 @@ from orchestrator_feedback.storage.core import (
     _ThreadState,
     check_entry,
     check_id,
-    track_forks,
 )
 from orchestrator_feedback.storage.registry import open_backend
 from orchestrator_feedback.storage.writer import BackgroundWriter
@@ -132,7 +132,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         self._history = history
         self._writer: BackgroundWriter | None = None
         self._writer_lock = threading.Lock()
-        track_forks(self)
+        renew_after_fork(self)  # a forked child leaves the parent's connections alone
 
     def close(self) -> None:
         """Commit what the background writer holds, then close every connection.
