@@ -20,6 +20,7 @@ from cattrs.gen import make_dict_structure_fn
 
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import FeedbackType
+from orchestrator_feedback.privacy import check_retention_days
 from orchestrator_feedback.serialization import converter, structure_or_explain
 
 __all__ = [
@@ -64,6 +65,18 @@ def _one_of(*choices: str) -> Callable[[object, attrs.Attribute[Any], Any], None
             )
 
     return check
+
+
+def _database_named(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: the database is named; an empty one would be a throwaway
+    temporary database (SQLite's meaning of ""), where nothing is kept."""
+    if not value.strip() or value.strip() in ("sqlite://", "sqlite:///"):
+        raise FeedbackValidationError(
+            attribute.name,
+            value,
+            "must name a database file or URL (an empty one would keep nothing; "
+            "say ':memory:' for a database that lives only while the process runs)",
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -119,9 +132,9 @@ class PrivacyConfig:
 class RetentionConfig:
     """``[retention]``: how long feedback is kept, in days (``purge`` applies it)."""
 
-    max_age_days: int | None = attrs.field(default=None)
+    max_age_days: int | None = attrs.field(default=None, validator=check_retention_days)
     """Entries older than this go; unset keeps them."""
-    by_type: Mapping[FeedbackType, int] = attrs.field(factory=dict)
+    by_type: Mapping[FeedbackType, int] = attrs.field(factory=dict, validator=check_retention_days)
     """``[retention.by_type]``: per-type maximum ages, such as ``error_report = 30``."""
 
 
@@ -131,7 +144,7 @@ class FeedbackConfig:
 
     enabled: bool = True
     """Whether the built-in plugin stores feedback at all."""
-    database: str = "feedback.db"
+    database: str = attrs.field(default="feedback.db", validator=_database_named)
     """A SQLite path, ``:memory:``, or a URL such as ``sqlite:///path``."""
     max_content_length: int = attrs.field(default=65_536, validator=_at_least(1))
     """The longest ``content`` accepted, in characters."""
@@ -160,6 +173,22 @@ class FeedbackConfig:
     def collection_point(self, name: str) -> CollectionPointConfig:
         """Return the configuration of collection point ``name`` (defaults if none)."""
         return self.collection_points.get(name) or CollectionPointConfig()
+
+
+_structure_name_items = converter.get_structure_hook(tuple[str, ...])
+
+
+def _structure_names(value: Any, _type: Any) -> tuple[str, ...]:
+    """A list of names; a lone string is refused, not read as a list of its letters."""
+    if not isinstance(value, list | tuple):
+        raise FeedbackValidationError(
+            "value", value, 'must be a list of names, such as ["a", "b"] (not a single string)'
+        )
+    names: tuple[str, ...] = _structure_name_items(value, tuple[str, ...])
+    return names
+
+
+converter.register_structure_hook_func(lambda cls: cls == tuple[str, ...], _structure_names)
 
 
 _structure_plugins_fields = make_dict_structure_fn(PluginsConfig, converter)

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 _MAX_VALUE_REPR = 80
+
+
+def reaches_the_host(error: BaseException) -> bool:
+    """Whether an error raised inside a plugin or a listener must still reach the host.
+
+    Only a ``KeyboardInterrupt`` on the main thread does: that is someone pressing Ctrl-C,
+    and a plugin must not swallow it. Every other error, ``SystemExit`` and
+    ``asyncio.CancelledError`` included, is the plugin's own failure: it is logged and
+    counted, and the host (or the background writer thread) goes on. A
+    ``KeyboardInterrupt`` raised on another thread cannot come from Ctrl-C (Python
+    delivers signals to the main thread only), so it counts as a failure too.
+    """
+    return isinstance(error, KeyboardInterrupt) and (
+        threading.current_thread() is threading.main_thread()
+    )
 
 
 def describe_value(value: Any) -> str:

@@ -21,7 +21,12 @@ import pluggy
 from orchestrator_feedback import hookspecs
 from orchestrator_feedback.config import FeedbackConfig, load_config
 from orchestrator_feedback.counters import FeedbackCounters
-from orchestrator_feedback.errors import FeedbackError, FeedbackRejected, PluginLoadError
+from orchestrator_feedback.errors import (
+    FeedbackError,
+    FeedbackRejected,
+    PluginLoadError,
+    reaches_the_host,
+)
 from orchestrator_feedback.markers import PROJECT_NAME
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME, FeedbackPlugin
@@ -138,7 +143,9 @@ class FeedbackPluginManager(pluggy.PluginManager):
                 return function(*args)
             except passes_through:
                 raise
-            except Exception:
+            except BaseException as error:  # SystemExit, CancelledError: still the plugin's
+                if reaches_the_host(error):
+                    raise
                 manager.counters.add("subscriber_failures")
                 logger.exception("plugin %r failed in hook %s", plugin, hook)
                 if manager.config.strict:

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import orjson
 
-from orchestrator_feedback.errors import FeedbackError
+from orchestrator_feedback.errors import FeedbackError, FeedbackValidationError
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "PSEUDONYM_PREFIX",
     "PrivacyPolicy",
     "RetentionPolicy",
+    "check_retention_days",
 ]
 
 ENV_SECRET = "ORCHESTRATOR_FEEDBACK_SECRET"
@@ -160,13 +161,37 @@ class PrivacyPolicy:
             return ENCRYPTED_MARKER
 
 
+MAX_RETENTION_DAYS = 100_000
+"""The longest retention age accepted, in days (about 270 years): any longer reaches back
+before the year 1, where dates end."""
+
+
+def check_retention_days(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: each retention age (one, or one per type) is a whole number of
+    days from 1 to ``MAX_RETENTION_DAYS``; the error names the field (and the type)."""
+    if value is None:
+        return
+    ages = value.items() if isinstance(value, Mapping) else [(None, value)]
+    for feedback_type, days in ages:
+        field = attribute.name
+        if feedback_type is not None:
+            field += f".{getattr(feedback_type, 'value', feedback_type)}"
+        if type(days) is not int or not 1 <= days <= MAX_RETENTION_DAYS:
+            raise FeedbackValidationError(
+                field,
+                days,
+                f"must be a whole number of days from 1 to {MAX_RETENTION_DAYS:,} "
+                "(0 or less would delete entries made today)",
+            )
+
+
 @attrs.frozen(kw_only=True)
 class RetentionPolicy:
     """How long feedback is kept: a maximum age, with per-type overrides (in days)."""
 
-    max_age_days: int | None = None
+    max_age_days: int | None = attrs.field(default=None, validator=check_retention_days)
     """Entries older than this go; None keeps them (unless their type has an override)."""
-    by_type: Mapping[FeedbackType, int] = attrs.field(factory=dict)
+    by_type: Mapping[FeedbackType, int] = attrs.field(factory=dict, validator=check_retention_days)
     """Per-type maximum ages, overriding ``max_age_days``."""
 
     def cutoffs(self, now: datetime | None = None) -> list[tuple[FeedbackType, datetime]]:

@@ -118,7 +118,7 @@ def test_paths_and_sqlite_urls_name_the_same_file(tmp_path: Path, url: str) -> N
 
 
 def test_memory_databases_are_shared_by_the_pool_and_private_to_the_store() -> None:
-    first, second = FeedbackStorage(":memory:"), FeedbackStorage("sqlite://")
+    first, second = FeedbackStorage(":memory:"), FeedbackStorage("sqlite:///:memory:")
     first.create(FeedbackEntry(task_id="t", feedback_type="general", content="c"))
     seen: list[int] = []
     thread = threading.Thread(target=lambda: seen.append(first.count()))

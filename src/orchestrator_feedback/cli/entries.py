@@ -30,7 +30,12 @@ pass_settings = click.make_pass_decorator(Settings)
 def init(settings: Settings) -> None:
     """Create or migrate the database and say which schema version it is at."""
     with settings.storage() as storage:
-        click.echo(f"{settings.database}: schema version {storage.schema_version}")
+        kept = (
+            " (in memory: nothing is kept once this command ends)"
+            if settings.database.removeprefix("sqlite:///") == ":memory:"
+            else ""
+        )
+        click.echo(f"{settings.database}: schema version {storage.schema_version}{kept}")
 
 
 def _parse_meta(pairs: tuple[str, ...]) -> dict[str, object]:

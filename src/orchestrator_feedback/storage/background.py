@@ -8,6 +8,7 @@ import threading
 import weakref
 from typing import Any
 
+from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage.core import StoreCore, check_entry
 from orchestrator_feedback.storage.writer import BackgroundWriter
@@ -94,13 +95,16 @@ class BackgroundWrites(StoreCore):
         # A write that lost its connection is re-raised as a FeedbackError from the cause.
         backend = self._backend
         cause = error.__cause__
-        return backend.is_transient(error) or (
-            cause is not None and backend.is_transient(cause)
-        )
+        return backend.is_transient(error) or (cause is not None and backend.is_transient(cause))
 
     def _stop_writer(self) -> None:
         """Commit what the writer holds, then end its thread."""
         writer = self._writer
+        if writer is not None and writer.on_own_thread:
+            raise FeedbackError(
+                "close() was called by a feedback_recorded subscriber on the writer thread, "
+                "which cannot wait for itself: close the store from the host"
+            )
         if writer is not None:
             try:
                 while not writer.wait(None, CLOSE_WAIT_WARNING_INTERVAL):

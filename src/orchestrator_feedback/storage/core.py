@@ -11,7 +11,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Self, TypeVar, overload
 
-from orchestrator_feedback.errors import FeedbackError, FeedbackValidationError
+from orchestrator_feedback.errors import (
+    FeedbackError,
+    FeedbackValidationError,
+    reaches_the_host,
+)
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.privacy import PrivacyPolicy
 from orchestrator_feedback.storage.base import FeedbackChange, FeedbackFilter, StorageBackend
@@ -255,19 +259,31 @@ class StoreCore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _notify(self, events: Events) -> None:
+        """Tell every listener of committed ``events``. A listener's error (any, as
+        ``reaches_the_host`` says) is logged and the others are still told; a Ctrl-C is
+        raised once they all have been."""
+        interrupted: BaseException | None = None
         for batch_listener in self._batch_listeners:
             try:
                 batch_listener(events)
-            except Exception:
+            except BaseException as error:
+                if reaches_the_host(error):
+                    interrupted = error
+                    continue
                 logger.exception("feedback listener %r failed", batch_listener)
         for listener in self._listeners:
             for change, entry in events:
                 try:
                     listener(change, entry)
-                except Exception:
+                except BaseException as error:
+                    if reaches_the_host(error):
+                        interrupted = error
+                        continue
                     logger.exception(
                         "feedback listener %r failed on %s of %s", listener, change.value, entry.id
                     )
+        if interrupted is not None:
+            raise interrupted
 
     def _filter(self, **filters: Any) -> FeedbackFilter:
         """A ``FeedbackFilter``; a user id is turned into its stored (pseudonymous) form."""

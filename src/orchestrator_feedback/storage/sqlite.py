@@ -40,12 +40,23 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
 
 
 def sqlite_path_from_url(url: str) -> str:
-    """Return the file path (or ":memory:") named by a path or a ``sqlite:///`` URL."""
+    """Return the file path (or ":memory:") named by a path or a ``sqlite:///`` URL.
+
+    An empty path is refused: SQLite would open a temporary database that is gone when
+    the connection closes, and everything "stored" there would be lost without a word.
+    ``:memory:`` has to be asked for by name.
+    """
+    path = url
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://")
         path = path[1:] if path.startswith("/") else path
-        return path or ":memory:"
-    return url
+    if not path.strip():
+        raise FeedbackError(
+            f"the database {url!r} names no file: give a path such as feedback.db or "
+            "sqlite:///feedback.db (':memory:' for a database that lives only while the "
+            "process runs)"
+        )
+    return path
 
 
 class SQLiteBackend(StorageBackend):

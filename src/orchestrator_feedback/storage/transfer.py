@@ -50,10 +50,40 @@ Reader = Callable[[IO[str]], Iterator[Record]]
 Located = tuple[EncodedRow, str]
 
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV
+Injection"): exported cells that start so get a leading apostrophe."""
+
+
+def escape_csv_cell(value: object) -> object:
+    """A text cell as a spreadsheet shows it without running it: one starting with a
+    formula character gets a leading ``'`` (OWASP's advice), and so does one that starts
+    with ``'`` followed by such a character or another ``'``, so that ``unescape_csv_cell``
+    gives every value back exactly."""
+    if type(value) is not str or not value:
+        return value
+    if value.startswith(FORMULA_TRIGGERS) or (
+        value[0] == "'"
+        and value[1:2]
+        and (value[1] == "'" or value[1:].startswith(FORMULA_TRIGGERS))
+    ):
+        return "'" + value
+    return value
+
+
+def unescape_csv_cell(value: str) -> str:
+    """Undo ``escape_csv_cell``: drop the apostrophe it put before a formula character or
+    another apostrophe; any other text is left as it is."""
+    if value[:1] == "'" and (value[1:2] == "'" or value[1:].startswith(FORMULA_TRIGGERS)):
+        return value[1:]
+    return value
+
+
 @contextmanager
 def _opened(target: Source, mode: str) -> Iterator[IO[str]]:
     if isinstance(target, str | os.PathLike):
-        with open(target, mode, encoding="utf-8", newline="" if "w" in mode else None) as handle:
+        # newline="": CSV cells may hold a bare CR, which must not be read as a line end.
+        with open(target, mode, encoding="utf-8", newline="") as handle:
             yield handle
     else:
         yield target
@@ -87,7 +117,9 @@ def export_entries(entries: Iterable[FeedbackEntry], dest: Source, file_format: 
         writer.writerow(CSV_COLUMNS)
         for record in records:
             record["metadata"] = orjson.dumps(record["metadata"]).decode()
-            writer.writerow(["" if record[c] is None else record[c] for c in CSV_COLUMNS])
+            writer.writerow(
+                ["" if record[c] is None else escape_csv_cell(record[c]) for c in CSV_COLUMNS]
+            )
             count += 1
     return count
 
@@ -111,7 +143,10 @@ def read_csv(source: IO[str]) -> Iterator[Record]:
         raise ImportFormatError(f"line 1: the CSV header lacks {', '.join(sorted(missing))}")
     for row in reader:
         location = f"line {reader.line_num}"
-        record: dict[str, Any] = {column: row.get(column) for column in CSV_COLUMNS}
+        record: dict[str, Any] = {
+            column: unescape_csv_cell(text) if type(text := row.get(column)) is str else text
+            for column in CSV_COLUMNS
+        }
         extra = set(row) - set(CSV_COLUMNS)
         if extra:
             raise ImportFormatError(f"{location}: unknown columns {', '.join(map(str, extra))}")

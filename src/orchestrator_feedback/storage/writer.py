@@ -86,6 +86,11 @@ class BackgroundWriter:
         return self._drops.dropped
 
     @property
+    def on_own_thread(self) -> bool:
+        """Whether the caller runs on this writer's thread (a subscriber, say)."""
+        return threading.current_thread() is self._thread
+
+    @property
     def depth(self) -> int:
         """Entries waiting to be committed."""
         return len(self._items)
@@ -97,34 +102,45 @@ class BackgroundWriter:
         """
         if self._stopping:
             raise StorageClosedError("the storage is closed")
-        with self._submit_lock:
-            if len(self._items) >= self._queue_size and not self._wait_for_room():
+        # The writer's own thread (a feedback_recorded subscriber recording a derived
+        # entry) never waits for room, nor drops: only it makes room, so it would wait for
+        # ever. Its entries go past the bound instead. Others wait without holding the
+        # lock, so the writer can always queue.
+        on_writer = self.on_own_thread
+        while True:
+            with self._submit_lock:
+                if on_writer or len(self._items) < self._queue_size:
+                    ticket = self._last_ticket = self._last_ticket + 1
+                    self._items.append(entry)
+                    break
+            if self._drop:
                 self._drops.drop(f"the last for task {entry.task_id!r}")
                 return None
-            ticket = self._last_ticket = self._last_ticket + 1
-            self._items.append(entry)
+            self._wait_for_room()
         if not self._arrived.is_set():
             self._arrived.set()
         return ticket
 
-    def _wait_for_room(self) -> bool:
-        if self._drop:
-            return False
+    def _wait_for_room(self) -> None:
         self._hurry.set()
         with self._progress:
-            while len(self._items) >= self._queue_size:
+            while len(self._items) >= self._queue_size and not self._stopping:
                 self._progress.wait(1.0)
-        return True
 
     def wait(self, ticket: int | None = None, timeout: float | None = None) -> bool:
         """Wait until ``ticket`` (default: every ticket handed out so far) is done.
 
-        Returns False on timeout. Raises ``FeedbackError`` if that ticket's entry could
-        not be stored; without a ticket, if any entry could not be stored since the last
-        such wait. Each failure is raised once: to the waiter of its ticket, or else to the
-        next wait for everything.
+        Returns False on timeout, and at once when called on the writer's own thread
+        (by a ``feedback_recorded`` subscriber) for entries not committed yet. Raises
+        ``FeedbackError`` if that ticket's entry could not be stored; without a ticket, if
+        any entry could not be stored since the last such wait. Each failure is raised once:
+        to the waiter of its ticket, or else to the next wait for everything.
         """
         target = self._last_ticket if ticket is None else ticket
+        if self.on_own_thread:
+            # A subscriber on this thread waiting for a later commit would wait on itself:
+            # it is told "not yet" at once, as a timeout would.
+            timeout = 0.0
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._progress:
             while self._done_upto < target:
@@ -189,9 +205,11 @@ class BackgroundWriter:
         return batch
 
     def _write(self, entries: list[FeedbackEntry], last_ticket: int) -> None:
+        # BaseException throughout: this thread must outlive anything a subscriber raises
+        # (SystemExit, CancelledError), or flush() and close() would wait for ever.
         try:
             self._persist(self._commit, entries)
-        except Exception as group_error:
+        except BaseException as group_error:
             # Said once per group: a group statement that always failed would otherwise
             # only show as a slow writer.
             logger.warning(
@@ -205,7 +223,7 @@ class BackgroundWriter:
             for offset, entry in enumerate(entries):
                 try:
                     self._persist(self._commit_one, entry)
-                except Exception as error:
+                except BaseException as error:
                     self.failed += 1
                     with self._progress:
                         self._failures.append(
@@ -231,7 +249,7 @@ class BackgroundWriter:
         while True:
             try:
                 commit(what)
-            except Exception as error:
+            except BaseException as error:
                 if not self._transient(error):
                     raise
                 now = time.monotonic()
