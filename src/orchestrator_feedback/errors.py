@@ -97,3 +97,14 @@ class FeedbackRejected(FeedbackError):
 
 class PluginLoadError(FeedbackError):
     """A plugin could not be loaded or registered (raised only with ``strict = true``)."""
+
+
+class QueryRefusedError(FeedbackError):
+    """``execute_query`` refused a statement (it would write in a read-only query, end or
+    open a transaction, attach a file, change a connection setting), or stopped it at its
+    time limit or row cap. Nothing was changed."""
+
+
+class StorageFullError(FeedbackError):
+    """The disk (or the database's space) is full: nothing of the write was stored, and the
+    store works again once there is room."""

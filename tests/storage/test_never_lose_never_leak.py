@@ -4,10 +4,15 @@ read-only SQL that wrote (issue "Never lose, never leak"). Each test failed befo
 from __future__ import annotations
 
 import csv
+import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from orchestrator_feedback import FeedbackEntry, FeedbackStorage
+import pytest
+
+from orchestrator_feedback import FeedbackEntry, FeedbackError, FeedbackStorage
+from orchestrator_feedback.errors import QueryRefusedError
 
 MakeEntry = Callable[..., FeedbackEntry]
 
@@ -60,3 +65,181 @@ def test_csv_export_escapes_formula_cells_and_import_restores_them(
                 entry.user_id,
             )
             assert back.metadata == entry.metadata
+
+
+# -- items 2, 14, 15: execute_query never leaves a connection changed --------------------
+
+TRANSACTION_CONTROL = ["BEGIN", "SAVEPOINT report", "COMMIT", "ROLLBACK", "RELEASE report"]
+
+
+@pytest.mark.parametrize("statement", TRANSACTION_CONTROL)
+@pytest.mark.parametrize("read_only", [True, False])
+def test_no_query_opens_or_ends_a_transaction_and_later_writes_are_kept(
+    storage: FeedbackStorage, make_entry: MakeEntry, statement: str, read_only: bool
+) -> None:
+    with pytest.raises(QueryRefusedError, match=r"transaction|savepoint"):
+        storage.execute_query(statement, read_only=read_only)
+    created = [storage.create(make_entry(task_id=f"t{n}")) for n in range(20)]
+    # Another connection of the pool (or a new store on the same file) sees every one.
+    seen = storage.execute_query("SELECT COUNT(*) AS n FROM feedback", read_only=True)
+    assert seen[0]["n"] == len(created)
+
+
+def test_a_query_cannot_commit_half_of_a_transaction_that_rolls_back(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    with pytest.raises(RuntimeError), storage.transaction():
+        storage.create(make_entry(task_id="first half"))
+        with pytest.raises(QueryRefusedError):
+            storage.execute_query("COMMIT")
+        raise RuntimeError("the caller's transaction fails")
+    assert storage.count() == 0
+
+
+def test_a_query_is_one_statement(storage: FeedbackStorage, make_entry: MakeEntry) -> None:
+    storage.create(make_entry())
+    with pytest.raises(QueryRefusedError, match="one statement"):
+        storage.execute_query("SELECT 1; DELETE FROM feedback")
+    with pytest.raises(QueryRefusedError, match="one statement"):
+        storage.execute_query("SELECT 1; DELETE FROM feedback", read_only=True)
+    assert storage.count() == 1
+
+
+def test_a_read_only_query_never_writes(storage: FeedbackStorage, make_entry: MakeEntry) -> None:
+    storage.create(make_entry())
+    for statement in ("DELETE FROM feedback", "CREATE TABLE sneaky (a INTEGER)"):
+        with pytest.raises(QueryRefusedError, match="read-only"):
+            storage.execute_query(statement, read_only=True)
+    assert storage.count() == 1
+    # Writes stay the seed's default, one statement at a time.
+    storage.execute_query("CREATE INDEX IF NOT EXISTS idx_user_rating ON feedback(user_id, rating)")
+
+
+def test_time_limit_and_row_cap(storage: FeedbackStorage, backend_kind: str) -> None:
+    endless = (
+        "SELECT pg_sleep(30)"
+        if backend_kind == "postgres"
+        else "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+        "SELECT COUNT(*) FROM c"
+    )
+    with pytest.raises(QueryRefusedError, match=r"time limit of 0\.3 s"):
+        storage.execute_query(endless, read_only=True, time_limit=0.3)
+    many = (
+        "SELECT generate_series(1, 50)"
+        if backend_kind == "postgres"
+        else "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 50) "
+        "SELECT x FROM c"
+    )
+    with pytest.raises(QueryRefusedError, match="more than 10 rows"):
+        storage.execute_query(many, read_only=True, max_rows=10)
+    assert len(storage.execute_query(many, read_only=True, max_rows=50)) == 50
+
+
+SQLITE_REFUSED = [
+    ("ATTACH DATABASE '{dir}/attached.db' AS x", "attach"),
+    ("VACUUM INTO '{dir}/copy.db'", "attach"),
+    ("PRAGMA locking_mode = EXCLUSIVE", "connection setting"),
+    ("PRAGMA synchronous = OFF", "connection setting"),
+    ("PRAGMA max_page_count = 10", "connection setting"),
+    ("PRAGMA writable_schema = ON", "connection setting"),
+    ("PRAGMA ignore_check_constraints = ON", "connection setting"),
+    ("PRAGMA busy_timeout = 1", "connection setting"),
+    ("SELECT fts3_tokenizer('simple')", "fts3_tokenizer"),
+]
+
+
+@pytest.mark.parametrize(("statement", "why"), SQLITE_REFUSED)
+@pytest.mark.parametrize("read_only", [True, False])
+def test_sqlite_queries_cannot_touch_files_or_connection_settings(
+    tmp_path: Path, statement: str, why: str, read_only: bool
+) -> None:
+    with FeedbackStorage(tmp_path / "f.db", pool_size=1) as store:
+        with pytest.raises(QueryRefusedError, match=why):
+            store.execute_query(statement.format(dir=tmp_path), read_only=read_only)
+        assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == ["f.db"]
+        # The one pooled connection is as it was: the settings are still the store's.
+        (setting,) = store.execute_query("PRAGMA synchronous")
+        assert setting[0] == 1  # NORMAL
+        assert store.execute_query("PRAGMA busy_timeout")[0][0] == 30_000
+        # Another process can still write (no exclusive lock was left behind).
+        with sqlite3.connect(tmp_path / "f.db", timeout=2) as other:
+            other.execute("CREATE TABLE IF NOT EXISTS other_process (a INTEGER)")
+
+
+def test_sqlite_read_only_pragmas_that_read_still_run(tmp_path: Path) -> None:
+    with FeedbackStorage(tmp_path / "f.db") as storage:
+        info = storage.execute_query("PRAGMA table_info(feedback)", read_only=True)
+        names = [row["name"] for row in info]
+        assert "task_id" in names
+        table = storage.execute_query(
+            "SELECT name FROM pragma_table_info('feedback')", read_only=True
+        )
+        assert len(table) == len(names)
+        assert storage.execute_query("PRAGMA user_version", read_only=True)[0][0] >= 1
+
+
+def test_postgres_query_cannot_run_programs_hold_the_schema_lock_or_write(
+    postgres_url: str, make_entry: MakeEntry
+) -> None:
+    with FeedbackStorage(postgres_url, timeout=2) as store:
+        store.create(make_entry())
+        with pytest.raises(QueryRefusedError, match="COPY"):
+            store.execute_query("COPY (SELECT 1) TO PROGRAM 'true'", read_only=True)
+        with pytest.raises(QueryRefusedError, match="COPY"):
+            store.execute_query("/* hidden */ COPY feedback TO '/tmp/out.csv'")
+        with pytest.raises(QueryRefusedError, match="transaction"):
+            store.execute_query("COMMIT; DELETE FROM feedback", read_only=True)
+        with pytest.raises(QueryRefusedError, match="connection setting"):
+            store.execute_query("SET statement_timeout = 0")
+        # A session-level advisory lock on the migration's key is not left on the pool.
+        store.execute_query("SELECT pg_advisory_lock(7362810441)", read_only=True)
+        started = time.monotonic()
+        with FeedbackStorage(postgres_url, timeout=2) as other:
+            assert other.count() == 1
+        assert time.monotonic() - started < 2
+        assert store.count() == 1
+
+
+def test_postgres_schema_lock_held_elsewhere_fails_within_the_timeout(postgres_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(7362810441)")
+        started = time.monotonic()
+        with pytest.raises(FeedbackError, match="schema lock"):
+            FeedbackStorage(postgres_url, timeout=1)  # a new database: it must migrate
+        assert time.monotonic() - started < 5
+        holder.execute("SELECT pg_advisory_unlock_all()")
+        FeedbackStorage(postgres_url).close()
+        holder.execute("SELECT pg_advisory_lock(7362810441)")
+        with FeedbackStorage(postgres_url, timeout=1) as store:  # up to date: no lock needed
+            assert store.count() == 0
+
+
+def test_postgres_query_as_a_read_only_role(postgres_url: str, make_entry: MakeEntry) -> None:
+    """What docs/postgresql.md shows: run `query` as a role that may only read."""
+    import psycopg
+
+    from tests.conftest import POSTGRES_URL
+
+    with FeedbackStorage(postgres_url) as store:
+        store.create(make_entry())
+        schema = store.execute_query("SELECT current_schema() AS s")[0]["s"]
+    role = f"reader_{schema}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    try:
+        reader_url = postgres_url.replace("postgres@", f"{role}@", 1)
+        with FeedbackStorage(reader_url) as reader:
+            counted = reader.execute_query("SELECT COUNT(*) FROM feedback", read_only=True)
+            assert counted[0][0] == 1
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                reader.execute_query("SELECT pg_read_file('/etc/hostname')", read_only=True)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                reader.execute_query("DELETE FROM feedback")
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")

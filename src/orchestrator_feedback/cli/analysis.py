@@ -132,13 +132,38 @@ def workers(settings: Settings, output_format: str | None) -> None:
     help="A ? parameter (repeatable, in order).",
 )
 @click.option("--write", is_flag=True, help="Allow statements that change the database.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.001, max=86_400),
+    default=5.0,
+    show_default=True,
+    help="Stop the statement after this many seconds.",
+)
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=0, max=100_000_000),
+    default=100_000,
+    show_default=True,
+    help="Refuse a result with more rows (use export for whole tables).",
+)
 @format_option()
 @pass_settings
 @fails_cleanly
 def query(
-    settings: Settings, sql: str, params: tuple[str, ...], write: bool, output_format: str | None
+    settings: Settings,
+    sql: str,
+    params: tuple[str, ...],
+    write: bool,
+    time_limit: float,
+    max_rows: int,
+    output_format: str | None,
 ) -> None:
-    """Run SQL; read-only unless --write is given."""
+    """Run one SQL statement; read-only unless --write is given.
+
+    Read-only queries run on a read-only connection that allows reading only, as Datasette
+    runs them; no statement may open or end a transaction, attach a file or change a
+    connection setting.
+    """
     with settings.storage() as storage:
         failures: tuple[type[Exception], ...] = (
             ValueError,
@@ -146,7 +171,9 @@ def query(
             *storage.backend.database_errors,
         )
         try:
-            rows = storage.execute_query(sql, list(params), read_only=not write)
+            rows = storage.execute_query(
+                sql, list(params), read_only=not write, time_limit=time_limit, max_rows=max_rows
+            )
         except FeedbackError:
             raise
         except failures as error:

@@ -375,10 +375,18 @@ class StorageBackend(abc.ABC):
         sql: str,
         params: Sequence[Any] | dict[str, Any],
         read_only: bool = False,
+        *,
+        time_limit: float | None = None,
+        max_rows: int | None = None,
     ) -> list[QueryRow]:
-        """Run caller-written SQL; return its rows (empty for statements without any).
+        """Run one caller-written statement; return its rows (empty for statements without
+        any).
 
-        With ``read_only`` a statement that would change the database is refused.
+        With ``read_only`` a statement that would change the database is refused. Never
+        runs more than one statement, and never leaves the connection changed for the next
+        caller (an open or ended transaction, an attached file, a connection setting): such
+        statements raise ``QueryRefusedError``, as does one running past ``time_limit``
+        seconds or returning more than ``max_rows`` rows.
         """
 
     def encode_parameter(self, value: Any) -> Any:

@@ -469,17 +469,36 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         params: Sequence[Any] | dict[str, Any] = (),
         *,
         read_only: bool = False,
+        time_limit: float | None = None,
+        max_rows: int | None = None,
     ) -> list[QueryRow]:
-        """Run your own SQL and return its rows, indexable by position and column name.
+        """Run one statement of your own SQL and return its rows, indexable by position and
+        column name.
 
         Datetime parameters are converted to the stored timestamp format, so comparisons
         with ``created_at`` are right. Changes made here are not told to listeners.
         ``read_only=True`` refuses any statement that would change the database.
+        ``time_limit`` (seconds) stops a statement that runs longer; ``max_rows`` refuses a
+        result with more rows. Whatever the statement, the store's connections are left as
+        they were: a statement that would begin, end or save a transaction, attach a file
+        or change a connection setting raises ``QueryRefusedError``, as does more than one
+        statement.
         """
+        if time_limit is not None and (not _is_number(time_limit) or not time_limit > 0):
+            raise FeedbackValidationError("time_limit", time_limit, "must be seconds > 0")
+        if max_rows is not None and (type(max_rows) is not int or max_rows < 0):
+            raise FeedbackValidationError("max_rows", max_rows, "must be a whole number >= 0")
         encode = self._backend.encode_parameter
         if isinstance(params, dict):
             encoded: Sequence[Any] | dict[str, Any] = {k: encode(v) for k, v in params.items()}
         else:
             encoded = [encode(value) for value in params]
         backend = self._backend
-        return self._read(lambda connection: backend.execute(connection, sql, encoded, read_only))
+        limits: dict[str, Any] = {}
+        if time_limit is not None:
+            limits["time_limit"] = float(time_limit)
+        if max_rows is not None:
+            limits["max_rows"] = max_rows
+        return self._read(
+            lambda connection: backend.execute(connection, sql, encoded, read_only, **limits)
+        )

@@ -44,10 +44,10 @@ except ImportError as missing:  # pragma: no cover - exercised only without the 
     ) from None
 
 # Only now: these import psycopg too, and its absence has been explained above.
+from orchestrator_feedback.storage.postgres_guard import run_guarded
 from orchestrator_feedback.storage.postgres_rows import (
     CopyStream,
     hide_password,
-    named_rows,
     row_params,
 )
 
@@ -101,8 +101,21 @@ class PostgresBackend(StorageBackend):
             self.release(connection)
 
     def _migrate(self, connection: psycopg.Connection[Any]) -> int:
+        current = self._current_version(connection)
+        if current == SCHEMA_VERSION:
+            return current  # nothing to create: a role that may only read opens it too
         with connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            # Never wait for ever on the schema lock: another process holding it longer
+            # than the timeout is a stuck process, and the error says so.
+            connection.execute(f"SET LOCAL lock_timeout = {max(1, round(self._timeout * 1000))}")
+            try:
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            except pg_errors.LockNotAvailable:
+                raise FeedbackError(
+                    f"another connection to {self.url} has held the schema lock for more than "
+                    f"{self._timeout:g} s (an interrupted migration, or a session holding "
+                    f"pg_advisory_lock({_MIGRATION_LOCK})): end it, then open the store again"
+                ) from None
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS feedback_schema (version INTEGER NOT NULL)"
             )
@@ -122,6 +135,16 @@ class PostgresBackend(StorageBackend):
             else:
                 connection.execute("UPDATE feedback_schema SET version = %s", (SCHEMA_VERSION,))
         return SCHEMA_VERSION
+
+    @staticmethod
+    def _current_version(connection: psycopg.Connection[Any]) -> int | None:
+        """The schema version, read without a lock; None before the first migration."""
+        with connection.transaction():
+            table = connection.execute("SELECT to_regclass('feedback_schema')").fetchone()
+            if table is None or table[0] is None:
+                return None
+            found = connection.execute("SELECT version FROM feedback_schema").fetchone()
+        return None if found is None else int(found[0])
 
     @property
     def schema_version(self) -> int:
@@ -382,23 +405,12 @@ class PostgresBackend(StorageBackend):
         sql: str,
         params: Sequence[Any] | dict[str, Any],
         read_only: bool = False,
+        *,
+        time_limit: float | None = None,
+        max_rows: int | None = None,
     ) -> list[QueryRow]:
-        """Run one statement with psycopg (``%s`` placeholders); rows by position and name."""
-        idle = connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        if read_only and not idle:
-            raise FeedbackError("a read-only query cannot run inside a transaction")
-        if read_only:
-            connection.execute("BEGIN READ ONLY")
-        try:
-            with connection.cursor(row_factory=named_rows) as cursor:
-                cursor.execute(sql, params or None)
-                fetched = cursor.fetchall() if cursor.description else []
-                rows: list[QueryRow] = list(fetched)
-        except pg_errors.ReadOnlySqlTransaction:
-            raise FeedbackError(
-                "this statement would change the database, and the query is read-only"
-            ) from None
-        finally:
-            if read_only and not connection.closed:
-                connection.execute("ROLLBACK")
-        return rows
+        """Run one statement under ``postgres_guard`` (``%s`` placeholders); rows by
+        position and name."""
+        return run_guarded(
+            connection, sql, params, read_only=read_only, time_limit=time_limit, max_rows=max_rows
+        )

@@ -34,6 +34,7 @@ from orchestrator_feedback.storage.base import (
     leave_to_parent,
 )
 from orchestrator_feedback.storage.pool import ConnectionPool
+from orchestrator_feedback.storage.sqlite_guard import run_guarded
 from orchestrator_feedback.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
@@ -80,6 +81,7 @@ class SQLiteBackend(StorageBackend):
             _create_private_file(Path(path))
         # One in-memory database is private to its connection: the pool is that connection.
         self._pool = self._new_pool(1 if self._memory else pool_size)
+        self._readers = self._new_reader_pool()
         connection = self._pool.acquire()
         try:
             self._version = self._migrate(connection)
@@ -94,6 +96,10 @@ class SQLiteBackend(StorageBackend):
 
     def _new_pool(self, size: int) -> ConnectionPool[sqlite3.Connection]:
         return ConnectionPool(self._connect, sqlite3.Connection.close, size, self._timeout)
+
+    def _new_reader_pool(self) -> ConnectionPool[sqlite3.Connection]:
+        """Read-only connections for ``execute_query(read_only=True)``, opened on first use."""
+        return ConnectionPool(self._connect_read_only, sqlite3.Connection.close, 2, self._timeout)
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -190,8 +196,9 @@ class SQLiteBackend(StorageBackend):
         connection.execute(f"RELEASE SAVEPOINT {name}")
 
     def close(self) -> None:
-        """Close the pool."""
+        """Close the pools."""
         self._pool.close()
+        self._readers.close()
 
     def is_transient(self, error: BaseException) -> bool:
         """Busy or locked past the busy timeout (another process's long write, a VACUUM),
@@ -207,7 +214,9 @@ class SQLiteBackend(StorageBackend):
         database was copied with the process and stays with its one connection."""
         if not self._memory:
             leave_to_parent(self._pool)
+            leave_to_parent(self._readers)
             self._pool = self._new_pool(self._pool.size)
+            self._readers = self._new_reader_pool()
 
     # -- data ------------------------------------------------------------------------
 
@@ -415,25 +424,31 @@ class SQLiteBackend(StorageBackend):
         sql: str,
         params: Sequence[Any] | dict[str, Any],
         read_only: bool = False,
+        *,
+        time_limit: float | None = None,
+        max_rows: int | None = None,
     ) -> list[QueryRow]:
-        """Run one statement; rows are ``sqlite3.Row`` (by position and by name)."""
-        cursor = connection.cursor()
-        cursor.row_factory = sqlite3.Row
-        if read_only:
-            connection.execute("PRAGMA query_only = ON")
+        """Run one statement under ``sqlite_guard``; rows are ``sqlite3.Row`` (by position
+        and by name). A read-only query outside a transaction runs on a connection opened
+        read-only (``mode=ro``), so not even a bug in the guard could write."""
+        options = {"read_only": read_only, "time_limit": time_limit, "max_rows": max_rows}
+        if not read_only or self._memory or connection.in_transaction:
+            return run_guarded(connection, sql, params, **options)  # type: ignore[arg-type]
+        reader = self._readers.acquire()
         try:
-            rows: list[QueryRow] = cursor.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as error:
-            if read_only and "readonly" in str(error):
-                raise FeedbackError(
-                    "this statement would change the database, and the query is read-only"
-                ) from None
-            raise
+            return run_guarded(reader, sql, params, **options)  # type: ignore[arg-type]
         finally:
-            cursor.close()
-            if read_only:
-                connection.execute("PRAGMA query_only = OFF")
-        return rows
+            self._readers.release(reader)
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            f"{Path(self.path).resolve().as_uri()}?mode=ro",
+            uri=True,
+            timeout=self._timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        return connection
 
 
 def _create_private_file(path: Path) -> None:

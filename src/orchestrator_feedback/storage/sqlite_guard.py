@@ -1,0 +1,199 @@
+"""Caller-written SQL on SQLite, run the way Datasette runs it: a read-only connection, an
+authorizer that allows reading only, a time limit through the progress handler, a row cap.
+
+Whatever ``execute_query`` is given, it never leaves a pooled connection changed for the
+next caller: no open transaction, no attached file, no connection setting (``PRAGMA
+locking_mode``, ``synchronous``, ``writable_schema`` ...) left behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from orchestrator_feedback.errors import QueryRefusedError
+
+__all__ = ["READS_WITH_ARGUMENT", "READ_ONLY_PRAGMAS", "guarded", "run_guarded"]
+
+READS_WITH_ARGUMENT = frozenset(
+    {
+        "table_info",
+        "table_xinfo",
+        "table_list",
+        "index_info",
+        "index_xinfo",
+        "index_list",
+        "foreign_key_list",
+        "foreign_key_check",
+        "integrity_check",
+        "quick_check",
+    }
+)
+"""Pragmas whose argument names what to read (``PRAGMA table_info(feedback)``)."""
+
+READ_ONLY_PRAGMAS = READS_WITH_ARGUMENT | {
+    "collation_list",
+    "function_list",
+    "module_list",
+    "pragma_list",
+    "database_list",
+    "compile_options",
+    "user_version",
+    "schema_version",
+    "data_version",
+    "page_count",
+    "page_size",
+    "freelist_count",
+    "encoding",
+    "journal_mode",
+    "application_id",
+    "synchronous",
+    "busy_timeout",
+    "locking_mode",
+    "cache_size",
+    "foreign_keys",
+    "query_only",
+    "auto_vacuum",
+    "secure_delete",
+    "temp_store",
+    "wal_autocheckpoint",
+    "max_page_count",
+}
+"""Pragmas a read-only query may run; all but ``READS_WITH_ARGUMENT`` without an argument
+(``PRAGMA user_version``, never ``PRAGMA user_version = 3``)."""
+
+_REFUSED_FUNCTIONS = frozenset({"fts3_tokenizer", "load_extension", "readfile", "writefile"})
+"""Functions that hand out raw pointers or touch files."""
+
+_PROGRESS_STEPS = 1000
+"""SQLite virtual-machine steps between two looks at the clock."""
+
+_READING = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_RECURSIVE,
+}
+_SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema"}
+_NEVER = {
+    sqlite3.SQLITE_TRANSACTION: "a query cannot begin, commit or roll back a transaction",
+    sqlite3.SQLITE_SAVEPOINT: "a query cannot open or release a savepoint",
+    sqlite3.SQLITE_ATTACH: "a query cannot attach another database file",
+    sqlite3.SQLITE_DETACH: "a query cannot detach a database",
+}
+
+
+class _Guard:
+    """The authorizer's state: what it refused first, and why."""
+
+    def __init__(self, read_only: bool) -> None:
+        self.read_only = read_only
+        self.refusal: str | None = None
+
+    def authorize(
+        self, action: int, arg1: str | None, arg2: str | None, _db: str | None, _t: str | None
+    ) -> int:
+        reason = _NEVER.get(action)
+        if reason is None and action == sqlite3.SQLITE_FUNCTION:
+            if (arg2 or "").lower() in _REFUSED_FUNCTIONS:
+                reason = f"a query cannot call {arg2}()"
+            else:
+                return sqlite3.SQLITE_OK
+        if reason is None and action == sqlite3.SQLITE_PRAGMA:
+            name = (arg1 or "").lower()
+            if arg2 is not None and name not in READS_WITH_ARGUMENT:
+                reason = (
+                    f"a query cannot change a connection setting (PRAGMA {name} = ...): "
+                    "it would stay in effect for the store's later work"
+                )
+            elif not self.read_only or name in READ_ONLY_PRAGMAS:
+                return sqlite3.SQLITE_OK
+            else:
+                reason = f"PRAGMA {name} is not one a read-only query may run"
+        if reason is None:
+            if not self.read_only or action in _READING:
+                return sqlite3.SQLITE_OK
+            if action == sqlite3.SQLITE_UPDATE and arg1 in _SCHEMA_TABLES:
+                return sqlite3.SQLITE_OK  # asked while SQLite reads the schema; query_only holds
+            reason = "this statement would change the database, and the query is read-only"
+        self.refusal = self.refusal or reason
+        return sqlite3.SQLITE_DENY
+
+
+@contextmanager
+def guarded(
+    connection: sqlite3.Connection, *, read_only: bool, time_limit: float | None
+) -> Iterator[_Guard]:
+    """Install the authorizer (and the time limit) on ``connection`` for one statement,
+    and take them off again whatever happens."""
+    guard = _Guard(read_only)
+    if read_only:
+        connection.execute("PRAGMA query_only = ON")  # SQLite's own refusal, beneath ours
+    connection.set_authorizer(guard.authorize)
+    if time_limit is not None:
+        deadline = time.monotonic() + time_limit
+        connection.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
+    try:
+        yield guard
+    finally:
+        connection.set_authorizer(None)
+        if time_limit is not None:
+            connection.set_progress_handler(None, 0)
+        if read_only:
+            connection.execute("PRAGMA query_only = OFF")
+
+
+def run_guarded(
+    connection: sqlite3.Connection,
+    sql: str,
+    params: Sequence[Any] | dict[str, Any],
+    *,
+    read_only: bool,
+    time_limit: float | None,
+    max_rows: int | None,
+) -> list[Any]:
+    """Run one caller-written statement under the guard; return its rows (``sqlite3.Row``).
+
+    Raises ``QueryRefusedError`` for a refused statement, one that ran past ``time_limit``
+    seconds, or one that returned more than ``max_rows`` rows; SQLite's own errors (a
+    syntax error, a missing table) pass through.
+    """
+    was_in_transaction = connection.in_transaction
+    cursor = connection.cursor()
+    cursor.row_factory = sqlite3.Row
+    with guarded(connection, read_only=read_only, time_limit=time_limit) as guard:
+        try:
+            cursor.execute(sql, params)
+            if max_rows is None:
+                rows = cursor.fetchall()
+            else:
+                rows = cursor.fetchmany(max_rows + 1)
+                if len(rows) > max_rows:
+                    raise QueryRefusedError(
+                        f"the query returned more than {max_rows:,} rows, the most it may: "
+                        "narrow it (WHERE, LIMIT) or raise the row cap (--max-rows)"
+                    )
+        except sqlite3.DatabaseError as error:
+            if guard.refusal is not None:
+                raise QueryRefusedError(guard.refusal) from None
+            if "interrupted" in str(error) and time_limit is not None:
+                raise QueryRefusedError(
+                    f"the query ran longer than its time limit of {time_limit:g} s and was "
+                    "stopped (raise it with --time-limit)"
+                ) from None
+            if "one statement" in str(error):
+                raise QueryRefusedError(
+                    "a query is one statement: run each statement on its own"
+                ) from None
+            if read_only and "readonly" in str(error):
+                raise QueryRefusedError(
+                    "this statement would change the database, and the query is read-only"
+                ) from None
+            raise
+        finally:
+            cursor.close()
+            if connection.in_transaction and not was_in_transaction:  # pragma: no cover
+                connection.execute("ROLLBACK")  # the authorizer refuses BEGIN; belt and braces
+    return rows
