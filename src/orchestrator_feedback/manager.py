@@ -263,6 +263,7 @@ def storage_options(config: FeedbackConfig) -> dict[str, Any]:
         "batch_size": background.batch_size,
         "batch_window": background.batch_window_ms / 1000,
         "on_full": background.on_full,
+        "exit_timeout": background.exit_timeout_s,
         "history": config.history,
         "privacy": privacy,
         "retention": RetentionPolicy(

@@ -4,15 +4,17 @@ read-only SQL that wrote (issue "Never lose, never leak"). Each test failed befo
 from __future__ import annotations
 
 import csv
+import os
 import sqlite3
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from orchestrator_feedback import FeedbackEntry, FeedbackError, FeedbackStorage
-from orchestrator_feedback.errors import QueryRefusedError
+from orchestrator_feedback.errors import QueryRefusedError, StorageFullError
 
 MakeEntry = Callable[..., FeedbackEntry]
 
@@ -243,3 +245,124 @@ def test_postgres_query_as_a_read_only_role(postgres_url: str, make_entry: MakeE
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
             admin.execute(f"DROP OWNED BY {role}")
             admin.execute(f"DROP ROLE {role}")
+
+
+# -- item 3: a database file deleted while the store is open -------------------------------
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_writes_to_a_deleted_or_replaced_file_are_refused_not_acknowledged(
+    tmp_path: Path, make_entry: MakeEntry, how: str
+) -> None:
+    path = tmp_path / "f.db"
+    with FeedbackStorage(path) as store:
+        store.create(make_entry(task_id="before"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if how == "replaced":
+            FeedbackStorage(path).close()  # a new, empty database under the same name
+        acknowledged = 0
+        for _ in range(50):
+            with pytest.raises(FeedbackError, match="was deleted or replaced"):
+                store.create(make_entry(task_id="after"))
+                acknowledged += 1
+        assert acknowledged == 0
+
+
+# -- item 1: a full disk ----------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 32 MiB tmpfs of our own (root, as in CI); skipped elsewhere, failed under CI=true."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        message = f"cannot mount a small tmpfs to fill ({done.stderr.strip()}): needs root"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    """Fill the disk up, leaving no room; return the filler to delete."""
+    filler = disk / "filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        for size in (65536, 512, 1):
+            try:
+                while True:
+                    os.write(descriptor, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(descriptor)
+    return filler
+
+
+def test_background_entries_wait_out_a_full_disk_and_are_all_committed(
+    small_disk: Path, make_entry: MakeEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = small_disk / "f.db"
+    entries = [make_entry(task_id=f"t{n}", content="x" * 50) for n in range(20_000)]
+    with FeedbackStorage(path, batch_size=500, queue_size=len(entries)) as store:
+        store.create(make_entry(task_id="first"))
+        filler = _fill(small_disk)
+        for entry in entries:
+            store.submit(entry)
+        assert store.flush(timeout=1.5) is False  # waiting for room, nothing given up
+        filler.unlink()
+        assert store.flush(timeout=60) is True
+        assert store.count() == len(entries) + 1
+        integrity = store.execute_query("PRAGMA integrity_check", read_only=True)
+        assert integrity[0][0] == "ok"
+    waits = [r for r in caplog.records if "takes no writes" in r.getMessage()]
+    assert 1 <= len(waits) <= 3  # warned, not once per entry
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_close_gives_up_after_its_timeout_and_says_how_many_remain(
+    small_disk: Path, make_entry: MakeEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = FeedbackStorage(small_disk / "f.db", batch_size=100)
+    store.create(make_entry(task_id="first"))
+    filler = _fill(small_disk)
+    for n in range(1_000):
+        store.submit(make_entry(task_id=f"t{n}", content="x" * 200))
+    started = time.monotonic()
+    store.close(timeout=1.0)
+    assert time.monotonic() - started < 10
+    (said,) = [r.getMessage() for r in caplog.records if "remain unsaved" in r.getMessage()]
+    assert "1000 entries remain unsaved" in said
+    filler.unlink()
+
+
+def test_sync_writes_and_imports_on_a_full_disk_fail_whole_and_clearly(
+    small_disk: Path, tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    path = small_disk / "f.db"
+    dump = tmp_path / "dump.jsonl"
+    with FeedbackStorage(tmp_path / "source.db") as source:
+        source.create_many(make_entry(task_id=f"t{n}", content="y" * 300) for n in range(5_000))
+        source.export_jsonl(dump)
+    with FeedbackStorage(path) as store:
+        store.create(make_entry(task_id="first"))
+        filler = _fill(small_disk)
+        with pytest.raises(StorageFullError, match=rf"{path}: the disk is full"):
+            store.create_many(make_entry(task_id=f"s{n}", content="z" * 300) for n in range(2_000))
+        with pytest.raises(StorageFullError, match="disk is full"):
+            store.import_jsonl(dump)
+        assert store.count() == 1  # nothing partial
+        filler.unlink()
+        assert store.import_jsonl(dump) == 5_000
+        store.create(make_entry(task_id="after"))
+        assert store.count() == 5_002

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -30,7 +31,7 @@ def _flush_at_exit() -> None:
     """Commit what background writers still hold when the interpreter exits."""
     for storage in list(_open_writers):
         try:
-            storage._stop_writer()
+            storage._stop_writer(storage._exit_timeout)
         except Exception:
             logger.exception("could not flush feedback at exit")
 
@@ -41,6 +42,7 @@ class BackgroundWrites(StoreCore):
     _writer: BackgroundWriter | None
     _writer_lock: threading.Lock
     _writer_options: dict[str, Any]
+    _exit_timeout: float | None
 
     # -- background writes --------------------------------------------------------------
 
@@ -97,26 +99,45 @@ class BackgroundWrites(StoreCore):
         cause = error.__cause__
         return backend.is_transient(error) or (cause is not None and backend.is_transient(cause))
 
-    def _stop_writer(self) -> None:
-        """Commit what the writer holds, then end its thread."""
+    def _stop_writer(self, timeout: float | None = None) -> None:
+        """Commit what the writer holds, then end its thread; after ``timeout`` seconds
+        (None: no limit) give up, and say how many entries remain unsaved."""
         writer = self._writer
         if writer is not None and writer.on_own_thread:
             raise FeedbackError(
                 "close() was called by a feedback_recorded subscriber on the writer thread, "
                 "which cannot wait for itself: close the store from the host"
             )
-        if writer is not None:
-            try:
-                while not writer.wait(None, CLOSE_WAIT_WARNING_INTERVAL):
-                    logger.warning(
-                        "closing the store: still waiting for the background writer "
-                        "(%d entries queued): a slow feedback_recorded subscriber holds it, "
-                        "or the database takes no writes",
-                        writer.depth,
+        if writer is None:
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while True:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                step = CLOSE_WAIT_WARNING_INTERVAL
+                if remaining is not None:
+                    step = min(step, max(remaining, 0.0))
+                if writer.wait(None, step):
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    unsaved = writer.abandon()
+                    logger.error(
+                        "closing the store after waiting %g s for the background writer: "
+                        "%d entries remain unsaved (the database takes no writes: a full "
+                        "disk, a lock held elsewhere, a lost connection)",
+                        timeout,
+                        unsaved,
                     )
-            finally:
-                writer.stop()
-                _open_writers.discard(self)
+                    break
+                logger.warning(
+                    "closing the store: still waiting for the background writer "
+                    "(%d entries queued): a slow feedback_recorded subscriber holds it, "
+                    "or the database takes no writes",
+                    writer.depth,
+                )
+        finally:
+            writer.stop()
+            _open_writers.discard(self)
 
     def _start_writer(self) -> BackgroundWriter:
         with self._writer_lock:

@@ -177,11 +177,17 @@ class StorageBackend(abc.ABC):
         """Whether ``error`` means the connection was lost (a read is then retried once)."""
         return False
 
+    def is_full(self, error: BaseException) -> bool:
+        """Whether ``error`` says the disk (or the database's space) is full."""
+        return False
+
     def is_transient(self, error: BaseException) -> bool:
         """Whether ``error`` is one the database recovers from (a lost connection, no free
-        connection in time, a lock held elsewhere), so that the same write may succeed if
-        tried again later: the background writer waits such errors out."""
-        return self.is_disconnect(error) or isinstance(error, PoolTimeoutError)
+        connection in time, a lock held elsewhere, a full disk), so that the same write may
+        succeed if tried again later: the background writer waits such errors out."""
+        return (
+            self.is_disconnect(error) or self.is_full(error) or isinstance(error, PoolTimeoutError)
+        )
 
     # -- connections and transactions -------------------------------------------------
 

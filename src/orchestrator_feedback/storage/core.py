@@ -14,6 +14,7 @@ from typing import Any, Self, TypeVar, overload
 from orchestrator_feedback.errors import (
     FeedbackError,
     FeedbackValidationError,
+    StorageFullError,
     reaches_the_host,
 )
 from orchestrator_feedback.models import FeedbackEntry
@@ -94,6 +95,13 @@ def check_id(feedback_id: object) -> str:
     return feedback_id
 
 
+def _disk_full(backend: StorageBackend) -> StorageFullError:
+    return StorageFullError(
+        f"{backend.url}: the disk is full (database or disk is full): nothing of this write "
+        "was stored; free some space and it can be written again"
+    )
+
+
 class StoreCore:
     """Transactions, listeners and the privacy policy, shared by all storage methods."""
 
@@ -171,8 +179,10 @@ class StoreCore:
             try:
                 yield self
                 backend.commit(connection)
-            except BaseException:
+            except BaseException as error:
                 backend.rollback(connection)
+                if backend.is_full(error):
+                    raise _disk_full(backend) from error
                 raise
             events = state.pending
         finally:
@@ -227,6 +237,8 @@ class StoreCore:
                     backend.rollback(connection)
                     raise
         except Exception as error:
+            if backend.is_full(error):
+                raise _disk_full(backend) from error
             if backend.is_disconnect(error):
                 raise FeedbackError(
                     f"lost the connection to {backend.url} during a write, which may or may "

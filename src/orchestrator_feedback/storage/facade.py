@@ -78,7 +78,8 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
     ``privacy`` pseudonymises user ids and encrypts chosen metadata values; ``retention``
     is what ``purge()`` applies; ``history`` keeps every version that ``update`` and
     ``delete`` replace. ``queue_size``, ``batch_size``, ``batch_window`` and ``on_full``
-    shape background writes (``submit``).
+    shape background writes (``submit``); ``exit_timeout`` is how long interpreter exit
+    waits for them (None: as long as it takes).
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         batch_size: int = 10_000,
         batch_window: float = 0.05,
         on_full: str = "block",
+        exit_timeout: float | None = None,
     ) -> None:
         if type(pool_size) is not int or pool_size < 1:
             raise FeedbackValidationError("pool_size", pool_size, "must be a whole number >= 1")
@@ -117,6 +119,11 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
                 raise FeedbackValidationError(name, value, "must be a whole number >= 1")
         if on_full not in ("block", "drop"):
             raise FeedbackValidationError("on_full", on_full, "must be block or drop")
+        if exit_timeout is not None and (not _is_number(exit_timeout) or not exit_timeout >= 0):
+            raise FeedbackValidationError(
+                "exit_timeout", exit_timeout, "must be None or a number of seconds >= 0"
+            )
+        self._exit_timeout = exit_timeout
         self._backend = (
             db_path
             if isinstance(db_path, StorageBackend)
@@ -134,13 +141,15 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         self._writer_lock = threading.Lock()
         renew_after_fork(self)  # a forked child leaves the parent's connections alone
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         """Commit what the background writer holds, then close every connection.
 
+        ``timeout``: wait at most this many seconds for the writer (None, the default:
+        as long as it takes), then log how many entries remain unsaved and close anyway.
         Any later call raises ``StorageClosedError``.
         """
         try:
-            self._stop_writer()
+            self._stop_writer(timeout)
         finally:
             self._backend.close()
 

@@ -207,6 +207,10 @@ class PostgresBackend(StorageBackend):
         serialization failure or a lock not available, which are as safe to retry)."""
         return isinstance(error, psycopg.OperationalError)
 
+    def is_full(self, error: BaseException) -> bool:
+        """The server's disk is full (SQLSTATE 53100)."""
+        return isinstance(error, pg_errors.DiskFull)
+
     def begin(self, connection: psycopg.Connection[Any]) -> None:
         """Start a transaction."""
         connection.execute("BEGIN")

@@ -77,8 +77,10 @@ class SQLiteBackend(StorageBackend):
         self._timeout = timeout
         self._synchronous = synchronous.upper()
         self._memory = path == ":memory:"
+        self._identity: tuple[int, int] | None = None
         if not self._memory:
             _create_private_file(Path(path))
+            self._identity = _file_identity(path)
         # One in-memory database is private to its connection: the pool is that connection.
         self._pool = self._new_pool(1 if self._memory else pool_size)
         self._readers = self._new_reader_pool()
@@ -162,7 +164,15 @@ class SQLiteBackend(StorageBackend):
         return self._version
 
     def acquire(self) -> sqlite3.Connection:
-        """Take a connection from the pool."""
+        """Take a connection from the pool, once the file is known to be still the one
+        opened: writes to a file deleted (or replaced) since would be acknowledged and then
+        gone, so they are refused instead."""
+        if self._identity is not None and _file_identity(self.path) != self._identity:
+            raise FeedbackError(
+                f"the database file {self.path} was deleted or replaced while the store was "
+                "open: nothing more is written to it (what the store wrote after that would "
+                "be lost); close the store and open it again"
+            )
         return self._pool.acquire()
 
     def release(self, connection: sqlite3.Connection) -> None:
@@ -199,6 +209,13 @@ class SQLiteBackend(StorageBackend):
         """Close the pools."""
         self._pool.close()
         self._readers.close()
+
+    def is_full(self, error: BaseException) -> bool:
+        """SQLITE_FULL: "database or disk is full"."""
+        return (
+            isinstance(error, sqlite3.OperationalError)
+            and getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
+        )
 
     def is_transient(self, error: BaseException) -> bool:
         """Busy or locked past the busy timeout (another process's long write, a VACUUM),
@@ -449,6 +466,15 @@ class SQLiteBackend(StorageBackend):
             check_same_thread=False,
         )
         return connection
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    """The file's device and inode numbers, or None when it is gone."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _create_private_file(path: Path) -> None:

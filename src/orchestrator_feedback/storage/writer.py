@@ -70,6 +70,7 @@ class BackgroundWriter:
         # (ticket, error) of each entry that could not be stored, until a wait reports it.
         self._failures: list[tuple[int, str]] = []
         self._stopping = False
+        self._abandoned = False  # close() gave up waiting: stop retrying, end the thread
         self._drops = DropReporter(
             logger, f"background queue full ({queue_size} entries)", ("entry", "entries")
         )
@@ -164,6 +165,13 @@ class BackgroundWriter:
                     raise FeedbackError(f"the entry could not be stored: {failure[1]}")
         return True
 
+    def abandon(self) -> int:
+        """Give up on what is not committed yet (close's time limit ran out): the thread
+        stops retrying and ends. Returns how many entries that leaves unsaved."""
+        self._abandoned = True
+        with self._progress:
+            return self._last_ticket - self._done_upto
+
     def stop(self, timeout: float | None = None) -> None:
         """Commit what is queued, then end the thread."""
         if self._stopping:
@@ -182,14 +190,14 @@ class BackgroundWriter:
             if not self._stopping and len(self._items) < self._batch_size:
                 self._hurry.wait(self._batch_window)  # let a group gather
             self._hurry.clear()
-            batch = self._take_batch()
+            batch = [] if self._abandoned else self._take_batch()
             if batch:
                 # The queue has room again: a host waiting on a full queue refills it
                 # while this group is written, rather than after.
                 with self._progress:
                     self._progress.notify_all()
                 self._write(batch, self._taken_upto)
-            elif self._stopping:
+            elif self._stopping or self._abandoned:
                 return
             else:
                 self._arrived.clear()
@@ -210,6 +218,15 @@ class BackgroundWriter:
         try:
             self._persist(self._commit, entries)
         except BaseException as group_error:
+            if self._abandoned:  # close() gave up: said there, once for all
+                first_ticket = last_ticket - len(entries) + 1
+                with self._progress:
+                    self._failures.extend(
+                        (first_ticket + offset, str(group_error)) for offset in range(len(entries))
+                    )
+                    self._done_upto = last_ticket
+                    self._progress.notify_all()
+                return
             # Said once per group: a group statement that always failed would otherwise
             # only show as a slow writer.
             logger.warning(
@@ -252,6 +269,10 @@ class BackgroundWriter:
             except BaseException as error:
                 if not self._transient(error):
                     raise
+                if self._abandoned:
+                    raise StorageClosedError(
+                        "the store was closed before this entry could be stored"
+                    ) from error
                 now = time.monotonic()
                 failing_since = failing_since or now
                 if now >= next_warning:
