@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
 from orchestrator_feedback import FeedbackEntry, FeedbackError, FeedbackStorage
@@ -366,3 +367,39 @@ def test_sync_writes_and_imports_on_a_full_disk_fail_whole_and_clearly(
         assert store.import_jsonl(dump) == 5_000
         store.create(make_entry(task_id="after"))
         assert store.count() == 5_002
+
+
+# -- item 6: import --on-conflict keeps history and tells the truth ------------------------
+
+
+def test_import_replace_keeps_history_and_reports_updates_skip_reports_only_writes(
+    storage: FeedbackStorage, tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    originals = [make_entry(task_id=f"t{n}", content=f"original {n}") for n in range(3)]
+    storage.create_many(originals)
+    newer = [
+        *(attrs.evolve(entry, content=f"replaced {n}") for n, entry in enumerate(originals[:2])),
+        make_entry(task_id="fresh", content="new"),
+    ]
+    dump = tmp_path / "newer.jsonl"
+    with FeedbackStorage(tmp_path / "staging.db") as staging:
+        staging.create_many(newer)
+        staging.export_jsonl(dump)
+
+    heard: list[tuple[str, str]] = []
+    storage.add_listener(lambda change, entry: heard.append((change.value, entry.content)))
+
+    assert storage.import_jsonl(dump, on_conflict="skip") == 1
+    assert heard == [("recorded", "new")]
+    storage.delete(newer[2].id)
+    heard.clear()
+
+    storage.import_jsonl(dump, on_conflict="replace")
+    assert sorted(heard) == [
+        ("recorded", "new"),
+        ("updated", "replaced 0"),
+        ("updated", "replaced 1"),
+    ]
+    history = storage.get_history(originals[0].id)
+    assert [version.content for version in history] == ["original 0", "replaced 0"]
+    assert [v.content for v in storage.get_history(originals[2].id)] == ["original 2"]

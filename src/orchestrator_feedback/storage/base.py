@@ -46,6 +46,7 @@ COLUMNS = ", ".join(ENTRY_FIELDS)
 """The entry columns of ``feedback`` and ``feedback_history``, in ``EncodedRow`` order."""
 
 _LEFT_TO_THE_PARENT: list[object] = []
+_IDS_PER_STATEMENT = 500
 
 
 def leave_to_parent(inherited: object) -> None:
@@ -329,6 +330,30 @@ class StorageBackend(abc.ABC):
             f"SELECT {COLUMNS}, {mark}, {mark} FROM feedback{clause}",
             [self.encode_time(changed_at), change, *params],
         )
+
+    def stored_ids(self, connection: Any, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored now."""
+        found: set[str] = set()
+        for start in range(0, len(ids), _IDS_PER_STATEMENT):
+            chunk = ids[start : start + _IDS_PER_STATEMENT]
+            marks = ", ".join([self.placeholder] * len(chunk))
+            rows = connection.execute(f"SELECT id FROM feedback WHERE id IN ({marks})", chunk)
+            found.update(row[0] for row in rows.fetchall())
+        return found
+
+    def save_history_of_ids(
+        self, connection: Any, ids: Sequence[str], change: str, changed_at: datetime
+    ) -> None:
+        """Copy the current version of each of ``ids`` into the history table."""
+        mark = self.placeholder
+        for start in range(0, len(ids), _IDS_PER_STATEMENT):
+            chunk = list(ids[start : start + _IDS_PER_STATEMENT])
+            marks = ", ".join([mark] * len(chunk))
+            connection.execute(
+                f"INSERT INTO feedback_history ({COLUMNS}, changed_at, change) "
+                f"SELECT {COLUMNS}, {mark}, {mark} FROM feedback WHERE id IN ({marks})",
+                [self.encode_time(changed_at), change, *chunk],
+            )
 
     def history(self, connection: Any, feedback_id: str) -> list[FeedbackEntry]:
         """Previous versions of an entry, oldest first."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from orchestrator_feedback.errors import DuplicateFeedbackError, FeedbackValidationError
@@ -103,18 +104,52 @@ class BulkTransfer(StoreCore):
         return written
 
     def _insert_batches(self, batches: Iterator[list[transfer.Located]], policy: OnConflict) -> int:
+        """Insert every batch in the caller's transaction; return how many rows were written.
+
+        With ``skip`` or ``replace`` the ids already stored are looked up first (only when
+        someone needs to know): ``replace`` keeps the overwritten version in the history
+        and reports the change as an update; ``skip`` reports only what it wrote.
+        """
         backend = self._backend
         state = self._state
         connection = state.connection
         written = 0
         protect = self._privacy.protect_row if self._privacy is not None else None
+        listening = self._listening
+        keeps_history = policy is OnConflict.REPLACE and self._history
+        look_up = policy is not OnConflict.ERROR and (listening or keeps_history)
+        present: set[str] = set()  # stored before this batch (by the file's earlier lines too)
+        changed_at = datetime.now(UTC)
         with backend.bulk_load(connection):
             for batch in batches:
                 if protect is not None:
                     batch = [(protect(row), where) for row, where in batch]
+                if look_up:
+                    ids = [str(row[0]) for row, _where in batch]
+                    present |= backend.stored_ids(connection, [i for i in ids if i not in present])
+                    if keeps_history:
+                        replaced = [i for i in dict.fromkeys(ids) if i in present]
+                        backend.save_history_of_ids(connection, replaced, "update", changed_at)
                 written += transfer.insert_batch(backend, connection, batch, policy)
-                if self._listening:
-                    state.pending.extend(
-                        (FeedbackChange.RECORDED, entry_from_row(row)) for row, _where in batch
-                    )
+                if listening:
+                    state.pending.extend(self._import_events(batch, policy, present))
+                if look_up:
+                    present.update(str(row[0]) for row, _where in batch)
         return written
+
+    @staticmethod
+    def _import_events(
+        batch: list[transfer.Located], policy: OnConflict, present: set[str]
+    ) -> list[tuple[FeedbackChange, FeedbackEntry]]:
+        """What one imported batch did: new ids recorded; with ``replace`` stored ids
+        updated; with ``skip`` stored ids nothing."""
+        events = []
+        seen = set(present)
+        for row, _where in batch:
+            feedback_id = row[0]
+            if feedback_id not in seen:
+                events.append((FeedbackChange.RECORDED, entry_from_row(row)))
+                seen.add(feedback_id)
+            elif policy is OnConflict.REPLACE:
+                events.append((FeedbackChange.UPDATED, entry_from_row(row)))
+        return events

@@ -110,6 +110,7 @@ class StoreCore:
     _batch_listeners: list[BatchListener]
     _state: _ThreadState
     _privacy: PrivacyPolicy | None
+    _history: bool
 
     def close(self) -> None:
         """Close the store (``FeedbackStorage.close`` flushes first)."""
