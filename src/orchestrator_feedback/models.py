@@ -203,6 +203,11 @@ def check_rating(value: object, field: str = "rating") -> None:
         raise FeedbackValidationError(field, value, "must be None or a whole number from 1 to 5")
 
 
+_SMALLEST_INT = -(2**63)
+_LARGEST_INT = 2**63 - 1
+"""Integers in metadata fit in 64 bits: SQLite stores no larger, and orjson writes no larger."""
+
+
 def find_json_problem(value: object, path: str) -> tuple[str, object, str] | None:
     """Return ``(path, value, problem)`` for the first non-JSON value inside ``value``."""
     kind = type(value)
@@ -211,8 +216,12 @@ def find_json_problem(value: object, path: str) -> tuple[str, object, str] | Non
             return None
         problem = text_problem(value)  # type: ignore[arg-type]
         return None if problem is None else (path, value, problem)
-    if kind is int or kind is bool or value is None:
+    if kind is bool or value is None:
         return None
+    if kind is int:
+        if _SMALLEST_INT <= value <= _LARGEST_INT:  # type: ignore[operator]
+            return None
+        return path, value, "must be a whole number within 64 bits (-2**63 to 2**63 - 1)"
     if kind is float:
         if math.isfinite(value):  # type: ignore[arg-type]
             return None
@@ -264,10 +273,13 @@ def _is_plain_json(value: dict[Any, Any] | list[Any]) -> bool:
         elif kind is float:
             if item - item != 0.0:  # NaN and the infinities
                 return False
+        elif kind is int:
+            if not _SMALLEST_INT <= item <= _LARGEST_INT:
+                return False
         elif kind is dict or kind is list:
             if not _is_plain_json(item):
                 return False
-        elif kind is not int and kind is not bool and item is not None:
+        elif kind is not bool and item is not None:
             return False
     return True
 

@@ -4,6 +4,7 @@ read-only SQL that wrote (issue "Never lose, never leak"). Each test failed befo
 from __future__ import annotations
 
 import csv
+import json
 import os
 import sqlite3
 import subprocess
@@ -14,7 +15,12 @@ from pathlib import Path
 import attrs
 import pytest
 
-from orchestrator_feedback import FeedbackEntry, FeedbackError, FeedbackStorage
+from orchestrator_feedback import (
+    FeedbackEntry,
+    FeedbackError,
+    FeedbackStorage,
+    FeedbackValidationError,
+)
 from orchestrator_feedback.errors import QueryRefusedError, StorageFullError
 
 MakeEntry = Callable[..., FeedbackEntry]
@@ -403,3 +409,64 @@ def test_import_replace_keeps_history_and_reports_updates_skip_reports_only_writ
     history = storage.get_history(originals[0].id)
     assert [version.content for version in history] == ["original 0", "replaced 0"]
     assert [v.content for v in storage.get_history(originals[2].id)] == ["original 2"]
+
+
+# -- item 7: imports never change a value without a word -----------------------------------
+
+
+def _record(make_entry: MakeEntry, **overrides: object) -> dict[str, object]:
+    from orchestrator_feedback.serialization import entry_to_dict
+
+    record = entry_to_dict(make_entry())
+    record.update(overrides)
+    return record
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text_of", "field"),
+    [
+        ("json", lambda r: "[" + json.dumps(r).replace('"BIG"', "1e400") + "]", "metadata.n"),
+        ("json", lambda r: "[" + json.dumps(r).replace('"BIG"', str(2**64)) + "]", "metadata.n"),
+        ("jsonl", lambda r: json.dumps(r).replace('"BIG"', str(2**64)) + "\n", "metadata.n"),
+        ("jsonl", lambda r: json.dumps(r).replace('"BIG"', str(-(2**63) - 1)) + "\n", "metadata.n"),
+    ],
+)
+def test_json_imports_refuse_numbers_they_cannot_keep(
+    storage: FeedbackStorage,
+    tmp_path: Path,
+    make_entry: MakeEntry,
+    suffix: str,
+    text_of: Callable[[dict[str, object]], str],
+    field: str,
+) -> None:
+    path = tmp_path / f"bad.{suffix}"
+    path.write_text(text_of(_record(make_entry, metadata={"n": "BIG"})))
+    with pytest.raises(FeedbackError, match=rf"(line|item) .*{field}"):
+        getattr(storage, f"import_{suffix}")(path)
+    assert storage.count() == 0
+
+
+def test_csv_import_refuses_nul_and_big_integers_naming_line_and_field(
+    storage: FeedbackStorage, tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    good = tmp_path / "good.csv"
+    with FeedbackStorage(tmp_path / "s.db") as source:
+        source.create(make_entry())
+        source.export_csv(good)
+    header, row = good.read_text().splitlines()[:2]
+    for bad_row, field in [
+        (row.replace("Task completed successfully", "before\x00after"), "content"),
+        (row.replace("task-123", "task\x00123"), "task_id"),
+        (row.replace("45.3", str(2**64)), "metadata.execution_time"),
+    ]:
+        path = tmp_path / "bad.csv"
+        path.write_text(f"{header}\n{bad_row}\n")
+        with pytest.raises(FeedbackError, match=rf"line 2.*{field}"):
+            storage.import_csv(path)
+        assert storage.count() == 0
+
+
+def test_the_api_refuses_metadata_integers_beyond_64_bits(make_entry: MakeEntry) -> None:
+    with pytest.raises(FeedbackValidationError, match=r"metadata\.n: must be a whole number"):
+        make_entry(metadata={"n": 2**64})
+    assert make_entry(metadata={"n": 2**63 - 1}).metadata["n"] == 2**63 - 1

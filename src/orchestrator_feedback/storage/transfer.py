@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -124,15 +125,29 @@ def export_entries(entries: Iterable[FeedbackEntry], dest: Source, file_format: 
     return count
 
 
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+"""A number this long may not fit in 64 bits: orjson would read it as a float, so such
+text is read with the standard library, whose integers are exact, and checked in full."""
+
+
+def _decode(text: str) -> tuple[Any, bool]:
+    """Decode JSON text; also say whether it must take the full check (a ``\\u`` escape,
+    or a number too long for orjson to keep exact)."""
+    if _LONG_DIGITS.search(text) is None:
+        return orjson.loads(text), "\\u" in text
+    return json.loads(text, parse_constant=_refuse_constant), True
+
+
 def read_jsonl(source: IO[str]) -> Iterator[Record]:
     """Yield each non-blank line of a JSON Lines file, decoded, with its line number."""
     for number, line in enumerate(source, start=1):
         if line.isspace() or not line:
             continue
         try:
-            yield f"line {number}", orjson.loads(line), "\\u" in line
-        except orjson.JSONDecodeError as error:
+            record, needs_check = _decode(line)
+        except (orjson.JSONDecodeError, ValueError) as error:
             raise ImportFormatError(f"line {number}: not valid JSON: {error}") from None
+        yield f"line {number}", record, needs_check
 
 
 def read_csv(source: IO[str]) -> Iterator[Record]:
@@ -153,15 +168,17 @@ def read_csv(source: IO[str]) -> Iterator[Record]:
         rating = record["rating"]
         if rating in ("", None):
             record["rating"] = None
-        elif str(rating).isdigit():
+        elif rating.isascii() and rating.isdigit():  # not "²" or "٣"
             record["rating"] = int(rating)
         record["user_id"] = record["user_id"] or None
         metadata = record["metadata"] or "{}"
         try:
-            record["metadata"] = orjson.loads(metadata)
-        except orjson.JSONDecodeError as error:
+            record["metadata"], needs_check = _decode(metadata)
+        except (orjson.JSONDecodeError, ValueError) as error:
             raise ImportFormatError(f"{location}: metadata is not valid JSON: {error}") from None
-        yield location, record, "\\u" in metadata
+        # Text cells come from the csv module, not from orjson: a NUL is checked in full.
+        needs_check = needs_check or any("\x00" in text for text in row.values() if text)
+        yield location, record, needs_check
 
 
 def _refuse_constant(name: str) -> None:
@@ -224,7 +241,9 @@ def read_json_array(source: IO[str], chunk_size: int = 1 << 16) -> Iterator[Reco
             if end == len(buffer) and not exhausted and fill():
                 continue  # a number may go on in the next chunk
             break
-        yield f"item {index} (line {line})", item, "\\u" in buffer[position:end]
+        # The standard library's parser reads 1e400 as inf and keeps integers of any size:
+        # every item takes the full check, which refuses both, naming the field.
+        yield f"item {index} (line {line})", item, True
         line += buffer.count("\n", position, end)
         position = end
         index += 1
