@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +40,7 @@ _TOKEN_KEY = "$encrypted"
 
 
 _PSEUDONYMS_REMEMBERED = 10_000
+_LEGACY_PSEUDONYM = re.compile(r"anon:[0-9a-f]{64}")
 
 
 class PrivacyPolicy:
@@ -100,22 +102,58 @@ class PrivacyPolicy:
         """Whether the policy changes anything at all."""
         return self.anonymize_user_ids or bool(self.encrypted_keys)
 
-    def pseudonym(self, user_id: str | None) -> str | None:
-        """The stored form of ``user_id``: the same user always gets the same pseudonym.
+    @property
+    def key_id(self) -> str:
+        """Eight hex digits that name the secret without revealing it: every pseudonym
+        carries it, so pseudonyms made with another secret are recognised."""
+        assert self._secret is not None
+        return hmac.new(self._secret, b"orchestrator-feedback key id", hashlib.sha256).hexdigest()[
+            :8
+        ]
 
-        A value that is already a pseudonym is returned as it is.
+    def _tag(self, digest: str) -> str:
+        assert self._secret is not None
+        return hmac.new(self._secret, b"tag:" + digest.encode(), hashlib.sha256).hexdigest()[:8]
+
+    def is_own_pseudonym(self, value: str) -> bool:
+        """Whether ``value`` is a pseudonym this secret made (its tag checks out), so that it
+        is stored as it is. A caller cannot forge one without the secret: a user id that
+        merely starts with ``anon:`` is pseudonymised like any other."""
+        prefix = f"{PSEUDONYM_PREFIX}k{self.key_id}:"
+        if not value.startswith(prefix) or len(value) != len(prefix) + 40:
+            return False
+        digest, tag = value[len(prefix) : -8], value[-8:]
+        return hmac.compare_digest(tag, self._tag(digest))
+
+    def pseudonym(self, user_id: str | None) -> str | None:
+        """The stored form of ``user_id``: the same user always gets the same pseudonym,
+        ``anon:k<key id>:<32 hex digits of HMAC-SHA256(secret, user id)><8 hex tag>``.
+
+        A pseudonym this secret made is returned as it is (an entry read back and
+        updated); so is one in the earlier form (``anon:`` and 64 hex digits), which
+        holds no user id to protect.
         """
-        if user_id is None or not self.anonymize_user_ids or user_id.startswith(PSEUDONYM_PREFIX):
+        if user_id is None or not self.anonymize_user_ids:
             return user_id
         pseudonym = self._pseudonyms.get(user_id)
         if pseudonym is None:
+            if self.is_own_pseudonym(user_id) or _LEGACY_PSEUDONYM.fullmatch(user_id):
+                return user_id
             assert self._secret is not None
-            digest = hmac.new(self._secret, user_id.encode(), hashlib.sha256).hexdigest()
-            pseudonym = PSEUDONYM_PREFIX + digest
+            digest = hmac.new(self._secret, user_id.encode(), hashlib.sha256).hexdigest()[:32]
+            pseudonym = f"{PSEUDONYM_PREFIX}k{self.key_id}:{digest}{self._tag(digest)}"
             # Users repeat: remember the first few thousand rather than hash on every write.
             if len(self._pseudonyms) < _PSEUDONYMS_REMEMBERED:
                 self._pseudonyms[user_id] = pseudonym
         return pseudonym
+
+    def legacy_pseudonym(self, user_id: str) -> str:
+        """The earlier form of ``user_id``'s pseudonym (``anon:`` and the whole digest),
+        which ``forget_user`` erases too."""
+        assert self._secret is not None
+        return (
+            PSEUDONYM_PREFIX + hmac.new(self._secret, user_id.encode(), hashlib.sha256).hexdigest()
+        )
 
     def protect_row(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         """An ``EncodedRow`` as it may be stored: user id pseudonymised, values encrypted."""
@@ -134,9 +172,24 @@ class PrivacyPolicy:
                 f"but no key is configured: set {ENV_ENCRYPTION_KEYS}"
             )
         for key in self.encrypted_keys.intersection(metadata):
+            if metadata[key] == ENCRYPTED_MARKER:
+                # Read back without the key that encrypted it: writing it would put the
+                # placeholder over the real value for good.
+                raise FeedbackError(
+                    f"metadata.{key} holds {ENCRYPTED_MARKER!r}: the entry was read without "
+                    f"the key that encrypted it, and writing it back would destroy the value; "
+                    f"add that key to {ENV_ENCRYPTION_KEYS}"
+                )
             token = self._fernet.encrypt(orjson.dumps(metadata[key])).decode()
             metadata[key] = {_TOKEN_KEY: token}
         return metadata
+
+    def unreadable(self, entry: FeedbackEntry) -> bool:
+        """Whether a revealed entry holds an encrypted value that could not be read."""
+        metadata = entry.metadata
+        return any(
+            metadata[key] == ENCRYPTED_MARKER for key in self.encrypted_keys & metadata.keys()
+        )
 
     def reveal(self, entries: list[FeedbackEntry]) -> list[FeedbackEntry]:
         """Decrypt encrypted metadata values in place (or mark them, without a key)."""

@@ -14,14 +14,17 @@ from pathlib import Path
 
 import attrs
 import pytest
+from cryptography.fernet import Fernet
 
 from orchestrator_feedback import (
     FeedbackEntry,
     FeedbackError,
     FeedbackStorage,
     FeedbackValidationError,
+    PrivacyPolicy,
 )
 from orchestrator_feedback.errors import QueryRefusedError, StorageFullError
+from orchestrator_feedback.privacy import ENCRYPTED_MARKER
 
 MakeEntry = Callable[..., FeedbackEntry]
 
@@ -470,3 +473,78 @@ def test_the_api_refuses_metadata_integers_beyond_64_bits(make_entry: MakeEntry)
     with pytest.raises(FeedbackValidationError, match=r"metadata\.n: must be a whole number"):
         make_entry(metadata={"n": 2**64})
     assert make_entry(metadata={"n": 2**63 - 1}).metadata["n"] == 2**63 - 1
+
+
+# -- items 10, 12, 13: privacy promises ----------------------------------------------------
+
+SECRET = "test-secret-do-not-use"
+
+
+def _private(path: Path, secret: str = SECRET, keys: tuple[str, ...] = ()) -> FeedbackStorage:
+    return FeedbackStorage(
+        path,
+        privacy=PrivacyPolicy(
+            anonymize_user_ids=True,
+            secret=secret,
+            encrypt_metadata_keys=["diagnosis"],
+            encryption_keys=list(keys),
+        ),
+    )
+
+
+def _stored_user_ids(path: Path) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        return [row[0] for row in connection.execute("SELECT user_id FROM feedback")]
+
+
+def test_a_user_id_that_looks_like_a_pseudonym_is_still_pseudonymised(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    path = tmp_path / "p.db"
+    with _private(path) as store:
+        store.create(make_entry(user_id="anon:alice@example.com"))
+        forged = store.get_filtered(user_id="alice")  # nothing to do with it
+        assert forged == []
+        entry = store.create(make_entry(user_id="bob"))
+        read_back = store.get(entry.id)
+        assert read_back is not None
+        read_back.content = "edited"
+        store.update(read_back)  # a pseudonym read back is stored as it is, not hashed again
+        assert store.get_filtered(user_id="bob")[0].content == "edited"
+    stored = _stored_user_ids(path)
+    assert not any("alice" in value for value in stored)
+    assert all(value.startswith("anon:k") for value in stored)
+
+
+def test_an_entry_read_without_its_key_is_never_written_back_over_the_value(
+    tmp_path: Path, make_entry: MakeEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "p.db"
+    right, wrong = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    with _private(path, keys=(right,)) as store:
+        entry = store.create(make_entry(metadata={"diagnosis": "flu", "worker_id": "w"}))
+        assert [e.metadata["diagnosis"] for e in store.get_all()] == ["flu"]  # decrypted
+    with _private(path, keys=(wrong,)) as store:
+        read_back = store.get(entry.id)
+        assert read_back is not None and read_back.metadata["diagnosis"] == ENCRYPTED_MARKER
+        read_back.content = "edited without the key"
+        with pytest.raises(FeedbackError, match=r"metadata\.diagnosis .*could not|destroy"):
+            store.update(read_back)
+        store.export_jsonl(tmp_path / "backup.jsonl")
+    assert any("could not be read" in r.getMessage() for r in caplog.records)
+    with _private(path, keys=(right,)) as store:
+        assert store.get(entry.id).metadata["diagnosis"] == "flu"  # type: ignore[union-attr]
+
+
+def test_a_store_pseudonymised_with_another_secret_is_refused(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    path = tmp_path / "p.db"
+    with _private(path, secret="first secret") as store:
+        store.create(make_entry(user_id="alice"))
+    with pytest.raises(FeedbackError, match="pseudonymised with another secret"):
+        _private(path, secret="second secret")
+    with _private(path, secret="first secret") as store:
+        store.create(make_entry(user_id="alice"))
+        assert store.forget_user("alice") == 2
+        assert store.count() == 0

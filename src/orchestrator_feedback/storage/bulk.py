@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -9,12 +10,15 @@ from typing import IO, Any
 
 from orchestrator_feedback.errors import DuplicateFeedbackError, FeedbackValidationError
 from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.privacy import ENCRYPTED_MARKER
 from orchestrator_feedback.serialization import entry_from_row
 from orchestrator_feedback.storage import transfer
 from orchestrator_feedback.storage.base import FeedbackChange, OnConflict
 from orchestrator_feedback.storage.core import StoreCore, check_entry
 
 __all__ = ["BulkTransfer", "Target"]
+
+logger = logging.getLogger("orchestrator_feedback.storage")
 
 Target = str | os.PathLike[str] | IO[str]
 
@@ -38,15 +42,34 @@ class BulkTransfer(StoreCore):
 
     def export_jsonl(self, dest: Target, **filters: Any) -> int:
         """Write matching entries as JSON Lines (one ``to_dict`` a line); return the count."""
-        return transfer.export_entries(self.iter_all(**filters), dest, transfer.JSONL)
+        return transfer.export_entries(self._exported(filters), dest, transfer.JSONL)
 
     def export_json(self, dest: Target, **filters: Any) -> int:
         """Write matching entries as one JSON array; return the count."""
-        return transfer.export_entries(self.iter_all(**filters), dest, transfer.JSON_ARRAY)
+        return transfer.export_entries(self._exported(filters), dest, transfer.JSON_ARRAY)
 
     def export_csv(self, dest: Target, **filters: Any) -> int:
         """Write matching entries as CSV (metadata as JSON text); return the count."""
-        return transfer.export_entries(self.iter_all(**filters), dest, transfer.CSV)
+        return transfer.export_entries(self._exported(filters), dest, transfer.CSV)
+
+    def _exported(self, filters: dict[str, Any]) -> Iterator[FeedbackEntry]:
+        """``iter_all``, warning once at the end if encrypted values could not be read: the
+        file then holds placeholders, not the values, and is no backup of them."""
+        privacy = self._privacy
+        if privacy is None or not privacy.encrypted_keys:
+            yield from self.iter_all(**filters)
+            return
+        unreadable = 0
+        for entry in self.iter_all(**filters):
+            unreadable += privacy.unreadable(entry)
+            yield entry
+        if unreadable:
+            logger.warning(
+                "%d exported entries hold encrypted metadata that could not be read (no key, "
+                "or a key rotated out): the file has %r in their place, not the values",
+                unreadable,
+                ENCRYPTED_MARKER,
+            )
 
     def import_jsonl(
         self, src: Target, on_conflict: str = "error", *, dry_run: bool = False

@@ -137,9 +137,41 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         self._privacy = privacy if privacy is not None and privacy.active else None
         self._retention = retention
         self._history = history
+        if self._privacy is not None and self._privacy.anonymize_user_ids:
+            self._refuse_another_secret(self._privacy)
         self._writer: BackgroundWriter | None = None
         self._writer_lock = threading.Lock()
         renew_after_fork(self)  # a forked child leaves the parent's connections alone
+
+    def _refuse_another_secret(self, privacy: PrivacyPolicy) -> None:
+        """Refuse to open a store whose user ids were pseudonymised with another secret:
+        its pseudonyms would split each user in two, and ``forget_user`` would erase only
+        one half. Two index look-ups: the smallest and largest pseudonym with a key id."""
+        backend = self._backend
+        mark = backend.placeholder
+        own = f"anon:k{privacy.key_id}:"
+
+        def ends(connection: Any) -> list[str]:
+            found = []
+            for aggregate in ("MIN", "MAX"):
+                row = connection.execute(
+                    f"SELECT {aggregate}(user_id) FROM feedback "
+                    f"WHERE user_id >= {mark} AND user_id < {mark}",
+                    ("anon:k", "anon:l"),
+                ).fetchone()
+                if row is not None and row[0] is not None:
+                    found.append(str(row[0]))
+            return found
+
+        others = sorted({value[6:14] for value in self._read(ends) if not value.startswith(own)})
+        if others:
+            self._backend.close()
+            raise FeedbackError(
+                f"{backend.url} holds user ids pseudonymised with another secret (key id "
+                f"{', '.join(others)}; this one's is {privacy.key_id}): open it with the same "
+                "ORCHESTRATOR_FEEDBACK_SECRET, or each user would be split in two and "
+                "forget_user would miss half of their entries"
+            )
 
     def close(self, timeout: float | None = None) -> None:
         """Commit what the background writer holds, then close every connection.
@@ -296,15 +328,22 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         return how many entries went. Takes the original user id (also when anonymised).
         """
         check_id(user_id)
-        where = self._filter(user_id=user_id)
+        wheres = [self._filter(user_id=user_id)]
+        if self._privacy is not None and self._privacy.anonymize_user_ids:
+            wheres.append(FeedbackFilter(user_id=self._privacy.legacy_pseudonym(user_id)))
         backend = self._backend
 
         def erase(connection: Any) -> tuple[int, Events]:
-            backend.delete_history(connection, where)
-            deleted = backend.delete(connection, where, returning=self._listening)
-            if isinstance(deleted, int):
-                return deleted, []
-            return len(deleted), [(FeedbackChange.DELETED, entry) for entry in deleted]
+            count, events = 0, []
+            for where in wheres:
+                backend.delete_history(connection, where)
+                deleted = backend.delete(connection, where, returning=self._listening)
+                if isinstance(deleted, int):
+                    count += deleted
+                else:
+                    count += len(deleted)
+                    events += [(FeedbackChange.DELETED, entry) for entry in deleted]
+            return count, events
 
         count = self._write(erase)
         if self._state.connection is None:
@@ -409,7 +448,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
     def get_all(self) -> list[FeedbackEntry]:
         """Return every entry, oldest first (see ``iter_all`` for large stores)."""
         backend = self._backend
-        return self._read(lambda connection: backend.select(connection, ALL, None, 0))
+        return self._reveal(self._read(lambda connection: backend.select(connection, ALL, None, 0)))
 
     def iter_all(self, **filters: Any) -> Iterator[FeedbackEntry]:
         """Yield every entry (or the matching ones), oldest first, in constant memory."""
