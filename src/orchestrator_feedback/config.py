@@ -242,6 +242,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise FeedbackValidationError("config", str(path), "file does not exist") from None
     except tomllib.TOMLDecodeError as error:
         raise FeedbackValidationError("config", str(path), f"is not valid TOML: {error}") from None
+    except RecursionError:
+        raise FeedbackValidationError(
+            "config", str(path), "nests values too deeply to be read"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise FeedbackValidationError(
+            "config", str(path), f"is not UTF-8 text ({error.reason})"
+        ) from None
 
 
 def config_from_mapping(data: Mapping[str, Any], *, location: str | None = None) -> FeedbackConfig:

@@ -25,7 +25,10 @@ def reaches_the_host(error: BaseException) -> bool:
 
 def describe_value(value: Any) -> str:
     """Return a short ``repr`` of ``value`` for an error message (long values are cut)."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # a caller's object whose __repr__ fails must not hide our message
+        text = f"<a {type(value).__name__} whose repr() fails>"
     if len(text) > _MAX_VALUE_REPR:
         text = f"{text[:_MAX_VALUE_REPR]}... ({len(text)} characters)"
     return text

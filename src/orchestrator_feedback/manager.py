@@ -24,11 +24,12 @@ from orchestrator_feedback.counters import FeedbackCounters
 from orchestrator_feedback.errors import (
     FeedbackError,
     FeedbackRejected,
+    FeedbackValidationError,
     PluginLoadError,
     reaches_the_host,
 )
 from orchestrator_feedback.markers import PROJECT_NAME
-from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.models import FeedbackEntry, validate_metadata
 from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME, FeedbackPlugin
 from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
 from orchestrator_feedback.storage import FeedbackStorage
@@ -140,7 +141,10 @@ class FeedbackPluginManager(pluggy.PluginManager):
         @functools.wraps(function)
         def isolated(*args: Any) -> Any:
             try:
-                return function(*args)
+                result = function(*args)
+                if passes_through:
+                    _check_prepared(args, plugin)
+                return result
             except passes_through:
                 raise
             except BaseException as error:  # SystemExit, CancelledError: still the plugin's
@@ -170,6 +174,20 @@ class FeedbackPluginManager(pluggy.PluginManager):
         for storage in self._owned_storages:
             storage.close()
         self._owned_storages.clear()
+
+
+def _check_prepared(arguments: tuple[Any, ...], plugin: str) -> None:
+    """After a ``feedback_prepare`` implementation: the entry it may have changed in place is
+    still storable, or that plugin is named in the rejection (not the built-in plugin later,
+    when the entry fails to encode)."""
+    for argument in arguments:
+        if type(argument) is FeedbackEntry:
+            try:
+                validate_metadata(argument.metadata)
+            except FeedbackValidationError as problem:
+                raise FeedbackRejected(
+                    f"plugin {plugin!r} left the entry unstorable in feedback_prepare: {problem}"
+                ) from None
 
 
 def _names(text: str) -> set[str]:

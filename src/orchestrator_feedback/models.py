@@ -78,7 +78,12 @@ def to_utc(value: datetime, field: str = "timestamp") -> datetime:
     if value.tzinfo is UTC:
         return value
     # astimezone() reads a naive datetime as local time, which is what datetime.now() means.
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise FeedbackValidationError(
+            field, value, "is out of range: in UTC it falls before the year 1 or after 9999"
+        ) from None
 
 
 def _utc_now() -> datetime:
@@ -208,9 +213,16 @@ _LARGEST_INT = 2**63 - 1
 """Integers in metadata fit in 64 bits: SQLite stores no larger, and orjson writes no larger."""
 
 
-def find_json_problem(value: object, path: str) -> tuple[str, object, str] | None:
+MAX_METADATA_DEPTH = 64
+"""How deeply metadata may nest (lists and objects inside each other): deeper is refused,
+and so is a value that contains itself."""
+
+
+def find_json_problem(value: object, path: str, depth: int = 0) -> tuple[str, object, str] | None:
     """Return ``(path, value, problem)`` for the first non-JSON value inside ``value``."""
     kind = type(value)
+    if depth > MAX_METADATA_DEPTH and (kind is dict or kind is list):
+        return path, "...", f"nests more than {MAX_METADATA_DEPTH} deep (or contains itself)"
     if kind is str:
         if "\x00" not in value and value.isascii():  # type: ignore[operator,attr-defined]
             return None
@@ -234,13 +246,13 @@ def find_json_problem(value: object, path: str) -> tuple[str, object, str] | Non
                 key_problem = text_problem(key)
                 if key_problem is not None:
                     return f"{path}[{key!r}]", key, f"keys {key_problem}"
-            found = find_json_problem(item, f"{path}.{key}")
+            found = find_json_problem(item, f"{path}.{key}", depth + 1)
             if found is not None:
                 return found
         return None
     if kind is list:
         for index, item in enumerate(value):  # type: ignore[arg-type]
-            found = find_json_problem(item, f"{path}[{index}]")
+            found = find_json_problem(item, f"{path}[{index}]", depth + 1)
             if found is not None:
                 return found
         return None
@@ -251,7 +263,7 @@ def find_json_problem(value: object, path: str) -> tuple[str, object, str] | Non
     )
 
 
-def _is_plain_json(value: dict[Any, Any] | list[Any]) -> bool:
+def _is_plain_json(value: dict[Any, Any] | list[Any], depth: int = 0) -> bool:
     """Whether the dict or list ``value`` is plainly JSON: string keys, and values that
     are ASCII text without NUL, finite numbers, booleans, None, or lists and dicts of
     those.
@@ -277,7 +289,7 @@ def _is_plain_json(value: dict[Any, Any] | list[Any]) -> bool:
             if not _SMALLEST_INT <= item <= _LARGEST_INT:
                 return False
         elif kind is dict or kind is list:
-            if not _is_plain_json(item):
+            if depth >= MAX_METADATA_DEPTH or not _is_plain_json(item, depth + 1):
                 return False
         elif kind is not bool and item is not None:
             return False

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator_feedback import event_entries
 from orchestrator_feedback.errors import FeedbackError, FeedbackRejected, FeedbackValidationError
+from orchestrator_feedback.event_checks import check_event_arguments
 from orchestrator_feedback.markers import hookimpl
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage import FeedbackChange, FeedbackStorage
@@ -117,6 +118,15 @@ class FeedbackPlugin:
         except FeedbackValidationError as rejection:
             self._reject(event[0], rejection)
             return None
+        except (TypeError, ValueError, AttributeError) as error:
+            # A host passed an argument of the wrong type: say which, as a rejection.
+            hook_name = build.__name__.removesuffix("_entry")
+            try:
+                check_event_arguments(hook_name, event)
+            except FeedbackValidationError as rejection:
+                self._reject(event[0], rejection)
+                return None
+            raise error from None
         return self.record(entry)
 
     def _reject(self, task_id: object, reason: Exception) -> None:

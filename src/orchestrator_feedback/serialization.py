@@ -242,7 +242,8 @@ def record_to_row(record: Any, may_hold_escapes: bool) -> EncodedRow | None:
     get = record.get
     entry_id, task_id, user_id = get("id"), get("task_id"), get("user_id")
     content, rating, metadata = get("content"), get("rating"), get("metadata")
-    feedback_type = TYPE_BY_VALUE.get(get("feedback_type"))  # type: ignore[arg-type]
+    type_value = get("feedback_type")
+    feedback_type = TYPE_BY_VALUE.get(type_value) if type(type_value) is str else None
     if (
         feedback_type is None
         or not _short_id(entry_id)

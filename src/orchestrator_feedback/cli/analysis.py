@@ -11,6 +11,7 @@ from rich.table import Table
 from orchestrator_feedback.cli.common import Settings, fails_cleanly
 from orchestrator_feedback.cli.output import default_format, format_option, print_rows
 from orchestrator_feedback.errors import FeedbackError
+from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 
 pass_settings = click.make_pass_decorator(Settings)
 BAR_WIDTH = 40
@@ -68,7 +69,9 @@ def stats(settings: Settings, task_id: str | None, output_format: str | None) ->
 
 
 @click.command(epilog="Example: orchestrator-feedback trends --days 90 --by week")
-@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option(
+    "--days", type=click.IntRange(min=1, max=MAX_RETENTION_DAYS), default=30, show_default=True
+)
 @click.option("--by", type=click.Choice(("day", "week")), default="day", show_default=True)
 @format_option()
 @pass_settings

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -15,11 +17,13 @@ from orchestrator_feedback.config import FeedbackConfig, load_config
 from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.manager import open_storage, storage_options
 from orchestrator_feedback.models import FeedbackType
+from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage import FeedbackStorage
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 _AGE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_PER_DAY = {"s": 86_400, "m": 1_440, "h": 24, "d": 1, "w": 1 / 7}
 TYPE_CHOICE = click.Choice([t.value for t in FeedbackType])
 
 
@@ -55,7 +59,12 @@ def parse_age(text: str) -> timedelta:
     match = _AGE.match(text)
     if not match:
         raise click.BadParameter(f"{text!r} is not an age such as 90d, 12h, 30m or 2w")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    number = int(match.group(1))
+    if number > MAX_RETENTION_DAYS * _PER_DAY[match.group(2)]:
+        raise click.BadParameter(
+            f"{text!r} is longer than {MAX_RETENTION_DAYS:,} days, the longest age accepted"
+        )
+    return timedelta(**{_UNITS[match.group(2)]: number})
 
 
 def parse_when(text: str) -> datetime:
@@ -63,12 +72,33 @@ def parse_when(text: str) -> datetime:
     if _AGE.match(text):
         return datetime.now(UTC) - parse_age(text)
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
+        moment.astimezone(UTC)  # year 1 at +14:00 is before the year 1 in UTC
+        return moment
+    except OverflowError:
+        raise click.BadParameter(f"{text!r} falls outside the years 1 to 9999 in UTC") from None
     except ValueError:
         raise click.BadParameter(
             f"{text!r} is neither an ISO date or time (2026-01-31, 2026-01-31T12:00) "
             "nor an age such as 7d or 12h"
         ) from None
+
+
+EXIT_BROKEN_PIPE = 141
+"""The exit status when the reader of our output goes away (``export | head``): 128 +
+SIGPIPE, as a command killed by that signal reports, but without a message."""
+
+
+def quiet_exit_on_broken_pipe() -> NoReturn:
+    """End the command quietly: the reader of its output has gone away."""
+    # What is still buffered for stdout would fail again when Python flushes it at exit
+    # (and print "Exception ignored"): point stdout at /dev/null first.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test runner's stream)
+        pass
+    raise SystemExit(EXIT_BROKEN_PIPE)
 
 
 def fails_cleanly(command: Command) -> Command:
@@ -80,6 +110,8 @@ def fails_cleanly(command: Command) -> Command:
             return command(*args, **kwargs)
         except FeedbackError as error:
             raise click.ClickException(str(error)) from None
+        except BrokenPipeError:
+            quiet_exit_on_broken_pipe()
         except OSError as error:
             raise click.ClickException(
                 f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")

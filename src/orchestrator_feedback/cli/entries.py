@@ -17,7 +17,13 @@ from orchestrator_feedback.cli.common import (
     parse_age,
     parse_when,
 )
-from orchestrator_feedback.cli.output import default_format, format_option, print_entries
+from orchestrator_feedback.cli.output import (
+    data_text,
+    default_format,
+    format_option,
+    print_entries,
+    visible,
+)
 from orchestrator_feedback.errors import FeedbackNotFoundError
 from orchestrator_feedback.models import FeedbackEntry
 
@@ -48,6 +54,10 @@ def _parse_meta(pairs: tuple[str, ...]) -> dict[str, object]:
             metadata[key] = json.loads(text)  # numbers, true/false, null, lists stay typed
         except json.JSONDecodeError:
             metadata[key] = text
+        except RecursionError:
+            raise click.BadParameter(
+                f"the value of {key!r} nests too deeply", param_hint="--meta"
+            ) from None
     return metadata
 
 
@@ -85,7 +95,7 @@ def add(
     )
     with settings.storage() as storage:
         storage.create(entry)
-    click.echo(entry.id)
+    click.echo(visible(entry.id))
 
 
 def filter_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -125,8 +135,8 @@ def filters_from(options: dict[str, object]) -> dict[str, object]:
     epilog="Example: orchestrator-feedback list --task task-123 --since 7d --format json",
 )
 @filter_options
-@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--limit", type=click.IntRange(min=0, max=2**63 - 1), default=100, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0, max=2**63 - 1), default=0, show_default=True)
 @format_option()
 @pass_settings
 @fails_cleanly
@@ -169,7 +179,7 @@ def _print_versions(console: Console, versions: list[FeedbackEntry], deleted: bo
             version.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
             "" if version.rating is None else str(version.rating),
             version.feedback_type.value,
-            version.content,
+            data_text(version.content),
         )
     console.print(table)
     if deleted:
@@ -182,7 +192,7 @@ def _print_entry(console: Console, entry: FeedbackEntry) -> None:
     table.add_column(overflow="fold")
     for name, value in entry.to_dict().items():
         if name != "metadata":
-            table.add_row(name, "" if value is None else str(value))
+            table.add_row(name, data_text(value))
     console.print(table)
     console.print("[bold]metadata[/bold]")
     console.print(
@@ -204,7 +214,7 @@ def delete(settings: Settings, feedback_id: str) -> None:
     with settings.storage() as storage:
         if not storage.delete(feedback_id):
             raise FeedbackNotFoundError(feedback_id)
-    click.echo(f"deleted {feedback_id}")
+    click.echo(f"deleted {visible(feedback_id)}")
 
 
 @click.command(epilog="Example: orchestrator-feedback purge --older-than 90d --dry-run")
@@ -247,7 +257,7 @@ def forget_user(settings: Settings, user_id: str) -> None:
     """Erase every entry by USER_ID and its history, and reclaim the space."""
     with settings.storage() as storage:
         count = storage.forget_user(user_id)
-    click.echo(f"erased {count} entries by {user_id}, with their history")
+    click.echo(f"erased {count} entries by {visible(user_id)}, with their history")
 
 
 COMMANDS = [init, add, list_entries, show, delete, purge, forget_user]

@@ -12,6 +12,7 @@ import click
 import orjson
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from orchestrator_feedback.models import ENTRY_FIELDS, FeedbackEntry
 from orchestrator_feedback.serialization import entry_to_dict
@@ -19,6 +20,26 @@ from orchestrator_feedback.serialization import entry_to_dict
 FORMATS = ("table", "json", "jsonl", "csv")
 Command = TypeVar("Command", bound=Callable[..., Any])
 ENTRY_COLUMNS = ENTRY_FIELDS
+
+
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]}
+del _CONTROL[ord("\n")], _CONTROL[ord("\t")]
+_CONTROL.update(
+    {code: f"\\u{code:04x}" for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+)
+
+
+def visible(value: object) -> str:
+    """Stored text as it may reach a terminal: control characters (escape sequences, OSC 52
+    clipboard writes, bells, carriage returns) and bidirectional overrides shown as
+    ``\\x1b`` and the like, never acted on; line breaks and tabs kept."""
+    return str(value).translate(_CONTROL)
+
+
+def data_text(value: object) -> Text:
+    """Stored text for a rich table or console: ``visible``, and never read as markup, so
+    ``[/bold]`` or ``[link=...]`` in it are shown as written."""
+    return Text("" if value is None else visible(value))
 
 
 def format_option(choices: tuple[str, ...] = FORMATS) -> Callable[[Command], Command]:
@@ -56,6 +77,10 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _table_cell(value: Any) -> Text:
+    return data_text(_cell(value))
+
+
 def write_csv_rows(out: TextIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Write a header and rows as CSV (JSON for nested values); return the row count."""
     writer = csv.writer(out)
@@ -75,11 +100,11 @@ def print_rows(
 ) -> None:
     """Print rows of plain values in the chosen format."""
     if output_format == "table":
-        table = Table(title=title)
+        table = Table(title=None if title is None else data_text(title))
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(data_text(column), overflow="fold")
         for row in rows:
-            table.add_row(*(_cell(value) for value in row))
+            table.add_row(*(_table_cell(value) for value in row))
         stdout_console().print(table)
     elif output_format == "json":
         records = [dict(zip(columns, row, strict=True)) for row in rows]
@@ -100,13 +125,13 @@ def print_entries(entries: Sequence[FeedbackEntry], output_format: str) -> None:
             table.add_column(column, overflow="fold")
         for entry in entries:
             table.add_row(
-                entry.id[:8],
-                entry.task_id,
+                data_text(entry.id[:8]),
+                data_text(entry.task_id),
                 entry.feedback_type.value,
                 "" if entry.rating is None else str(entry.rating),
-                entry.user_id or "",
+                data_text(entry.user_id),
                 entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                entry.content,
+                data_text(entry.content),
             )
         stdout_console().print(table)
         return

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from orchestrator_feedback.cli.common import Settings, fails_cleanly
 from orchestrator_feedback.cli.entries import filter_options, filters_from
-from orchestrator_feedback.cli.output import stderr_console
+from orchestrator_feedback.cli.output import data_text, stderr_console
 from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.manager import open_storage
 from orchestrator_feedback.models import FeedbackEntry
@@ -25,6 +25,35 @@ pass_settings = click.make_pass_decorator(Settings)
 EXPORT_FORMATS = ("jsonl", "json", "csv")
 _BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
 _STEP = 1000
+
+
+def _sniff(head: bytes) -> str:
+    """The format of standard input, from its first character: ``[`` a JSON array, ``{``
+    JSON Lines, anything else CSV (its header)."""
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return {b"[": "json", b"{": "jsonl"}.get(first, "csv")
+
+
+class _Prefixed(io.RawIOBase):
+    """A byte stream whose first few KiB were read ahead (to tell its format), served again."""
+
+    def __init__(self, rest: BinaryIO) -> None:
+        self.prefix = rest.read(4096)
+        self._pending = self.prefix
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._pending:
+            count = min(len(buffer), len(self._pending))
+            buffer[:count] = self._pending[:count]
+            self._pending = self._pending[count:]
+            return count
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _progress() -> Progress:
@@ -102,7 +131,7 @@ def export(
         else:
             written = store_transfer.export_entries(entries, target, chosen)
     if output:
-        stderr_console().print(f"exported {written} entries to {output}")
+        stderr_console().print(data_text(f"exported {written} entries to {output}"))
 
 
 def _with_history(storage: FeedbackStorage, entry: FeedbackEntry) -> dict[str, Any]:
@@ -130,12 +159,12 @@ class _CountingReader(io.RawIOBase):
     name="import",
     epilog="Example: orchestrator-feedback import backup.jsonl --on-conflict skip --dry-run",
 )
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option(
     "--format",
     "file_format",
     type=click.Choice(EXPORT_FORMATS),
-    help="Default: from the file's extension.",
+    help="Default: from the file's extension (from its first character for -).",
 )
 @click.option(
     "--on-conflict",
@@ -149,27 +178,39 @@ class _CountingReader(io.RawIOBase):
 def import_entries(
     settings: Settings, file: str, file_format: str | None, on_conflict: str, dry_run: bool
 ) -> None:
-    """Import entries from jsonl, json or csv, all or nothing."""
-    chosen = file_format or _BY_SUFFIX.get(Path(file).suffix.lower())
-    if chosen is None:
-        raise click.UsageError(
-            f"cannot tell the format of {file} from its extension: give --format"
+    """Import entries from jsonl, json or csv (a file, or - for standard input), all or
+    nothing."""
+    from_stdin = file == "-"
+    raw: Any = _Prefixed(sys.stdin.buffer) if from_stdin else open(file, "rb")  # noqa: SIM115
+    with raw:
+        chosen = file_format or (
+            _sniff(raw.prefix) if from_stdin else _BY_SUFFIX.get(Path(file).suffix.lower())
         )
-    with settings.storage() as storage, _progress() as progress, open(file, "rb") as raw:
-        task = progress.add_task("importing", total=os.path.getsize(file))
-        text = io.TextIOWrapper(
-            io.BufferedReader(_CountingReader(raw, progress, task), 1 << 16), encoding="utf-8"
-        )
-        load = {
-            "jsonl": storage.import_jsonl,
-            "json": storage.import_json,
-            "csv": storage.import_csv,
-        }[chosen]
-        count = load(text, on_conflict, dry_run=dry_run)
+        if chosen is None:
+            raise click.UsageError(
+                f"cannot tell the format of {file} from its extension: give --format"
+            )
+        with settings.storage() as storage, _progress() as progress:
+            task = progress.add_task(
+                "importing", total=None if from_stdin else os.path.getsize(file)
+            )
+            text = io.TextIOWrapper(
+                io.BufferedReader(_CountingReader(raw, progress, task), 1 << 16),
+                encoding="utf-8-sig",
+                newline="",
+            )
+            load = {
+                "jsonl": storage.import_jsonl,
+                "json": storage.import_json,
+                "csv": storage.import_csv,
+            }[chosen]
+            count = load(text, on_conflict, dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
     stderr_console().print(
-        f"{verb} {count} entries from {file}"
-        + (" (dry run: nothing was written)" if dry_run else "")
+        data_text(
+            f"{verb} {count} entries from {'standard input' if from_stdin else file}"
+            + (" (dry run: nothing was written)" if dry_run else "")
+        )
     )
 
 
@@ -205,7 +246,7 @@ def copy(source: str, target: str, on_conflict: str) -> None:
             f"copied {written} entries but {target} grew from {before} to {after}, not by {total}"
         )
     stderr_console().print(
-        f"copied {written} of {total} entries; {target} now holds {after} (was {before})"
+        data_text(f"copied {written} of {total} entries; {target} now holds {after} (was {before})")
     )
 
 

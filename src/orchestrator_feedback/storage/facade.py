@@ -28,7 +28,7 @@ from orchestrator_feedback.models import (
     WorkerStats,
     to_utc,
 )
-from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
+from orchestrator_feedback.privacy import MAX_RETENTION_DAYS, PrivacyPolicy, RetentionPolicy
 from orchestrator_feedback.serialization import entry_to_row
 from orchestrator_feedback.storage.background import BackgroundWrites
 from orchestrator_feedback.storage.base import (
@@ -54,11 +54,18 @@ from orchestrator_feedback.storage.writer import BackgroundWriter
 __all__ = ["ChangeListener", "FeedbackStorage"]
 
 
+_LARGEST_ROW_COUNT = 2**63 - 1  # SQLite's and PostgreSQL's largest LIMIT
+
+
 def _check_page(limit: object, offset: object) -> None:
-    if limit is not None and (type(limit) is not int or limit < 0):
-        raise FeedbackValidationError("limit", limit, "must be None or a whole number >= 0")
-    if type(offset) is not int or offset < 0:
-        raise FeedbackValidationError("offset", offset, "must be a whole number >= 0")
+    if limit is not None and (type(limit) is not int or not 0 <= limit <= _LARGEST_ROW_COUNT):
+        raise FeedbackValidationError(
+            "limit", limit, "must be None or a whole number from 0 to 2**63 - 1"
+        )
+    if type(offset) is not int or not 0 <= offset <= _LARGEST_ROW_COUNT:
+        raise FeedbackValidationError(
+            "offset", offset, "must be a whole number from 0 to 2**63 - 1"
+        )
 
 
 def _is_number(value: object) -> bool:
@@ -291,7 +298,12 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         if older_than is None:
             return self._purge_by_policy(dry_run=False)
         if isinstance(older_than, timedelta):
-            cutoff = datetime.now(UTC) - older_than
+            try:
+                cutoff = datetime.now(UTC) - older_than
+            except OverflowError:
+                raise FeedbackValidationError(
+                    "older_than", older_than, "reaches back before the year 1"
+                ) from None
         elif isinstance(older_than, datetime):
             cutoff = to_utc(older_than, "older_than")
         else:
@@ -502,8 +514,10 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
 
     def trends(self, days: int = 30, by: str = "day") -> list[TrendPoint]:
         """Average rating and count per day or week over the last ``days`` days."""
-        if type(days) is not int or days < 1:
-            raise FeedbackValidationError("days", days, "must be a whole number >= 1")
+        if type(days) is not int or not 1 <= days <= MAX_RETENTION_DAYS:
+            raise FeedbackValidationError(
+                "days", days, f"must be a whole number from 1 to {MAX_RETENTION_DAYS:,}"
+            )
         if by not in ("day", "week"):
             raise FeedbackValidationError("by", by, "must be day or week")
         since = datetime.now(UTC) - timedelta(days=days)

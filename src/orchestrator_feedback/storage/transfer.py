@@ -40,6 +40,12 @@ __all__ = [
 ]
 
 BATCH_SIZE = 1000
+MAX_RECORD_CHARACTERS = 32 * 1024 * 1024
+"""The longest record an import reads: a JSON Lines line, a JSON array item or a CSV field,
+in characters (32 MiB). Longer is refused with its line, so memory stays bounded."""
+if csv.field_size_limit() < MAX_RECORD_CHARACTERS:
+    # The csv module's own limit (128 KiB) is below what export_csv writes for large metadata.
+    csv.field_size_limit(MAX_RECORD_CHARACTERS)
 JSONL = "jsonl"
 JSON_ARRAY = "json"
 CSV = "csv"
@@ -84,7 +90,9 @@ def unescape_csv_cell(value: str) -> str:
 def _opened(target: Source, mode: str) -> Iterator[IO[str]]:
     if isinstance(target, str | os.PathLike):
         # newline="": CSV cells may hold a bare CR, which must not be read as a line end.
-        with open(target, mode, encoding="utf-8", newline="") as handle:
+        # utf-8-sig reads a file with a byte-order mark (as spreadsheets write it) too.
+        encoding = "utf-8" if "w" in mode else "utf-8-sig"
+        with open(target, mode, encoding=encoding, newline="") as handle:
             yield handle
     else:
         yield target
@@ -130,6 +138,10 @@ _LONG_DIGITS = re.compile(r"[0-9]{19}")
 text is read with the standard library, whose integers are exact, and checked in full."""
 
 
+def _why(error: BaseException) -> str:
+    return "nested too deeply" if isinstance(error, RecursionError) else str(error)
+
+
 def _decode(text: str) -> tuple[Any, bool]:
     """Decode JSON text; also say whether it must take the full check (a ``\\u`` escape,
     or a number too long for orjson to keep exact)."""
@@ -140,31 +152,54 @@ def _decode(text: str) -> tuple[Any, bool]:
 
 def read_jsonl(source: IO[str]) -> Iterator[Record]:
     """Yield each non-blank line of a JSON Lines file, decoded, with its line number."""
-    for number, line in enumerate(source, start=1):
-        if line.isspace() or not line:
+    number = 0
+    while line := source.readline(MAX_RECORD_CHARACTERS + 1):
+        number += 1
+        if len(line) > MAX_RECORD_CHARACTERS:
+            raise ImportFormatError(
+                f"line {number}: longer than {MAX_RECORD_CHARACTERS:,} characters, the most a "
+                "record may be"
+            )
+        if line.isspace():
             continue
         try:
             record, needs_check = _decode(line)
-        except (orjson.JSONDecodeError, ValueError) as error:
-            raise ImportFormatError(f"line {number}: not valid JSON: {error}") from None
+        except (orjson.JSONDecodeError, ValueError, RecursionError) as error:
+            raise ImportFormatError(f"line {number}: not valid JSON: {_why(error)}") from None
         yield f"line {number}", record, needs_check
 
 
 def read_csv(source: IO[str]) -> Iterator[Record]:
     """Yield each row of a CSV file written by ``export_csv`` as a record, with its line."""
     reader = csv.DictReader(source)
-    missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
-    if missing:
-        raise ImportFormatError(f"line 1: the CSV header lacks {', '.join(sorted(missing))}")
+    try:
+        header = reader.fieldnames or ()
+        missing = set(CSV_COLUMNS) - set(header)
+        if missing:
+            raise ImportFormatError(f"line 1: the CSV header lacks {', '.join(sorted(missing))}")
+        unknown = [name for name in header if name not in CSV_COLUMNS]
+        if unknown:
+            raise ImportFormatError(f"line 1: unknown columns in the header: {', '.join(unknown)}")
+        yield from _csv_records(reader)
+    except csv.Error as error:
+        raise ImportFormatError(f"line {reader.line_num}: not valid CSV: {error}") from None
+
+
+def _csv_records(reader: csv.DictReader[str]) -> Iterator[Record]:
     for row in reader:
         location = f"line {reader.line_num}"
         record: dict[str, Any] = {
             column: unescape_csv_cell(text) if type(text := row.get(column)) is str else text
             for column in CSV_COLUMNS
         }
-        extra = set(row) - set(CSV_COLUMNS)
-        if extra:
-            raise ImportFormatError(f"{location}: unknown columns {', '.join(map(str, extra))}")
+        if None in row:  # DictReader's key for cells beyond the header
+            raise ImportFormatError(
+                f"{location}: more cells than the header's {len(CSV_COLUMNS)} columns"
+            )
+        if None in row.values():
+            raise ImportFormatError(
+                f"{location}: fewer cells than the header's {len(CSV_COLUMNS)} columns"
+            )
         rating = record["rating"]
         if rating in ("", None):
             record["rating"] = None
@@ -174,8 +209,10 @@ def read_csv(source: IO[str]) -> Iterator[Record]:
         metadata = record["metadata"] or "{}"
         try:
             record["metadata"], needs_check = _decode(metadata)
-        except (orjson.JSONDecodeError, ValueError) as error:
-            raise ImportFormatError(f"{location}: metadata is not valid JSON: {error}") from None
+        except (orjson.JSONDecodeError, ValueError, RecursionError) as error:
+            raise ImportFormatError(
+                f"{location}: metadata is not valid JSON: {_why(error)}"
+            ) from None
         # Text cells come from the csv module, not from orjson: a NUL is checked in full.
         needs_check = needs_check or any("\x00" in text for text in row.values() if text)
         yield location, record, needs_check
@@ -195,8 +232,16 @@ def read_json_array(source: IO[str], chunk_size: int = 1 << 16) -> Iterator[Reco
     exhausted = False
 
     def fill() -> bool:
+        """Read on; at least as much as the unread part of the buffer, so that an item
+        parsed again after each read is parsed O(log n) times, not O(n / chunk) times."""
         nonlocal buffer, position, exhausted
-        chunk = "" if exhausted else source.read(chunk_size)
+        unread = len(buffer) - position
+        if unread > MAX_RECORD_CHARACTERS:
+            raise ImportFormatError(
+                f"line {line}: item {index} is longer than {MAX_RECORD_CHARACTERS:,} "
+                "characters, the most a record may be"
+            )
+        chunk = "" if exhausted else source.read(max(chunk_size, unread))
         exhausted = exhausted or not chunk
         buffer = buffer[position:] + chunk
         position = 0
@@ -231,10 +276,10 @@ def read_json_array(source: IO[str], chunk_size: int = 1 << 16) -> Iterator[Reco
         while True:
             try:
                 item, end = decoder.raw_decode(buffer, position)
-            except (json.JSONDecodeError, ValueError) as error:
-                if not exhausted and fill():
+            except (json.JSONDecodeError, ValueError, RecursionError) as error:
+                if not isinstance(error, RecursionError) and not exhausted and fill():
                     continue
-                message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+                message = error.msg if isinstance(error, json.JSONDecodeError) else _why(error)
                 raise ImportFormatError(
                     f"line {line}: item {index} is not valid JSON: {message}"
                 ) from None
@@ -250,11 +295,25 @@ def read_json_array(source: IO[str], chunk_size: int = 1 << 16) -> Iterator[Reco
         expect_item = False
 
 
+def _readable(records: Iterator[Record]) -> Iterator[Record]:
+    """The records, with a file that is not UTF-8 text explained at the record it stops at."""
+    location = "the start of the file"
+    try:
+        for record in records:
+            location = record[0]
+            yield record
+    except UnicodeDecodeError as error:
+        raise ImportFormatError(
+            f"after {location}: the file is not UTF-8 text ({error.reason}: byte "
+            f"{error.object[error.start : error.start + 1]!r}); save it as UTF-8"
+        ) from None
+
+
 def read_batches(src: Source, reader: Reader) -> Iterator[list[Located]]:
     """Validate records into encoded rows and yield them in batches, with their locations."""
     with _opened(src, "r") as handle:
         batch: list[Located] = []
-        for location, record, has_escapes in reader(handle):
+        for location, record, has_escapes in _readable(reader(handle)):
             if type(record) is dict and "history" in record:
                 # written by export --with-history: the versions are not imported
                 record = {key: value for key, value in record.items() if key != "history"}

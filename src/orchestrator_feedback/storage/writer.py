@@ -20,8 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from orchestrator_feedback.drops import DropReporter
-from orchestrator_feedback.errors import FeedbackError, StorageClosedError
-from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.errors import (
+    DuplicateFeedbackError,
+    FeedbackError,
+    FeedbackValidationError,
+    StorageClosedError,
+)
+from orchestrator_feedback.models import FeedbackEntry, validate_metadata
 
 __all__ = ["BackgroundWriter"]
 
@@ -31,6 +36,33 @@ RETRY_WARNING_INTERVAL = 10.0
 """Seconds between two warnings while the database takes no writes."""
 _FIRST_RETRY_DELAY = 0.05
 _LONGEST_RETRY_DELAY = 2.0
+
+
+_REGROUPS = 3
+"""How often a failed group is committed again without the entries its error points at,
+before the rest are committed one by one."""
+
+
+def _unstorable(
+    waiting: list[tuple[int, FeedbackEntry]], error: BaseException
+) -> list[tuple[int, FeedbackEntry]]:
+    """The entries of a failed group that ``error`` is about: those whose metadata was
+    changed in place into something that is not JSON, and the one whose id clashed."""
+    bad = []
+    for item in waiting:
+        try:
+            validate_metadata(item[1].metadata)
+        except FeedbackValidationError:
+            bad.append(item)
+    position = getattr(error, "position", None)
+    if (
+        isinstance(error, DuplicateFeedbackError)
+        and position is not None
+        and 0 <= position < len(waiting)
+        and waiting[position][0] not in {offset for offset, _entry in bad}
+    ):
+        bad.append(waiting[position])
+    return bad
 
 
 class BackgroundWriter:
@@ -227,29 +259,49 @@ class BackgroundWriter:
                     self._done_upto = last_ticket
                     self._progress.notify_all()
                 return
-            # Said once per group: a group statement that always failed would otherwise
-            # only show as a slow writer.
-            logger.warning(
-                "a group of %d background entries could not be committed together (%s: %s); "
-                "committing them one by one",
-                len(entries),
-                type(group_error).__name__,
-                group_error,
-            )
             first_ticket = last_ticket - len(entries) + 1
-            for offset, entry in enumerate(entries):
+            waiting = list(enumerate(entries))
+            for _attempt in range(_REGROUPS):
+                # Take out the entries the error points at (one that no longer encodes,
+                # a clashing id), and commit the rest together again.
+                bad = _unstorable(waiting, group_error)
+                if not bad:
+                    break
+                for offset, entry in bad:
+                    self._fail(first_ticket + offset, entry, group_error)
+                taken_out = {offset for offset, _entry in bad}
+                waiting = [item for item in waiting if item[0] not in taken_out]
+                try:
+                    if waiting:
+                        self._persist(self._commit, [entry for _offset, entry in waiting])
+                    waiting = []
+                    break
+                except BaseException as error:
+                    group_error = error
+            if waiting:
+                # Said once per group: a group statement that always failed would otherwise
+                # only show as a slow writer.
+                logger.warning(
+                    "a group of %d background entries could not be committed together "
+                    "(%s: %s); committing them one by one",
+                    len(waiting),
+                    type(group_error).__name__,
+                    group_error,
+                )
+            for offset, entry in waiting:
                 try:
                     self._persist(self._commit_one, entry)
                 except BaseException as error:
-                    self.failed += 1
-                    with self._progress:
-                        self._failures.append(
-                            (first_ticket + offset, f"{type(error).__name__}: {error}")
-                        )
-                    logger.error("background write of feedback %s failed: %s", entry.id, error)
+                    self._fail(first_ticket + offset, entry, error)
         with self._progress:
             self._done_upto = last_ticket
             self._progress.notify_all()
+
+    def _fail(self, ticket: int, entry: FeedbackEntry, error: BaseException) -> None:
+        self.failed += 1
+        with self._progress:
+            self._failures.append((ticket, f"{type(error).__name__}: {error}"))
+        logger.error("background write of feedback %s failed: %s", entry.id, error)
 
     def _persist(self, commit: Callable[[Any], object], what: Any) -> None:
         """``commit(what)``, waiting out the errors the database recovers from (a lock
