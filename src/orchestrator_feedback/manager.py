@@ -32,7 +32,7 @@ from orchestrator_feedback.markers import PROJECT_NAME
 from orchestrator_feedback.models import FeedbackEntry, validate_metadata
 from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME, FeedbackPlugin
 from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
-from orchestrator_feedback.storage import FeedbackStorage
+from orchestrator_feedback.storage import FeedbackStorage, StorageBackend
 from orchestrator_feedback.storage.registry import BUILTIN_SCHEMES, url_scheme
 
 __all__ = [
@@ -312,6 +312,11 @@ def open_storage(
         raise FeedbackError(
             f"no storage backend for {scheme}:// URLs: none is built in (sqlite, postgresql) "
             "and no installed plugin serves it through the feedback_backend hook"
+        )
+    if not isinstance(backend, StorageBackend):
+        raise FeedbackError(
+            f"a plugin's feedback_backend answered {scheme}:// with a "
+            f"{type(backend).__name__}, not a StorageBackend: that plugin is broken"
         )
     return FeedbackStorage(backend, **options)
 

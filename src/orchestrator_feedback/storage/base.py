@@ -178,6 +178,11 @@ class StorageBackend(abc.ABC):
         """Whether ``error`` means the connection was lost (a read is then retried once)."""
         return False
 
+    def recover_from_disconnect(self) -> None:  # noqa: B027 - optional: most have no pool to check
+        """Called when a read lost its connection, before it is retried once: a backend
+        whose pool may hold more broken connections (after a server restart) drops them
+        here. By default nothing."""
+
     def is_full(self, error: BaseException) -> bool:
         """Whether ``error`` says the disk (or the database's space) is full."""
         return False

@@ -8,7 +8,11 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from orchestrator_feedback.errors import DuplicateFeedbackError, FeedbackValidationError
+from orchestrator_feedback.errors import (
+    DuplicateFeedbackError,
+    FeedbackError,
+    FeedbackValidationError,
+)
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.privacy import ENCRYPTED_MARKER
 from orchestrator_feedback.serialization import entry_from_row
@@ -124,6 +128,14 @@ class BulkTransfer(StoreCore):
                     raise _DryRunDone(written)
         except _DryRunDone as done:
             return done.written
+        except Exception as error:
+            if isinstance(error, FeedbackError) or not self._backend.is_disconnect(error):
+                raise
+            raise FeedbackError(
+                f"lost the connection to {self._backend.url} during the import ({error}); an "
+                "import is one transaction, so nothing of it was stored (unless the connection "
+                "broke during its final commit: count the entries to be sure); run it again"
+            ) from error
         return written
 
     def _insert_batches(self, batches: Iterator[list[transfer.Located]], policy: OnConflict) -> int:

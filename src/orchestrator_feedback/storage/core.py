@@ -240,6 +240,11 @@ class StoreCore:
         except Exception as error:
             if backend.is_full(error):
                 raise _disk_full(backend) from error
+            if getattr(backend, "read_only", False) and not isinstance(error, FeedbackError):
+                raise FeedbackError(
+                    f"{backend.url} was opened read-only (it, or its folder, is not "
+                    f"writable), so nothing can be written to it: {error}"
+                ) from error
             if backend.is_disconnect(error):
                 raise FeedbackError(
                     f"lost the connection to {backend.url} during a write, which may or may "
@@ -267,6 +272,7 @@ class StoreCore:
                 if attempt == 2 or not backend.is_disconnect(error):
                     raise
                 logger.warning("lost the connection to %s; retrying the read once", backend.url)
+                backend.recover_from_disconnect()
             finally:
                 backend.release(connection)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -37,6 +37,7 @@ try:
     import psycopg
     import psycopg_pool
     from psycopg import errors as pg_errors
+    from psycopg.conninfo import conninfo_to_dict
 except ImportError as missing:  # pragma: no cover - exercised only without the extra
     raise FeedbackError(
         "PostgreSQL support needs its extra: pip install 'orchestrator-feedback[postgres]' "
@@ -169,11 +170,33 @@ class PostgresBackend(StorageBackend):
         with self._pool_lock:
             if self._pool_opened:
                 return
+            self._check_server()
             try:
                 self._pool.open(wait=True, timeout=self._timeout)
             except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
                 raise FeedbackError(f"cannot connect to {self.url}: {error}") from None
             self._pool_opened = True
+
+    def _check_server(self) -> None:
+        """One direct connection first, so that a server that refuses or does not answer
+        is said at once, with its reason (the pool would retry for the whole timeout and
+        then say only "pool initialization incomplete")."""
+        info = conninfo_to_dict(self._conninfo)
+        where = f"{info.get('host') or 'the local socket'}:{info.get('port') or 5432}"
+        wait = max(2, min(int(self._timeout), 10))
+        try:
+            psycopg.connect(self._conninfo, connect_timeout=wait, autocommit=True).close()
+        except psycopg.Error as error:
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            # psycopg says "connection failed: connection to server at ... failed: <reason>"
+            reason = " ".join(lines).rpartition(" failed: ")[2] or type(error).__name__
+            raise FeedbackError(f"cannot connect to {self.url} ({where}): {reason}") from None
+
+    def recover_from_disconnect(self) -> None:
+        """Drop the pooled connections a server restart broke, so that a retry gets a
+        live one (psycopg_pool checks each idle connection)."""
+        with contextlib.suppress(psycopg_pool.PoolClosed):
+            self._pool.check()
 
     def after_fork_in_child(self) -> None:
         """A new pool for this child, opened when it is first used (see

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import time
@@ -38,6 +39,8 @@ from orchestrator_feedback.storage.sqlite_guard import run_guarded
 from orchestrator_feedback.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
+
+logger = logging.getLogger("orchestrator_feedback.storage")
 
 
 def sqlite_path_from_url(url: str) -> str:
@@ -78,21 +81,54 @@ class SQLiteBackend(StorageBackend):
         self._synchronous = synchronous.upper()
         self._memory = path == ":memory:"
         self._identity: tuple[int, int] | None = None
+        self.read_only = False
+        """Whether the file could only be opened for reading (it, or its folder, is not
+        writable): reading works, every write raises ``FeedbackError`` saying so."""
         if not self._memory:
+            if os.path.isdir(path):
+                raise FeedbackError(f"cannot open {path}: it is a directory, not a database file")
             _create_private_file(Path(path))
             self._identity = _file_identity(path)
+            self.read_only = not _writable(path)
+            if self.read_only:
+                logger.warning(
+                    "%s is not writable (nor is its folder, or the file system): opened "
+                    "read-only; reading works, writing will fail",
+                    path,
+                )
         # One in-memory database is private to its connection: the pool is that connection.
         self._pool = self._new_pool(1 if self._memory else pool_size)
         self._readers = self._new_reader_pool()
-        connection = self._pool.acquire()
+        try:
+            connection = self._pool.acquire()
+        except sqlite3.DatabaseError as error:
+            raise self._cannot_open(error) from None
         try:
             self._version = self._migrate(connection)
             most_rows = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 9
             self._rows_per_statement = min(
                 statements.MOST_ROWS_PER_STATEMENT, 1 << (most_rows.bit_length() - 1)
             )
+        except sqlite3.DatabaseError as error:
+            raise self._cannot_open(error) from None
         finally:
             self._pool.release(connection)
+
+    def _cannot_open(self, error: sqlite3.DatabaseError) -> FeedbackError:
+        """What a failure to open the file means, naming it and what to do."""
+        self._pool.close()
+        text = str(error)
+        if "not a database" in text:
+            return FeedbackError(
+                f"{self.path} is not an SQLite database (or it is encrypted or damaged): give "
+                "the path of a feedback database, or a new file name to create one"
+            )
+        if "unable to open" in text:
+            return FeedbackError(
+                f"cannot open {self.path}: {text} (check that its folder exists and that you "
+                "may read it, and write it to create the file)"
+            )
+        return FeedbackError(f"cannot open {self.path}: {text}")
 
     # -- connections and transactions -------------------------------------------------
 
@@ -104,6 +140,8 @@ class SQLiteBackend(StorageBackend):
         return ConnectionPool(self._connect_read_only, sqlite3.Connection.close, 2, self._timeout)
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            return self._connect_read_only()
         connection = sqlite3.connect(
             self.path,
             timeout=self._timeout,
@@ -136,6 +174,11 @@ class SQLiteBackend(StorageBackend):
 
     def _migrate(self, connection: sqlite3.Connection) -> int:
         version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+        if self.read_only and version < SCHEMA_VERSION:
+            raise FeedbackError(
+                f"{self.path} is read-only and at schema version {version}: open it once "
+                f"where it is writable to bring it to version {SCHEMA_VERSION}"
+            )
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{self.path} has schema version {version}, but this orchestrator-feedback "
@@ -458,14 +501,29 @@ class SQLiteBackend(StorageBackend):
             self._readers.release(reader)
 
     def _connect_read_only(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(
-            f"{Path(self.path).resolve().as_uri()}?mode=ro",
-            uri=True,
-            timeout=self._timeout,
-            isolation_level=None,
-            check_same_thread=False,
-        )
+        uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
+        options: dict[str, Any] = {
+            "uri": True,
+            "timeout": self._timeout,
+            "isolation_level": None,
+            "check_same_thread": False,
+        }
+        connection: sqlite3.Connection = sqlite3.connect(uri, **options)
+        if self.read_only:
+            try:
+                connection.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+            except sqlite3.OperationalError:
+                # A WAL file on read-only media, without its -shm file, opens only as
+                # immutable: nobody can be writing it there anyway.
+                connection.close()
+                connection = sqlite3.connect(f"{uri}&immutable=1", **options)
         return connection
+
+
+def _writable(path: str) -> bool:
+    """Whether SQLite can write the file and create its -wal and -shm files beside it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
 
 
 def _file_identity(path: str) -> tuple[int, int] | None:
