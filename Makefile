@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+fuzz: $(STAMP)
+	ORCHESTRATOR_FEEDBACK_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q tests/storage/test_import_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
