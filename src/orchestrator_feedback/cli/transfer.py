@@ -197,6 +197,7 @@ def import_entries(
             text = io.TextIOWrapper(
                 io.BufferedReader(_CountingReader(raw, progress, task), 1 << 16),
                 encoding="utf-8-sig",
+                errors="surrogateescape",  # named by line and field, see storage.transfer
                 newline="",
             )
             load = {

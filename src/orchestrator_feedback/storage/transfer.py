@@ -91,8 +91,10 @@ def _opened(target: Source, mode: str) -> Iterator[IO[str]]:
     if isinstance(target, str | os.PathLike):
         # newline="": CSV cells may hold a bare CR, which must not be read as a line end.
         # utf-8-sig reads a file with a byte-order mark (as spreadsheets write it) too.
-        encoding = "utf-8" if "w" in mode else "utf-8-sig"
-        with open(target, mode, encoding=encoding, newline="") as handle:
+        # Reading, a byte that is not UTF-8 becomes a lone surrogate, which the record's
+        # checks refuse naming its line and field (a decoding error would name neither).
+        encoding, errors = ("utf-8", "strict") if "w" in mode else ("utf-8-sig", "surrogateescape")
+        with open(target, mode, encoding=encoding, errors=errors, newline="") as handle:
             yield handle
     else:
         yield target
@@ -213,8 +215,11 @@ def _csv_records(reader: csv.DictReader[str]) -> Iterator[Record]:
             raise ImportFormatError(
                 f"{location}: metadata is not valid JSON: {_why(error)}"
             ) from None
-        # Text cells come from the csv module, not from orjson: a NUL is checked in full.
-        needs_check = needs_check or any("\x00" in text for text in row.values() if text)
+        # Text cells come from the csv module, not from orjson: a NUL, or a byte that was
+        # not UTF-8, is checked in full.
+        needs_check = needs_check or any(
+            "\x00" in text or not text.isascii() for text in row.values() if text
+        )
         yield location, record, needs_check
 
 
@@ -286,6 +291,11 @@ def read_json_array(source: IO[str], chunk_size: int = 1 << 16) -> Iterator[Reco
             if end == len(buffer) and not exhausted and fill():
                 continue  # a number may go on in the next chunk
             break
+        if end - position > MAX_RECORD_CHARACTERS:
+            raise ImportFormatError(
+                f"line {line}: item {index} is longer than {MAX_RECORD_CHARACTERS:,} "
+                "characters, the most a record may be"
+            )
         # The standard library's parser reads 1e400 as inf and keeps integers of any size:
         # every item takes the full check, which refuses both, naming the field.
         yield f"item {index} (line {line})", item, True
