@@ -322,3 +322,22 @@ def test_a_lost_connection_during_an_import_says_nothing_was_stored(
         with pytest.raises(FeedbackError, match=r"lost the connection .* during the import"):
             store.import_jsonl(Stream("".join(source_lines)))
         assert store.count() == 0
+
+
+def test_a_copy_whose_source_connection_dies_says_nothing_was_stored(
+    postgres_url: str, make_entry: MakeEntry
+) -> None:
+    import psycopg
+
+    from orchestrator_feedback.cli.transfer import _read_for_copy
+
+    with FeedbackStorage(postgres_url, pool_size=1) as origin:
+        origin.create_many(make_entry(task_id=f"t{n}") for n in range(10))
+        connection = origin.backend.acquire()
+        pid = connection.info.backend_pid
+        origin.backend.release(connection)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        time.sleep(0.2)
+        with pytest.raises(FeedbackError, match=r"reading .* failed during the copy"):
+            list(_read_for_copy(origin, "the source", "the target"))

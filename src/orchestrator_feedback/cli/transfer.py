@@ -215,6 +215,17 @@ def import_entries(
     )
 
 
+def _read_for_copy(origin: FeedbackStorage, source: str, target: str) -> Iterator[FeedbackEntry]:
+    """The source's entries; a failure to read them says that the copy stored nothing."""
+    try:
+        yield from origin.iter_all()
+    except origin.backend.database_errors as error:
+        raise FeedbackError(
+            f"reading {source} failed during the copy ({error}); the copy is one transaction "
+            f"on {target}, so nothing of it was stored there"
+        ) from None
+
+
 @click.command(
     epilog="Example: orchestrator-feedback copy --from feedback.db "
     "--to postgresql://feedback@db-host/feedback"
@@ -239,7 +250,8 @@ def copy(source: str, target: str, on_conflict: str) -> None:
         before = destination.count()
         task = progress.add_task("copying", total=total)
         written = destination.import_entries(
-            _counted(origin.iter_all(), progress, task), on_conflict=on_conflict
+            _counted(_read_for_copy(origin, source, target), progress, task),
+            on_conflict=on_conflict,
         )
         after = destination.count()
     if on_conflict == "error" and after != before + total:
