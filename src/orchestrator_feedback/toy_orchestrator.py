@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from orchestrator_feedback import (
     FeedbackConfig,
@@ -145,7 +146,8 @@ def print_report(storage: FeedbackStorage, console: Console) -> None:
         workers.add_column(column, justify="left" if column == "worker" else "right")
     for stats in storage.worker_stats():
         average = "-" if stats.average_rating is None else f"{stats.average_rating:.2f}"
-        workers.add_row(stats.worker_id, str(stats.count), average, str(stats.failures))
+        # Stored text is data: Text() shows markup in a worker id as written.
+        workers.add_row(Text(stats.worker_id), str(stats.count), average, str(stats.failures))
     console.print(workers)
 
     summary = storage.get_summary()
@@ -179,8 +181,10 @@ def run_demo(database: str, jobs: int = 8, seed: int = 7, console: Console | Non
     elapsed = time.perf_counter() - started
     stored = plugin.storage.count() - before
     console.print(
-        f"Ran {jobs} jobs: {stored} feedback entries stored in {database} "
-        f"in {elapsed:.2f}s ({manager.counters.subscriber_failures} plugin failures)."
+        Text(
+            f"Ran {jobs} jobs: {stored} feedback entries stored in {database} "
+            f"in {elapsed:.2f}s ({manager.counters.subscriber_failures} plugin failures)."
+        )
     )
     print_report(plugin.storage, console)
     manager.close()
