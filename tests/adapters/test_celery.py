@@ -67,6 +67,8 @@ def test_success_failure_retry_and_received(
             bad.get(timeout=20, propagate=False)
             retried = app.tasks["flaky"].delay(1)
             assert retried.get(timeout=20) == "done"
+            given_up = app.tasks["flaky"].delay(5)  # max_retries=3: fails for good
+            given_up.get(timeout=20, propagate=False)
     finally:
         adapter.disconnect()
 
@@ -91,9 +93,21 @@ def test_success_failure_retry_and_received(
     assert FeedbackType.TASK_COMPLETION not in failure
 
     retry = by_type(feedback_storage, retried.id)
-    assert FeedbackType.ERROR_REPORT not in retry  # a retry is not a failure
+    # The failed first attempt is a failure of its own, which Celery retried.
+    [attempt] = retry[FeedbackType.ERROR_REPORT]
+    assert attempt.metadata["attempt"] == 1 and attempt.metadata["will_retry"] is True
+    assert attempt.metadata["error_type"] == "TimeoutError"
+    assert "upstream slow" in attempt.metadata["error_message"]
     [done] = retry[FeedbackType.TASK_COMPLETION]
-    assert done.metadata["attempt"] == 2 and "upstream slow" in done.metadata["retry_reason"]
+    assert done.metadata["attempt"] == 2 and done.metadata["task_type"] == "flaky"
+    assert report.metadata["will_retry"] is False and report.metadata["attempt"] == 1
+
+    spent = by_type(feedback_storage, given_up.id)
+    attempts = sorted(
+        (e.metadata["attempt"], e.metadata["will_retry"]) for e in spent[FeedbackType.ERROR_REPORT]
+    )
+    assert attempts == [(1, True), (2, True), (3, True), (4, False)]
+    assert FeedbackType.TASK_COMPLETION not in spent
 
 
 def test_other_apps_are_left_alone(

@@ -127,3 +127,65 @@ def test_the_scheduler_loop_never_waits_for_a_full_queue(tmp_path: Path) -> None
     with FeedbackStorage(tmp_path / "full.db") as storage:
         assert storage.count() == 50 - manager.counters.dropped
     manager.close()
+
+
+def always_fails(x: int) -> int:
+    raise ZeroDivisionError("division by zero")
+
+
+@pytest.mark.parametrize("path", ["scheduler_kwargs", "add_plugin"])
+def test_every_failed_attempt_is_a_failure_and_every_path_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """retries=2 on a task that always fails: three failed attempts, two retried and the
+    last final, each with its attempt number; and the documented registration paths that
+    hand over this process's manager record everything."""
+    database = tmp_path / "retries.db"
+    manager = get_plugin_manager(
+        FeedbackConfig(database=str(database), write_mode="background"), load_entrypoints=False
+    )
+    plugin = FeedbackSchedulerPlugin(plugin_manager=manager)
+    options: dict[str, object] = {}
+    if path == "scheduler_kwargs":
+        options["scheduler_kwargs"] = {"plugins": [plugin]}
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0", **options
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        if path == "add_plugin":
+            cluster.scheduler.add_plugin(plugin)  # never calls start(): found all the same
+        doomed = client.submit(always_fails, 1, key="doomed-1", retries=2)
+        with pytest.raises(ZeroDivisionError):
+            doomed.result(timeout=30)
+        fine = client.submit(increment, 1, key="fine-1")
+        assert fine.result(timeout=30) == 2
+    asyncio.run(plugin.close())
+    manager.flush()
+    with FeedbackStorage(database) as storage:
+        failures = storage.get_filtered(task_id="doomed-1", feedback_type="error_report")
+        attempts = sorted((f.metadata["attempt"], f.metadata["will_retry"]) for f in failures)
+        assert attempts == [(1, True), (2, True), (3, False)]
+        final = next(f for f in failures if not f.metadata["will_retry"])
+        assert final.metadata["error_message"] == "division by zero"  # no repr quotes
+        assert {f.metadata["task_type"] for f in failures} == {"doomed"}
+        assert all(f.metadata["worker_id"] for f in failures)
+        allocations = storage.count(task_id="doomed-1", feedback_type="allocation_feedback")
+        assert allocations == 3
+        kinds = {e.feedback_type for e in storage.get_by_task("fine-1")}
+        assert kinds == {FeedbackType.ALLOCATION_FEEDBACK, FeedbackType.TASK_COMPLETION}
+    manager.close()
+
+
+def test_register_plugin_says_that_the_manager_stays_behind(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import pickle
+
+    manager = get_plugin_manager(
+        FeedbackConfig(database=str(tmp_path / "x.db")), load_entrypoints=False
+    )
+    pickle.dumps(FeedbackSchedulerPlugin(plugin_manager=manager))
+    assert any("without its plugin_manager" in r.getMessage() for r in caplog.records)
+    manager.close()

@@ -53,10 +53,10 @@ class CeleryFeedback:
         # the database.
         self.managers = ProcessLocalManager(plugin_manager)
         # Receivers run on the pool's threads concurrently. One dict operation (a set, a
-        # pop) is atomic in CPython, so these two dicts need no lock; the failure memo
-        # (a check, then an insert) takes ``_lock``.
+        # pop) is atomic in CPython, so this dict needs no lock; the failure memo (a check,
+        # then an insert) takes ``_lock``. What an attempt needs (its number) is in the
+        # task's own request, never in this process's memory.
         self._started: dict[str, float] = {}
-        self._retries: dict[str, str] = {}
         # Celery's main process can signal one hard time limit twice; report it once.
         self._reported_failures: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._lock = threading.Lock()
@@ -93,17 +93,13 @@ class CeleryFeedback:
     def _ours(self, task: Any) -> bool:
         return getattr(task, "app", None) is self.app
 
-    def _metadata(self, task: Any, request: Any, task_id: str) -> dict[str, Any]:
-        """The event's metadata; ends the task's retry spell (its reason goes in here)."""
+    @staticmethod
+    def _metadata(task: Any, request: Any, **more: Any) -> dict[str, Any]:
+        """The event's metadata: the task's name (also as ``task_type``) and which attempt
+        this is (1 for the first; Celery counts retries in the request)."""
         retries = getattr(request, "retries", 0) or 0
-        metadata: dict[str, Any] = {
-            "task_name": getattr(task, "name", None),
-            "attempt": retries + 1,
-        }
-        reason = self._retries.pop(task_id, None)
-        if reason is not None:
-            metadata["retry_reason"] = reason
-        return metadata
+        name = getattr(task, "name", None)
+        return {"task_name": name, "task_type": name, "attempt": retries + 1, **more}
 
     # -- receivers ----------------------------------------------------------------------
 
@@ -118,7 +114,11 @@ class CeleryFeedback:
             worker_id=getattr(request, "hostname", None) or "unknown",
             allocation_score=None,
             allocation_reason=delivery.get("routing_key"),
-            metadata={"task_name": request.name, "queue": delivery.get("routing_key")},
+            metadata={
+                "task_name": request.name,
+                "task_type": request.name,
+                "queue": delivery.get("routing_key"),
+            },
         )
 
     def _on_prerun(
@@ -149,7 +149,7 @@ class CeleryFeedback:
             success=True,
             execution_time=elapsed,
             output_quality=None,
-            metadata=self._metadata(task, request, task_id),
+            metadata=self._metadata(task, request),
         )
 
     def _on_failure(
@@ -178,15 +178,34 @@ class CeleryFeedback:
             error_type=type(exception).__name__ if exception is not None else "Unknown",
             error_message=str(exception) if exception is not None else "",
             stack_trace=trace if isinstance(trace, str) else None,
-            metadata=self._metadata(sender, request, task_id),
+            metadata=self._metadata(sender, request, will_retry=False),
         )
 
     def _on_retry(
-        self, sender: Any = None, request: Any = None, reason: Any = None, **_: Any
+        self,
+        sender: Any = None,
+        request: Any = None,
+        reason: Any = None,
+        einfo: Any = None,
+        **_: Any,
     ) -> None:
+        """A failed attempt that Celery will try again: a failure of its own, so that a
+        worker's failures count even when a later attempt succeeds."""
         task_id = getattr(request, "id", None)
-        if task_id is not None and self._ours(sender):
-            self._retries[task_id] = str(reason)
+        if task_id is None or not self._ours(sender):
+            return
+        self._started.pop(task_id, None)
+        cause = getattr(reason, "exc", None) or reason  # Retry(exc=...) carries the cause
+        trace = getattr(einfo, "traceback", None)
+        self.managers.fire(
+            "task_failed",
+            task_id=task_id,
+            worker_id=getattr(request, "hostname", None),
+            error_type=type(cause).__name__ if isinstance(cause, BaseException) else "Retry",
+            error_message=str(cause) if cause is not None else "",
+            stack_trace=trace if isinstance(trace, str) else None,
+            metadata=self._metadata(sender, request, will_retry=True),
+        )
 
     def _on_process_init(self, **_: Any) -> None:
         self.managers.forget()  # the parent's store stays the parent's

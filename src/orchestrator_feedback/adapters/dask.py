@@ -23,6 +23,7 @@ a plugin or the database.
 
 from __future__ import annotations
 
+import ast
 import logging
 import time
 from typing import Any
@@ -69,8 +70,22 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
         self.transition_seconds = 0.0
         """Time spent inside ``transition`` so far (what the scheduler's loop paid)."""
         self.transition_count = 0
+        # Tasks submitted with retries: key -> (worker of the running attempt, attempts so
+        # far). The scheduler tells plugins of a retried attempt without its worker.
+        self._attempts: dict[str, tuple[str, int]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
+        if self._given is not None:
+            # client.register_plugin pickles the plugin to the scheduler's process, where
+            # this process's manager (and its store) cannot go: say so, once, here.
+            logger.warning(
+                "FeedbackSchedulerPlugin is sent to the scheduler without its plugin_manager "
+                "(a manager cannot travel between processes): the scheduler stores into the "
+                "configured database (ORCHESTRATOR_FEEDBACK_DATABASE or "
+                "orchestrator-feedback.toml) instead. To use this manager, add the plugin in "
+                "the scheduler's own process (LocalCluster(scheduler_kwargs={'plugins': ...}) "
+                "or scheduler.add_plugin)"
+            )
         return {
             "_given": None,
             "_manager": None,
@@ -78,6 +93,7 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
             "_forwarder": None,
             "transition_seconds": 0.0,
             "transition_count": 0,
+            "_attempts": {},
         }
 
     async def start(self, scheduler: Any) -> None:
@@ -132,17 +148,33 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
         """Turn the transitions we report into hook calls; ignore the others."""
         began = time.perf_counter()
         try:
+            if self.scheduler is None:
+                self.scheduler = self._find_scheduler()
             if finish == "processing":
                 self._allocated(key, stimulus_id)
             elif start == "processing" and finish == "memory":
                 self._completed(key, kwargs)
             elif start == "processing" and finish == "erred":
                 self._failed(key, kwargs)
+            elif start == "processing" and (stimulus_id or "").startswith("task-erred"):
+                self._retried(key)
+            elif finish == "forgotten" and self._attempts:
+                self._attempts.pop(str(key), None)
         except Exception:
             logger.exception("could not record the transition of %s", key)
         finally:
             self.transition_seconds += time.perf_counter() - began
             self.transition_count += 1
+
+    def _find_scheduler(self) -> Any:
+        """The scheduler this plugin was added to without ``start()`` (as
+        ``Scheduler.add_plugin`` does), found among the live schedulers."""
+        from distributed import Scheduler
+
+        for scheduler in list(Scheduler._instances):
+            if any(plugin is self for plugin in scheduler.plugins.values()):
+                return scheduler
+        return None
 
     def log_event(self, topic: str, msg: Any) -> None:
         """A confirmed steal is a second allocation, to the thief."""
@@ -175,6 +207,12 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
             return
         busy = len(getattr(worker, "processing", ()))
         prefix = getattr(task, "prefix", None)
+        key_text = str(key)
+        attempt = None
+        if getattr(task, "retries", 0) or key_text in self._attempts:
+            _worker, failed = self._attempts.get(key_text, ("", 0))
+            self._attempts[key_text] = (worker.address, failed)
+            attempt = failed + 1
         self._hooks().fire(
             "worker_allocated",
             task_id=str(key),
@@ -184,6 +222,43 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
             metadata={
                 "worker_name": str(worker.name),
                 "prefix": getattr(prefix, "name", None),
+                "task_type": getattr(prefix, "name", None),
+                **({} if attempt is None else {"attempt": attempt}),
+            },
+        )
+
+    def _task_type(self, key: Any) -> Any:
+        task = self.scheduler.tasks.get(key) if self.scheduler is not None else None
+        return getattr(getattr(task, "prefix", None), "name", None)
+
+    def _attempt(self, key: Any, *, ended: bool) -> dict[str, Any]:
+        """``attempt`` (for tasks submitted with retries) for this attempt's metadata."""
+        known = self._attempts.pop(str(key), None) if ended else self._attempts.get(str(key))
+        return {} if known is None else {"attempt": known[1] + 1}
+
+    def _retried(self, key: Any) -> None:
+        """A failed attempt that Dask runs again (``retries=``): a failure of its own. The
+        scheduler passes plugins neither its worker nor its error, so the worker is the
+        one the attempt was allocated to, and the error says it is not known."""
+        key_text = str(key)
+        worker, failed = self._attempts.get(key_text, (None, 0))
+        self._attempts[key_text] = (worker or "", failed + 1)
+        task = self.scheduler.tasks.get(key) if self.scheduler is not None else None
+        self._hooks().fire(
+            "task_failed",
+            task_id=key_text,
+            worker_id=worker or None,
+            error_type="Unknown",
+            error_message=(
+                "the attempt failed and Dask runs the task again; the scheduler does not "
+                "tell plugins the error of an attempt it retries"
+            ),
+            stack_trace=None,
+            metadata={
+                "task_type": self._task_type(key),
+                "attempt": failed + 1,
+                "will_retry": True,
+                "retries_left": getattr(task, "retries", None),
             },
         )
 
@@ -200,7 +275,12 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
             success=True,
             execution_time=round(compute, 6),
             output_quality=None,
-            metadata={"nbytes": details.get("nbytes"), "type": details.get("typename")},
+            metadata={
+                "nbytes": details.get("nbytes"),
+                "type": details.get("typename"),
+                "task_type": self._task_type(key),
+                **self._attempt(key, ended=True),
+            },
         )
 
     def _failed(self, key: Any, details: dict[str, Any]) -> None:
@@ -211,7 +291,21 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
             task_id=str(key),
             worker_id=details.get("worker"),
             error_type=error_type.strip() or "Exception",
-            error_message=message[:-1] if message.endswith(")") else text,
+            error_message=_unquoted(message[:-1]) if message.endswith(")") else text,
             stack_trace=details.get("traceback_text"),
-            metadata={"exception": text},
+            metadata={
+                "exception": text,
+                "task_type": self._task_type(key),
+                "will_retry": False,
+                **self._attempt(key, ended=True),
+            },
         )
+
+
+def _unquoted(arguments: str) -> str:
+    """``'division by zero'`` (an exception's repr'd argument) as ``division by zero``."""
+    try:
+        value = ast.literal_eval(arguments)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return arguments
+    return value if isinstance(value, str) else arguments

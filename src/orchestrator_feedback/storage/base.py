@@ -178,6 +178,11 @@ class StorageBackend(abc.ABC):
         """Whether ``error`` means the connection was lost (a read is then retried once)."""
         return False
 
+    def before_write(self) -> None:  # noqa: B027 - optional: most have nothing to check
+        """Called before each write (a transaction, or a single-statement write): raise
+        ``FeedbackError`` if writing now would be lost (SQLite: the file was deleted). By
+        default nothing."""
+
     def recover_from_disconnect(self) -> None:  # noqa: B027 - optional: most have no pool to check
         """Called when a read lost its connection, before it is retried once: a backend
         whose pool may hold more broken connections (after a server restart) drops them

@@ -173,6 +173,7 @@ class StoreCore:
             yield from self._nested_transaction(state)
             return
         backend = self._backend
+        backend.before_write()
         connection = backend.acquire()
         state.connection, state.depth, state.pending = connection, 1, []
         try:
@@ -225,6 +226,7 @@ class StoreCore:
                 state.pending.extend(events)
             return result
         backend = self._backend
+        backend.before_write()
         connection = backend.acquire()
         try:
             if one_statement:
