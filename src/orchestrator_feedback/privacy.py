@@ -7,6 +7,7 @@ the API and the command line take the original user id wherever one is asked for
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -102,7 +103,7 @@ class PrivacyPolicy:
         """Whether the policy changes anything at all."""
         return self.anonymize_user_ids or bool(self.encrypted_keys)
 
-    @property
+    @functools.cached_property
     def key_id(self) -> str:
         """Eight hex digits that name the secret without revealing it: every pseudonym
         carries it, so pseudonyms made with another secret are recognised."""

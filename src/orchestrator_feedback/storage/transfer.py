@@ -136,40 +136,62 @@ def export_entries(entries: Iterable[FeedbackEntry], dest: Source, file_format: 
 
 
 _LONG_DIGITS = re.compile(r"[0-9]{19}")
-"""A number this long may not fit in 64 bits: orjson would read it as a float, so such
-text is read with the standard library, whose integers are exact, and checked in full."""
+_LARGEST_EXACT = 2.0**63
+"""orjson reads an integer beyond 64 bits as a float: a float this large (or a number written
+with 19 digits or more, in nested metadata) sends the text to the standard library's parser,
+whose integers are exact, and to the full check, which refuses them naming the field."""
 
 
 def _why(error: BaseException) -> str:
     return "nested too deeply" if isinstance(error, RecursionError) else str(error)
 
 
+def _may_hold_a_big_integer(record: Any, text: str) -> bool:
+    """Whether orjson may have turned an integer of the text into a float. Flat metadata
+    (the common case) is looked at value by value; anything nested, in the text."""
+    metadata = record.get("metadata") if type(record) is dict else None
+    if type(metadata) is not dict:
+        return _LONG_DIGITS.search(text) is not None
+    for value in metadata.values():
+        kind = type(value)
+        if kind is float:
+            if not -_LARGEST_EXACT < value < _LARGEST_EXACT:
+                return True
+        elif kind is dict or kind is list:
+            return _LONG_DIGITS.search(text) is not None
+    return False
+
+
 def _decode(text: str) -> tuple[Any, bool]:
     """Decode JSON text; also say whether it must take the full check (a ``\\u`` escape,
     or a number too long for orjson to keep exact)."""
-    if _LONG_DIGITS.search(text) is None:
-        return orjson.loads(text), "\\u" in text
+    record = orjson.loads(text)
+    if not _may_hold_a_big_integer(record, text):
+        return record, "\\u" in text
     return json.loads(text, parse_constant=_refuse_constant), True
 
 
 def read_jsonl(source: IO[str]) -> Iterator[Record]:
     """Yield each non-blank line of a JSON Lines file, decoded, with its line number."""
+    readline, loads, limit = source.readline, orjson.loads, MAX_RECORD_CHARACTERS
     number = 0
-    while line := source.readline(MAX_RECORD_CHARACTERS + 1):
+    while line := readline(limit + 1):
         number += 1
-        if len(line) > MAX_RECORD_CHARACTERS:
+        if len(line) > limit:
             raise ImportFormatError(
-                f"line {number}: longer than {MAX_RECORD_CHARACTERS:,} characters, the most a "
-                "record may be"
+                f"line {number}: longer than {limit:,} characters, the most a record may be"
             )
         if line.isspace():
             continue
         try:
-            record, needs_check = _decode(line)
+            record = loads(line)
+            if _may_hold_a_big_integer(record, line):
+                record, needs_check = json.loads(line, parse_constant=_refuse_constant), True
+            else:
+                needs_check = "\\u" in line
         except (orjson.JSONDecodeError, ValueError, RecursionError) as error:
             raise ImportFormatError(f"line {number}: not valid JSON: {_why(error)}") from None
         yield f"line {number}", record, needs_check
-
 
 def read_csv(source: IO[str]) -> Iterator[Record]:
     """Yield each row of a CSV file written by ``export_csv`` as a record, with its line."""
