@@ -50,6 +50,21 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             "CREATE INDEX IF NOT EXISTS idx_user_id ON feedback(user_id)",
         ),
     ),
+    (
+        3,
+        (
+            # The same indexes as SQLite's schema 4: idx_task_id is a prefix of
+            # idx_task_type_rating, and entries without a user need no place in idx_user_id.
+            "DROP INDEX IF EXISTS idx_task_id",
+            "DROP INDEX IF EXISTS idx_user_id",
+            "CREATE INDEX idx_user_id ON feedback(user_id) WHERE user_id IS NOT NULL",
+            # A GIN index over all of metadata (tracebacks included) served no query we run;
+            # the worker is what people filter and group on.
+            "DROP INDEX IF EXISTS idx_metadata",
+            "CREATE INDEX idx_worker_id ON feedback ((metadata->>'worker_id')) "
+            "WHERE (metadata->>'worker_id') IS NOT NULL",
+        ),
+    ),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 
