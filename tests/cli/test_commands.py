@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
 from orchestrator_feedback.cli import cli
+from orchestrator_feedback.storage.postgres_schema import SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION
 from orchestrator_feedback.storage.sqlite import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
 
 ANSI = re.compile(r"\x1b\[")
@@ -382,7 +383,7 @@ def test_commands_work_on_postgres(postgres_url: str, make_entry: MakeEntry) -> 
     def run_pg(*arguments: str) -> Result:
         return runner.invoke(cli, ["--database", postgres_url, *arguments])
 
-    assert "schema version 2" in run_pg("init").output
+    assert f"schema version {POSTGRES_SCHEMA_VERSION}" in run_pg("init").output
     added = run_pg(
         "add", "--task", "t", "--type", "general", "--rating", "2", "--meta", "worker_id=w9", "hi"
     )
