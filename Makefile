@@ -17,6 +17,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest
