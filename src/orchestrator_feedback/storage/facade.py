@@ -7,7 +7,6 @@ run SQL.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -48,28 +47,19 @@ from orchestrator_feedback.storage.core import (
     check_entry,
     check_id,
 )
+from orchestrator_feedback.storage.options import (
+    check_connection_options,
+    check_exit_timeout,
+    check_page,
+    is_number,
+    writer_options,
+)
+from orchestrator_feedback.storage.pseudonym_keys import refuse_another_secret
 from orchestrator_feedback.storage.registry import open_backend
+from orchestrator_feedback.storage.summaries import summary_of
 from orchestrator_feedback.storage.writer import BackgroundWriter
 
 __all__ = ["ChangeListener", "FeedbackStorage"]
-
-
-_LARGEST_ROW_COUNT = 2**63 - 1  # SQLite's and PostgreSQL's largest LIMIT
-
-
-def _check_page(limit: object, offset: object) -> None:
-    if limit is not None and (type(limit) is not int or not 0 <= limit <= _LARGEST_ROW_COUNT):
-        raise FeedbackValidationError(
-            "limit", limit, "must be None or a whole number from 0 to 2**63 - 1"
-        )
-    if type(offset) is not int or not 0 <= offset <= _LARGEST_ROW_COUNT:
-        raise FeedbackValidationError(
-            "offset", offset, "must be a whole number from 0 to 2**63 - 1"
-        )
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class FeedbackStorage(BackgroundWrites, BulkTransfer):
@@ -106,30 +96,11 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         on_full: str = "block",
         exit_timeout: float | None = None,
     ) -> None:
-        if type(pool_size) is not int or pool_size < 1:
-            raise FeedbackValidationError("pool_size", pool_size, "must be a whole number >= 1")
-        if not _is_number(timeout) or not timeout > 0:  # "not >" refuses NaN too
-            raise FeedbackValidationError("timeout", timeout, "must be a number of seconds > 0")
-        if not _is_number(batch_window) or not 0 <= batch_window < math.inf:
-            raise FeedbackValidationError(
-                "batch_window", batch_window, "must be a finite number of seconds >= 0"
-            )
-        self._writer_options = {
-            "queue_size": queue_size,
-            "batch_size": batch_size,
-            "batch_window": batch_window,
-            "on_full": on_full,
-        }
-        for name in ("queue_size", "batch_size"):
-            value = self._writer_options[name]
-            if type(value) is not int or value < 1:
-                raise FeedbackValidationError(name, value, "must be a whole number >= 1")
-        if on_full not in ("block", "drop"):
-            raise FeedbackValidationError("on_full", on_full, "must be block or drop")
-        if exit_timeout is not None and (not _is_number(exit_timeout) or not exit_timeout >= 0):
-            raise FeedbackValidationError(
-                "exit_timeout", exit_timeout, "must be None or a number of seconds >= 0"
-            )
+        check_connection_options(pool_size, timeout)
+        self._writer_options = writer_options(
+            queue_size=queue_size, batch_size=batch_size, batch_window=batch_window, on_full=on_full
+        )
+        check_exit_timeout(exit_timeout)
         self._exit_timeout = exit_timeout
         self._backend = (
             db_path
@@ -145,40 +116,14 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         self._retention = retention
         self._history = history
         if self._privacy is not None and self._privacy.anonymize_user_ids:
-            self._refuse_another_secret(self._privacy)
+            try:
+                refuse_another_secret(self._backend, self._privacy)
+            except FeedbackError:
+                self._backend.close()
+                raise
         self._writer: BackgroundWriter | None = None
         self._writer_lock = threading.Lock()
         renew_after_fork(self)  # a forked child leaves the parent's connections alone
-
-    def _refuse_another_secret(self, privacy: PrivacyPolicy) -> None:
-        """Refuse to open a store whose user ids were pseudonymised with another secret:
-        its pseudonyms would split each user in two, and ``forget_user`` would erase only
-        one half. Two index look-ups: the smallest and largest pseudonym with a key id."""
-        backend = self._backend
-        mark = backend.placeholder
-        own = f"anon:k{privacy.key_id}:"
-
-        def ends(connection: Any) -> list[str]:
-            found = []
-            for aggregate in ("MIN", "MAX"):
-                row = connection.execute(
-                    f"SELECT {aggregate}(user_id) FROM feedback "
-                    f"WHERE user_id >= {mark} AND user_id < {mark}",
-                    ("anon:k", "anon:l"),
-                ).fetchone()
-                if row is not None and row[0] is not None:
-                    found.append(str(row[0]))
-            return found
-
-        others = sorted({value[6:14] for value in self._read(ends) if not value.startswith(own)})
-        if others:
-            self._backend.close()
-            raise FeedbackError(
-                f"{backend.url} holds user ids pseudonymised with another secret (key id "
-                f"{', '.join(others)}; this one's is {privacy.key_id}): open it with the same "
-                "ORCHESTRATOR_FEEDBACK_SECRET, or each user would be split in two and "
-                "forget_user would miss half of their entries"
-            )
 
     def close(self, timeout: float | None = None) -> None:
         """Commit what the background writer holds, then close every connection.
@@ -445,7 +390,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
             created_after=created_after,
             created_before=created_before,
         )
-        _check_page(limit, offset)
+        check_page(limit, offset)
         backend = self._backend
         return self._reveal(
             self._read(lambda connection: backend.select(connection, where, limit, offset))
@@ -488,23 +433,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         if task_id is not None:
             check_id(task_id)
         backend = self._backend
-        groups = self._read(lambda connection: backend.rating_counts(connection, task_id))
-        by_type = dict.fromkeys(FeedbackType, 0)
-        distribution = dict.fromkeys(range(1, 6), 0)
-        total = rated = rating_sum = 0
-        for type_value, rating, count in groups:
-            total += count
-            by_type[FeedbackType(type_value)] += count
-            if rating is not None:
-                distribution[rating] += count
-                rated += count
-                rating_sum += rating * count
-        return FeedbackSummary(
-            total_count=total,
-            average_rating=rating_sum / rated if rated else None,
-            rating_distribution=distribution,
-            feedback_by_type=by_type,
-        )
+        return summary_of(self._read(lambda connection: backend.rating_counts(connection, task_id)))
 
     def worker_stats(self) -> list[WorkerStats]:
         """Per worker (metadata ``worker_id``): count, average rating, failures; best first."""
@@ -546,7 +475,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         or change a connection setting raises ``QueryRefusedError``, as does more than one
         statement.
         """
-        if time_limit is not None and (not _is_number(time_limit) or not time_limit > 0):
+        if time_limit is not None and (not is_number(time_limit) or not time_limit > 0):
             raise FeedbackValidationError("time_limit", time_limit, "must be seconds > 0")
         if max_rows is not None and (type(max_rows) is not int or max_rows < 0):
             raise FeedbackValidationError("max_rows", max_rows, "must be a whole number >= 0")

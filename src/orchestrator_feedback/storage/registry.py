@@ -8,7 +8,8 @@ from typing import Any
 
 from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.storage.base import StorageBackend
-from orchestrator_feedback.storage.sqlite import SQLiteBackend, sqlite_path_from_url
+from orchestrator_feedback.storage.sqlite import SQLiteBackend
+from orchestrator_feedback.storage.sqlite_files import sqlite_path_from_url
 
 __all__ = ["BUILTIN_SCHEMES", "open_backend", "url_scheme"]
 

@@ -35,32 +35,19 @@ from orchestrator_feedback.storage.base import (
     leave_to_parent,
 )
 from orchestrator_feedback.storage.pool import ConnectionPool
+from orchestrator_feedback.storage.sqlite_files import (
+    cannot_open,
+    connect_read_only,
+    create_private_file,
+    file_identity,
+    writable,
+)
 from orchestrator_feedback.storage.sqlite_guard import run_guarded
 from orchestrator_feedback.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
 
 logger = logging.getLogger("orchestrator_feedback.storage")
-
-
-def sqlite_path_from_url(url: str) -> str:
-    """Return the file path (or ":memory:") named by a path or a ``sqlite:///`` URL.
-
-    An empty path is refused: SQLite would open a temporary database that is gone when
-    the connection closes, and everything "stored" there would be lost without a word.
-    ``:memory:`` has to be asked for by name.
-    """
-    path = url
-    if url.startswith("sqlite://"):
-        path = url.removeprefix("sqlite://")
-        path = path[1:] if path.startswith("/") else path
-    if not path.strip():
-        raise FeedbackError(
-            f"the database {url!r} names no file: give a path such as feedback.db or "
-            "sqlite:///feedback.db (':memory:' for a database that lives only while the "
-            "process runs)"
-        )
-    return path
 
 
 class SQLiteBackend(StorageBackend):
@@ -87,9 +74,9 @@ class SQLiteBackend(StorageBackend):
         if not self._memory:
             if os.path.isdir(path):
                 raise FeedbackError(f"cannot open {path}: it is a directory, not a database file")
-            _create_private_file(Path(path))
-            self._identity = _file_identity(path)
-            self.read_only = not _writable(path)
+            create_private_file(Path(path))
+            self._identity = file_identity(path)
+            self.read_only = not writable(path)
             if self.read_only:
                 logger.warning(
                     "%s is not writable (nor is its folder, or the file system): opened "
@@ -115,20 +102,8 @@ class SQLiteBackend(StorageBackend):
             self._pool.release(connection)
 
     def _cannot_open(self, error: sqlite3.DatabaseError) -> FeedbackError:
-        """What a failure to open the file means, naming it and what to do."""
         self._pool.close()
-        text = str(error)
-        if "not a database" in text:
-            return FeedbackError(
-                f"{self.path} is not an SQLite database (or it is encrypted or damaged): give "
-                "the path of a feedback database, or a new file name to create one"
-            )
-        if "unable to open" in text:
-            return FeedbackError(
-                f"cannot open {self.path}: {text} (check that its folder exists and that you "
-                "may read it, and write it to create the file)"
-            )
-        return FeedbackError(f"cannot open {self.path}: {text}")
+        return cannot_open(self.path, error)
 
     # -- connections and transactions -------------------------------------------------
 
@@ -214,7 +189,7 @@ class SQLiteBackend(StorageBackend):
         """Refuse to write once the file is no longer the one opened: writes to a file
         deleted (or replaced) since would be acknowledged and then gone. One ``stat`` a
         write (about 1-2 µs); reads do not pay it."""
-        if self._identity is not None and _file_identity(self.path) != self._identity:
+        if self._identity is not None and file_identity(self.path) != self._identity:
             raise FeedbackError(
                 f"the database file {self.path} was deleted or replaced while the store was "
                 "open: nothing more is written to it (what the store wrote after that would "
@@ -504,46 +479,4 @@ class SQLiteBackend(StorageBackend):
             self._readers.release(reader)
 
     def _connect_read_only(self) -> sqlite3.Connection:
-        uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
-        options: dict[str, Any] = {
-            "uri": True,
-            "timeout": self._timeout,
-            "isolation_level": None,
-            "check_same_thread": False,
-        }
-        connection: sqlite3.Connection = sqlite3.connect(uri, **options)
-        if self.read_only:
-            try:
-                connection.execute("SELECT 1 FROM sqlite_master LIMIT 1")
-            except sqlite3.OperationalError:
-                # A WAL file on read-only media, without its -shm file, opens only as
-                # immutable: nobody can be writing it there anyway.
-                connection.close()
-                connection = sqlite3.connect(f"{uri}&immutable=1", **options)
-        return connection
-
-
-def _writable(path: str) -> bool:
-    """Whether SQLite can write the file and create its -wal and -shm files beside it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
-
-
-def _file_identity(path: str) -> tuple[int, int] | None:
-    """The file's device and inode numbers, or None when it is gone."""
-    try:
-        status = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return status.st_dev, status.st_ino
-
-
-def _create_private_file(path: Path) -> None:
-    """Create the database file readable by its owner only, if it does not exist yet."""
-    if not path.parent.is_dir():
-        raise FeedbackError(f"cannot create {path}: the directory {path.parent} does not exist")
-    try:
-        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    os.close(descriptor)
+        return connect_read_only(self.path, self._timeout, read_only_media=self.read_only)

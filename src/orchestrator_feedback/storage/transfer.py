@@ -193,6 +193,7 @@ def read_jsonl(source: IO[str]) -> Iterator[Record]:
             raise ImportFormatError(f"line {number}: not valid JSON: {_why(error)}") from None
         yield f"line {number}", record, needs_check
 
+
 def read_csv(source: IO[str]) -> Iterator[Record]:
     """Yield each row of a CSV file written by ``export_csv`` as a record, with its line."""
     reader = csv.DictReader(source)

@@ -139,10 +139,10 @@ class BackgroundWriter:
         # entry) never waits for room, nor drops: only it makes room, so it would wait for
         # ever. Its entries go past the bound instead. Others wait without holding the
         # lock, so the writer can always queue.
-        on_writer = self.on_own_thread
         while True:
             with self._submit_lock:
-                if on_writer or len(self._items) < self._queue_size:
+                # The thread is looked up only when the queue is full: not on the hot path.
+                if len(self._items) < self._queue_size or self.on_own_thread:
                     ticket = self._last_ticket = self._last_ticket + 1
                     self._items.append(entry)
                     break

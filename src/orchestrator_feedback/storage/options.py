@@ -1,0 +1,74 @@
+"""The store's own options, checked where they enter: one line naming the option and what
+is allowed."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from orchestrator_feedback.errors import FeedbackValidationError
+
+__all__ = [
+    "check_connection_options",
+    "check_exit_timeout",
+    "check_page",
+    "is_number",
+    "writer_options",
+]
+
+
+def is_number(value: object) -> bool:
+    """An int or a float, not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_connection_options(pool_size: object, timeout: object) -> None:
+    """``pool_size`` a whole number >= 1, ``timeout`` seconds > 0 (NaN refused)."""
+    if type(pool_size) is not int or pool_size < 1:
+        raise FeedbackValidationError("pool_size", pool_size, "must be a whole number >= 1")
+    if not is_number(timeout) or not timeout > 0:  # type: ignore[operator]  # "not >": NaN
+        raise FeedbackValidationError("timeout", timeout, "must be a number of seconds > 0")
+
+
+def writer_options(
+    *, queue_size: object, batch_size: object, batch_window: object, on_full: object
+) -> dict[str, Any]:
+    """The background writer's options, checked."""
+    if not is_number(batch_window) or not 0 <= batch_window < math.inf:  # type: ignore[operator]
+        raise FeedbackValidationError(
+            "batch_window", batch_window, "must be a finite number of seconds >= 0"
+        )
+    for name, value in (("queue_size", queue_size), ("batch_size", batch_size)):
+        if type(value) is not int or value < 1:
+            raise FeedbackValidationError(name, value, "must be a whole number >= 1")
+    if on_full not in ("block", "drop"):
+        raise FeedbackValidationError("on_full", on_full, "must be block or drop")
+    return {
+        "queue_size": queue_size,
+        "batch_size": batch_size,
+        "batch_window": batch_window,
+        "on_full": on_full,
+    }
+
+
+def check_exit_timeout(exit_timeout: object) -> None:
+    """None, or seconds >= 0."""
+    if exit_timeout is not None and (not is_number(exit_timeout) or not exit_timeout >= 0):  # type: ignore[operator]
+        raise FeedbackValidationError(
+            "exit_timeout", exit_timeout, "must be None or a number of seconds >= 0"
+        )
+
+
+_LARGEST_ROW_COUNT = 2**63 - 1  # SQLite's and PostgreSQL's largest LIMIT
+
+
+def check_page(limit: object, offset: object) -> None:
+    """``limit`` None or 0..2**63 - 1, ``offset`` 0..2**63 - 1."""
+    if limit is not None and (type(limit) is not int or not 0 <= limit <= _LARGEST_ROW_COUNT):
+        raise FeedbackValidationError(
+            "limit", limit, "must be None or a whole number from 0 to 2**63 - 1"
+        )
+    if type(offset) is not int or not 0 <= offset <= _LARGEST_ROW_COUNT:
+        raise FeedbackValidationError(
+            "offset", offset, "must be a whole number from 0 to 2**63 - 1"
+        )

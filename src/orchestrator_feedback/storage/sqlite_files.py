@@ -1,0 +1,103 @@
+"""The SQLite database file itself: naming it from a URL, creating it privately, opening it
+read-only, telling whether it is writable or still the file that was opened, and saying
+clearly why it cannot be opened."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from orchestrator_feedback.errors import FeedbackError
+
+__all__ = [
+    "cannot_open",
+    "connect_read_only",
+    "create_private_file",
+    "file_identity",
+    "sqlite_path_from_url",
+    "writable",
+]
+
+
+def sqlite_path_from_url(url: str) -> str:
+    """Return the file path (or ":memory:") named by a path or a ``sqlite:///`` URL.
+
+    An empty path is refused: SQLite would open a temporary database that is gone when
+    the connection closes, and everything "stored" there would be lost without a word.
+    ``:memory:`` has to be asked for by name.
+    """
+    path = url
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite://")
+        path = path[1:] if path.startswith("/") else path
+    if not path.strip():
+        raise FeedbackError(
+            f"the database {url!r} names no file: give a path such as feedback.db or "
+            "sqlite:///feedback.db (':memory:' for a database that lives only while the "
+            "process runs)"
+        )
+    return path
+
+
+def cannot_open(path: str, error: sqlite3.DatabaseError) -> FeedbackError:
+    """What a failure to open the file means, naming it and what to do."""
+    text = str(error)
+    if "not a database" in text:
+        return FeedbackError(
+            f"{path} is not an SQLite database (or it is encrypted or damaged): give "
+            "the path of a feedback database, or a new file name to create one"
+        )
+    if "unable to open" in text:
+        return FeedbackError(
+            f"cannot open {path}: {text} (check that its folder exists and that you "
+            "may read it, and write it to create the file)"
+        )
+    return FeedbackError(f"cannot open {path}: {text}")
+
+
+def connect_read_only(path: str, timeout: float, *, read_only_media: bool) -> sqlite3.Connection:
+    """A connection that cannot write (``mode=ro``). On read-only media a WAL file without
+    its -shm file opens only as immutable: nobody can be writing it there anyway."""
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    options: dict[str, Any] = {
+        "uri": True,
+        "timeout": timeout,
+        "isolation_level": None,
+        "check_same_thread": False,
+    }
+    connection: sqlite3.Connection = sqlite3.connect(uri, **options)
+    if read_only_media:
+        try:
+            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+        except sqlite3.OperationalError:
+            connection.close()
+            connection = sqlite3.connect(f"{uri}&immutable=1", **options)
+    return connection
+
+
+def writable(path: str) -> bool:
+    """Whether SQLite can write the file and create its -wal and -shm files beside it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """The file's device and inode numbers, or None when it is gone."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def create_private_file(path: Path) -> None:
+    """Create the database file readable by its owner only, if it does not exist yet."""
+    if not path.parent.is_dir():
+        raise FeedbackError(f"cannot create {path}: the directory {path.parent} does not exist")
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
