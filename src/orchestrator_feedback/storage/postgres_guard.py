@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator_feedback.errors import QueryRefusedError
+from orchestrator_feedback.storage.base import fetch_at_most, past_time_limit
 from orchestrator_feedback.storage.postgres_rows import named_rows
 
 try:
@@ -92,27 +93,14 @@ def run_guarded(
             # (the simple protocol psycopg uses without parameters would run them all).
             with connection.pipeline():
                 cursor.execute(sql, params or None)
-            if cursor.description is None:
-                rows: list[Any] = []
-            elif max_rows is None:
-                rows = cursor.fetchall()
-            else:
-                rows = cursor.fetchmany(max_rows + 1)
-                if len(rows) > max_rows:
-                    raise QueryRefusedError(
-                        f"the query returned more than {max_rows:,} rows, the most it may: "
-                        "narrow it (WHERE, LIMIT) or raise the row cap (--max-rows)"
-                    )
+            rows = [] if cursor.description is None else fetch_at_most(cursor, max_rows)
         succeeded = True
     except pg_errors.ReadOnlySqlTransaction:
         raise QueryRefusedError(
             "this statement would change the database, and the query is read-only"
         ) from None
     except pg_errors.QueryCanceled:
-        raise QueryRefusedError(
-            f"the query ran longer than its time limit of {time_limit:g} s and was stopped "
-            "(raise it with --time-limit)"
-        ) from None
+        raise past_time_limit(time_limit) from None
     except pg_errors.SyntaxError as error:
         if "multiple commands" in str(error):
             raise QueryRefusedError(

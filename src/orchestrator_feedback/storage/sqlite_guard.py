@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from orchestrator_feedback.errors import QueryRefusedError
+from orchestrator_feedback.storage.base import fetch_at_most, past_time_limit
 
 __all__ = ["READS_WITH_ARGUMENT", "READ_ONLY_PRAGMAS", "guarded", "run_guarded"]
 
@@ -166,23 +167,12 @@ def run_guarded(
     with guarded(connection, read_only=read_only, time_limit=time_limit) as guard:
         try:
             cursor.execute(sql, params)
-            if max_rows is None:
-                rows = cursor.fetchall()
-            else:
-                rows = cursor.fetchmany(max_rows + 1)
-                if len(rows) > max_rows:
-                    raise QueryRefusedError(
-                        f"the query returned more than {max_rows:,} rows, the most it may: "
-                        "narrow it (WHERE, LIMIT) or raise the row cap (--max-rows)"
-                    )
+            rows = fetch_at_most(cursor, max_rows)
         except sqlite3.DatabaseError as error:
             if guard.refusal is not None:
                 raise QueryRefusedError(guard.refusal) from None
             if "interrupted" in str(error) and time_limit is not None:
-                raise QueryRefusedError(
-                    f"the query ran longer than its time limit of {time_limit:g} s and was "
-                    "stopped (raise it with --time-limit)"
-                ) from None
+                raise past_time_limit(time_limit) from None
             if "one statement" in str(error):
                 raise QueryRefusedError(
                     "a query is one statement: run each statement on its own"
