@@ -189,3 +189,49 @@ def test_register_plugin_says_that_the_manager_stays_behind(
     pickle.dumps(FeedbackSchedulerPlugin(plugin_manager=manager))
     assert any("without its plugin_manager" in r.getMessage() for r in caplog.records)
     manager.close()
+
+
+def test_a_real_work_steal_is_recorded_as_an_allocation_to_the_thief(tmp_path: Path) -> None:
+    """200 slow tasks land on one worker (queuing off, so they are assigned at once); a
+    second worker joins and steals some: each confirmed steal is an allocation to the thief,
+    and a stolen task completes where its last allocation sent it."""
+    import dask
+
+    database = tmp_path / "steal.db"
+    manager = get_plugin_manager(
+        FeedbackConfig(database=str(database), write_mode="background"), load_entrypoints=False
+    )
+    plugin = FeedbackSchedulerPlugin(plugin_manager=manager)
+    with (
+        dask.config.set({"distributed.scheduler.worker-saturation": float("inf")}),
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=":0",
+            scheduler_kwargs={"plugins": [plugin]},
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        futures = client.map(increment, range(200), pure=False)
+        time.sleep(0.3)
+        cluster.scale(2)
+        client.wait_for_workers(2)
+        client.gather(futures)
+    asyncio.run(plugin.close())
+    manager.flush()
+    with FeedbackStorage(database) as storage:
+        steals = [
+            e
+            for e in storage.get_filtered(feedback_type="allocation_feedback", limit=None)
+            if "stolen_from" in e.metadata
+        ]
+        assert steals, "no steal happened: the case is not exercised"
+        for steal in steals:
+            assert steal.metadata["worker_id"] != steal.metadata["stolen_from"]
+            [done] = storage.get_filtered(task_id=steal.task_id, feedback_type="task_completion")
+            allocations = storage.get_filtered(
+                task_id=steal.task_id, feedback_type="allocation_feedback"
+            )
+            assert done.metadata["worker_id"] == allocations[-1].metadata["worker_id"]
+    manager.close()
