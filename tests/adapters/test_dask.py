@@ -133,36 +133,52 @@ def always_fails(x: int) -> int:
     raise ZeroDivisionError("division by zero")
 
 
-@pytest.mark.parametrize("path", ["scheduler_kwargs", "add_plugin"])
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+@pytest.mark.parametrize("path", ["scheduler_kwargs", "add_plugin", "register_plugin"])
 def test_every_failed_attempt_is_a_failure_and_every_path_records(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, processes: bool
 ) -> None:
     """retries=2 on a task that always fails: three failed attempts, two retried and the
-    last final, each with its attempt number; and the documented registration paths that
-    hand over this process's manager record everything."""
+    last final, each with its attempt number; on every registration path the docs name,
+    with thread and process workers. register_plugin cannot carry a manager: the plugin
+    builds one from the configuration on the scheduler's side."""
     database = tmp_path / "retries.db"
-    manager = get_plugin_manager(
-        FeedbackConfig(database=str(database), write_mode="background"), load_entrypoints=False
-    )
-    plugin = FeedbackSchedulerPlugin(plugin_manager=manager)
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_DATABASE", str(database))
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_PLUGINS", "")
+    manager = None
+    if path == "register_plugin":
+        plugin = FeedbackSchedulerPlugin()
+    else:
+        manager = get_plugin_manager(
+            FeedbackConfig(database=str(database), write_mode="background"),
+            load_entrypoints=False,
+        )
+        plugin = FeedbackSchedulerPlugin(plugin_manager=manager)
     options: dict[str, object] = {}
     if path == "scheduler_kwargs":
         options["scheduler_kwargs"] = {"plugins": [plugin]}
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0", **options
+            n_workers=2,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=":0",
+            **options,
         ) as cluster,
         Client(cluster) as client,
     ):
         if path == "add_plugin":
             cluster.scheduler.add_plugin(plugin)  # never calls start(): found all the same
+        elif path == "register_plugin":
+            client.register_plugin(plugin)
         doomed = client.submit(always_fails, 1, key="doomed-1", retries=2)
         with pytest.raises(ZeroDivisionError):
             doomed.result(timeout=30)
         fine = client.submit(increment, 1, key="fine-1")
         assert fine.result(timeout=30) == 2
-    asyncio.run(plugin.close())
-    manager.flush()
+    if manager is not None:
+        asyncio.run(plugin.close())
+        manager.flush()
     with FeedbackStorage(database) as storage:
         failures = storage.get_filtered(task_id="doomed-1", feedback_type="error_report")
         attempts = sorted((f.metadata["attempt"], f.metadata["will_retry"]) for f in failures)
@@ -175,7 +191,8 @@ def test_every_failed_attempt_is_a_failure_and_every_path_records(
         assert allocations == 3
         kinds = {e.feedback_type for e in storage.get_by_task("fine-1")}
         assert kinds == {FeedbackType.ALLOCATION_FEEDBACK, FeedbackType.TASK_COMPLETION}
-    manager.close()
+    if manager is not None:
+        manager.close()
 
 
 def test_register_plugin_says_that_the_manager_stays_behind(
