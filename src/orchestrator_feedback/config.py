@@ -22,6 +22,7 @@ from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import FeedbackType
 from orchestrator_feedback.privacy import check_retention_days
 from orchestrator_feedback.serialization import converter, structure_or_explain
+from orchestrator_feedback.storage.sqlite_files import names_no_file
 
 __all__ = [
     "CONFIG_FILE_NAME",
@@ -70,7 +71,7 @@ def _one_of(*choices: str) -> Callable[[object, attrs.Attribute[Any], Any], None
 def _database_named(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     """An attrs validator: the database is named; an empty one would be a throwaway
     temporary database (SQLite's meaning of ""), where nothing is kept."""
-    if not value.strip() or value.strip() in ("sqlite://", "sqlite:///"):
+    if names_no_file(value):
         raise FeedbackValidationError(
             attribute.name,
             value,

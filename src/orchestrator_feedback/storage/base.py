@@ -17,9 +17,11 @@ from typing import Any, Protocol
 import attrs
 
 from orchestrator_feedback.errors import (
+    FeedbackError,
     FeedbackValidationError,
     PoolTimeoutError,
     QueryRefusedError,
+    StorageFullError,
 )
 from orchestrator_feedback.models import (
     ENTRY_FIELDS,
@@ -217,6 +219,17 @@ class StorageBackend(abc.ABC):
     def is_full(self, error: BaseException) -> bool:
         """Whether ``error`` says the disk (or the database's space) is full."""
         return False
+
+    def write_refusal(self, error: BaseException) -> FeedbackError | None:
+        """What a failed write means to the caller, when the database refused it as a whole
+        (nothing of it was stored): a full disk by default; a backend adds its own cases.
+        None leaves ``error`` as it is."""
+        if self.is_full(error):
+            return StorageFullError(
+                f"{self.url}: the disk is full (database or disk is full): nothing of this "
+                "write was stored; free some space and it can be written again"
+            )
+        return None
 
     def is_transient(self, error: BaseException) -> bool:
         """Whether ``error`` is one the database recovers from (a lost connection, no free

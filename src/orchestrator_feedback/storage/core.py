@@ -14,7 +14,6 @@ from typing import Any, Self, TypeVar, overload
 from orchestrator_feedback.errors import (
     FeedbackError,
     FeedbackValidationError,
-    StorageFullError,
     reaches_the_host,
 )
 from orchestrator_feedback.models import FeedbackEntry
@@ -93,13 +92,6 @@ def check_id(feedback_id: object) -> str:
     if type(feedback_id) is not str:
         raise FeedbackValidationError("id", feedback_id, "must be a string")
     return feedback_id
-
-
-def _disk_full(backend: StorageBackend) -> StorageFullError:
-    return StorageFullError(
-        f"{backend.url}: the disk is full (database or disk is full): nothing of this write "
-        "was stored; free some space and it can be written again"
-    )
 
 
 class StoreCore:
@@ -183,8 +175,9 @@ class StoreCore:
                 backend.commit(connection)
             except BaseException as error:
                 backend.rollback(connection)
-                if backend.is_full(error):
-                    raise _disk_full(backend) from error
+                refusal = backend.write_refusal(error)
+                if refusal is not None:
+                    raise refusal from error
                 raise
             events = state.pending
         finally:
@@ -240,13 +233,9 @@ class StoreCore:
                     backend.rollback(connection)
                     raise
         except Exception as error:
-            if backend.is_full(error):
-                raise _disk_full(backend) from error
-            if getattr(backend, "read_only", False) and not isinstance(error, FeedbackError):
-                raise FeedbackError(
-                    f"{backend.url} was opened read-only (it, or its folder, is not "
-                    f"writable), so nothing can be written to it: {error}"
-                ) from error
+            refusal = backend.write_refusal(error)
+            if refusal is not None:
+                raise refusal from error
             if backend.is_disconnect(error):
                 raise FeedbackError(
                     f"lost the connection to {backend.url} during a write, which may or may "

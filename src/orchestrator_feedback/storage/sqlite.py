@@ -238,6 +238,15 @@ class SQLiteBackend(StorageBackend):
             and getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
         )
 
+    def write_refusal(self, error: BaseException) -> FeedbackError | None:
+        """A full disk, or a file opened read-only (see ``read_only``)."""
+        if self.read_only and isinstance(error, sqlite3.OperationalError):
+            return FeedbackError(
+                f"{self.url} was opened read-only (it, or its folder, is not writable), so "
+                f"nothing can be written to it: {error}"
+            )
+        return super().write_refusal(error)
+
     def is_transient(self, error: BaseException) -> bool:
         """Busy or locked past the busy timeout (another process's long write, a VACUUM),
         besides the base's cases."""
@@ -469,14 +478,15 @@ class SQLiteBackend(StorageBackend):
         """Run one statement under ``sqlite_guard``; rows are ``sqlite3.Row`` (by position
         and by name). A read-only query outside a transaction runs on a connection opened
         read-only (``mode=ro``), so not even a bug in the guard could write."""
-        options = {"read_only": read_only, "time_limit": time_limit, "max_rows": max_rows}
-        if not read_only or self._memory or connection.in_transaction:
-            return run_guarded(connection, sql, params, **options)  # type: ignore[arg-type]
-        reader = self._readers.acquire()
+        on_own = read_only and not self._memory and not connection.in_transaction
+        runner = self._readers.acquire() if on_own else connection
         try:
-            return run_guarded(reader, sql, params, **options)  # type: ignore[arg-type]
+            return run_guarded(
+                runner, sql, params, read_only=read_only, time_limit=time_limit, max_rows=max_rows
+            )
         finally:
-            self._readers.release(reader)
+            if on_own:
+                self._readers.release(runner)
 
     def _connect_read_only(self) -> sqlite3.Connection:
         return connect_read_only(self.path, self._timeout, read_only_media=self.read_only)

@@ -16,29 +16,36 @@ __all__ = [
     "connect_read_only",
     "create_private_file",
     "file_identity",
+    "names_no_file",
     "sqlite_path_from_url",
     "writable",
 ]
 
 
-def sqlite_path_from_url(url: str) -> str:
-    """Return the file path (or ":memory:") named by a path or a ``sqlite:///`` URL.
-
-    An empty path is refused: SQLite would open a temporary database that is gone when
-    the connection closes, and everything "stored" there would be lost without a word.
-    ``:memory:`` has to be asked for by name.
-    """
-    path = url
+def _sqlite_path(url: str) -> str:
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://")
-        path = path[1:] if path.startswith("/") else path
-    if not path.strip():
+        return path[1:] if path.startswith("/") else path
+    return url
+
+
+def names_no_file(url: str) -> bool:
+    """Whether a path or ``sqlite://`` URL is empty: SQLite would open a temporary database
+    that is gone when the connection closes, and everything "stored" there would be lost
+    without a word. ``:memory:`` has to be asked for by name."""
+    return not _sqlite_path(url.strip()).strip()
+
+
+def sqlite_path_from_url(url: str) -> str:
+    """Return the file path (or ":memory:") named by a path or a ``sqlite:///`` URL; an
+    empty one is refused (``names_no_file``)."""
+    if names_no_file(url):
         raise FeedbackError(
             f"the database {url!r} names no file: give a path such as feedback.db or "
             "sqlite:///feedback.db (':memory:' for a database that lives only while the "
             "process runs)"
         )
-    return path
+    return _sqlite_path(url)
 
 
 def cannot_open(path: str, error: sqlite3.DatabaseError) -> FeedbackError:
