@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import pytest
@@ -34,6 +34,14 @@ def _postgres_unavailable() -> str | None:
     return _postgres_problem[0] or None
 
 
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip a test that needs what this machine lacks (a service, root); under CI=true, where
+    everything it needs is there, fail instead."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_postgres() -> None:
     """Skip (or, under CI=true, fail) when no PostgreSQL server answers."""
     problem = _postgres_unavailable()
@@ -43,9 +51,7 @@ def require_postgres() -> None:
         f"PostgreSQL at {POSTGRES_URL} is unreachable ({problem}); start one or point "
         "ORCHESTRATOR_FEEDBACK_TEST_POSTGRES at a server (trust auth) to run these tests"
     )
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    skip_or_fail(message)
 
 
 @pytest.fixture
