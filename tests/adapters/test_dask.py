@@ -56,9 +56,7 @@ def test_lifecycle_is_recorded(
         with pytest.raises(ValueError):
             dependent.result(timeout=30)
         plugin = cluster.scheduler.plugins["orchestrator-feedback"]
-        assert plugin.transition_count > 0
-        average = plugin.transition_seconds / plugin.transition_count
-        assert average < 0.05  # the scheduler's loop never waits on the database
+        assert plugin.dropped == 0
     # closing the scheduler closed the plugin, which flushed its queue
     with FeedbackStorage(database) as storage:
         completed = storage.get_by_task("increment-1")

@@ -12,26 +12,27 @@ Install with ``pip install 'orchestrator-feedback[dask]'``. What is recorded:
 - ``processing -> erred`` -> ``task_failed`` with the exception and traceback text.
   Dependents that err because of another task never were processing: they are not
   reported as failures of their own;
+- a retried attempt (``processing -> waiting`` on a ``task-erred`` stimulus) ->
+  ``task_failed`` with ``will_retry``;
 - a confirmed steal (``log_event("stealing", ...)``) -> a second ``worker_allocated``.
 
 ``task_id`` is the Dask key as a string. Transitions run on the scheduler's event loop,
-so the callback only reads what it needs from the scheduler and appends the event to a
-queue; a forwarding thread fires the hooks (building and validating the entries, and any
-plugin's subscriber), and the store writes in background mode. The loop never waits for
-a plugin or the database.
+so the callback only reads what must be read at that moment and appends a raw tuple to a
+deque (``dask_sinks``); the hook calls are worked out later (``dask_events``), in a
+recording process of their own (``dask_recorder``) or, when a plugin manager is given, on a
+thread of the scheduler's process. The loop never waits for a plugin or the database.
 """
 
 from __future__ import annotations
 
-import ast
 import logging
-import time
+from collections import deque
 from typing import Any
 
 import attrs
 
-from orchestrator_feedback.adapters._manager import HookForwarder
 from orchestrator_feedback.config import load_config
+from orchestrator_feedback.drops import DropReporter
 from orchestrator_feedback.manager import FeedbackPluginManager, get_plugin_manager
 
 try:
@@ -43,21 +44,24 @@ except ImportError as missing:  # pragma: no cover - only without the extra
         f"the Dask adapter needs its extra: pip install 'orchestrator-feedback[dask]' ({missing})"
     ) from None
 
+from orchestrator_feedback.adapters.dask_sinks import (
+    EventSink,
+    InProcessSink,
+    RecordingProcessSink,
+)
+
 __all__ = ["FeedbackSchedulerPlugin"]
 
 logger = logging.getLogger("orchestrator_feedback.adapters.dask")
 
 
-def _background_manager() -> FeedbackPluginManager:
-    return get_plugin_manager(attrs.evolve(load_config(), write_mode="background"))
-
-
 class FeedbackSchedulerPlugin(SchedulerPlugin):
     """Records Dask task lifecycles as feedback (see the module's documentation).
 
-    ``plugin_manager``: None (default) builds one from the configuration, in background
-    write mode, when the scheduler starts the plugin; pass a manager only when the
-    scheduler runs in this process (it is not sent over the wire).
+    ``plugin_manager``: None (default) records in a separate process, with a manager built
+    there from the configuration, in background write mode; pass a manager only when the
+    scheduler runs in this process (it is not sent over the wire): its hooks then fire on a
+    thread of this process.
     """
 
     name = "orchestrator-feedback"
@@ -66,13 +70,11 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
         self._given = plugin_manager
         self._manager: FeedbackPluginManager | None = plugin_manager
         self.scheduler: Any = None
-        self._forwarder: HookForwarder | None = None
-        self.transition_seconds = 0.0
-        """Time spent inside ``transition`` so far (what the scheduler's loop paid)."""
-        self.transition_count = 0
-        # Tasks submitted with retries: key -> (worker of the running attempt, attempts so
-        # far). The scheduler tells plugins of a retried attempt without its worker.
-        self._attempts: dict[str, tuple[str, int]] = {}
+        self._sink: EventSink | None = None
+        self._events: deque[Any] | None = None
+        self._limit = 0
+        self._drops: DropReporter | None = None
+        self._retrying: set[Any] = set()
 
     def __getstate__(self) -> dict[str, Any]:
         if self._given is not None:
@@ -86,26 +88,24 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
                 "the scheduler's own process (LocalCluster(scheduler_kwargs={'plugins': ...}) "
                 "or scheduler.add_plugin)"
             )
-        return {
-            "_given": None,
-            "_manager": None,
-            "scheduler": None,
-            "_forwarder": None,
-            "transition_seconds": 0.0,
-            "transition_count": 0,
-            "_attempts": {},
-        }
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        FeedbackSchedulerPlugin.__init__(self)
 
     async def start(self, scheduler: Any) -> None:
-        """Keep the scheduler, and build the manager on its side."""
+        """Keep the scheduler, and start recording (a configuration error shows here)."""
         self.scheduler = scheduler
-        self._hooks()
+        self._open()
 
     async def close(self) -> None:
-        """Flush, and close the manager if this plugin built it."""
-        if self._forwarder is not None:
-            self._forwarder.stop()
-            self._forwarder = None
+        """Commit everything recorded, end the recording, and close the manager if this
+        plugin built it."""
+        sink, self._sink, self._events = self._sink, None, None
+        if sink is not None:
+            sink.close(self._exit_timeout())
+        if self._drops is not None:
+            self._drops.close()
         manager = self._manager
         if manager is None:
             return
@@ -116,25 +116,59 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
 
     @property
     def manager(self) -> FeedbackPluginManager:
-        """The plugin manager the events go to."""
+        """The plugin manager given; without one, a manager built here from the same
+        configuration the recording process uses (to read what it stored)."""
         if self._manager is None:
-            self._manager = _background_manager()
+            self._manager = get_plugin_manager(attrs.evolve(load_config(), write_mode="background"))
         return self._manager
 
-    def _hooks(self) -> HookForwarder:
-        forwarder = self._forwarder
-        if forwarder is None:
-            # The scheduler's loop must never wait (its workers' heartbeats go through
-            # it): if the hooks fall a whole queue behind, events are dropped and counted.
-            forwarder = self._forwarder = HookForwarder(self.manager, always_drop=True)
-        return forwarder
+    @property
+    def dropped(self) -> int:
+        """Events dropped because the recording fell a whole queue behind."""
+        return 0 if self._drops is None else self._drops.dropped
+
+    def _open(self) -> deque[Any]:
+        events = self._events
+        if events is None:
+            if self._given is not None:
+                config = self._given.config
+                self._sink = InProcessSink(self._given)
+            else:
+                config = load_config()
+                self._sink = RecordingProcessSink()
+            self._limit = config.background.queue_size
+            self._drops = DropReporter(
+                logger,
+                f"the Dask adapter's event queue full ({self._limit} events)",
+                ("event", "events"),
+            )
+            events = self._events = self._sink.events
+        return events
+
+    def _exit_timeout(self) -> float | None:
+        config = self._given.config if self._given is not None else load_config()
+        return config.background.exit_timeout_s
 
     def flush(self) -> None:
-        """Fire every queued event and commit the entries (tests, shutdown)."""
-        if self._forwarder is not None:
-            self._forwarder.stop()
-            self._forwarder = None
-        self.manager.flush()
+        """Commit every event recorded so far (tests, shutdown)."""
+        if self._sink is not None:
+            self._sink.flush()
+        elif self._manager is not None:
+            self._manager.flush()
+
+    def _record(self, event: tuple[Any, ...]) -> None:
+        events = self._events
+        if events is None:
+            events = self._open()
+        if len(events) < self._limit:
+            events.append(event)
+            return
+        # The scheduler's loop must never wait (its workers' heartbeats go through it):
+        # when the recording falls a whole queue behind, events are dropped and counted.
+        assert self._drops is not None
+        self._drops.drop(f"the last: {event[0]} for task {event[1]!r}")
+        if self._given is not None:
+            self._given.counters.add("dropped")
 
     def transition(
         self,
@@ -145,26 +179,76 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
         stimulus_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        """Turn the transitions we report into hook calls; ignore the others."""
-        began = time.perf_counter()
+        """Record the transitions we report as raw tuples; ignore the others.
+
+        This runs on the scheduler's loop for every transition of every task, so it does
+        the least it can: read what cannot be read later, append one tuple."""
         try:
-            if self.scheduler is None:
-                self.scheduler = self._find_scheduler()
             if finish == "processing":
                 self._allocated(key, stimulus_id)
-            elif start == "processing" and finish == "memory":
-                self._completed(key, kwargs)
-            elif start == "processing" and finish == "erred":
-                self._failed(key, kwargs)
-            elif start == "processing" and (stimulus_id or "").startswith("task-erred"):
-                self._retried(key)
-            elif finish == "forgotten" and self._attempts:
-                self._attempts.pop(str(key), None)
+            elif start == "processing":
+                if finish == "memory":
+                    get = kwargs.get
+                    event: tuple[Any, ...] = (
+                        "completed",
+                        key,
+                        get("worker"),
+                        get("startstops"),
+                        get("nbytes"),
+                        get("typename"),
+                    )
+                elif finish == "erred":
+                    get = kwargs.get
+                    event = (
+                        "failed",
+                        key,
+                        get("worker"),
+                        get("exception_text"),
+                        get("traceback_text"),
+                    )
+                elif (stimulus_id or "").startswith("task-erred"):
+                    event = ("retried", key, getattr(self._task(key), "retries", None))
+                else:
+                    return
+                events = self._events
+                if events is not None and len(events) < self._limit:
+                    events.append(event)
+                else:
+                    self._record(event)
+            elif finish == "forgotten" and self._retrying and key in self._retrying:
+                self._retrying.discard(key)
+                self._record(("forgotten", key))
         except Exception:
             logger.exception("could not record the transition of %s", key)
-        finally:
-            self.transition_seconds += time.perf_counter() - began
-            self.transition_count += 1
+
+    def _task(self, key: Any) -> Any:
+        if self.scheduler is None:
+            self.scheduler = self._find_scheduler()
+        return None if self.scheduler is None else self.scheduler.tasks.get(key)
+
+    def _allocated(self, key: Any, stimulus_id: str | None) -> None:
+        scheduler = self.scheduler
+        task = scheduler.tasks.get(key) if scheduler is not None else self._task(key)
+        worker = getattr(task, "processing_on", None)
+        if worker is None:
+            return
+        retries = task.retries
+        if retries:
+            self._retrying.add(key)
+        event = (
+            "allocated",
+            key,
+            worker.address,
+            worker.name,
+            len(worker.processing),
+            stimulus_id,
+            retries,
+        )
+        events = self._events
+        if events is not None and len(events) < self._limit:
+            events.append(event)
+        else:
+            self._record(event)
 
     def _find_scheduler(self) -> Any:
         """The scheduler this plugin was added to without ``start()`` (as
@@ -187,125 +271,6 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
             return
         try:
             key, _state, victim, thief, stimulus_id = msg[1:6]
-            self._hooks().fire(
-                "worker_allocated",
-                task_id=str(key),
-                worker_id=str(thief),
-                allocation_score=None,
-                allocation_reason=f"stolen from {victim} ({stimulus_id})",
-                metadata={"stolen_from": str(victim)},
-            )
+            self._record(("stolen", key, victim, thief, stimulus_id))
         except Exception:
             logger.exception("could not record a steal: %r", msg)
-
-    # -- the three reported transitions ----------------------------------------------------
-
-    def _allocated(self, key: Any, stimulus_id: str | None) -> None:
-        task = self.scheduler.tasks.get(key) if self.scheduler is not None else None
-        worker = getattr(task, "processing_on", None)
-        if worker is None:
-            return
-        busy = len(getattr(worker, "processing", ()))
-        prefix = getattr(task, "prefix", None)
-        key_text = str(key)
-        attempt = None
-        if getattr(task, "retries", 0) or key_text in self._attempts:
-            _worker, failed = self._attempts.get(key_text, ("", 0))
-            self._attempts[key_text] = (worker.address, failed)
-            attempt = failed + 1
-        self._hooks().fire(
-            "worker_allocated",
-            task_id=str(key),
-            worker_id=worker.address,
-            allocation_score=round(1.0 / (1.0 + busy), 4),
-            allocation_reason=stimulus_id,
-            metadata={
-                "worker_name": str(worker.name),
-                "prefix": getattr(prefix, "name", None),
-                "task_type": getattr(prefix, "name", None),
-                **({} if attempt is None else {"attempt": attempt}),
-            },
-        )
-
-    def _task_type(self, key: Any) -> Any:
-        task = self.scheduler.tasks.get(key) if self.scheduler is not None else None
-        return getattr(getattr(task, "prefix", None), "name", None)
-
-    def _attempt(self, key: Any, *, ended: bool) -> dict[str, Any]:
-        """``attempt`` (for tasks submitted with retries) for this attempt's metadata."""
-        known = self._attempts.pop(str(key), None) if ended else self._attempts.get(str(key))
-        return {} if known is None else {"attempt": known[1] + 1}
-
-    def _retried(self, key: Any) -> None:
-        """A failed attempt that Dask runs again (``retries=``): a failure of its own. The
-        scheduler passes plugins neither its worker nor its error, so the worker is the
-        one the attempt was allocated to, and the error says it is not known."""
-        key_text = str(key)
-        worker, failed = self._attempts.get(key_text, (None, 0))
-        self._attempts[key_text] = (worker or "", failed + 1)
-        task = self.scheduler.tasks.get(key) if self.scheduler is not None else None
-        self._hooks().fire(
-            "task_failed",
-            task_id=key_text,
-            worker_id=worker or None,
-            error_type="Unknown",
-            error_message=(
-                "the attempt failed and Dask runs the task again; the scheduler does not "
-                "tell plugins the error of an attempt it retries"
-            ),
-            stack_trace=None,
-            metadata={
-                "task_type": self._task_type(key),
-                "attempt": failed + 1,
-                "will_retry": True,
-                "retries_left": getattr(task, "retries", None),
-            },
-        )
-
-    def _completed(self, key: Any, details: dict[str, Any]) -> None:
-        compute = sum(
-            span["stop"] - span["start"]
-            for span in details.get("startstops") or ()
-            if span.get("action") == "compute"
-        )
-        self._hooks().fire(
-            "task_completed",
-            task_id=str(key),
-            worker_id=details.get("worker"),
-            success=True,
-            execution_time=round(compute, 6),
-            output_quality=None,
-            metadata={
-                "nbytes": details.get("nbytes"),
-                "type": details.get("typename"),
-                "task_type": self._task_type(key),
-                **self._attempt(key, ended=True),
-            },
-        )
-
-    def _failed(self, key: Any, details: dict[str, Any]) -> None:
-        text = details.get("exception_text") or ""
-        error_type, _, message = text.partition("(")
-        self._hooks().fire(
-            "task_failed",
-            task_id=str(key),
-            worker_id=details.get("worker"),
-            error_type=error_type.strip() or "Exception",
-            error_message=_unquoted(message[:-1]) if message.endswith(")") else text,
-            stack_trace=details.get("traceback_text"),
-            metadata={
-                "exception": text,
-                "task_type": self._task_type(key),
-                "will_retry": False,
-                **self._attempt(key, ended=True),
-            },
-        )
-
-
-def _unquoted(arguments: str) -> str:
-    """``'division by zero'`` (an exception's repr'd argument) as ``division by zero``."""
-    try:
-        value = ast.literal_eval(arguments)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return arguments
-    return value if isinstance(value, str) else arguments
