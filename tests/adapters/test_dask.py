@@ -250,3 +250,102 @@ def test_a_real_work_steal_is_recorded_as_an_allocation_to_the_thief(tmp_path: P
             )
             assert done.metadata["worker_id"] == allocations[-1].metadata["worker_id"]
     manager.close()
+
+
+def _steal(plugin: FeedbackSchedulerPlugin, number: int) -> None:
+    plugin.log_event(
+        "stealing",
+        ("confirm", f"key-{number}", "waiting", "tcp://a:1", "tcp://b:2", f"steal-{number}"),
+    )
+
+
+def test_the_scheduler_process_builds_no_entries_and_flush_confirms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a manager the hooks fire in the recording process: this process gets no
+    store writer thread, and flush() returns once the entries are committed there."""
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_DATABASE", str(tmp_path / "r.db"))
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_PLUGINS", "")
+    plugin = FeedbackSchedulerPlugin()
+    for number in range(300):
+        _steal(plugin, number)
+    assert plugin.flush(timeout=60)
+    with FeedbackStorage(tmp_path / "r.db") as storage:
+        assert storage.count() == 300
+    names = {thread.name for thread in threading.enumerate()}
+    assert "orchestrator-feedback-writer" not in names
+    asyncio.run(plugin.close())
+
+
+def test_what_was_sent_survives_a_killed_scheduler(tmp_path: Path) -> None:
+    """SIGKILL the scheduler's process once its events are sent: the recording process
+    sees its input end and commits all of them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    database = tmp_path / "killed.db"
+    script = (
+        "import sys, time\n"
+        "from orchestrator_feedback.adapters.dask import FeedbackSchedulerPlugin\n"
+        "from tests.adapters.test_dask import _steal\n"
+        "plugin = FeedbackSchedulerPlugin()\n"
+        "for number in range(500):\n"
+        "    _steal(plugin, number)\n"
+        "time.sleep(1.0)\n"  # twenty gathering intervals: everything is sent
+        "print('sent', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    environment = {
+        **os.environ,
+        "ORCHESTRATOR_FEEDBACK_DATABASE": str(database),
+        "ORCHESTRATOR_FEEDBACK_PLUGINS": "",
+    }
+    scheduler = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        env=environment,
+        cwd=Path(__file__).parents[2],
+    )
+    assert scheduler.stdout is not None
+    assert scheduler.stdout.readline() == b"sent\n"
+    scheduler.send_signal(signal.SIGKILL)
+    scheduler.wait()
+    deadline = time.monotonic() + 60
+    count = 0
+    while time.monotonic() < deadline:
+        if database.exists():
+            with FeedbackStorage(database) as storage:
+                count = storage.count()
+            if count == 500:
+                break
+        time.sleep(0.2)
+    assert count == 500
+
+
+def test_a_recording_process_that_dies_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from orchestrator_feedback.adapters import dask_sinks
+
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_DATABASE", str(tmp_path / "d.db"))
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_PLUGINS", "")
+    monkeypatch.setattr(dask_sinks, "RESTART_DELAY", 0.5)
+    plugin = FeedbackSchedulerPlugin()
+    _steal(plugin, 1)
+    assert plugin.flush(timeout=60)
+    sink = plugin._sink
+    assert isinstance(sink, dask_sinks.RecordingProcessSink) and sink._child is not None
+    sink._child.kill()
+    sink._child.wait()
+    _steal(plugin, 2)  # no recording process: lost, and said so
+    assert not plugin.flush(timeout=60)
+    assert any("ended with exit code" in r.getMessage() for r in caplog.records)
+    assert sink.lost == 1
+    time.sleep(0.6)
+    _steal(plugin, 3)
+    assert plugin.flush(timeout=60)
+    asyncio.run(plugin.close())
+    with FeedbackStorage(tmp_path / "d.db") as storage:
+        assert sorted(e.task_id for e in storage.get_all()) == ["key-1", "key-3"]

@@ -149,12 +149,12 @@ class FeedbackSchedulerPlugin(SchedulerPlugin):
         config = self._given.config if self._given is not None else load_config()
         return config.background.exit_timeout_s
 
-    def flush(self) -> None:
-        """Commit every event recorded so far (tests, shutdown)."""
+    def flush(self, timeout: float | None = None) -> bool:
+        """Commit every event recorded so far; False if that could not be confirmed
+        within ``timeout`` seconds (or the recording process is gone)."""
         if self._sink is not None:
-            self._sink.flush()
-        elif self._manager is not None:
-            self._manager.flush()
+            return self._sink.flush(timeout)
+        return self._manager.flush() if self._manager is not None else True
 
     def _record(self, event: tuple[Any, ...]) -> None:
         events = self._events
