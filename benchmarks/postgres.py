@@ -16,8 +16,8 @@ from benchmarks.store import make_entry
 from benchmarks.timing import compare, fmt
 from orchestrator_feedback import FeedbackStorage
 from orchestrator_feedback.serialization import entry_to_row
-from orchestrator_feedback.storage.base import COLUMNS
-from orchestrator_feedback.storage.postgres_rows import row_params as _row_params
+from orchestrator_feedback.storage.backends.base import COLUMNS
+from orchestrator_feedback.storage.backends.postgres_rows import row_params as _row_params
 
 URL = os.environ.get(
     "ORCHESTRATOR_FEEDBACK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"

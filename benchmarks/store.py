@@ -15,7 +15,7 @@ from pathlib import Path
 from benchmarks.timing import Comparison, compare, fmt
 from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
 from orchestrator_feedback.serialization import entry_to_row
-from orchestrator_feedback.storage.sqlite import MIGRATIONS
+from orchestrator_feedback.storage.backends.sqlite import MIGRATIONS
 
 INSERT = (
     "INSERT INTO feedback (id, task_id, feedback_type, content, rating, user_id, metadata, "

@@ -22,7 +22,7 @@ from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import FeedbackType
 from orchestrator_feedback.privacy import check_retention_days
 from orchestrator_feedback.serialization import converter, structure_or_explain
-from orchestrator_feedback.storage.sqlite_files import names_no_file
+from orchestrator_feedback.storage.backends.sqlite_files import names_no_file
 
 __all__ = [
     "CONFIG_FILE_NAME",

@@ -33,7 +33,7 @@ from orchestrator_feedback.models import FeedbackEntry, validate_metadata
 from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME, FeedbackPlugin
 from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
 from orchestrator_feedback.storage import FeedbackStorage, StorageBackend
-from orchestrator_feedback.storage.registry import BUILTIN_SCHEMES, url_scheme
+from orchestrator_feedback.storage.backends.registry import BUILTIN_SCHEMES, url_scheme
 
 __all__ = [
     "ENV_DISABLE_PLUGINS",

@@ -10,7 +10,7 @@ import enum
 import math
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeAlias
 
@@ -358,16 +358,40 @@ class FeedbackEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (ISO 8601 timestamps, the type's string value)."""
-        from orchestrator_feedback.serialization import entry_to_dict
-
-        return entry_to_dict(self)
+        return _dict_codec.to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeedbackEntry:
         """Build an entry from what ``to_dict`` wrote, also after a JSON round trip."""
-        from orchestrator_feedback.serialization import entry_from_dict
+        return _dict_codec.from_dict(data)
 
-        return entry_from_dict(data)
+
+class _DictCodec:
+    """How entries become dicts and back: the cattrs converter of
+    ``orchestrator_feedback.serialization``, which sits a floor above the models and hands
+    its two functions down when it is imported (the package imports it first), so that
+    the models never import it back."""
+
+    def __init__(self) -> None:
+        self.to_dict: Callable[[FeedbackEntry], dict[str, Any]] = _not_ready
+        self.from_dict: Callable[[Mapping[str, Any]], FeedbackEntry] = _not_ready
+
+
+def _not_ready(*_arguments: object) -> Any:
+    raise RuntimeError("import orchestrator_feedback first: its converter is not loaded")
+
+
+_dict_codec = _DictCodec()
+
+
+def use_dict_codec(
+    to_dict: Callable[[FeedbackEntry], dict[str, Any]],
+    from_dict: Callable[[Mapping[str, Any]], FeedbackEntry],
+) -> None:
+    """Called once by ``orchestrator_feedback.serialization``: the functions behind
+    ``FeedbackEntry.to_dict`` and ``from_dict``."""
+    _dict_codec.to_dict = to_dict
+    _dict_codec.from_dict = from_dict
 
 
 ENTRY_FIELDS: tuple[str, ...] = tuple(field.name for field in attrs.fields(FeedbackEntry))

@@ -25,6 +25,7 @@ from orchestrator_feedback.models import (
     FeedbackType,
     to_feedback_type,
     trusted_entry,
+    use_dict_codec,
     validate_metadata,
 )
 
@@ -202,6 +203,9 @@ def entry_from_dict(data: Mapping[str, Any], *, location: str | None = None) -> 
         raise FeedbackValidationError("entry", data, "must be a JSON object", location=location)
     entry: FeedbackEntry = structure_or_explain(data, FeedbackEntry, location=location)
     return entry
+
+
+use_dict_codec(entry_to_dict, entry_from_dict)
 
 
 EncodedRow = tuple[Any, ...]

@@ -18,8 +18,10 @@ from click.testing import CliRunner, Result
 
 from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
 from orchestrator_feedback.cli import cli
-from orchestrator_feedback.storage.postgres_schema import SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION
-from orchestrator_feedback.storage.sqlite import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
+from orchestrator_feedback.storage.backends.postgres_schema import (
+    SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION,
+)
+from orchestrator_feedback.storage.backends.sqlite import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
 
 ANSI = re.compile(r"\x1b\[")
 MakeEntry = Callable[..., FeedbackEntry]

@@ -15,7 +15,7 @@ from orchestrator_feedback import (
     hookimpl,
     open_storage,
 )
-from orchestrator_feedback.storage.sqlite import SQLiteBackend
+from orchestrator_feedback.storage.backends.sqlite import SQLiteBackend
 
 
 class FolderBackends:

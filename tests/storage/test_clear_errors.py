@@ -115,7 +115,7 @@ def test_csv_files_that_are_almost_right(
 def test_a_line_longer_than_the_largest_record(
     storage: FeedbackStorage, tmp_path: Path, make_entry: MakeEntry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator_feedback.storage import transfer
+    from orchestrator_feedback.storage import file_formats as transfer
 
     monkeypatch.setattr(transfer, "MAX_RECORD_CHARACTERS", 10_000)
     path = tmp_path / "long.jsonl"

@@ -200,7 +200,7 @@ def test_json_array_items_are_located(
 
 
 def test_json_array_reading_crosses_chunk_boundaries(make_entry: MakeEntry) -> None:
-    from orchestrator_feedback.storage.transfer import read_json_array
+    from orchestrator_feedback.storage.file_formats import read_json_array
 
     records = [make_entry(content="x" * n).to_dict() for n in range(0, 300, 7)]
     text = json.dumps(records) + "\n"

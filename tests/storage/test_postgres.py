@@ -21,7 +21,7 @@ from orchestrator_feedback import (
     FeedbackType,
     SchemaVersionError,
 )
-from orchestrator_feedback.storage.postgres import SCHEMA_VERSION, hide_password
+from orchestrator_feedback.storage.backends.postgres import SCHEMA_VERSION, hide_password
 
 MakeEntry = Callable[..., FeedbackEntry]
 
@@ -192,7 +192,7 @@ def test_the_indexes_match_sqlites_and_serve_a_worker_filter(
     from a database at schema 2."""
     import psycopg
 
-    from orchestrator_feedback.storage.postgres_schema import MIGRATIONS
+    from orchestrator_feedback.storage.backends.postgres_schema import MIGRATIONS
 
     with psycopg.connect(postgres_url, autocommit=True) as connection:
         connection.execute("CREATE TABLE feedback_schema (version INTEGER NOT NULL)")

@@ -22,8 +22,8 @@ from orchestrator_feedback import (
     PoolTimeoutError,
     SchemaVersionError,
 )
-from orchestrator_feedback.storage import sqlite_statements
-from orchestrator_feedback.storage.sqlite import SCHEMA_VERSION
+from orchestrator_feedback.storage.backends import sqlite_statements
+from orchestrator_feedback.storage.backends.sqlite import SCHEMA_VERSION
 from tests.conftest import in_threads
 
 SEED_SCHEMA = """

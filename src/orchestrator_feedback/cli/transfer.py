@@ -19,7 +19,7 @@ from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.manager import open_storage
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage import FeedbackStorage
-from orchestrator_feedback.storage import transfer as store_transfer
+from orchestrator_feedback.storage import file_formats as store_transfer
 
 pass_settings = click.make_pass_decorator(Settings)
 EXPORT_FORMATS = ("jsonl", "json", "csv")

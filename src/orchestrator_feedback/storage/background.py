@@ -1,4 +1,5 @@
-"""Background writes for ``FeedbackStorage``: hand entries to a writer thread, flush."""
+"""A store's background writes: hand entries to a writer thread, flush, stop at close or
+at interpreter exit."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.models import FeedbackEntry
-from orchestrator_feedback.storage.core import StoreCore, check_entry
 from orchestrator_feedback.storage.writer import BackgroundWriter
 
 __all__ = ["BackgroundWrites"]
@@ -29,22 +30,38 @@ not exit should say why."""
 @atexit.register
 def _flush_at_exit() -> None:
     """Commit what background writers still hold when the interpreter exits."""
-    for storage in list(_open_writers):
+    for writes in list(_open_writers):
         try:
-            storage._stop_writer(storage._exit_timeout)
+            writes.stop(writes.exit_timeout)
         except Exception:
             logger.exception("could not flush feedback at exit")
 
 
-class BackgroundWrites(StoreCore):
-    """The background half of ``FeedbackStorage`` (see ``submit``)."""
+class BackgroundWrites:
+    """A store's background writer, started on first use (see ``FeedbackStorage.submit``).
 
-    _writer: BackgroundWriter | None
-    _writer_lock: threading.Lock
-    _writer_options: dict[str, Any]
-    _exit_timeout: float | None
+    ``write_group`` commits a group of checked entries (the store's ``create_many`` path),
+    ``write_one`` one entry (when a group fails and its entries are retried alone);
+    ``is_transient`` says whether a write error is worth retrying (a lost connection, a
+    full disk).
+    """
 
-    # -- background writes --------------------------------------------------------------
+    def __init__(
+        self,
+        write_group: Callable[[list[FeedbackEntry]], object],
+        write_one: Callable[[FeedbackEntry], object],
+        is_transient: Callable[[BaseException], bool],
+        writer_options: dict[str, Any],
+        exit_timeout: float | None,
+    ) -> None:
+        self._write_group = write_group
+        self._write_one = write_one
+        self._is_transient = is_transient
+        self._writer_options = writer_options
+        self.exit_timeout = exit_timeout
+        """How long interpreter exit waits for the writer (None: as long as it takes)."""
+        self._writer: BackgroundWriter | None = None
+        self._writer_lock = threading.Lock()
 
     def submit(self, entry: FeedbackEntry) -> int | None:
         """Hand ``entry`` to this store's background writer and return at once.
@@ -55,7 +72,6 @@ class BackgroundWrites(StoreCore):
         None if the queue was full and ``on_full="drop"``; with ``on_full="block"`` (the
         default) a full queue makes the caller wait.
         """
-        check_entry(entry)
         writer = self._writer or self._start_writer()
         return writer.submit(entry)
 
@@ -84,22 +100,15 @@ class BackgroundWrites(StoreCore):
         writer = self._writer
         return 0 if writer is None else writer.dropped
 
-    def _after_fork_in_child(self) -> None:
+    def after_fork_in_child(self) -> None:
         """In a forked child: the parent's writer thread is not here, and what it still
         holds is the parent's to write; this child starts a writer of its own if it
         submits."""
-        super()._after_fork_in_child()
         self._writer = None
         self._writer_lock = threading.Lock()
         _open_writers.discard(self)
 
-    def _is_transient(self, error: BaseException) -> bool:
-        # A write that lost its connection is re-raised as a FeedbackError from the cause.
-        backend = self._backend
-        cause = error.__cause__
-        return backend.is_transient(error) or (cause is not None and backend.is_transient(cause))
-
-    def _stop_writer(self, timeout: float | None = None) -> None:
+    def stop(self, timeout: float | None = None) -> None:
         """Commit what the writer holds, then end its thread; after ``timeout`` seconds
         (None: no limit) give up, and say how many entries remain unsaved."""
         writer = self._writer
@@ -143,8 +152,8 @@ class BackgroundWrites(StoreCore):
         with self._writer_lock:
             if self._writer is None:
                 self._writer = BackgroundWriter(
-                    self._create_group,  # type: ignore[attr-defined]
-                    self.create,  # type: ignore[attr-defined]
+                    self._write_group,
+                    self._write_one,
                     transient=self._is_transient,
                     **self._writer_options,
                 )

@@ -7,12 +7,16 @@ import math
 from typing import Any
 
 from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.models import FeedbackEntry
 
 __all__ = [
     "check_connection_options",
+    "check_entry",
     "check_exit_timeout",
+    "check_id",
     "check_page",
     "is_number",
+    "query_limits",
     "writer_options",
 ]
 
@@ -72,3 +76,32 @@ def check_page(limit: object, offset: object) -> None:
         raise FeedbackValidationError(
             "offset", offset, "must be a whole number from 0 to 2**63 - 1"
         )
+
+
+def check_entry(entry: object) -> FeedbackEntry:
+    """``entry`` itself, if it is a ``FeedbackEntry`` (validated when it was made)."""
+    if type(entry) is not FeedbackEntry:
+        raise FeedbackValidationError("entry", entry, "must be a FeedbackEntry")
+    return entry
+
+
+def check_id(feedback_id: object) -> str:
+    """``feedback_id`` itself, if it is a string."""
+    if type(feedback_id) is not str:
+        raise FeedbackValidationError("id", feedback_id, "must be a string")
+    return feedback_id
+
+
+def query_limits(time_limit: object, max_rows: object) -> dict[str, Any]:
+    """``execute_query``'s ``time_limit`` (seconds > 0) and ``max_rows`` (a whole number
+    >= 0), checked, as the backend's keyword arguments (unset ones left out)."""
+    limits: dict[str, Any] = {}
+    if time_limit is not None:
+        if not is_number(time_limit) or not time_limit > 0:  # type: ignore[operator]
+            raise FeedbackValidationError("time_limit", time_limit, "must be seconds > 0")
+        limits["time_limit"] = float(time_limit)  # type: ignore[arg-type]
+    if max_rows is not None:
+        if type(max_rows) is not int or max_rows < 0:
+            raise FeedbackValidationError("max_rows", max_rows, "must be a whole number >= 0")
+        limits["max_rows"] = max_rows
+    return limits

@@ -7,7 +7,7 @@ from typing import Any
 
 from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.privacy import PrivacyPolicy
-from orchestrator_feedback.storage.base import StorageBackend
+from orchestrator_feedback.storage.backends.base import StorageBackend
 
 __all__ = ["refuse_another_secret"]
 

@@ -25,8 +25,8 @@ from orchestrator_feedback.serialization import (
     entries_from_rows,
     format_sqlite_timestamp,
 )
-from orchestrator_feedback.storage import sqlite_statements as statements
-from orchestrator_feedback.storage.base import (
+from orchestrator_feedback.storage.backends import sqlite_statements as statements
+from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
     FeedbackFilter,
     OnConflict,
@@ -34,16 +34,16 @@ from orchestrator_feedback.storage.base import (
     StorageBackend,
     leave_to_parent,
 )
-from orchestrator_feedback.storage.pool import ConnectionPool
-from orchestrator_feedback.storage.sqlite_files import (
+from orchestrator_feedback.storage.backends.pool import ConnectionPool
+from orchestrator_feedback.storage.backends.sqlite_files import (
     cannot_open,
     connect_read_only,
     create_private_file,
     file_identity,
     writable,
 )
-from orchestrator_feedback.storage.sqlite_guard import run_guarded
-from orchestrator_feedback.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from orchestrator_feedback.storage.backends.sqlite_guard import run_guarded
+from orchestrator_feedback.storage.backends.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
 

@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import RowMaker
 
 from orchestrator_feedback.serialization import EncodedRow
-from orchestrator_feedback.storage.base import COLUMNS
+from orchestrator_feedback.storage.backends.base import COLUMNS
 
 __all__ = ["CopyStream", "hide_password", "named_rows", "row_params"]
 

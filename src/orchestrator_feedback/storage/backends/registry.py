@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 from orchestrator_feedback.errors import FeedbackError
-from orchestrator_feedback.storage.base import StorageBackend
-from orchestrator_feedback.storage.sqlite import SQLiteBackend
-from orchestrator_feedback.storage.sqlite_files import sqlite_path_from_url
+from orchestrator_feedback.storage.backends.base import StorageBackend
+from orchestrator_feedback.storage.backends.sqlite import SQLiteBackend
+from orchestrator_feedback.storage.backends.sqlite_files import sqlite_path_from_url
 
 __all__ = ["BUILTIN_SCHEMES", "open_backend", "url_scheme"]
 
@@ -31,7 +31,7 @@ def open_backend(database: str | os.PathLike[str], **options: Any) -> StorageBac
         return SQLiteBackend(sqlite_path_from_url(database), **options)
     if scheme in ("postgresql", "postgres"):
         # Imported here: psycopg is an optional extra, and its absence is explained there.
-        from orchestrator_feedback.storage.postgres import PostgresBackend
+        from orchestrator_feedback.storage.backends.postgres import PostgresBackend
 
         return PostgresBackend(database, **options)
     raise FeedbackError(

@@ -23,7 +23,7 @@ from orchestrator_feedback.errors import (
 )
 from orchestrator_feedback.models import to_utc
 from orchestrator_feedback.serialization import EncodedRow, entries_from_rows
-from orchestrator_feedback.storage.base import (
+from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
     FeedbackFilter,
     OnConflict,
@@ -31,7 +31,7 @@ from orchestrator_feedback.storage.base import (
     StorageBackend,
     leave_to_parent,
 )
-from orchestrator_feedback.storage.postgres_schema import MIGRATIONS, SCHEMA_VERSION
+from orchestrator_feedback.storage.backends.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 
 try:
     import psycopg
@@ -45,8 +45,8 @@ except ImportError as missing:  # pragma: no cover - exercised only without the 
     ) from None
 
 # Only now: these import psycopg too, and its absence has been explained above.
-from orchestrator_feedback.storage.postgres_guard import run_guarded
-from orchestrator_feedback.storage.postgres_rows import (
+from orchestrator_feedback.storage.backends.postgres_guard import run_guarded
+from orchestrator_feedback.storage.backends.postgres_rows import (
     CopyStream,
     hide_password,
     row_params,

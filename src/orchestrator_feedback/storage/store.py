@@ -1,17 +1,18 @@
 """``FeedbackStorage``: the one storage API, whatever backend holds the data.
 
-Validation, per-thread transactions, committed-change listeners, privacy, history and
-summaries live here (and in ``core``, ``background`` and ``bulk``), once; backends only
-run SQL.
+The store turns entries into rows (with privacy and history) and answers questions; it
+owns a few parts, each with one job: ``Transactions`` (where transactions begin and end,
+``Listeners`` told after each commit), ``BackgroundWrites`` (the writer thread behind
+``submit``) and ``BulkTransfer`` (import and export). Backends only run SQL.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, overload
+from typing import Any, Self, overload
 
 from orchestrator_feedback.errors import (
     FeedbackError,
@@ -25,12 +26,12 @@ from orchestrator_feedback.models import (
     FeedbackType,
     TrendPoint,
     WorkerStats,
-    to_utc,
 )
-from orchestrator_feedback.privacy import MAX_RETENTION_DAYS, PrivacyPolicy, RetentionPolicy
+from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
 from orchestrator_feedback.serialization import entry_to_row
-from orchestrator_feedback.storage.background import BackgroundWrites
-from orchestrator_feedback.storage.base import (
+from orchestrator_feedback.storage import file_formats
+from orchestrator_feedback.storage.analysis import Analysis
+from orchestrator_feedback.storage.backends.base import (
     ALL,
     FeedbackChange,
     FeedbackFilter,
@@ -38,31 +39,32 @@ from orchestrator_feedback.storage.base import (
     QueryRow,
     StorageBackend,
 )
-from orchestrator_feedback.storage.bulk import BulkTransfer
-from orchestrator_feedback.storage.core import (
+from orchestrator_feedback.storage.backends.registry import open_backend
+from orchestrator_feedback.storage.background import BackgroundWrites
+from orchestrator_feedback.storage.deletions import Deletions
+from orchestrator_feedback.storage.listeners import (
     ChangeListener,
     Events,
+    Listeners,
     RecordedEvents,
-    _ThreadState,
-    check_entry,
-    check_id,
 )
 from orchestrator_feedback.storage.options import (
     check_connection_options,
+    check_entry,
     check_exit_timeout,
+    check_id,
     check_page,
-    is_number,
+    query_limits,
     writer_options,
 )
 from orchestrator_feedback.storage.pseudonym_keys import refuse_another_secret
-from orchestrator_feedback.storage.registry import open_backend
-from orchestrator_feedback.storage.summaries import summary_of
-from orchestrator_feedback.storage.writer import BackgroundWriter
+from orchestrator_feedback.storage.transactions import Transactions
+from orchestrator_feedback.storage.transfer import BulkTransfer, Target
 
 __all__ = ["ChangeListener", "FeedbackStorage"]
 
 
-class FeedbackStorage(BackgroundWrites, BulkTransfer):
+class FeedbackStorage:
     """Stores feedback entries in SQLite (a path, ``":memory:"``, ``sqlite:///...``) or
     PostgreSQL (``postgresql://user@host/db``), or in a ready ``StorageBackend``.
 
@@ -97,32 +99,41 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         exit_timeout: float | None = None,
     ) -> None:
         check_connection_options(pool_size, timeout)
-        self._writer_options = writer_options(
+        options = writer_options(
             queue_size=queue_size, batch_size=batch_size, batch_window=batch_window, on_full=on_full
         )
         check_exit_timeout(exit_timeout)
-        self._exit_timeout = exit_timeout
-        self._backend = (
+        backend = (
             db_path
             if isinstance(db_path, StorageBackend)
             else open_backend(
                 db_path, pool_size=pool_size, timeout=float(timeout), synchronous=synchronous
             )
         )
-        self._listeners = list(listeners)
-        self._batch_listeners = []
-        self._state = _ThreadState()
+        self._backend = backend
+        self._listeners = Listeners(list(listeners))
+        self._transactions = Transactions(backend, self._listeners)
         self._privacy = privacy if privacy is not None and privacy.active else None
-        self._retention = retention
         self._history = history
         if self._privacy is not None and self._privacy.anonymize_user_ids:
             try:
-                refuse_another_secret(self._backend, self._privacy)
+                refuse_another_secret(backend, self._privacy)
             except FeedbackError:
-                self._backend.close()
+                backend.close()
                 raise
-        self._writer: BackgroundWriter | None = None
-        self._writer_lock = threading.Lock()
+        self._background = BackgroundWrites(
+            self._create_group, self.create, self._is_transient, options, exit_timeout
+        )
+        self._bulk = BulkTransfer(self._transactions, self._privacy, history=history)
+        self._analysis = Analysis(self._transactions)
+        self._deletions = Deletions(
+            self._transactions,
+            privacy=self._privacy,
+            retention=retention,
+            history=history,
+            user_filter=lambda user_id: self._filter(user_id=user_id),
+            reveal=self._reveal,
+        )
         renew_after_fork(self)  # a forked child leaves the parent's connections alone
 
     def close(self, timeout: float | None = None) -> None:
@@ -133,9 +144,54 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         Any later call raises ``StorageClosedError``.
         """
         try:
-            self._stop_writer(timeout)
+            self._background.stop(timeout)
         finally:
             self._backend.close()
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: no transaction or writer of the parent's, new connections."""
+        self._transactions.after_fork_in_child()
+        self._background.after_fork_in_child()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def backend(self) -> StorageBackend:
+        """The backend holding the data."""
+        return self._backend
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the database."""
+        return self._backend.schema_version
+
+    def add_listener(self, listener: Callable[..., None], *, batched: bool = False) -> None:
+        """Call ``listener(change, entry)`` after every committed change from now on.
+
+        ``batched=True``: call ``listener(changes)`` once per commit instead, with the
+        commit's ``(change, entry)`` pairs as a sequence (``list(changes)`` copies it);
+        cheaper when a commit holds thousands.
+        """
+        self._listeners.add(listener, batched=batched)
+
+    def remove_listener(self, listener: Callable[..., None]) -> None:
+        """Stop calling ``listener``."""
+        self._listeners.remove(listener)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Self]:
+        """Group calls: all commit on exit, all roll back on an exception.
+
+        Nestable: an inner block is a savepoint, undone alone if it raises. Inside the
+        block every call from this thread uses the same connection; other threads see
+        nothing until the outermost block commits. Listeners hear of the changes then.
+        """
+        with self._transactions.transaction():
+            yield self
 
     # -- writing -----------------------------------------------------------------------
 
@@ -143,7 +199,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         """Store a new entry and return it; ``DuplicateFeedbackError`` if its id exists."""
         check_entry(entry)
         backend = self._backend
-        listening = self._listening
+        listening = self._listeners.listening
 
         row = entry_to_row(entry)
         if self._privacy is not None:
@@ -153,7 +209,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
             backend.insert(connection, (row,), OnConflict.ERROR)
             return entry, [(FeedbackChange.RECORDED, entry)] if listening else []
 
-        return self._write(insert, one_statement=True)
+        return self._transactions.write(insert, one_statement=True)
 
     def create_many(self, entries: Iterable[FeedbackEntry]) -> list[FeedbackEntry]:
         """Store many entries in one transaction: all of them, or none."""
@@ -189,13 +245,13 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         one_statement: bool,
     ) -> list[FeedbackEntry]:
         """Run ``insert`` as one write that records ``entries``, and return them."""
-        listening = self._listening
+        listening = self._listeners.listening
 
         def write(connection: Any) -> tuple[list[FeedbackEntry], Events]:
             insert(connection)
             return entries, RecordedEvents(entries) if listening else []
 
-        return self._write(write, one_statement=one_statement)
+        return self._transactions.write(write, one_statement=one_statement)
 
     def update(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Overwrite the stored entry with the same id; ``FeedbackNotFoundError`` if absent."""
@@ -214,16 +270,15 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
                 raise FeedbackNotFoundError(entry.id)
             return entry, [(FeedbackChange.UPDATED, entry)]
 
-        return self._write(overwrite, one_statement=not history)
+        return self._transactions.write(overwrite, one_statement=not history)
 
     def delete(self, feedback_id: str) -> bool:
         """Delete one entry; return whether it existed."""
-        check_id(feedback_id)
-        return self._delete(feedback_id) > 0
+        return self._deletions.delete(check_id(feedback_id)) > 0
 
     def delete_by_task(self, task_id: str) -> int:
         """Delete every entry of a task; return how many went."""
-        return self._delete(FeedbackFilter(task_id=check_id(task_id)))
+        return self._deletions.delete(FeedbackFilter(task_id=check_id(task_id)))
 
     @overload
     def purge(self, older_than: None = None) -> dict[FeedbackType, int]: ...
@@ -240,72 +295,17 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         then and return the count. Without it apply the configured ``RetentionPolicy``
         (a maximum age, with per-type overrides) and return the counts per type.
         """
-        if older_than is None:
-            return self._purge_by_policy(dry_run=False)
-        if isinstance(older_than, timedelta):
-            try:
-                cutoff = datetime.now(UTC) - older_than
-            except OverflowError:
-                raise FeedbackValidationError(
-                    "older_than", older_than, "reaches back before the year 1"
-                ) from None
-        elif isinstance(older_than, datetime):
-            cutoff = to_utc(older_than, "older_than")
-        else:
-            raise FeedbackValidationError(
-                "older_than", older_than, "must be a timedelta or a datetime"
-            )
-        return self._delete(FeedbackFilter(created_before=cutoff), keep_history=False)
+        return self._deletions.purge(older_than)
 
     def retention_preview(self) -> dict[FeedbackType, int]:
         """What ``purge()`` would delete under the retention policy, per type."""
-        return self._purge_by_policy(dry_run=True)
-
-    def _purge_by_policy(self, dry_run: bool) -> dict[FeedbackType, int]:
-        policy = self._retention
-        if policy is None or not policy.active:
-            raise FeedbackError(
-                "no retention policy is configured: set [retention] max_age_days "
-                "(or per type) or give purge an age"
-            )
-        counts: dict[FeedbackType, int] = {}
-        with self.transaction():
-            for feedback_type, cutoff in policy.cutoffs():
-                where = FeedbackFilter(feedback_type=feedback_type, created_before=cutoff)
-                if dry_run:
-                    counts[feedback_type] = self.count(
-                        feedback_type=feedback_type, created_before=cutoff
-                    )
-                else:
-                    counts[feedback_type] = self._delete(where, keep_history=False)
-        return counts
+        return self._deletions.by_policy(dry_run=True)
 
     def forget_user(self, user_id: str) -> int:
         """Erase every entry by ``user_id`` and their history, reclaim the space, and
         return how many entries went. Takes the original user id (also when anonymised).
         """
-        check_id(user_id)
-        wheres = [self._filter(user_id=user_id)]
-        if self._privacy is not None and self._privacy.anonymize_user_ids:
-            wheres.append(FeedbackFilter(user_id=self._privacy.legacy_pseudonym(user_id)))
-        backend = self._backend
-
-        def erase(connection: Any) -> tuple[int, Events]:
-            count, events = 0, []
-            for where in wheres:
-                backend.delete_history(connection, where)
-                deleted = backend.delete(connection, where, returning=self._listening)
-                if isinstance(deleted, int):
-                    count += deleted
-                else:
-                    count += len(deleted)
-                    events += [(FeedbackChange.DELETED, entry) for entry in deleted]
-            return count, events
-
-        count = self._write(erase)
-        if self._state.connection is None:
-            backend.reclaim_space()
-        return count
+        return self._deletions.forget_user(check_id(user_id))
 
     def get_history(self, feedback_id: str) -> list[FeedbackEntry]:
         """Every version of an entry, oldest first: the previous versions kept by
@@ -318,26 +318,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
             current = backend.get(connection, feedback_id)
             return [*found, current] if current is not None else found
 
-        return self._reveal(self._read(versions))
-
-    def _delete(self, where: FeedbackFilter | str, *, keep_history: bool = True) -> int:
-        backend = self._backend
-        listening = self._listening
-        history = self._history and keep_history
-        purging = not keep_history and isinstance(where, FeedbackFilter)
-
-        def remove(connection: Any) -> tuple[int, Events]:
-            if history:
-                backend.save_history(connection, where, "delete", datetime.now(UTC))
-            if purging:
-                backend.delete_history(connection, where)  # type: ignore[arg-type]
-            deleted = backend.delete(connection, where, returning=listening)
-            if isinstance(deleted, int):
-                return deleted, []
-            entries = self._reveal(deleted)
-            return len(entries), [(FeedbackChange.DELETED, entry) for entry in entries]
-
-        return self._write(remove, one_statement=not (history or purging))
+        return self._reveal(self._transactions.read(versions))
 
     # -- reading -----------------------------------------------------------------------
 
@@ -345,7 +326,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         """Return the entry with this id, or None."""
         check_id(feedback_id)
         backend = self._backend
-        entry = self._read(lambda connection: backend.get(connection, feedback_id))
+        entry = self._transactions.read(lambda connection: backend.get(connection, feedback_id))
         return entry if entry is None or self._privacy is None else self._reveal([entry])[0]
 
     def get_by_task(self, task_id: str) -> list[FeedbackEntry]:
@@ -353,7 +334,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         where = FeedbackFilter(task_id=check_id(task_id))
         backend = self._backend
         return self._reveal(
-            self._read(lambda connection: backend.select(connection, where, None, 0))
+            self._transactions.read(lambda connection: backend.select(connection, where, None, 0))
         )
 
     def get_by_type(self, feedback_type: FeedbackType | str) -> list[FeedbackEntry]:
@@ -361,7 +342,7 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         where = FeedbackFilter(feedback_type=feedback_type)
         backend = self._backend
         return self._reveal(
-            self._read(lambda connection: backend.select(connection, where, None, 0))
+            self._transactions.read(lambda connection: backend.select(connection, where, None, 0))
         )
 
     def get_filtered(
@@ -393,66 +374,49 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         check_page(limit, offset)
         backend = self._backend
         return self._reveal(
-            self._read(lambda connection: backend.select(connection, where, limit, offset))
+            self._transactions.read(
+                lambda connection: backend.select(connection, where, limit, offset)
+            )
         )
 
     def count(self, **filters: Any) -> int:
         """Return how many entries match the ``get_filtered`` filters given."""
         where = self._filter(**filters)
         backend = self._backend
-        return self._read(lambda connection: backend.count(connection, where))
+        return self._transactions.read(lambda connection: backend.count(connection, where))
 
     def get_all(self) -> list[FeedbackEntry]:
         """Return every entry, oldest first (see ``iter_all`` for large stores)."""
         backend = self._backend
-        return self._reveal(self._read(lambda connection: backend.select(connection, ALL, None, 0)))
+        return self._reveal(
+            self._transactions.read(lambda connection: backend.select(connection, ALL, None, 0))
+        )
 
     def iter_all(self, **filters: Any) -> Iterator[FeedbackEntry]:
         """Yield every entry (or the matching ones), oldest first, in constant memory."""
         where = self._filter(**filters)
-        connection = self._state.connection
-        owned = connection is None
-        if owned:
-            connection = self._backend.acquire()
-        try:
-            entries = self._backend.iterate(connection, where)
-            if self._privacy is None or not self._privacy.encrypted_keys:
-                yield from entries
-            else:
-                for entry in entries:
-                    yield self._reveal([entry])[0]
-        finally:
-            if owned:
-                self._backend.release(connection)
+        backend = self._backend
+        entries = self._transactions.iterate(lambda connection: backend.iterate(connection, where))
+        if self._privacy is None or not self._privacy.encrypted_keys:
+            yield from entries
+        else:
+            for entry in entries:
+                yield self._reveal([entry])[0]
 
     def get_summary(self, task_id: str | None = None) -> FeedbackSummary:
         """Return counts, average rating, rating distribution and counts by type.
 
         ``task_id=None`` summarises the whole store.
         """
-        if task_id is not None:
-            check_id(task_id)
-        backend = self._backend
-        return summary_of(self._read(lambda connection: backend.rating_counts(connection, task_id)))
+        return self._analysis.summary(None if task_id is None else check_id(task_id))
 
     def worker_stats(self) -> list[WorkerStats]:
         """Per worker (metadata ``worker_id``): count, average rating, failures; best first."""
-        backend = self._backend
-        rows = self._read(lambda connection: backend.worker_summary(connection))
-        return [WorkerStats(str(w), n, average, failures or 0) for w, n, average, failures in rows]
+        return self._analysis.worker_stats()
 
     def trends(self, days: int = 30, by: str = "day") -> list[TrendPoint]:
         """Average rating and count per day or week over the last ``days`` days."""
-        if type(days) is not int or not 1 <= days <= MAX_RETENTION_DAYS:
-            raise FeedbackValidationError(
-                "days", days, f"must be a whole number from 1 to {MAX_RETENTION_DAYS:,}"
-            )
-        if by not in ("day", "week"):
-            raise FeedbackValidationError("by", by, "must be day or week")
-        since = datetime.now(UTC) - timedelta(days=days)
-        backend = self._backend
-        rows = self._read(lambda connection: backend.rating_trend(connection, since, by))
-        return [TrendPoint(str(period), average, count) for period, average, count in rows]
+        return self._analysis.trends(days, by)
 
     def execute_query(
         self,
@@ -475,21 +439,108 @@ class FeedbackStorage(BackgroundWrites, BulkTransfer):
         or change a connection setting raises ``QueryRefusedError``, as does more than one
         statement.
         """
-        if time_limit is not None and (not is_number(time_limit) or not time_limit > 0):
-            raise FeedbackValidationError("time_limit", time_limit, "must be seconds > 0")
-        if max_rows is not None and (type(max_rows) is not int or max_rows < 0):
-            raise FeedbackValidationError("max_rows", max_rows, "must be a whole number >= 0")
+        limits = query_limits(time_limit, max_rows)
         encode = self._backend.encode_parameter
         if isinstance(params, dict):
             encoded: Sequence[Any] | dict[str, Any] = {k: encode(v) for k, v in params.items()}
         else:
             encoded = [encode(value) for value in params]
         backend = self._backend
-        limits: dict[str, Any] = {}
-        if time_limit is not None:
-            limits["time_limit"] = float(time_limit)
-        if max_rows is not None:
-            limits["max_rows"] = max_rows
-        return self._read(
+        return self._transactions.read(
             lambda connection: backend.execute(connection, sql, encoded, read_only, **limits)
         )
+
+    # -- background writes (the writer thread: ``BackgroundWrites``) --------------------
+
+    def submit(self, entry: FeedbackEntry) -> int | None:
+        """Hand ``entry`` to this store's background writer and return at once.
+
+        The writer thread (started on first use) commits entries in groups of up to
+        ``batch_size``, waiting at most ``batch_window`` seconds to fill one; listeners
+        run on that thread, in commit order. Returns a ticket for ``wait_committed``, or
+        None if the queue was full and ``on_full="drop"``; with ``on_full="block"`` (the
+        default) a full queue makes the caller wait.
+        """
+        return self._background.submit(check_entry(entry))
+
+    def wait_committed(self, ticket: int, timeout: float | None = None) -> bool:
+        """Wait until the entry with this ``submit`` ticket is committed; False on timeout."""
+        return self._background.wait_committed(ticket, timeout)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Return once every entry submitted before the call is committed (False on timeout).
+
+        Raises ``FeedbackError`` if some entries could not be stored since the last flush.
+        """
+        return self._background.flush(timeout)
+
+    @property
+    def queue_depth(self) -> int:
+        """Entries waiting in the background queue (the group being written is not counted)."""
+        return self._background.queue_depth
+
+    @property
+    def dropped_count(self) -> int:
+        """Entries dropped because the background queue was full."""
+        return self._background.dropped_count
+
+    def _is_transient(self, error: BaseException) -> bool:
+        # A write that lost its connection is re-raised as a FeedbackError from the cause.
+        backend = self._backend
+        cause = error.__cause__
+        return backend.is_transient(error) or (cause is not None and backend.is_transient(cause))
+
+    # -- import and export (``BulkTransfer``) -------------------------------------------
+
+    def export_jsonl(self, dest: Target, **filters: Any) -> int:
+        """Write matching entries as JSON Lines (one ``to_dict`` a line); return the count."""
+        return self._bulk.export(self.iter_all(**filters), dest, file_formats.JSONL)
+
+    def export_json(self, dest: Target, **filters: Any) -> int:
+        """Write matching entries as one JSON array; return the count."""
+        return self._bulk.export(self.iter_all(**filters), dest, file_formats.JSON_ARRAY)
+
+    def export_csv(self, dest: Target, **filters: Any) -> int:
+        """Write matching entries as CSV (metadata as JSON text); return the count."""
+        return self._bulk.export(self.iter_all(**filters), dest, file_formats.CSV)
+
+    def import_jsonl(
+        self, src: Target, on_conflict: str = "error", *, dry_run: bool = False
+    ) -> int:
+        """Import a JSON Lines file atomically; return how many entries were written.
+
+        ``on_conflict``: ``"error"`` (an existing id aborts), ``"skip"`` or ``"replace"``.
+        A bad record aborts the whole import with an error naming its line and field.
+        ``dry_run=True`` checks everything, rolls back, and returns the count.
+        """
+        return self._bulk.import_file(src, on_conflict, file_formats.read_jsonl, dry_run)
+
+    def import_json(self, src: Target, on_conflict: str = "error", *, dry_run: bool = False) -> int:
+        """Import a JSON array file atomically, like ``import_jsonl``."""
+        return self._bulk.import_file(src, on_conflict, file_formats.read_json_array, dry_run)
+
+    def import_csv(self, src: Target, on_conflict: str = "error", *, dry_run: bool = False) -> int:
+        """Import a CSV file written by ``export_csv`` atomically, like ``import_jsonl``."""
+        return self._bulk.import_file(src, on_conflict, file_formats.read_csv, dry_run)
+
+    def import_entries(
+        self, entries: Iterable[FeedbackEntry], on_conflict: str = "error", *, dry_run: bool = False
+    ) -> int:
+        """Store entries from any iterable (another store's ``iter_all()``, say) in one
+        transaction, by the bulk path; return how many were written."""
+        return self._bulk.import_entries(entries, on_conflict, dry_run=dry_run)
+
+    # -- privacy on the way in and out ---------------------------------------------------
+
+    def _filter(self, **filters: Any) -> FeedbackFilter:
+        """A ``FeedbackFilter``; a user id is turned into its stored (pseudonymous) form."""
+        user_id = filters.get("user_id")
+        if user_id is not None and self._privacy is not None:
+            if type(user_id) is not str:
+                raise FeedbackValidationError("user_id", user_id, "must be a string")
+            filters["user_id"] = self._privacy.pseudonym(user_id)
+        return FeedbackFilter(**filters)
+
+    def _reveal(self, entries: list[FeedbackEntry]) -> list[FeedbackEntry]:
+        """Decrypt what the privacy policy encrypted, on entries read back."""
+        return entries if self._privacy is None else self._privacy.reveal(entries)

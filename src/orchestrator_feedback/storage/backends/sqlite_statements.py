@@ -16,7 +16,7 @@ from orchestrator_feedback.serialization import (
     entry_to_timed_row,
     format_sqlite_timestamp,
 )
-from orchestrator_feedback.storage.base import COLUMNS, OnConflict
+from orchestrator_feedback.storage.backends.base import COLUMNS, OnConflict
 
 __all__ = [
     "GROUP_INSERT",

@@ -1,0 +1,72 @@
+"""A store's answers to the questions people ask of all its feedback: the summary, the
+workers, the trends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.models import FeedbackSummary, FeedbackType, TrendPoint, WorkerStats
+from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
+from orchestrator_feedback.storage.transactions import Transactions
+
+__all__ = ["Analysis", "summary_of"]
+
+
+class Analysis:
+    """Answers from one store's backend, through ``transactions``."""
+
+    def __init__(self, transactions: Transactions) -> None:
+        self._transactions = transactions
+        self._backend = transactions.backend
+
+    def summary(self, task_id: str | None) -> FeedbackSummary:
+        """The summary of one task, or of the whole store (``task_id=None``)."""
+        backend = self._backend
+        return summary_of(
+            self._transactions.read(lambda connection: backend.rating_counts(connection, task_id))
+        )
+
+    def worker_stats(self) -> list[WorkerStats]:
+        """Per worker (metadata ``worker_id``): count, average rating, failures; best first."""
+        backend = self._backend
+        rows = self._transactions.read(lambda connection: backend.worker_summary(connection))
+        return [WorkerStats(str(w), n, average, failures or 0) for w, n, average, failures in rows]
+
+    def trends(self, days: int = 30, by: str = "day") -> list[TrendPoint]:
+        """Average rating and count per day or week over the last ``days`` days."""
+        if type(days) is not int or not 1 <= days <= MAX_RETENTION_DAYS:
+            raise FeedbackValidationError(
+                "days", days, f"must be a whole number from 1 to {MAX_RETENTION_DAYS:,}"
+            )
+        if by not in ("day", "week"):
+            raise FeedbackValidationError("by", by, "must be day or week")
+        since = datetime.now(UTC) - timedelta(days=days)
+        backend = self._backend
+        rows = self._transactions.read(
+            lambda connection: backend.rating_trend(connection, since, by)
+        )
+        return [TrendPoint(str(period), average, count) for period, average, count in rows]
+
+
+def summary_of(groups: Iterable[tuple[str, int | None, int]]) -> FeedbackSummary:
+    """A ``FeedbackSummary`` from ``(feedback_type, rating, count)`` groups: the total, the
+    mean rating over rated entries (sum of rating x count / rated count), the rating
+    distribution and the count per type."""
+    by_type = dict.fromkeys(FeedbackType, 0)
+    distribution = dict.fromkeys(range(1, 6), 0)
+    total = rated = rating_sum = 0
+    for type_value, rating, count in groups:
+        total += count
+        by_type[FeedbackType(type_value)] += count
+        if rating is not None:
+            distribution[rating] += count
+            rated += count
+            rating_sum += rating * count
+    return FeedbackSummary(
+        total_count=total,
+        average_rating=rating_sum / rated if rated else None,
+        rating_distribution=distribution,
+        feedback_by_type=by_type,
+    )

@@ -1,0 +1,106 @@
+"""Who hears of committed changes: the store's listeners, told once per commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import overload
+
+from orchestrator_feedback.errors import reaches_the_host
+from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.storage.backends.base import FeedbackChange
+
+__all__ = ["BatchListener", "ChangeListener", "Event", "Events", "Listeners", "RecordedEvents"]
+
+logger = logging.getLogger("orchestrator_feedback.storage")
+
+ChangeListener = Callable[[FeedbackChange, FeedbackEntry], None]
+"""Called as ``listener(change, entry)`` once the change is committed."""
+BatchListener = Callable[[Sequence[tuple[FeedbackChange, FeedbackEntry]]], None]
+"""Called as ``listener(changes)`` once per commit, with its ``(change, entry)`` pairs."""
+
+Event = tuple[FeedbackChange, FeedbackEntry]
+Events = Sequence[Event]
+
+
+class RecordedEvents(Sequence[Event]):
+    """The ``(RECORDED, entry)`` events of new entries, each pair made as it is read.
+
+    A group of 10,000 entries as a list of pairs would be 10,000 more objects for the
+    garbage collector to walk while the listeners run.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: Sequence[FeedbackEntry]) -> None:
+        self._entries = entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Event]: ...
+
+    def __getitem__(self, index: int | slice) -> Event | list[Event]:
+        if isinstance(index, slice):
+            return [(FeedbackChange.RECORDED, entry) for entry in self._entries[index]]
+        return (FeedbackChange.RECORDED, self._entries[index])
+
+    def __iter__(self) -> Iterator[Event]:
+        recorded = FeedbackChange.RECORDED
+        for entry in self._entries:
+            yield recorded, entry
+
+
+class Listeners:
+    """The store's listeners: per change, or per commit (``batched``)."""
+
+    def __init__(self, listeners: Sequence[ChangeListener] = ()) -> None:
+        self._each: list[ChangeListener] = list(listeners)
+        self._batched: list[BatchListener] = []
+
+    def add(self, listener: Callable[..., None], *, batched: bool = False) -> None:
+        """Call ``listener`` after every commit from now on (see ``FeedbackStorage``)."""
+        (self._batched if batched else self._each).append(listener)
+
+    def remove(self, listener: Callable[..., None]) -> None:
+        """Stop calling ``listener``."""
+        if listener in self._batched:
+            self._batched.remove(listener)
+        else:
+            self._each.remove(listener)
+
+    @property
+    def listening(self) -> bool:
+        """Whether any listener wants to hear of changes (else none are gathered)."""
+        return bool(self._each or self._batched)
+
+    def notify(self, events: Events) -> None:
+        """Tell every listener of committed ``events``. A listener's error (any, as
+        ``reaches_the_host`` says) is logged and the others are still told; a Ctrl-C is
+        raised once they all have been."""
+        interrupted: BaseException | None = None
+        for batch_listener in self._batched:
+            try:
+                batch_listener(events)
+            except BaseException as error:
+                if reaches_the_host(error):
+                    interrupted = error
+                    continue
+                logger.exception("feedback listener %r failed", batch_listener)
+        for listener in self._each:
+            for change, entry in events:
+                try:
+                    listener(change, entry)
+                except BaseException as error:
+                    if reaches_the_host(error):
+                        interrupted = error
+                        continue
+                    logger.exception(
+                        "feedback listener %r failed on %s of %s", listener, change.value, entry.id
+                    )
+        if interrupted is not None:
+            raise interrupted
