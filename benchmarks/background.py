@@ -16,7 +16,7 @@ from orchestrator_feedback import (
     get_plugin_manager,
     hookimpl,
 )
-from orchestrator_feedback.event_entries import task_completed_entry
+from orchestrator_feedback.events import task_completed_entry
 from orchestrator_feedback.serialization import entry_to_row
 
 

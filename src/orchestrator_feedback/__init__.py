@@ -30,13 +30,8 @@ from orchestrator_feedback.errors import (
     StorageClosedError,
     StorageFullError,
 )
-from orchestrator_feedback.manager import (
-    FeedbackPluginManager,
-    PluginInfo,
-    get_plugin_manager,
-    list_plugins,
-    open_storage,
-)
+from orchestrator_feedback.host import get_plugin_manager, list_plugins, open_storage
+from orchestrator_feedback.manager import FeedbackPluginManager, PluginInfo
 from orchestrator_feedback.markers import hookimpl, hookspec
 from orchestrator_feedback.models import (
     FeedbackEntry,

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from orchestrator_feedback import event_entries
 from orchestrator_feedback.config import FeedbackConfig
 from orchestrator_feedback.errors import FeedbackRejected, FeedbackValidationError
-from orchestrator_feedback.manager import FeedbackPluginManager, get_plugin_manager
+from orchestrator_feedback.events import ORCHESTRATOR_EVENTS
+from orchestrator_feedback.host import get_plugin_manager
+from orchestrator_feedback.manager import FeedbackPluginManager
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.storage import FeedbackStorage
 
@@ -66,9 +67,7 @@ class FeedbackCollector:
     ) -> FeedbackEntry | None:
         """Record that a task completed; fires ``task_completed``."""
         return await self._collect(
-            "task_completion",
             "task_completed",
-            event_entries.task_completed_entry,
             task_id=task_id,
             worker_id=worker_id,
             success=success,
@@ -86,9 +85,7 @@ class FeedbackCollector:
     ) -> FeedbackEntry | None:
         """Record a worker's measured performance; fires ``worker_performance_measured``."""
         return await self._collect(
-            "worker_performance",
             "worker_performance_measured",
-            event_entries.worker_performance_entry,
             task_id=task_id,
             worker_id=worker_id,
             performance_metrics=dict(performance_metrics),
@@ -105,9 +102,7 @@ class FeedbackCollector:
     ) -> FeedbackEntry | None:
         """Record a worker allocation; fires ``worker_allocated``."""
         return await self._collect(
-            "allocation",
             "worker_allocated",
-            event_entries.worker_allocated_entry,
             task_id=task_id,
             worker_id=worker_id,
             allocation_score=allocation_score,
@@ -126,9 +121,7 @@ class FeedbackCollector:
     ) -> FeedbackEntry | None:
         """Record a task failure; fires ``task_failed``."""
         return await self._collect(
-            "error",
             "task_failed",
-            event_entries.task_failed_entry,
             task_id=task_id,
             worker_id=worker_id,
             error_type=error_type,
@@ -188,20 +181,24 @@ class FeedbackCollector:
 
     # -- shared path ----------------------------------------------------------------------
 
-    async def _collect(
-        self,
-        point: str,
-        hook_name: str,
-        build: Callable[..., FeedbackEntry],
-        **event: Any,
-    ) -> FeedbackEntry | None:
+    async def _collect(self, hook_name: str, **event: Any) -> FeedbackEntry | None:
+        """Record an event as its hook would (``FeedbackPlugin.record_event``: the same
+        checks, rejections and counters), waiting for the commit; then fire the hook for
+        every other plugin."""
+        point = ORCHESTRATOR_EVENTS[hook_name].collection_point
+        assert point is not None, hook_name
         settings = self.config.collection_point(point)
         if not settings.enabled:
             return None
-        entry = build(**event)
-        if settings.feedback_type is not None:
-            entry.feedback_type = settings.feedback_type
-        stored = await asyncio.to_thread(self._store, entry)
+        stored = None
+        if self._plugin is not None:
+            stored = await asyncio.to_thread(
+                self._plugin.record_event,
+                hook_name,
+                event,
+                wait=True,
+                feedback_type=settings.feedback_type,
+            )
         await asyncio.to_thread(self._fire_for_others, hook_name, event)
         return stored
 

@@ -19,7 +19,7 @@ import attrs
 from cattrs.gen import make_dict_structure_fn
 
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackType
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.privacy import check_retention_days
 from orchestrator_feedback.serialization import converter, structure_or_explain
 from orchestrator_feedback.storage.backends.sqlite_files import names_no_file
@@ -42,6 +42,17 @@ ENV_ENABLED = "ORCHESTRATOR_FEEDBACK_ENABLED"
 ENV_WRITE_MODE = "ORCHESTRATOR_FEEDBACK_WRITE_MODE"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+def _within_model_limit(attribute: attrs.Attribute[Any], value: Any) -> None:
+    limit = FeedbackEntry.max_content_length
+    if isinstance(value, int) and value > limit:
+        raise FeedbackValidationError(
+            attribute.name,
+            value,
+            f"must be at most {limit:,} (FeedbackEntry.max_content_length, the longest content "
+            "any entry may have; raise that in code for longer content)",
+        )
 
 
 def _at_least(bound: float) -> Callable[[object, attrs.Attribute[Any], Any], None]:
@@ -152,8 +163,12 @@ class FeedbackConfig:
     """Whether the built-in plugin stores feedback at all."""
     database: str = attrs.field(default="feedback.db", validator=_database_named)
     """A SQLite path, ``:memory:``, or a URL such as ``sqlite:///path``."""
-    max_content_length: int = attrs.field(default=65_536, validator=_at_least(1))
-    """The longest ``content`` accepted, in characters."""
+    max_content_length: int = attrs.field(
+        default=65_536, validator=[_at_least(1), lambda _c, a, v: _within_model_limit(a, v)]
+    )
+    """The longest ``content`` the manager's hooks and collector record, in characters: a
+    setting of each manager built with this configuration, at most the model's own limit
+    (``FeedbackEntry.max_content_length``, 65,536 unless your code raises it)."""
     strict: bool = False
     """Let plugin errors reach the host, and fail on a plugin that does not load."""
     write_mode: str = attrs.field(default="sync", validator=_one_of("sync", "background"))

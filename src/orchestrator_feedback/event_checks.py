@@ -55,9 +55,9 @@ def _spelled(expected: Any) -> str:
     )
 
 
-def check_event_arguments(hook_name: str, arguments: Sequence[object]) -> None:
-    """Raise ``FeedbackValidationError`` naming the first of ``arguments`` (given in the
+def check_event_arguments(hook_name: str, arguments: Mapping[str, object]) -> None:
+    """Raise ``FeedbackValidationError`` naming the first of ``arguments`` (by name, in the
     hookspec's order) whose type the hookspec does not allow."""
-    for (name, expected), value in zip(_parameters(hook_name), arguments, strict=False):
-        if not _matches(value, expected):
-            raise FeedbackValidationError(name, value, f"must be {_spelled(expected)}")
+    for name, expected in _parameters(hook_name):
+        if name in arguments and not _matches(arguments[name], expected):
+            raise FeedbackValidationError(name, arguments[name], f"must be {_spelled(expected)}")

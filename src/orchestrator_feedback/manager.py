@@ -1,4 +1,5 @@
-"""``get_plugin_manager()``: hookspecs, the built-in plugin, third-party plugins, isolation.
+"""``FeedbackPluginManager``: the isolating plugin manager, and loading plugins from entry
+points. (Building one with the built-in plugin and its store: ``host.get_plugin_manager``.)
 
 Every hook implementation registered here is wrapped so that its exception is logged
 with the plugin's name and the hook, counted, and swallowed: the other implementations
@@ -13,16 +14,15 @@ import logging
 import os
 from collections.abc import Callable
 from importlib import metadata as importlib_metadata
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import pluggy
 
 from orchestrator_feedback import hookspecs
-from orchestrator_feedback.config import FeedbackConfig, load_config
+from orchestrator_feedback.config import FeedbackConfig
 from orchestrator_feedback.counters import FeedbackCounters
 from orchestrator_feedback.errors import (
-    FeedbackError,
     FeedbackRejected,
     FeedbackValidationError,
     PluginLoadError,
@@ -31,27 +31,22 @@ from orchestrator_feedback.errors import (
 from orchestrator_feedback.markers import PROJECT_NAME
 from orchestrator_feedback.models import FeedbackEntry, validate_metadata
 from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME, FeedbackPlugin
-from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
-from orchestrator_feedback.storage import FeedbackStorage, StorageBackend
-from orchestrator_feedback.storage.backends.registry import BUILTIN_SCHEMES, url_scheme
 
 __all__ = [
     "ENV_DISABLE_PLUGINS",
     "ENV_PLUGINS",
-    "ENV_TRACE",
     "FeedbackPluginManager",
     "PluginInfo",
-    "get_plugin_manager",
-    "list_plugins",
-    "open_storage",
-    "storage_options",
 ]
 
 logger = logging.getLogger("orchestrator_feedback.plugins")
 
 ENV_PLUGINS = "ORCHESTRATOR_FEEDBACK_PLUGINS"
 ENV_DISABLE_PLUGINS = "ORCHESTRATOR_FEEDBACK_DISABLE_PLUGINS"
-ENV_TRACE = "ORCHESTRATOR_FEEDBACK_TRACE"
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
 
 
 @attrs.define
@@ -83,7 +78,7 @@ class FeedbackPluginManager(pluggy.PluginManager):
         """Recorded, rejected, dropped entries and subscriber failures."""
         self.found: dict[str, PluginInfo] = {}
         """Plugins seen through entry points, by name, including refused ones."""
-        self._owned_storages: list[FeedbackStorage] = []
+        self._owned: list[_Closable] = []
         self._implemented: frozenset[str] | None = None
         self.add_hookspecs(hookspecs)
 
@@ -169,11 +164,21 @@ class FeedbackPluginManager(pluggy.PluginManager):
         plugin = self.feedback_plugin
         return True if plugin is None else plugin.flush(timeout)
 
+    def own(self, resource: _Closable) -> None:
+        """Close ``resource`` (a store this manager's builder opened) with the manager."""
+        self._owned.append(resource)
+
     def close(self) -> None:
         """Close the storages this manager opened itself (flushing background writes)."""
-        for storage in self._owned_storages:
-            storage.close()
-        self._owned_storages.clear()
+        for resource in self._owned:
+            resource.close()
+        self._owned.clear()
+
+    def load_entry_points(self) -> None:
+        """Register the plugins of the entry-point group ``orchestrator_feedback`` that the
+        configuration and ``ORCHESTRATOR_FEEDBACK_PLUGINS`` / ``..._DISABLE_PLUGINS``
+        allow; record every one found (refused and failed ones too) in ``found``."""
+        _load_entry_points(self)
 
 
 def _check_prepared(arguments: tuple[Any, ...], plugin: str) -> None:
@@ -229,122 +234,3 @@ def _load_entry_points(manager: FeedbackPluginManager) -> None:
                     f"plugin {entry_point.name!r} failed to load: {error}"
                 ) from error
             logger.exception("plugin %r failed to load and is skipped", entry_point.name)
-
-
-def _trace_to_log(manager: FeedbackPluginManager) -> None:
-    trace_log = logging.getLogger("orchestrator_feedback.trace")
-    manager.trace.root.setwriter(lambda message: trace_log.debug(message.rstrip()))
-    manager.enable_tracing()
-
-
-def get_plugin_manager(
-    config: FeedbackConfig | None = None,
-    *,
-    storage: FeedbackStorage | None = None,
-    load_entrypoints: bool = True,
-) -> FeedbackPluginManager:
-    """Build a plugin manager: hookspecs, the built-in plugin, then third-party plugins.
-
-    ``config`` defaults to ``load_config()``. ``storage`` is the store the built-in
-    plugin writes to (default: one opened on ``config.database``, closed by
-    ``manager.close()``). ``load_entrypoints=False`` skips third-party plugins.
-    """
-    config = config if config is not None else load_config()
-    FeedbackEntry.max_content_length = config.max_content_length
-    manager = FeedbackPluginManager(config)
-    if os.environ.get(ENV_TRACE):
-        _trace_to_log(manager)
-    if load_entrypoints:
-        _load_entry_points(manager)  # first, so that a plugin can serve the database URL
-    if config.enabled:
-        if storage is None:
-            storage = open_storage(config.database, manager, **storage_options(config))
-            manager._owned_storages.append(storage)
-        plugin = FeedbackPlugin(storage, manager, write_mode=config.write_mode)
-        manager.register(plugin, name=BUILTIN_PLUGIN_NAME)
-    manager.hook.feedback_configure.call_historic(kwargs={"config": config})
-    return manager
-
-
-def storage_options(config: FeedbackConfig) -> dict[str, Any]:
-    """The ``FeedbackStorage`` keyword arguments a configuration asks for.
-
-    Raises ``FeedbackError`` at once when anonymisation is on and no secret is set.
-    """
-    background = config.background
-    privacy = PrivacyPolicy.from_environment(
-        anonymize_user_ids=config.privacy.anonymize_user_ids,
-        encrypt_metadata_keys=config.privacy.encrypt_metadata_keys,
-    )
-    return {
-        "queue_size": background.queue_size,
-        "batch_size": background.batch_size,
-        "batch_window": background.batch_window_ms / 1000,
-        "on_full": background.on_full,
-        "exit_timeout": background.exit_timeout_s,
-        "history": config.history,
-        "privacy": privacy,
-        "retention": RetentionPolicy(
-            max_age_days=config.retention.max_age_days, by_type=dict(config.retention.by_type)
-        ),
-    }
-
-
-def open_storage(
-    database: str,
-    plugin_manager: pluggy.PluginManager | None = None,
-    *,
-    pool_size: int = 5,
-    timeout: float = 30.0,
-    **options: Any,
-) -> FeedbackStorage:
-    """Open a store on a path or URL, asking plugins (``feedback_backend``) for any URL
-    scheme that is not built in. Without ``plugin_manager`` the configured plugins load."""
-    scheme = url_scheme(database)
-    if scheme is None or scheme in BUILTIN_SCHEMES:
-        return FeedbackStorage(database, pool_size=pool_size, timeout=timeout, **options)
-    if plugin_manager is None:
-        plugin_manager = get_plugin_manager(attrs.evolve(load_config(), enabled=False))
-    backend = plugin_manager.hook.feedback_backend(
-        url=database, pool_size=pool_size, timeout=timeout
-    )
-    if backend is None:
-        raise FeedbackError(
-            f"no storage backend for {scheme}:// URLs: none is built in (sqlite, postgresql) "
-            "and no installed plugin serves it through the feedback_backend hook"
-        )
-    if not isinstance(backend, StorageBackend):
-        raise FeedbackError(
-            f"a plugin's feedback_backend answered {scheme}:// with a "
-            f"{type(backend).__name__}, not a StorageBackend: that plugin is broken"
-        )
-    return FeedbackStorage(backend, **options)
-
-
-def list_plugins(manager: pluggy.PluginManager) -> list[PluginInfo]:
-    """Every plugin found: the built-in one, entry-point plugins (even refused ones), and
-    any registered by hand, with version, hooks, status and the error of a failed one."""
-    found = dict(getattr(manager, "found", {}))
-    infos: list[PluginInfo] = []
-    for name, plugin in manager.list_name_plugin():
-        if plugin is None:
-            continue
-        hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
-        info = found.pop(name, None)
-        if info is None:
-            distribution = "orchestrator-feedback" if name == BUILTIN_PLUGIN_NAME else None
-            version = _version(distribution) if distribution else None
-            info = PluginInfo(
-                name=name, version=version, distribution=distribution, hooks=[], status="active"
-            )
-        info = attrs.evolve(info, hooks=hooks, status="active")
-        infos.append(info)
-    infos.extend(found.values())
-    return sorted(infos, key=lambda info: (info.name != BUILTIN_PLUGIN_NAME, info.name))
-
-
-def _version(distribution: str) -> str | None:
-    try:
-        return importlib_metadata.version(distribution)
-    except importlib_metadata.PackageNotFoundError:
-        return None

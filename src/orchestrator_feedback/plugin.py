@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from orchestrator_feedback import event_entries
 from orchestrator_feedback.errors import FeedbackError, FeedbackRejected, FeedbackValidationError
 from orchestrator_feedback.event_checks import check_event_arguments
+from orchestrator_feedback.events import ORCHESTRATOR_EVENTS
 from orchestrator_feedback.markers import hookimpl
-from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.storage import FeedbackChange, FeedbackStorage
 
 if TYPE_CHECKING:
@@ -52,6 +52,9 @@ class FeedbackPlugin:
         self._manager = plugin_manager
         self._hook = plugin_manager.hook
         self._submit = storage.submit
+        self.max_content_length = plugin_manager.config.max_content_length
+        """The longest content this plugin records (the configuration's; a setting of
+        this manager, not of ``FeedbackEntry``)."""
         plugin_manager.counters.queue_depth_source = lambda: storage.queue_depth
         storage.add_listener(self._tell_subscribers, batched=True)
 
@@ -109,25 +112,57 @@ class FeedbackPlugin:
                 return None
         return self.store(entry)
 
-    def _record_event(
-        self, build: Callable[..., FeedbackEntry], *event: Any
+    def record_event(
+        self,
+        hook_name: str,
+        event: Mapping[str, Any],
+        *,
+        wait: bool = False,
+        feedback_type: FeedbackType | None = None,
     ) -> FeedbackEntry | None:
-        """Build the event's entry and record it; a bad event is a rejection, not a crash."""
+        """Record one orchestrator event, its arguments given by name: build its entry
+        (``events.ORCHESTRATOR_EVENTS``), check it, store it.
+
+        A bad event is a rejection (logged, counted in ``rejected``), never a crash: the
+        hooks return None for it. ``wait=True`` (the collector) stores and waits for the
+        commit in either write mode, and raises ``FeedbackValidationError`` for a bad event
+        after counting it. ``feedback_type`` overrides the event's type (a collection
+        point's setting).
+        """
         try:
-            entry = build(*event)
+            entry = self._entry_of(hook_name, event)
+            if feedback_type is not None:
+                entry.feedback_type = feedback_type
+            if wait:
+                self.check(entry)
         except FeedbackValidationError as rejection:
-            self._reject(event[0], rejection)
+            self._reject(event.get("task_id"), rejection)
+            if wait:
+                raise
             return None
+        except FeedbackRejected as rejection:
+            self._reject(event.get("task_id"), rejection)
+            return None
+        return self.store_and_wait(entry) if wait else self.record(entry)
+
+    def _entry_of(self, hook_name: str, event: Mapping[str, Any]) -> FeedbackEntry:
+        """The event's entry; ``FeedbackValidationError`` naming the bad argument."""
+        try:
+            entry = ORCHESTRATOR_EVENTS[hook_name].build(**event)
         except (TypeError, ValueError, AttributeError) as error:
+            if isinstance(error, FeedbackValidationError):
+                raise
             # A host passed an argument of the wrong type: say which, as a rejection.
-            hook_name = build.__name__.removesuffix("_entry")
-            try:
-                check_event_arguments(hook_name, event)
-            except FeedbackValidationError as rejection:
-                self._reject(event[0], rejection)
-                return None
+            check_event_arguments(hook_name, event)
             raise error from None
-        return self.record(entry)
+        if len(entry.content) > self.max_content_length:
+            raise FeedbackValidationError(
+                "content",
+                entry.content,
+                f"must be at most {self.max_content_length} characters "
+                "(max_content_length in the configuration)",
+            )
+        return entry
 
     def _reject(self, task_id: object, reason: Exception) -> None:
         self._manager.counters.add("rejected")
@@ -162,14 +197,16 @@ class FeedbackPlugin:
         metadata: Mapping[str, Any],
     ) -> FeedbackEntry | None:
         """Store a ``TASK_COMPLETION`` entry."""
-        return self._record_event(
-            event_entries.task_completed_entry,
-            task_id,
-            worker_id,
-            success,
-            execution_time,
-            output_quality,
-            metadata,
+        return self.record_event(
+            "task_completed",
+            {
+                "task_id": task_id,
+                "worker_id": worker_id,
+                "success": success,
+                "execution_time": execution_time,
+                "output_quality": output_quality,
+                "metadata": metadata,
+            },
         )
 
     @hookimpl
@@ -182,13 +219,15 @@ class FeedbackPlugin:
         metadata: Mapping[str, Any],
     ) -> FeedbackEntry | None:
         """Store an ``ALLOCATION_FEEDBACK`` entry."""
-        return self._record_event(
-            event_entries.worker_allocated_entry,
-            task_id,
-            worker_id,
-            allocation_score,
-            allocation_reason,
-            metadata,
+        return self.record_event(
+            "worker_allocated",
+            {
+                "task_id": task_id,
+                "worker_id": worker_id,
+                "allocation_score": allocation_score,
+                "allocation_reason": allocation_reason,
+                "metadata": metadata,
+            },
         )
 
     @hookimpl
@@ -202,14 +241,16 @@ class FeedbackPlugin:
         metadata: Mapping[str, Any],
     ) -> FeedbackEntry | None:
         """Store an ``ERROR_REPORT`` entry."""
-        return self._record_event(
-            event_entries.task_failed_entry,
-            task_id,
-            worker_id,
-            error_type,
-            error_message,
-            stack_trace,
-            metadata,
+        return self.record_event(
+            "task_failed",
+            {
+                "task_id": task_id,
+                "worker_id": worker_id,
+                "error_type": error_type,
+                "error_message": error_message,
+                "stack_trace": stack_trace,
+                "metadata": metadata,
+            },
         )
 
     @hookimpl
@@ -221,12 +262,14 @@ class FeedbackPlugin:
         metadata: Mapping[str, Any],
     ) -> FeedbackEntry | None:
         """Store a ``WORKER_PERFORMANCE`` entry."""
-        return self._record_event(
-            event_entries.worker_performance_entry,
-            task_id,
-            worker_id,
-            performance_metrics,
-            metadata,
+        return self.record_event(
+            "worker_performance_measured",
+            {
+                "task_id": task_id,
+                "worker_id": worker_id,
+                "performance_metrics": performance_metrics,
+                "metadata": metadata,
+            },
         )
 
     @hookimpl
@@ -238,8 +281,14 @@ class FeedbackPlugin:
         metadata: Mapping[str, Any],
     ) -> FeedbackEntry | None:
         """Store a ``DECOMPOSITION_EFFECTIVENESS`` entry."""
-        return self._record_event(
-            event_entries.task_decomposed_entry, task_id, subtask_ids, effectiveness, metadata
+        return self.record_event(
+            "task_decomposed",
+            {
+                "task_id": task_id,
+                "subtask_ids": subtask_ids,
+                "effectiveness": effectiveness,
+                "metadata": metadata,
+            },
         )
 
     @hookimpl
@@ -252,6 +301,13 @@ class FeedbackPlugin:
         metadata: Mapping[str, Any],
     ) -> FeedbackEntry | None:
         """Store a ``MANAGER_REVIEW`` entry with the review's rating."""
-        return self._record_event(
-            event_entries.task_reviewed_entry, task_id, reviewer_id, rating, comment, metadata
+        return self.record_event(
+            "task_reviewed",
+            {
+                "task_id": task_id,
+                "reviewer_id": reviewer_id,
+                "rating": rating,
+                "comment": comment,
+                "metadata": metadata,
+            },
         )

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator_feedback.config import FeedbackConfig
-from orchestrator_feedback.manager import FeedbackPluginManager, get_plugin_manager
+from orchestrator_feedback.host import get_plugin_manager
+from orchestrator_feedback.manager import FeedbackPluginManager
 from orchestrator_feedback.markers import hookimpl
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage import FeedbackStorage

@@ -168,3 +168,32 @@ def test_config_allow_list_is_honoured_without_entry_points(tmp_path: Path) -> N
     manager = get_plugin_manager(config)
     assert [info.name for info in list_plugins(manager) if info.status == "active"] == ["feedback"]
     manager.close()
+
+
+def test_the_content_limit_is_each_managers_own(tmp_path: Path) -> None:
+    """Two managers with different limits in one process: each keeps its own, and the
+    model's class-wide limit is left as it was."""
+    before = FeedbackEntry.max_content_length
+    short = get_plugin_manager(
+        FeedbackConfig(database=str(tmp_path / "short.db"), max_content_length=60),
+        load_entrypoints=False,
+    )
+    roomy = get_plugin_manager(
+        FeedbackConfig(database=str(tmp_path / "roomy.db")), load_entrypoints=False
+    )
+    reason = "x" * 100
+    assert FeedbackEntry.max_content_length == before
+    arguments = {"task_id": "t", "worker_id": "w", "allocation_score": None, "metadata": {}}
+    assert short.hook.worker_allocated(**arguments, allocation_reason=reason) == []  # rejected
+    assert short.counters.rejected == 1
+    [stored] = roomy.hook.worker_allocated(**arguments, allocation_reason=reason)
+    assert stored is not None and reason in stored.content
+    short.close()
+    roomy.close()
+
+
+def test_a_configured_limit_above_the_models_is_refused() -> None:
+    from orchestrator_feedback.errors import FeedbackValidationError
+
+    with pytest.raises(FeedbackValidationError, match="max_content_length.*at most 65,536"):
+        FeedbackConfig(max_content_length=100_000)

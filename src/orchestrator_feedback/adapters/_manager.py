@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from orchestrator_feedback.drops import DropReporter
-from orchestrator_feedback.manager import FeedbackPluginManager, get_plugin_manager
+from orchestrator_feedback.host import get_plugin_manager
+from orchestrator_feedback.manager import FeedbackPluginManager
 
 logger = logging.getLogger("orchestrator_feedback.adapters")
 

@@ -33,7 +33,8 @@ import attrs
 
 from orchestrator_feedback.config import load_config
 from orchestrator_feedback.drops import DropReporter
-from orchestrator_feedback.manager import FeedbackPluginManager, get_plugin_manager
+from orchestrator_feedback.host import get_plugin_manager
+from orchestrator_feedback.manager import FeedbackPluginManager
 
 try:
     from distributed.diagnostics.plugin import SchedulerPlugin

@@ -19,7 +19,7 @@ import attrs
 from orchestrator_feedback.adapters.dask_events import DaskEventTranslator
 from orchestrator_feedback.adapters.dask_sinks import RECORDER_NICENESS, read_frame
 from orchestrator_feedback.config import load_config
-from orchestrator_feedback.manager import get_plugin_manager
+from orchestrator_feedback.host import get_plugin_manager
 
 logger = logging.getLogger("orchestrator_feedback.adapters.dask")
 

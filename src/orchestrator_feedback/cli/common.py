@@ -15,7 +15,7 @@ import click
 
 from orchestrator_feedback.config import FeedbackConfig, load_config
 from orchestrator_feedback.errors import FeedbackError
-from orchestrator_feedback.manager import open_storage, storage_options
+from orchestrator_feedback.host import open_storage, storage_options
 from orchestrator_feedback.models import FeedbackType
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage import FeedbackStorage

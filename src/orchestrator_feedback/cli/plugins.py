@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator_feedback.cli.common import Settings, fails_cleanly
-from orchestrator_feedback.manager import get_plugin_manager, list_plugins
+from orchestrator_feedback.host import get_plugin_manager, list_plugins
 from orchestrator_feedback.serialization import converter
 
 pass_settings = click.make_pass_decorator(Settings)

@@ -16,7 +16,7 @@ from orchestrator_feedback.cli.common import Settings, fails_cleanly
 from orchestrator_feedback.cli.entries import filter_options, filters_from
 from orchestrator_feedback.cli.output import data_text, stderr_console
 from orchestrator_feedback.errors import FeedbackError
-from orchestrator_feedback.manager import open_storage
+from orchestrator_feedback.host import open_storage
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage import FeedbackStorage
 from orchestrator_feedback.storage import file_formats as store_transfer

@@ -1,20 +1,31 @@
-"""Turn each orchestrator event into the ``FeedbackEntry`` that records it.
+"""The one table of orchestrator events: ``ORCHESTRATOR_EVENTS``, each event's hook, the
+collection point that reports it, and the builder of the ``FeedbackEntry`` that records it.
 
-Shared by the built-in plugin (events fired through hooks) and the collector (events
-reported through its coroutines), so an event reads the same whichever way it came.
+The hookspec (``hookspecs.py``) declares an event's arguments, their types and their
+meaning for plugin authors; its builder here takes exactly those arguments, by name. The
+built-in plugin and the collector record every event through ``FeedbackPlugin.record_event``
+with this table, and ``tests/test_events_table.py`` holds the hookspecs, the plugin's
+implementations, the collector's coroutines and the adapters to it. Adding an argument to
+an event: the hookspec, the builder, the plugin's implementation (the test says if one is
+missed), and their tests.
+
 Every detail of the event goes into metadata, the worker always under ``worker_id``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import attrs
 
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType, new_entry
 
 __all__ = [
+    "ORCHESTRATOR_EVENTS",
     "QUALITY_RATINGS",
+    "OrchestratorEvent",
     "task_completed_entry",
     "task_decomposed_entry",
     "task_failed_entry",
@@ -210,3 +221,49 @@ def task_reviewed_entry(
         user_id=reviewer_id,
         metadata=details,
     )
+
+
+@attrs.frozen
+class OrchestratorEvent:
+    """One orchestrator event, as every part of the library knows it."""
+
+    hook: str
+    """The hook the host fires (``task_completed``)."""
+    collection_point: str | None
+    """The collector's name for it (``[collection_points.NAME]`` in the configuration);
+    None for an event the collector has no coroutine for."""
+    feedback_type: FeedbackType
+    """The type of the entry that records it."""
+    build: Callable[..., FeedbackEntry]
+    """Builds that entry from the event's arguments, given by name."""
+
+
+ORCHESTRATOR_EVENTS: Mapping[str, OrchestratorEvent] = {
+    event.hook: event
+    for event in (
+        OrchestratorEvent(
+            "task_completed", "task_completion", FeedbackType.TASK_COMPLETION, task_completed_entry
+        ),
+        OrchestratorEvent(
+            "worker_allocated",
+            "allocation",
+            FeedbackType.ALLOCATION_FEEDBACK,
+            worker_allocated_entry,
+        ),
+        OrchestratorEvent("task_failed", "error", FeedbackType.ERROR_REPORT, task_failed_entry),
+        OrchestratorEvent(
+            "worker_performance_measured",
+            "worker_performance",
+            FeedbackType.WORKER_PERFORMANCE,
+            worker_performance_entry,
+        ),
+        OrchestratorEvent(
+            "task_decomposed",
+            None,
+            FeedbackType.DECOMPOSITION_EFFECTIVENESS,
+            task_decomposed_entry,
+        ),
+        OrchestratorEvent("task_reviewed", None, FeedbackType.MANAGER_REVIEW, task_reviewed_entry),
+    )
+}
+"""Every orchestrator event, by hook name."""
