@@ -103,3 +103,64 @@ def test_invalid_values_are_refused_before_anything_is_written(
         shared_storage.create(FeedbackEntry(**data))
     assert str(raised.value).startswith(field)
     assert shared_storage.count() == before
+
+
+# -- the fast paths equal the attrs model ---------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(entry=valid_entries)
+def test_the_fast_import_path_encodes_as_the_model_does(entry: FeedbackEntry) -> None:
+    """``record_to_row`` (the bulk import's fast path) gives the row the full path gives
+    (``from_dict`` then ``entry_to_row``), or declines (None) and leaves it to that path."""
+    import orjson
+
+    from orchestrator_feedback.serialization import entry_to_row, record_to_row
+
+    record = orjson.loads(orjson.dumps(entry.to_dict()))
+    fast = record_to_row(record, may_hold_escapes=False)
+    full = entry_to_row(FeedbackEntry.from_dict(record))
+    if fast is not None:
+        assert fast[:6] == full[:6] and fast[7:] == full[7:]
+        assert orjson.loads(fast[6]) == orjson.loads(full[6])
+
+
+@settings(max_examples=300, deadline=None)
+@given(entry=valid_entries)
+def test_rows_decode_to_the_entry_they_encode(entry: FeedbackEntry) -> None:
+    """The trusted constructors behind reads (``entry_from_row``, ``entries_from_rows``)
+    give back an entry equal to the one the model validated."""
+    from orchestrator_feedback.serialization import entries_from_rows, entry_from_row, entry_to_row
+
+    row = entry_to_row(entry)
+    assert entry_from_row(row) == entry
+    assert entries_from_rows([row]) == [entry]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    task_id=identifier,
+    feedback_type=st.sampled_from(FeedbackType),
+    content=text,
+    rating=st.none() | st.integers(1, 5) | st.integers() | st.booleans(),
+    user_id=st.none() | identifier | text,
+    metadata=st.dictionaries(text, json_value, max_size=5),
+)
+def test_new_entry_accepts_and_refuses_what_the_constructor_does(**fields: Any) -> None:
+    """``new_entry`` (the hooks' fast constructor) and ``FeedbackEntry`` agree on every
+    input: both refuse it, or both build the same entry (but for id and timestamps)."""
+    from orchestrator_feedback.models import new_entry
+
+    outcomes = []
+    for make in (FeedbackEntry, new_entry):
+        try:
+            outcomes.append(make(**fields))
+        except FeedbackValidationError as error:
+            outcomes.append(error.field)  # type: ignore[attr-defined]
+    model, fast = outcomes
+    if isinstance(model, FeedbackEntry):
+        assert isinstance(fast, FeedbackEntry)
+        for name in ("task_id", "feedback_type", "content", "rating", "user_id", "metadata"):
+            assert getattr(fast, name) == getattr(model, name)
+    else:
+        assert fast == model

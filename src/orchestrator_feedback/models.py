@@ -424,13 +424,15 @@ def new_entry(
     The same checks, in one call instead of one attrs validator call per field: this
     builds the entry of every orchestrator event, on the host's hot path.
     """
-    check_identifier("task_id", task_id)
-    if user_id is not None:
-        check_identifier("user_id", user_id)
+    # In the constructor's order (attrs: the converters as fields are set, then the
+    # validators in field order), so that both name the same field of a bad event.
     kind = to_feedback_type(feedback_type)
+    checked_metadata = _to_metadata(metadata)
+    check_identifier("task_id", task_id)
     check_content(content)
     check_rating(rating)
-    checked_metadata = _to_metadata(metadata)
+    if user_id is not None:
+        check_identifier("user_id", user_id)
     validate_metadata(checked_metadata)
     now = datetime.now(UTC)
     return trusted_entry(
