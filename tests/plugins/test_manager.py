@@ -195,5 +195,5 @@ def test_the_content_limit_is_each_managers_own(tmp_path: Path) -> None:
 def test_a_configured_limit_above_the_models_is_refused() -> None:
     from orchestrator_feedback.errors import FeedbackValidationError
 
-    with pytest.raises(FeedbackValidationError, match="max_content_length.*at most 65,536"):
+    with pytest.raises(FeedbackValidationError, match=r"max_content_length.*at most 65,536"):
         FeedbackConfig(max_content_length=100_000)
