@@ -1,4 +1,4 @@
-"""Commands that summarise: stats, trends, workers, query."""
+"""Commands that summarise: stats, trends, workers, query, and the rollups behind them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator_feedback.cli.common import Settings, fails_cleanly
-from orchestrator_feedback.cli.output import default_format, format_option, print_rows
+from orchestrator_feedback.cli.output import default_format, format_option, print_rows, visible
 from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 
@@ -66,6 +66,39 @@ def stats(settings: Settings, task_id: str | None, output_format: str | None) ->
         console.print(
             f"  {rating} {'★' * rating:<5} {count:>7}  [cyan]{_bar(count, largest)}[/cyan]"
         )
+
+
+@click.group(epilog="Example: orchestrator-feedback rollups verify")
+def rollups() -> None:
+    """Check or rebuild the rollups behind stats, workers and trends."""
+
+
+@rollups.command(name="verify")
+@pass_settings
+@fails_cleanly
+def verify_rollups(settings: Settings) -> None:
+    """Recompute the rollups from the entries; print each difference (exit 1 if any)."""
+    with settings.storage() as storage:
+        differences = storage.verify_rollups()
+    for line in differences:
+        click.echo(visible(line))
+    if differences:
+        click.echo(
+            f"{len(differences)} differences: run `orchestrator-feedback rollups rebuild`",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo("rollups agree with the entries")
+
+
+@rollups.command(name="rebuild")
+@pass_settings
+@fails_cleanly
+def rebuild_rollups(settings: Settings) -> None:
+    """Recompute the rollups from the entries, in one transaction."""
+    with settings.storage() as storage:
+        storage.rebuild_rollups()
+    click.echo("rollups rebuilt from the entries")
 
 
 @click.command(epilog="Example: orchestrator-feedback trends --days 90 --by week")
@@ -188,4 +221,4 @@ def query(
     print_rows(columns, [tuple(row) for row in rows], default_format(output_format))
 
 
-COMMANDS = [stats, trends, workers, query]
+COMMANDS = [stats, trends, workers, query, rollups]

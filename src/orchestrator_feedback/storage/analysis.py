@@ -1,5 +1,6 @@
 """A store's answers to the questions people ask of all its feedback: the summary, the
-workers, the trends."""
+workers, the trends (read from the backend's rollups where it keeps them), and the checks
+of those rollups."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ class Analysis:
     def __init__(self, transactions: Transactions) -> None:
         self._transactions = transactions
         self._backend = transactions.backend
+
+    def verify_rollups(self) -> list[str]:
+        """Each difference between the rollups and a recompute from the entries."""
+        backend = self._backend
+        return self._transactions.read(lambda connection: backend.verify_rollups(connection))
+
+    def rebuild_rollups(self) -> None:
+        """Recompute the rollups from the entries, in one transaction."""
+        backend = self._backend
+        with self._transactions.transaction():
+            backend.rebuild_rollups(self._transactions.connection)
 
     def summary(self, task_id: str | None) -> FeedbackSummary:
         """The summary of one task, or of the whole store (``task_id=None``)."""

@@ -418,6 +418,15 @@ class FeedbackStorage:
         """Average rating and count per day or week over the last ``days`` days."""
         return self._analysis.trends(days, by)
 
+    def verify_rollups(self) -> list[str]:
+        """Recompute the rollups (the aggregates behind the whole-store summary, workers and
+        trends) from the entries and return each difference as a line; none: they agree."""
+        return self._analysis.verify_rollups()
+
+    def rebuild_rollups(self) -> None:
+        """Recompute the rollups from the entries, in one transaction."""
+        self._analysis.rebuild_rollups()
+
     def execute_query(
         self,
         sql: str,

@@ -422,6 +422,15 @@ class StorageBackend(abc.ABC):
     def reclaim_space(self) -> None:
         """Give freed space back and leave no trace of deleted rows (runs outside a transaction)."""
 
+    def verify_rollups(self, connection: Any) -> list[str]:
+        """Each difference between the rollups and a recompute from the entries, as a line
+        (none: they agree). A backend that keeps no rollups says so by raising."""
+        raise FeedbackError(f"{self.url} keeps no rollups: its answers read the entries")
+
+    def rebuild_rollups(self, connection: Any) -> None:
+        """Recompute the rollups from the entries, in the caller's transaction."""
+        raise FeedbackError(f"{self.url} keeps no rollups: its answers read the entries")
+
     def rating_counts(
         self, connection: Any, task_id: str | None
     ) -> list[tuple[str, int | None, int]]:

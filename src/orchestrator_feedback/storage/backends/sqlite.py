@@ -8,7 +8,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from orchestrator_feedback.serialization import (
     entries_from_rows,
     format_sqlite_timestamp,
 )
+from orchestrator_feedback.storage.backends import sqlite_rollups as rollups
 from orchestrator_feedback.storage.backends import sqlite_statements as statements
 from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
@@ -129,6 +130,9 @@ class SQLiteBackend(StorageBackend):
         connection.execute(f"PRAGMA synchronous={self._synchronous}")
         # Deleted rows are overwritten with zeros, so a forgotten user leaves no bytes behind.
         connection.execute("PRAGMA secure_delete = ON")
+        # An INSERT OR REPLACE (a user's own SQL) then fires the delete trigger that keeps
+        # the rollups true for the row it replaces.
+        connection.execute("PRAGMA recursive_triggers = ON")
         return connection
 
     def _use_wal(self, connection: sqlite3.Connection) -> None:
@@ -438,32 +442,87 @@ class SQLiteBackend(StorageBackend):
         finally:
             self.release(connection)
 
+    def rating_counts(
+        self, connection: sqlite3.Connection, task_id: str | None
+    ) -> list[tuple[str, int | None, int]]:
+        """One task's groups from the entries' index; the whole store's from its rollup."""
+        if task_id is not None:
+            return super().rating_counts(connection, task_id)
+        self._fold_a_long_tail(connection)
+        return connection.execute(
+            f"SELECT feedback_type, NULLIF(rating, 0), entries FROM ({rollups.TYPES_WITH_TAIL})"
+        ).fetchall()
+
     def worker_summary(
         self, connection: sqlite3.Connection
     ) -> list[tuple[str, int, float | None, int]]:
-        """Group by ``metadata->>'$.worker_id'``, best first."""
+        """Per ``metadata->>'$.worker_id'`` (as text), from its rollup, best first."""
+        self._fold_a_long_tail(connection)
         return connection.execute(
-            """SELECT metadata->>'$.worker_id' AS worker, COUNT(*), AVG(rating),
-                      SUM(feedback_type = 'error_report') AS failures
-               FROM feedback WHERE metadata->>'$.worker_id' IS NOT NULL
-               GROUP BY worker
-               ORDER BY AVG(rating) IS NULL, AVG(rating) DESC, failures, COUNT(*) DESC, worker"""
+            f"""SELECT worker, entries, CAST(rating_sum AS REAL) / NULLIF(rated, 0) AS average,
+                      failures
+               FROM ({rollups.WORKERS_WITH_TAIL})
+               ORDER BY average IS NULL, average DESC, failures, entries DESC, worker"""
         ).fetchall()
 
     def rating_trend(
         self, connection: sqlite3.Connection, since: datetime, by: str
     ) -> list[tuple[str, float | None, int]]:
-        """Group by day (``YYYY-MM-DD``) or week (labelled with its Monday, ``YYYY-MM-DD``)."""
-        period = (
-            "substr(created_at, 1, 10)"
-            if by == "day"
-            else "date(created_at, '-6 days', 'weekday 1')"
-        )
+        """Group by day (``YYYY-MM-DD``) or week (labelled with its Monday, ``YYYY-MM-DD``):
+        the whole hours from the hourly rollup, the first, partial hour from the entries."""
+        self._fold_a_long_tail(connection)
+        period = "day" if by == "day" else "date(day, '-6 days', 'weekday 1')"
+        next_hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        next_hour += timedelta(hours=1)
         return connection.execute(
-            f"""SELECT {period} AS period, AVG(rating), COUNT(*) FROM feedback
-                WHERE created_at >= ? GROUP BY period ORDER BY period""",
-            (format_sqlite_timestamp(since),),
+            f"""SELECT {period} AS period,
+                       CAST(SUM(rating_sum) AS REAL) / NULLIF(SUM(rated), 0), SUM(entries)
+                FROM (
+                    SELECT substr(hour, 1, 10) AS day, entries, rated, rating_sum
+                    FROM ({rollups.HOURS_WITH_TAIL}) WHERE hour >= ?
+                    UNION ALL
+                    SELECT substr(created_at, 1, 10), 1, rating IS NOT NULL, ifnull(rating, 0)
+                    FROM feedback WHERE created_at >= ? AND created_at < ?
+                )
+                GROUP BY period ORDER BY period""",
+            (
+                format_sqlite_timestamp(next_hour)[:13],
+                format_sqlite_timestamp(since),
+                format_sqlite_timestamp(next_hour),
+            ),
         ).fetchall()
+
+    def _fold_a_long_tail(self, connection: sqlite3.Connection) -> None:
+        """Fold the rows above the rollups' mark into them when there are many (a reader
+        outside a transaction, on a writable file); else they are read as they are."""
+        if self.read_only or connection.in_transaction:
+            return
+        (distance,) = connection.execute(rollups.TAIL_SIZE).fetchone()
+        if distance <= rollups.FOLD_AT:
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in rollups.FOLD:
+                connection.execute(statement)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    def verify_rollups(self, connection: sqlite3.Connection) -> list[str]:
+        """Each difference between a rollup and a recompute from the entries, as a line."""
+        differences = []
+        for table, (extra, missing) in rollups.VERIFY.items():
+            for row in connection.execute(extra):
+                differences.append(f"{table}: has {tuple(row)}, the entries say otherwise")
+            for row in connection.execute(missing):
+                differences.append(f"{table}: lacks {tuple(row)}, which the entries give")
+        return differences
+
+    def rebuild_rollups(self, connection: sqlite3.Connection) -> None:
+        """Recompute every rollup from the entries, in the caller's transaction."""
+        for statement in rollups.REBUILD:
+            connection.execute(statement)
 
     def execute(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
+
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
 # The seed's columns after the id; the history table keeps versions of the same rows.
@@ -64,6 +66,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             "CREATE INDEX idx_user_id ON feedback(user_id) WHERE user_id IS NOT NULL",
         ),
     ),
+    # Rollups kept by triggers, built here from the entries already stored
+    # (sqlite_rollups.py).
+    (5, CREATE_ROLLUPS),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 

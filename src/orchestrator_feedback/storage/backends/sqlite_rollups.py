@@ -1,0 +1,202 @@
+"""SQLite's rollups: aggregate tables behind the whole-store summary, the workers and the
+trends, so those answers read a few hundred rows, not every entry.
+
+How they stay exact at no cost to inserts:
+
+- The rollups hold every entry up to a mark, ``feedback_rollup_mark.last_rowid`` (SQLite
+  gives each new row a rowid above every rowid in the table). An answer adds the *tail*,
+  the rows above the mark, aggregated on the fly from the rowid B-tree; ``fold`` moves the
+  tail into the rollups (when it has grown past ``FOLD_AT`` rows, in a short write
+  transaction of its own). So an insert, by any path (the store's, an import, a user's own
+  SQL, another program), costs nothing here, and is counted from the moment it commits.
+- An update or delete of a row at or below the mark changes the rollups in the same
+  transaction, by trigger: the store's ``update``, deletions, retention and erasure, and a
+  user's own SQL alike. Deleting the row at the mark lowers the mark, so that a later insert
+  given that rowid again is not taken as counted.
+
+- ``feedback_rollup_types``: per type and rating (0: unrated), the count.
+- ``feedback_rollup_workers``: per ``metadata.worker_id`` (as text, as PostgreSQL's ``->>``
+  gives it: the worker ``7`` and the worker ``"7"`` are one), the count, the rated count and
+  rating sum, the error reports.
+- ``feedback_rollup_hours``: per hour of ``created_at`` (``YYYY-MM-DD HH``, UTC), the count,
+  the rated count and rating sum.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CREATE",
+    "FOLD",
+    "FOLD_AT",
+    "HOURS_WITH_TAIL",
+    "REBUILD",
+    "TAIL_SIZE",
+    "TYPES_WITH_TAIL",
+    "VERIFY",
+    "WORKERS_WITH_TAIL",
+]
+
+FOLD_AT = 10_000
+"""Tail rows past which a reader folds the tail into the rollups first."""
+
+_MARK = "(SELECT last_rowid FROM feedback_rollup_mark)"
+_WORKER = "CAST(metadata->>'$.worker_id' AS TEXT)"
+
+_TABLES = (
+    """CREATE TABLE feedback_rollup_types (
+        feedback_type TEXT NOT NULL,
+        rating INTEGER NOT NULL,
+        entries INTEGER NOT NULL,
+        PRIMARY KEY (feedback_type, rating)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE feedback_rollup_workers (
+        worker TEXT NOT NULL PRIMARY KEY,
+        entries INTEGER NOT NULL,
+        rated INTEGER NOT NULL,
+        rating_sum INTEGER NOT NULL,
+        failures INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE feedback_rollup_hours (
+        hour TEXT NOT NULL PRIMARY KEY,
+        entries INTEGER NOT NULL,
+        rated INTEGER NOT NULL,
+        rating_sum INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE feedback_rollup_mark (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        last_rowid INTEGER NOT NULL
+    )""",
+    "INSERT INTO feedback_rollup_mark VALUES (1, 0)",
+)
+
+# What each rollup holds for a set of rows (``{where}``): the fold's and the rebuild's
+# source, and what ``verify`` compares with.
+_AGGREGATES = {
+    "feedback_rollup_types": """SELECT feedback_type, ifnull(rating, 0) AS rating,
+            COUNT(*) AS entries
+        FROM feedback WHERE {where} GROUP BY feedback_type, ifnull(rating, 0)""",
+    "feedback_rollup_workers": f"""SELECT {_WORKER} AS worker, COUNT(*) AS entries,
+            COUNT(rating) AS rated, ifnull(SUM(rating), 0) AS rating_sum,
+            SUM(feedback_type = 'error_report') AS failures
+        FROM feedback WHERE {{where}} AND worker IS NOT NULL GROUP BY worker""",
+    "feedback_rollup_hours": """SELECT substr(created_at, 1, 13) AS hour, COUNT(*) AS entries,
+            COUNT(rating) AS rated, ifnull(SUM(rating), 0) AS rating_sum
+        FROM feedback WHERE {where} GROUP BY hour""",
+}
+_SUMS = {
+    "feedback_rollup_types": "entries = entries + excluded.entries",
+    "feedback_rollup_workers": "entries = entries + excluded.entries, "
+    "rated = rated + excluded.rated, rating_sum = rating_sum + excluded.rating_sum, "
+    "failures = failures + excluded.failures",
+    "feedback_rollup_hours": "entries = entries + excluded.entries, "
+    "rated = rated + excluded.rated, rating_sum = rating_sum + excluded.rating_sum",
+}
+_TAIL = f"rowid > {_MARK}"
+_COUNTED = f"rowid <= {_MARK}"
+
+
+def _with_tail(table: str, keys: str, columns: str) -> str:
+    """The rollup's rows with the tail's added: ``SELECT keys, columns`` summed per key."""
+    sums = ", ".join(f"SUM({column}) AS {column}" for column in columns.split(", "))
+    tail = _AGGREGATES[table].format(where=_TAIL)
+    return (
+        f"SELECT {keys}, {sums} FROM (SELECT {keys}, {columns} FROM {table} "
+        f"UNION ALL SELECT {keys}, {columns} FROM ({tail})) GROUP BY {keys}"
+    )
+
+
+TYPES_WITH_TAIL = _with_tail("feedback_rollup_types", "feedback_type, rating", "entries")
+WORKERS_WITH_TAIL = _with_tail(
+    "feedback_rollup_workers", "worker", "entries, rated, rating_sum, failures"
+)
+HOURS_WITH_TAIL = _with_tail("feedback_rollup_hours", "hour", "entries, rated, rating_sum")
+TAIL_SIZE = f"SELECT ifnull(max(rowid), 0) - {_MARK} FROM feedback"
+"""How far the newest row is above the mark: at most that many rows in the tail."""
+
+FOLD = (
+    *(
+        f"INSERT INTO {table} {source.format(where=_TAIL)} ON CONFLICT DO UPDATE SET {_SUMS[table]}"
+        for table, source in _AGGREGATES.items()
+    ),
+    "UPDATE feedback_rollup_mark SET last_rowid = "
+    "(SELECT ifnull(max(rowid), 0) FROM feedback) WHERE last_rowid < "
+    "(SELECT ifnull(max(rowid), 0) FROM feedback)",
+)
+"""Move the tail into the rollups (in the caller's write transaction)."""
+
+
+def _change(row: str, sign: str) -> tuple[str, ...]:
+    """The statements that add (``sign`` "+") or take away ("-") one counted row (``NEW``
+    or ``OLD``) from every rollup."""
+    worker = f"CAST({row}.metadata->>'$.worker_id' AS TEXT)"
+    rated = f"({row}.rating IS NOT NULL)"
+    rating = f"ifnull({row}.rating, 0)"
+    failure = f"({row}.feedback_type = 'error_report')"
+    hour = f"substr({row}.created_at, 1, 13)"
+    statements = (
+        f"""INSERT INTO feedback_rollup_types VALUES ({row}.feedback_type, {rating}, {sign}1)
+            ON CONFLICT DO UPDATE SET entries = entries {sign} 1""",
+        f"""INSERT INTO feedback_rollup_hours VALUES ({hour}, {sign}1, {sign}{rated},
+                {sign}{rating})
+            ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_hours"]}""",
+        f"""INSERT INTO feedback_rollup_workers
+            SELECT worker, {sign}1, {sign}{rated}, {sign}{rating}, {sign}{failure}
+            FROM (SELECT {worker} AS worker) WHERE worker IS NOT NULL
+            ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_workers"]}""",
+    )
+    if sign == "+":
+        return statements
+    return (
+        *statements,
+        f"""DELETE FROM feedback_rollup_types WHERE feedback_type = {row}.feedback_type
+            AND rating = {rating} AND entries = 0""",
+        f"DELETE FROM feedback_rollup_hours WHERE hour = {hour} AND entries = 0",
+        f"DELETE FROM feedback_rollup_workers WHERE worker = {worker} AND entries = 0",
+    )
+
+
+def _trigger(name: str, event: str, *statements: str) -> str:
+    body = ";\n".join(statements)
+    return (
+        f"CREATE TRIGGER {name} AFTER {event} ON feedback "
+        f"WHEN OLD.rowid <= {_MARK} BEGIN\n{body};\nEND"
+    )
+
+
+_TRIGGERS = (
+    _trigger(
+        "feedback_rollup_delete",
+        "DELETE",
+        *_change("OLD", "-"),
+        # The row at the mark went: the mark comes down to the highest counted row left,
+        # so that the rowid SQLite hands out again is seen as new.
+        "UPDATE feedback_rollup_mark SET last_rowid = (SELECT ifnull(max(rowid), 0) "
+        "FROM feedback WHERE rowid <= OLD.rowid) WHERE last_rowid = OLD.rowid",
+    ),
+    _trigger(
+        "feedback_rollup_update",
+        "UPDATE OF feedback_type, rating, metadata, created_at",
+        *_change("OLD", "-"),
+        *_change("NEW", "+"),
+    ),
+)
+
+REBUILD = (
+    *(f"DELETE FROM {table}" for table in _AGGREGATES),
+    "UPDATE feedback_rollup_mark SET last_rowid = 0",
+    *FOLD,
+)
+"""Recompute every rollup from the entries (in the caller's write transaction)."""
+
+VERIFY = {
+    table: (
+        f"SELECT * FROM {table} EXCEPT {source.format(where=_COUNTED)}",
+        f"{source.format(where=_COUNTED)} EXCEPT SELECT * FROM {table}",
+    )
+    for table, source in _AGGREGATES.items()
+}
+"""Per rollup: the rows it has that a recompute of the counted rows has not, and the
+other way round."""
+
+CREATE = (*_TABLES, *_TRIGGERS, *FOLD)
+"""The migration that adds the rollups to a database, built from the entries it holds."""

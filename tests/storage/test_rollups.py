@@ -1,0 +1,341 @@
+"""Rollups: after any sequence of writes, by any path, the whole-store summary, the workers
+and the trends equal a recompute from the entries, and ``verify_rollups`` finds nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import statistics
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
+from orchestrator_feedback.cli import cli
+from orchestrator_feedback.storage.backends.sqlite_schema import MIGRATIONS
+from tests.conftest import BACKENDS, open_store
+
+NOW = datetime.now(UTC)
+TREND_DAYS = 30
+# Moments around the trend's cutoff (now - 30 days) and the hours on either side of it,
+# kept ten minutes clear of it: the test's clock and the store's differ by milliseconds.
+MOMENTS = [
+    NOW - timedelta(days=TREND_DAYS) + offset
+    for offset in (
+        timedelta(minutes=-70),
+        timedelta(minutes=-10),
+        timedelta(minutes=10),
+        timedelta(minutes=50),
+        timedelta(hours=3),
+    )
+] + [NOW - timedelta(days=days, hours=hours) for days in (0, 1, 6, 40) for hours in (0, 5)]
+WORKERS = ["w1", "w2", "tcp://10.0.0.1:4000", 7, "7", None]
+
+entries = st.builds(
+    FeedbackEntry,
+    task_id=st.sampled_from(["t1", "t2", "t3"]),
+    feedback_type=st.sampled_from(FeedbackType),
+    content=st.just("c"),
+    rating=st.none() | st.integers(1, 5),
+    user_id=st.sampled_from([None, "alice", "bob"]),
+    metadata=st.sampled_from(WORKERS).map(lambda w: {} if w is None else {"worker_id": w}),
+    created_at=st.sampled_from(MOMENTS),
+)
+
+
+def expected_summary(stored: list[FeedbackEntry]) -> tuple[Any, ...]:
+    by_type = {t: sum(e.feedback_type is t for e in stored) for t in FeedbackType}
+    ratings = [e.rating for e in stored if e.rating is not None]
+    distribution = {r: ratings.count(r) for r in range(1, 6)}
+    return len(stored), statistics.fmean(ratings) if ratings else None, distribution, by_type
+
+
+def expected_workers(stored: list[FeedbackEntry]) -> list[tuple[str, int, float | None, int]]:
+    groups: dict[str, list[FeedbackEntry]] = defaultdict(list)
+    for entry in stored:
+        worker = entry.metadata.get("worker_id")
+        if worker is not None:
+            groups[str(worker)].append(entry)  # 7 and "7" are one worker, "7"
+    rows = []
+    for worker, group in groups.items():
+        ratings = [e.rating for e in group if e.rating is not None]
+        failures = sum(e.feedback_type is FeedbackType.ERROR_REPORT for e in group)
+        rows.append(
+            (str(worker), len(group), statistics.fmean(ratings) if ratings else None, failures)
+        )
+    return sorted(rows, key=lambda r: (r[2] is None, -(r[2] or 0), r[3], -r[1], r[0]))
+
+
+def expected_trends(stored: list[FeedbackEntry]) -> dict[str, tuple[float | None, int]]:
+    since = NOW - timedelta(days=TREND_DAYS)
+    days: dict[str, list[FeedbackEntry]] = defaultdict(list)
+    for entry in stored:
+        if entry.created_at >= since:
+            days[entry.created_at.strftime("%Y-%m-%d")].append(entry)
+    result = {}
+    for day, group in days.items():
+        ratings = [e.rating for e in group if e.rating is not None]
+        result[day] = (statistics.fmean(ratings) if ratings else None, len(group))
+    return result
+
+
+def same_average(got: float | None, want: float | None) -> bool:
+    """Both None, or equal to 1e-9."""
+    if got is None or want is None:
+        return got is want
+    return abs(got - want) <= 1e-9
+
+
+def assert_answers_match_the_entries(storage: FeedbackStorage) -> None:
+    stored = storage.get_all()
+    summary = storage.get_summary()
+    total, average, distribution, by_type = expected_summary(stored)
+    assert summary.total_count == total
+    assert summary.rating_distribution == distribution
+    assert summary.feedback_by_type == by_type
+    assert same_average(summary.average_rating, average)
+    workers = [(w.worker_id, w.count, w.average_rating, w.failures) for w in storage.worker_stats()]
+    expected = expected_workers(stored)
+    assert [w[0] for w in workers] == [w[0] for w in expected]  # best first, the same order
+    for got, want in zip(workers, expected, strict=True):
+        assert got[:2] == want[:2] and got[3] == want[3]
+        assert same_average(got[2], want[2])
+    trends = {p.period: (p.average_rating, p.count) for p in storage.trends(TREND_DAYS)}
+    want_trends = expected_trends(stored)
+    assert trends.keys() == want_trends.keys()
+    for day, (average_rating, count) in trends.items():
+        assert count == want_trends[day][1]
+        assert same_average(average_rating, want_trends[day][0])
+
+
+class WritesKeepRollupsTrue(RuleBasedStateMachine):
+    """Random writes by every path; after each step the answers equal a recompute."""
+
+    storage: FeedbackStorage
+    kind: str
+    path: Path
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.storage.execute_query("DELETE FROM feedback")
+        if self.kind != "postgres":
+            self.storage.rebuild_rollups()
+
+    def _ids(self) -> list[str]:
+        return [row[0] for row in self.storage.execute_query("SELECT id FROM feedback")]
+
+    @rule(entry=entries)
+    def create(self, entry: FeedbackEntry) -> None:
+        self.storage.create(entry)
+
+    @rule(batch=st.lists(entries, max_size=5))
+    def create_many(self, batch: list[FeedbackEntry]) -> None:
+        self.storage.create_many(batch)
+
+    @rule(batch=st.lists(entries, max_size=5))
+    def submit(self, batch: list[FeedbackEntry]) -> None:
+        for entry in batch:
+            self.storage.submit(entry)
+        self.storage.flush()
+
+    @rule(batch=st.lists(entries, max_size=5), replace=st.booleans())
+    def import_jsonl(self, batch: list[FeedbackEntry], replace: bool) -> None:
+        stored = self.storage.get_all()[:2] if replace else []
+        changed = [
+            FeedbackEntry.from_dict({**e.to_dict(), "rating": 5, "metadata": {"worker_id": "w9"}})
+            for e in stored
+        ]
+        lines = "".join(json.dumps(e.to_dict()) + "\n" for e in [*batch, *changed])
+        self.storage.import_jsonl(io.StringIO(lines), on_conflict="replace")
+
+    @rule(
+        data=st.data(),
+        rating=st.none() | st.integers(1, 5),
+        kind=st.sampled_from(FeedbackType),
+        worker=st.sampled_from(WORKERS),
+        moment=st.sampled_from(MOMENTS),
+    )
+    def update(self, data: st.DataObject, rating: Any, kind: Any, worker: Any, moment: Any) -> None:
+        stored = self.storage.get_all()
+        if not stored:
+            return
+        entry = data.draw(st.sampled_from(stored))
+        entry.rating, entry.feedback_type = rating, kind
+        entry.metadata = {} if worker is None else {"worker_id": worker}
+        entry.created_at = moment
+        self.storage.update(entry)
+
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        ids = self._ids()
+        if ids:
+            self.storage.delete(data.draw(st.sampled_from(ids)))
+
+    @rule(task_id=st.sampled_from(["t1", "t2", "t3"]))
+    def delete_by_task(self, task_id: str) -> None:
+        self.storage.delete_by_task(task_id)
+
+    @rule(days=st.sampled_from([3, 35]))
+    def purge(self, days: int) -> None:
+        self.storage.purge(timedelta(days=days))
+
+    @rule(user=st.sampled_from(["alice", "bob"]))
+    def forget_user(self, user: str) -> None:
+        self.storage.forget_user(user)
+
+    @rule(data=st.data(), rating=st.integers(1, 5))
+    def users_own_sql(self, data: st.DataObject, rating: int) -> None:
+        """Writes through execute_query (as ``query --write`` does) keep them true too."""
+        ids = self._ids()
+        if not ids:
+            return
+        chosen = data.draw(st.sampled_from(ids))
+        mark = "%s" if self.kind == "postgres" else "?"
+        statement = data.draw(
+            st.sampled_from(
+                [
+                    f"UPDATE feedback SET rating = {mark} WHERE id = {mark}",
+                    f"DELETE FROM feedback WHERE id = {mark} AND rating <> {mark}",
+                ]
+            )
+        )
+        params = [rating, chosen] if statement.startswith("UPDATE") else [chosen, rating]
+        self.storage.execute_query(statement, params)
+
+    @rule()
+    def fold(self) -> None:
+        if self.kind != "postgres":
+            self.storage.rebuild_rollups()
+
+    @rule(entry=entries)
+    def another_program_inserts(self, entry: FeedbackEntry) -> None:
+        """A row written by a program that is not the store (the sqlite3 shell, say)."""
+        if self.kind != "sqlite-file":
+            return
+        row = (
+            entry.id,
+            entry.task_id,
+            entry.feedback_type.value,
+            entry.content,
+            entry.rating,
+            entry.user_id,
+            json.dumps(entry.metadata),
+            entry.created_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            entry.updated_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        )
+        connection = sqlite3.connect(self.path)
+        connection.execute("INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        connection.commit()
+        connection.close()
+
+    @invariant()
+    def answers_equal_a_recompute(self) -> None:
+        assert_answers_match_the_entries(self.storage)
+        if self.kind != "postgres":
+            assert self.storage.verify_rollups() == []
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_any_sequence_of_writes_keeps_the_rollups_true(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the tail folded into the rollups whenever it holds more than two rows, so that
+    most steps change rows the rollups count (by trigger) and some change the tail."""
+    from orchestrator_feedback.storage.backends import sqlite_rollups
+
+    monkeypatch.setattr(sqlite_rollups, "FOLD_AT", 2)
+    storage = open_store(kind, tmp_path, request)
+
+    class Machine(WritesKeepRollupsTrue):
+        pass
+
+    Machine.storage = storage
+    Machine.kind = kind
+    Machine.path = tmp_path / "feedback.db"
+    try:
+        Machine.TestCase.settings = settings(
+            max_examples=25,
+            stateful_step_count=12,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        Machine.TestCase().runTest()
+    finally:
+        storage.close()
+
+
+def _database_at(path: Path, version: int, rows: list[FeedbackEntry]) -> None:
+    """A database as an earlier orchestrator-feedback left it (0: the seed's own table)."""
+    connection = sqlite3.connect(path)
+    statements = [s for number, batch in MIGRATIONS if number <= max(version, 1) for s in batch]
+    for statement in statements if version else statements[:1]:
+        connection.execute(statement)
+    for entry in rows:
+        connection.execute(
+            "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.id,
+                entry.task_id,
+                entry.feedback_type.value,
+                entry.content,
+                entry.rating,
+                entry.user_id,
+                json.dumps(entry.metadata),
+                entry.created_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                entry.updated_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            ),
+        )
+    connection.execute(f"PRAGMA user_version = {version}")
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4])
+def test_the_migration_builds_rollups_from_what_is_stored(tmp_path: Path, version: int) -> None:
+    rows = [
+        FeedbackEntry(
+            task_id=f"t{n % 4}",
+            feedback_type=list(FeedbackType)[n % len(FeedbackType)],
+            content="c",
+            rating=None if n % 3 == 0 else n % 5 + 1,
+            metadata={"worker_id": f"w{n % 3}"} if n % 2 else {},
+            created_at=NOW - timedelta(hours=7 * n),
+        )
+        for n in range(60)
+    ]
+    path = tmp_path / f"v{version}.db"
+    _database_at(path, version, rows)
+    with FeedbackStorage(path) as storage:
+        assert storage.schema_version == MIGRATIONS[-1][0]
+        assert storage.verify_rollups() == []
+        assert_answers_match_the_entries(storage)
+
+
+def test_the_command_line_verifies_and_rebuilds(tmp_path: Path) -> None:
+    path = tmp_path / "cli.db"
+    with FeedbackStorage(path) as storage:
+        storage.create(FeedbackEntry(task_id="t", feedback_type="general", content="c", rating=4))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--database", str(path), "rollups", "rebuild"]).exit_code == 0
+    verified = runner.invoke(cli, ["--database", str(path), "rollups", "verify"])
+    assert verified.exit_code == 0 and "agree" in verified.output
+    # Drifted behind the triggers' back (a tool that drops them, say): found and repaired.
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE feedback_rollup_types SET entries = entries + 2")
+    connection.commit()
+    connection.close()
+    drifted = runner.invoke(cli, ["--database", str(path), "rollups", "verify"])
+    assert drifted.exit_code == 1
+    assert "feedback_rollup_types" in drifted.output
+    rebuilt = runner.invoke(cli, ["--database", str(path), "rollups", "rebuild"])
+    assert rebuilt.exit_code == 0
+    again = runner.invoke(cli, ["--database", str(path), "rollups", "verify"])
+    assert again.exit_code == 0
