@@ -469,27 +469,19 @@ class SQLiteBackend(StorageBackend):
         self, connection: sqlite3.Connection, since: datetime, by: str
     ) -> list[tuple[str, float | None, int]]:
         """Group by day (``YYYY-MM-DD``) or week (labelled with its Monday, ``YYYY-MM-DD``):
-        the whole hours from the hourly rollup, the first, partial hour from the entries."""
+        the whole hours from the hourly rollup and its tail, the first, partial hour from
+        the entries."""
         self._fold_a_long_tail(connection)
         period = "day" if by == "day" else "date(day, '-6 days', 'weekday 1')"
         next_hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         next_hour += timedelta(hours=1)
         return connection.execute(
-            f"""SELECT {period} AS period,
-                       CAST(SUM(rating_sum) AS REAL) / NULLIF(SUM(rated), 0), SUM(entries)
-                FROM (
-                    SELECT substr(hour, 1, 10) AS day, entries, rated, rating_sum
-                    FROM ({rollups.HOURS_WITH_TAIL}) WHERE hour >= ?
-                    UNION ALL
-                    SELECT substr(created_at, 1, 10), 1, rating IS NOT NULL, ifnull(rating, 0)
-                    FROM feedback WHERE created_at >= ? AND created_at < ?
-                )
-                GROUP BY period ORDER BY period""",
-            (
-                format_sqlite_timestamp(next_hour)[:13],
-                format_sqlite_timestamp(since),
-                format_sqlite_timestamp(next_hour),
-            ),
+            rollups.TREND.format(period=period),
+            {
+                "hour": format_sqlite_timestamp(next_hour)[:13],
+                "since": format_sqlite_timestamp(since),
+                "next_hour": format_sqlite_timestamp(next_hour),
+            },
         ).fetchall()
 
     def _fold_a_long_tail(self, connection: sqlite3.Connection) -> None:

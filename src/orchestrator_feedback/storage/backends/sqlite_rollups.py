@@ -28,9 +28,9 @@ __all__ = [
     "CREATE",
     "FOLD",
     "FOLD_AT",
-    "HOURS_WITH_TAIL",
     "REBUILD",
     "TAIL_SIZE",
+    "TREND",
     "TYPES_WITH_TAIL",
     "VERIFY",
     "WORKERS_WITH_TAIL",
@@ -74,14 +74,14 @@ _TABLES = (
 _AGGREGATES = {
     "feedback_rollup_types": """SELECT feedback_type, ifnull(rating, 0) AS rating,
             COUNT(*) AS entries
-        FROM feedback WHERE {where} GROUP BY feedback_type, ifnull(rating, 0)""",
+        FROM feedback NOT INDEXED WHERE {where} GROUP BY feedback_type, ifnull(rating, 0)""",
     "feedback_rollup_workers": f"""SELECT {_WORKER} AS worker, COUNT(*) AS entries,
             COUNT(rating) AS rated, ifnull(SUM(rating), 0) AS rating_sum,
             SUM(feedback_type = 'error_report') AS failures
-        FROM feedback WHERE {{where}} AND worker IS NOT NULL GROUP BY worker""",
+        FROM feedback NOT INDEXED WHERE {{where}} AND worker IS NOT NULL GROUP BY worker""",
     "feedback_rollup_hours": """SELECT substr(created_at, 1, 13) AS hour, COUNT(*) AS entries,
             COUNT(rating) AS rated, ifnull(SUM(rating), 0) AS rating_sum
-        FROM feedback WHERE {where} GROUP BY hour""",
+        FROM feedback NOT INDEXED WHERE {where} GROUP BY hour""",
 }
 _SUMS = {
     "feedback_rollup_types": "entries = entries + excluded.entries",
@@ -109,7 +109,30 @@ TYPES_WITH_TAIL = _with_tail("feedback_rollup_types", "feedback_type, rating", "
 WORKERS_WITH_TAIL = _with_tail(
     "feedback_rollup_workers", "worker", "entries, rated, rating_sum, failures"
 )
-HOURS_WITH_TAIL = _with_tail("feedback_rollup_hours", "hour", "entries, rated, rating_sum")
+
+_DAY_SUMS = "SUM(rating_sum) AS rating_sum, SUM(rated) AS rated, SUM(entries) AS entries"
+_ROW_SUMS = "ifnull(SUM(rating), 0), COUNT(rating), COUNT(*)"
+TREND = f"""SELECT period, CAST(SUM(rating_sum) AS REAL) / NULLIF(SUM(rated), 0), SUM(entries)
+    FROM (
+        SELECT {{period}} AS period, {_DAY_SUMS} FROM (
+            SELECT substr(hour, 1, 10) AS day, rating_sum, rated, entries
+            FROM feedback_rollup_hours WHERE hour >= :hour
+        ) GROUP BY period
+        UNION ALL
+        SELECT {{period}}, {_ROW_SUMS} FROM (
+            SELECT substr(created_at, 1, 10) AS day, rating FROM feedback NOT INDEXED
+            WHERE {_TAIL} AND created_at >= :next_hour
+        ) GROUP BY 1
+        UNION ALL
+        SELECT {{period}}, {_ROW_SUMS} FROM (
+            SELECT substr(created_at, 1, 10) AS day, rating FROM feedback
+            WHERE created_at >= :since AND created_at < :next_hour
+        ) GROUP BY 1
+    )
+    GROUP BY period ORDER BY period"""
+"""Average rating and count per ``{period}`` (an expression of ``day``) since ``:since``:
+the whole hours from ``:hour`` on from the rollup and the tail, the partial hour before
+``:next_hour`` from the entries."""
 TAIL_SIZE = f"SELECT ifnull(max(rowid), 0) - {_MARK} FROM feedback"
 """How far the newest row is above the mark: at most that many rows in the tail."""
 
