@@ -25,12 +25,18 @@ FORK = multiprocessing.get_context("fork")
 
 
 def _fire_until_killed(path: str, mode: str, run: int, acknowledged: Connection) -> None:
+    from orchestrator_feedback.storage.backends import sqlite_rollups
+
+    sqlite_rollups.FOLD_AT = 40  # fold the rollups often, so that kills land in folds too
     manager = get_plugin_manager(
         FeedbackConfig(database=path, write_mode=mode), load_entrypoints=False
     )
+    storage = manager.feedback_plugin.storage  # type: ignore[union-attr]
     acknowledged.send("ready")
     pending: list[str] = []
     for number in range(1_000_000):
+        if number % 50 == 0:
+            storage.get_summary()  # a reader folding the tail
         task_id = f"run{run}-event{number}"
         manager.hook.task_completed(
             task_id=task_id,
@@ -71,10 +77,15 @@ def test_killed_writers_lose_nothing_acknowledged(tmp_path: Path, mode: str) -> 
                 acknowledged.append(receiver.recv())
             except EOFError:
                 break
-        # After every kill: the file is sound, and holds each acknowledged event once.
+        # After every kill: the file is sound, and holds each acknowledged event once; the
+        # rollups agree with the entries.
         with FeedbackStorage(path) as storage:
             assert storage.execute_query("PRAGMA integrity_check")[0][0] == "ok", f"kill {run}"
             stored = [row[0] for row in storage.execute_query("SELECT task_id FROM feedback")]
+            assert storage.verify_rollups() == [], f"kill {run}"
+            assert storage.get_summary().total_count == len(stored)
+            [worker] = storage.worker_stats()
+            assert worker.count == len(stored)
         assert len(stored) == len(set(stored)), f"an event was stored twice (kill {run})"
         missing = set(acknowledged) - set(stored)
         assert not missing, f"{len(missing)} acknowledged entries were lost (kill {run})"
@@ -85,10 +96,16 @@ def _fire_many(path: str, process: int) -> None:
     # A lock error retried one by one would still store everything: fail on any warning.
     warnings = _Remember(logging.WARNING)
     logging.getLogger("orchestrator_feedback").addHandler(warnings)
+    from orchestrator_feedback.storage.backends import sqlite_rollups
+
+    sqlite_rollups.FOLD_AT = 200  # each process folds the others' rows while they write
     manager = get_plugin_manager(
         FeedbackConfig(database=path, write_mode="background"), load_entrypoints=False
     )
+    storage = manager.feedback_plugin.storage  # type: ignore[union-attr]
     for number in range(10_000):
+        if number % 1_000 == 999:
+            storage.get_summary()
         manager.hook.task_reviewed(
             task_id=f"p{process}-{number}",
             reviewer_id="r",
@@ -125,3 +142,7 @@ def test_four_background_processes_store_all_forty_thousand(tmp_path: Path) -> N
         assert storage.count(user_id="r") == 40_000
         distinct = storage.execute_query("SELECT COUNT(DISTINCT task_id) FROM feedback")[0][0]
         assert distinct == 40_000
+        summary = storage.get_summary()  # folds the 40,000 into the rollups
+        assert summary.total_count == 40_000
+        assert summary.rating_distribution == {rating: 8_000 for rating in range(1, 6)}
+        assert storage.verify_rollups() == []
