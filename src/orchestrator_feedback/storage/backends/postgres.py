@@ -11,7 +11,7 @@ import contextlib
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator_feedback.errors import (
@@ -23,6 +23,7 @@ from orchestrator_feedback.errors import (
 )
 from orchestrator_feedback.models import to_utc
 from orchestrator_feedback.serialization import EncodedRow, entries_from_rows
+from orchestrator_feedback.storage.backends import postgres_rollups as rollups
 from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
     FeedbackFilter,
@@ -400,31 +401,55 @@ class PostgresBackend(StorageBackend):
         finally:
             self.release(connection)
 
+    def rating_counts(
+        self, connection: psycopg.Connection[Any], task_id: str | None
+    ) -> list[tuple[str, int | None, int]]:
+        """One task's groups from the entries' index; the whole store's from its rollup."""
+        if task_id is not None:
+            return super().rating_counts(connection, task_id)
+        rows = connection.execute(
+            "SELECT feedback_type, NULLIF(rating, 0), entries FROM feedback_rollup_types"
+        ).fetchall()
+        return [(t, r, int(n)) for t, r, n in rows]
+
     def worker_summary(
         self, connection: psycopg.Connection[Any]
     ) -> list[tuple[str, int, float | None, int]]:
-        """Group by ``metadata->>'worker_id'``, best first."""
-        rows = connection.execute(
-            """SELECT metadata->>'worker_id' AS worker, COUNT(*), AVG(rating)::float8,
-                      COUNT(*) FILTER (WHERE feedback_type = 'error_report') AS failures
-               FROM feedback WHERE metadata ? 'worker_id' AND metadata->>'worker_id' IS NOT NULL
-               GROUP BY worker
-               ORDER BY AVG(rating) IS NULL, AVG(rating) DESC, failures, COUNT(*) DESC, worker"""
-        ).fetchall()
+        """Per ``metadata->>'worker_id'``, from its rollup, best first."""
+        rows = connection.execute(rollups.WORKERS).fetchall()
         return [(w, int(n), a, int(f)) for w, n, a, f in rows]
 
     def rating_trend(
         self, connection: psycopg.Connection[Any], since: datetime, by: str
     ) -> list[tuple[str, float | None, int]]:
-        """Group by day, or by week (labelled with its Monday)."""
-        unit = "day" if by == "day" else "week"
+        """Group by day, or by week (labelled with its Monday): the whole hours from the
+        hourly rollup, the first, partial hour from the entries."""
+        since = to_utc(since)
+        next_hour = since.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         rows = connection.execute(
-            f"""SELECT to_char(date_trunc('{unit}', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')
-                       AS period, AVG(rating)::float8, COUNT(*)
-                FROM feedback WHERE created_at >= %s GROUP BY period ORDER BY period""",
-            (to_utc(since),),
+            rollups.TREND.format(unit="day" if by == "day" else "week"),
+            {
+                "next_hour": next_hour.replace(tzinfo=None),
+                "since": since,
+                "next_hour_tz": next_hour,
+            },
         ).fetchall()
         return [(p, a, int(n)) for p, a, n in rows]
+
+    def verify_rollups(self, connection: psycopg.Connection[Any]) -> list[str]:
+        """Each difference between a rollup and a recompute from the entries, as a line."""
+        differences = []
+        for table, (extra, missing) in rollups.VERIFY.items():
+            for row in connection.execute(extra).fetchall():
+                differences.append(f"{table}: has {tuple(row)}, the entries say otherwise")
+            for row in connection.execute(missing).fetchall():
+                differences.append(f"{table}: lacks {tuple(row)}, which the entries give")
+        return differences
+
+    def rebuild_rollups(self, connection: psycopg.Connection[Any]) -> None:
+        """Recompute every rollup from the entries, in the caller's transaction."""
+        for statement in rollups.REBUILD:
+            connection.execute(statement)
 
     def execute(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from orchestrator_feedback.storage.backends.postgres_rollups import CREATE as CREATE_ROLLUPS
+
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
 # The columns after the id; the history table keeps versions of the same rows.
@@ -65,6 +67,8 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             "WHERE (metadata->>'worker_id') IS NOT NULL",
         ),
     ),
+    # Rollups kept by statement triggers, built from the entries stored (postgres_rollups).
+    (4, CREATE_ROLLUPS),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 
