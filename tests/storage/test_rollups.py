@@ -46,7 +46,15 @@ entries = st.builds(
     content=st.just("c"),
     rating=st.none() | st.integers(1, 5),
     user_id=st.sampled_from([None, "alice", "bob"]),
-    metadata=st.sampled_from(WORKERS).map(lambda w: {} if w is None else {"worker_id": w}),
+    metadata=st.fixed_dictionaries(
+        {},
+        optional={
+            "worker_id": st.sampled_from([w for w in WORKERS if w is not None]),
+            "task_type": st.sampled_from(["resize", "ocr", 3]),
+            "success": st.sampled_from([True, False, 1, "yes", None]),
+            "execution_time": st.sampled_from([0.25, 3, 1e-7, "fast", None, 123456.789]),
+        },
+    ),
     created_at=st.sampled_from(MOMENTS),
 )
 
@@ -72,6 +80,37 @@ def expected_workers(stored: list[FeedbackEntry]) -> list[tuple[str, int, float 
             (str(worker), len(group), statistics.fmean(ratings) if ratings else None, failures)
         )
     return sorted(rows, key=lambda r: (r[2] is None, -(r[2] or 0), r[3], -r[1], r[0]))
+
+
+def expected_scores(stored: list[FeedbackEntry]) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+    """Per day, worker and task type: entries, rated, rating sum, sum of squares, successes,
+    failures, timed entries and their time, as the scores rollup defines them."""
+    sums: dict[tuple[str, str, str], list[Any]] = defaultdict(lambda: [0] * 7 + [0.0])
+    for entry in stored:
+        metadata = entry.metadata
+        if metadata.get("worker_id") is None:
+            continue
+        task_type = metadata.get("task_type")
+        key = (
+            entry.created_at.strftime("%Y-%m-%d"),
+            str(metadata["worker_id"]),
+            "" if task_type is None else str(task_type),
+        )
+        completion = entry.feedback_type is FeedbackType.TASK_COMPLETION
+        elapsed = metadata.get("execution_time")
+        timed = isinstance(elapsed, int | float) and not isinstance(elapsed, bool)
+        row = sums[key]
+        row[0] += 1
+        row[1] += entry.rating is not None
+        row[2] += entry.rating or 0
+        row[3] += (entry.rating or 0) ** 2
+        row[4] += completion and metadata.get("success") is True
+        row[5] += entry.feedback_type is FeedbackType.ERROR_REPORT or (
+            completion and metadata.get("success") is False
+        )
+        row[6] += timed
+        row[7] += float(elapsed) if timed else 0.0
+    return {key: tuple(values) for key, values in sums.items()}
 
 
 def expected_trends(stored: list[FeedbackEntry]) -> dict[str, tuple[float | None, int]]:
@@ -211,7 +250,15 @@ class WritesKeepRollupsTrue(RuleBasedStateMachine):
 
     @rule()
     def fold(self) -> None:
+        """Everything folded in: the scores rollup holds what the entries say."""
         self.storage.rebuild_rollups()
+        rows = self.storage.execute_query("SELECT * FROM feedback_rollup_scores")
+        got = {(str(r[0]), r[1], r[2]): tuple(r[3:]) for r in rows}
+        want = expected_scores(self.storage.get_all())
+        assert got.keys() == want.keys()
+        for key, values in want.items():
+            assert got[key][:-1] == values[:-1], key
+            assert abs(got[key][-1] - values[-1]) <= 1e-6, key
 
     @rule(entry=entries)
     def another_program_inserts(self, entry: FeedbackEntry) -> None:

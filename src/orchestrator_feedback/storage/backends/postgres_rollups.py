@@ -40,7 +40,37 @@ _TABLES = (
         rated BIGINT NOT NULL,
         rating_sum BIGINT NOT NULL
     )""",
+    """CREATE TABLE feedback_rollup_scores (
+        day DATE NOT NULL,
+        worker TEXT NOT NULL,
+        task_type TEXT NOT NULL,
+        entries BIGINT NOT NULL,
+        rated BIGINT NOT NULL,
+        rating_sum BIGINT NOT NULL,
+        rating_squares BIGINT NOT NULL,
+        successes BIGINT NOT NULL,
+        failures BIGINT NOT NULL,
+        timed BIGINT NOT NULL,
+        time_sum DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (day, worker, task_type)
+    )""",
 )
+
+_COMPLETION = "feedback_type = 'task_completion'"
+_TIMED = "jsonb_typeof(metadata->'execution_time') = 'number'"
+_SCORES = f"""SELECT (created_at AT TIME ZONE 'UTC')::date AS day, {_WORKER} AS worker,
+            coalesce(metadata->>'task_type', '') AS task_type,
+            {{sign}} COUNT(*) AS entries, {{sign}} COUNT(rating) AS rated,
+            {{sign}} coalesce(SUM(rating), 0) AS rating_sum,
+            {{sign}} coalesce(SUM(rating * rating), 0) AS rating_squares,
+            {{sign}} COUNT(*) FILTER (WHERE {_COMPLETION} AND metadata->'success' = 'true')
+                AS successes,
+            {{sign}} COUNT(*) FILTER (WHERE feedback_type = 'error_report'
+                OR ({_COMPLETION} AND metadata->'success' = 'false')) AS failures,
+            {{sign}} COUNT(*) FILTER (WHERE {_TIMED}) AS timed,
+            {{sign}} coalesce(SUM((metadata->>'execution_time')::float8)
+                FILTER (WHERE {_TIMED}), 0) AS time_sum
+        FROM {{source}} WHERE {_WORKER} IS NOT NULL GROUP BY 1, 2, 3"""
 
 _AGGREGATES = {
     "feedback_rollup_types": """SELECT feedback_type, coalesce(rating, 0) AS rating,
@@ -53,11 +83,13 @@ _AGGREGATES = {
     "feedback_rollup_hours": f"""SELECT {_HOUR} AS hour, {{sign}} COUNT(*),
             {{sign}} COUNT(rating), {{sign}} coalesce(SUM(rating), 0)
         FROM {{source}} GROUP BY 1""",
+    "feedback_rollup_scores": _SCORES,
 }
 _KEYS = {
     "feedback_rollup_types": "feedback_type, rating",
     "feedback_rollup_workers": "worker",
     "feedback_rollup_hours": "hour",
+    "feedback_rollup_scores": "day, worker, task_type",
 }
 _SUMS = {
     "feedback_rollup_types": "entries = t.entries + excluded.entries",
@@ -66,6 +98,19 @@ _SUMS = {
     "failures = t.failures + excluded.failures",
     "feedback_rollup_hours": "entries = t.entries + excluded.entries, "
     "rated = t.rated + excluded.rated, rating_sum = t.rating_sum + excluded.rating_sum",
+    "feedback_rollup_scores": ", ".join(
+        f"{name} = t.{name} + excluded.{name}"
+        for name in (
+            "entries",
+            "rated",
+            "rating_sum",
+            "rating_squares",
+            "successes",
+            "failures",
+            "timed",
+            "time_sum",
+        )
+    ),
 }
 
 
@@ -129,10 +174,26 @@ REBUILD = (
 )
 """Recompute every rollup from the entries (in the caller's transaction)."""
 
+
+def _comparable(table: str, rows: str) -> str:
+    """``rows`` of ``table``'s shape, with the float sum rounded: a trigger adds it up in
+    another order than a recompute, which can move its last bits."""
+    if table != "feedback_rollup_scores":
+        return rows
+    return (
+        f"SELECT day, worker, task_type, entries, rated, rating_sum, rating_squares, "
+        f"successes, failures, timed, round(time_sum::numeric, 6) FROM ({rows}) AS scores"
+    )
+
+
 VERIFY = {
     table: (
-        f"SELECT * FROM {table} EXCEPT {aggregate.format(source='feedback', sign='')}",
-        f"{aggregate.format(source='feedback', sign='')} EXCEPT SELECT * FROM {table}",
+        _comparable(table, f"SELECT * FROM {table}")
+        + " EXCEPT "
+        + _comparable(table, aggregate.format(source="feedback", sign="")),
+        _comparable(table, aggregate.format(source="feedback", sign=""))
+        + " EXCEPT "
+        + _comparable(table, f"SELECT * FROM {table}"),
     )
     for table, aggregate in _AGGREGATES.items()
 }

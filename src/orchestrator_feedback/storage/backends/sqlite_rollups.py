@@ -20,6 +20,12 @@ How they stay exact at no cost to inserts:
   rating sum, the error reports.
 - ``feedback_rollup_hours``: per hour of ``created_at`` (``YYYY-MM-DD HH``, UTC), the count,
   the rated count and rating sum.
+- ``feedback_rollup_scores``: per day, worker and ``metadata.task_type`` ('' when absent), what
+  a worker's scores need: the count, the rated count, rating sum and sum of squares, the
+  successes (a ``task_completion`` with ``metadata.success`` true) and failures (one with it
+  false, and every ``error_report``), and the sum and count of a numeric
+  ``metadata.execution_time``. Days, not hours: a worker runs a task type a few times an
+  hour, so hourly rows would be about as many as the entries.
 """
 
 from __future__ import annotations
@@ -62,12 +68,68 @@ _TABLES = (
         rated INTEGER NOT NULL,
         rating_sum INTEGER NOT NULL
     ) WITHOUT ROWID""",
+    """CREATE TABLE feedback_rollup_scores (
+        day TEXT NOT NULL,
+        worker TEXT NOT NULL,
+        task_type TEXT NOT NULL,
+        entries INTEGER NOT NULL,
+        rated INTEGER NOT NULL,
+        rating_sum INTEGER NOT NULL,
+        rating_squares INTEGER NOT NULL,
+        successes INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        timed INTEGER NOT NULL,
+        time_sum REAL NOT NULL,
+        PRIMARY KEY (day, worker, task_type)
+    ) WITHOUT ROWID""",
     """CREATE TABLE feedback_rollup_mark (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         last_rowid INTEGER NOT NULL
     )""",
     "INSERT INTO feedback_rollup_mark VALUES (1, 0)",
 )
+
+
+def _score_columns(row: str) -> dict[str, str]:
+    """The scores rollup's key and per-entry values, for the entry ``row`` ("" for the
+    table's own columns, ``NEW.`` or ``OLD.`` in a trigger)."""
+    success = f"json_type({row}metadata, '$.success')"
+    timed = f"ifnull(json_type({row}metadata, '$.execution_time') IN ('integer', 'real'), 0)"
+    completion = f"{row}feedback_type = 'task_completion'"
+    return {
+        "day": f"substr({row}created_at, 1, 10)",
+        "worker": f"CAST({row}metadata->>'$.worker_id' AS TEXT)",
+        "task_type": f"ifnull(CAST({row}metadata->>'$.task_type' AS TEXT), '')",
+        "entries": "1",
+        "rated": f"({row}rating IS NOT NULL)",
+        "rating_sum": f"ifnull({row}rating, 0)",
+        "rating_squares": f"ifnull({row}rating * {row}rating, 0)",
+        "successes": f"ifnull({completion} AND {success} = 'true', 0)",
+        "failures": f"ifnull({row}feedback_type = 'error_report' OR "
+        f"({completion} AND {success} = 'false'), 0)",
+        "timed": timed,
+        "time_sum": f"CASE WHEN {timed} THEN CAST({row}metadata->>'$.execution_time' AS REAL) "
+        "ELSE 0.0 END",
+    }
+
+
+_SCORE_KEYS = ("day", "worker", "task_type")
+_SCORE_VALUES = tuple(name for name in _score_columns("") if name not in _SCORE_KEYS)
+
+
+def _scores_of(rows: str, sign: str = "") -> str:
+    """The scores rollup's rows for the entries ``rows`` (a SELECT of ``_score_columns``),
+    summed per key, each value with ``sign``."""
+    values = ", ".join(f"{sign}SUM({name}) AS {name}" for name in _SCORE_VALUES)
+    keys = ", ".join(_SCORE_KEYS)
+    return f"SELECT {keys}, {values} FROM ({rows}) WHERE worker IS NOT NULL GROUP BY {keys}"
+
+
+def _score_rows(row: str) -> str:
+    return "SELECT " + ", ".join(
+        f"{expression} AS {name}" for name, expression in _score_columns(row).items()
+    )
+
 
 # What each rollup holds for a set of rows (``{where}``): the fold's and the rebuild's
 # source, and what ``verify`` compares with.
@@ -82,6 +144,9 @@ _AGGREGATES = {
     "feedback_rollup_hours": """SELECT substr(created_at, 1, 13) AS hour, COUNT(*) AS entries,
             COUNT(rating) AS rated, ifnull(SUM(rating), 0) AS rating_sum
         FROM feedback NOT INDEXED WHERE {where} GROUP BY hour""",
+    "feedback_rollup_scores": _scores_of(
+        _score_rows("") + " FROM feedback NOT INDEXED WHERE {where}"
+    ),
 }
 _SUMS = {
     "feedback_rollup_types": "entries = entries + excluded.entries",
@@ -90,6 +155,9 @@ _SUMS = {
     "failures = failures + excluded.failures",
     "feedback_rollup_hours": "entries = entries + excluded.entries, "
     "rated = rated + excluded.rated, rating_sum = rating_sum + excluded.rating_sum",
+    "feedback_rollup_scores": ", ".join(
+        f"{name} = {name} + excluded.{name}" for name in _SCORE_VALUES
+    ),
 }
 _TAIL = f"rowid > {_MARK}"
 _COUNTED = f"rowid <= {_MARK}"
@@ -166,15 +234,21 @@ def _change(row: str, sign: str) -> tuple[str, ...]:
             SELECT worker, {sign}1, {sign}{rated}, {sign}{rating}, {sign}{failure}
             FROM (SELECT {worker} AS worker) WHERE worker IS NOT NULL
             ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_workers"]}""",
+        f"""INSERT INTO feedback_rollup_scores {_scores_of(_score_rows(row + "."), sign)}
+            ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_scores"]}""",
     )
     if sign == "+":
         return statements
+    score_key = _score_columns(row + ".")
     return (
         *statements,
         f"""DELETE FROM feedback_rollup_types WHERE feedback_type = {row}.feedback_type
             AND rating = {rating} AND entries = 0""",
         f"DELETE FROM feedback_rollup_hours WHERE hour = {hour} AND entries = 0",
         f"DELETE FROM feedback_rollup_workers WHERE worker = {worker} AND entries = 0",
+        "DELETE FROM feedback_rollup_scores WHERE "
+        + " AND ".join(f"{key} = {score_key[key]}" for key in _SCORE_KEYS)
+        + " AND entries = 0",
     )
 
 
@@ -211,10 +285,27 @@ REBUILD = (
 )
 """Recompute every rollup from the entries (in the caller's write transaction)."""
 
+
+def _comparable(table: str, rows: str) -> str:
+    """``rows`` of ``table``'s shape, with the float sum rounded: folding adds it up in
+    another order than a recompute, which can move its last bits."""
+    if table != "feedback_rollup_scores":
+        return rows
+    columns = ", ".join(
+        "round(time_sum, 6)" if name == "time_sum" else name
+        for name in (*_SCORE_KEYS, *_SCORE_VALUES)
+    )
+    return f"SELECT {columns} FROM ({rows})"
+
+
 VERIFY = {
     table: (
-        f"SELECT * FROM {table} EXCEPT {source.format(where=_COUNTED)}",
-        f"{source.format(where=_COUNTED)} EXCEPT SELECT * FROM {table}",
+        _comparable(table, f"SELECT * FROM {table}")
+        + " EXCEPT "
+        + _comparable(table, source.format(where=_COUNTED)),
+        _comparable(table, source.format(where=_COUNTED))
+        + " EXCEPT "
+        + _comparable(table, f"SELECT * FROM {table}"),
     )
     for table, source in _AGGREGATES.items()
 }
