@@ -291,11 +291,13 @@ class WritesKeepRollupsTrue(RuleBasedStateMachine):
 def test_any_sequence_of_writes_keeps_the_rollups_true(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With the tail folded into the rollups whenever it holds more than two rows, so that
-    most steps change rows the rollups count (by trigger) and some change the tail."""
-    from orchestrator_feedback.storage.backends import sqlite_rollups
+    """With the tail (SQLite) or the deltas (PostgreSQL) folded into the rollups whenever
+    they hold more than two rows, so that most steps change rows the rollups count and some
+    change what is still pending."""
+    from orchestrator_feedback.storage.backends import postgres_rollups, sqlite_rollups
 
     monkeypatch.setattr(sqlite_rollups, "FOLD_AT", 2)
+    monkeypatch.setattr(postgres_rollups, "FOLD_AT", 2)
     storage = open_store(kind, tmp_path, request)
 
     class Machine(WritesKeepRollupsTrue):

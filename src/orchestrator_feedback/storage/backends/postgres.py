@@ -407,15 +407,15 @@ class PostgresBackend(StorageBackend):
         """One task's groups from the entries' index; the whole store's from its rollup."""
         if task_id is not None:
             return super().rating_counts(connection, task_id)
-        rows = connection.execute(
-            "SELECT feedback_type, NULLIF(rating, 0), entries FROM feedback_rollup_types"
-        ).fetchall()
+        self._fold_many_deltas(connection)
+        rows = connection.execute(rollups.TYPES).fetchall()
         return [(t, r, int(n)) for t, r, n in rows]
 
     def worker_summary(
         self, connection: psycopg.Connection[Any]
     ) -> list[tuple[str, int, float | None, int]]:
         """Per ``metadata->>'worker_id'``, from its rollup, best first."""
+        self._fold_many_deltas(connection)
         rows = connection.execute(rollups.WORKERS).fetchall()
         return [(w, int(n), a, int(f)) for w, n, a, f in rows]
 
@@ -424,6 +424,7 @@ class PostgresBackend(StorageBackend):
     ) -> list[tuple[str, float | None, int]]:
         """Group by day, or by week (labelled with its Monday): the whole hours from the
         hourly rollup, the first, partial hour from the entries."""
+        self._fold_many_deltas(connection)
         since = to_utc(since)
         next_hour = since.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         rows = connection.execute(
@@ -450,6 +451,18 @@ class PostgresBackend(StorageBackend):
         """Recompute every rollup from the entries, in the caller's transaction."""
         for statement in rollups.REBUILD:
             connection.execute(statement)
+
+    def _fold_many_deltas(self, connection: psycopg.Connection[Any]) -> None:
+        """Fold the pending deltas into the rollups when there are many (a reader outside
+        a transaction); else they are read as they are."""
+        if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return
+        (pending,) = connection.execute(rollups.PENDING, (rollups.FOLD_AT + 1,)).fetchone() or (0,)
+        if pending <= rollups.FOLD_AT:
+            return
+        with connection.transaction():
+            for statement in rollups.FOLD:
+                connection.execute(statement)
 
     def execute(
         self,
