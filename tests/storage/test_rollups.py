@@ -344,9 +344,8 @@ def _database_at(path: Path, version: int, rows: list[FeedbackEntry]) -> None:
     connection.close()
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 3, 4])
-def test_the_migration_builds_rollups_from_what_is_stored(tmp_path: Path, version: int) -> None:
-    rows = [
+def _rows_of_every_kind() -> list[FeedbackEntry]:
+    return [
         FeedbackEntry(
             task_id=f"t{n % 4}",
             feedback_type=list(FeedbackType)[n % len(FeedbackType)],
@@ -357,6 +356,11 @@ def test_the_migration_builds_rollups_from_what_is_stored(tmp_path: Path, versio
         )
         for n in range(60)
     ]
+
+
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4])
+def test_the_migration_builds_rollups_from_what_is_stored(tmp_path: Path, version: int) -> None:
+    rows = _rows_of_every_kind()
     path = tmp_path / f"v{version}.db"
     _database_at(path, version, rows)
     with FeedbackStorage(path) as storage:
@@ -385,20 +389,6 @@ def test_the_command_line_verifies_and_rebuilds(tmp_path: Path) -> None:
     assert rebuilt.exit_code == 0
     again = runner.invoke(cli, ["--database", str(path), "rollups", "verify"])
     assert again.exit_code == 0
-
-
-def _rows_of_every_kind() -> list[FeedbackEntry]:
-    return [
-        FeedbackEntry(
-            task_id=f"t{n % 4}",
-            feedback_type=list(FeedbackType)[n % len(FeedbackType)],
-            content="c",
-            rating=None if n % 3 == 0 else n % 5 + 1,
-            metadata={"worker_id": f"w{n % 3}"} if n % 2 else {},
-            created_at=NOW - timedelta(hours=7 * n),
-        )
-        for n in range(60)
-    ]
 
 
 @pytest.mark.parametrize("version", [1, 2, 3])

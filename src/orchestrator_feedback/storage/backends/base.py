@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import enum
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -422,14 +422,31 @@ class StorageBackend(abc.ABC):
     def reclaim_space(self) -> None:
         """Give freed space back and leave no trace of deleted rows (runs outside a transaction)."""
 
+    rollup_checks: Mapping[str, tuple[str, str]] = {}
+    """Per rollup table, two queries: the rows it has that a recompute from the entries has
+    not, and the other way round (empty: the backend keeps no rollups)."""
+    rollup_rebuild: Sequence[str] = ()
+    """The statements that recompute every rollup from the entries."""
+
     def verify_rollups(self, connection: Any) -> list[str]:
         """Each difference between the rollups and a recompute from the entries, as a line
         (none: they agree). A backend that keeps no rollups says so by raising."""
-        raise FeedbackError(f"{self.url} keeps no rollups: its answers read the entries")
+        if not self.rollup_checks:
+            raise FeedbackError(f"{self.url} keeps no rollups: its answers read the entries")
+        differences = []
+        for table, (extra, missing) in self.rollup_checks.items():
+            for row in connection.execute(extra).fetchall():
+                differences.append(f"{table}: has {tuple(row)}, the entries say otherwise")
+            for row in connection.execute(missing).fetchall():
+                differences.append(f"{table}: lacks {tuple(row)}, which the entries give")
+        return differences
 
     def rebuild_rollups(self, connection: Any) -> None:
         """Recompute the rollups from the entries, in the caller's transaction."""
-        raise FeedbackError(f"{self.url} keeps no rollups: its answers read the entries")
+        if not self.rollup_rebuild:
+            raise FeedbackError(f"{self.url} keeps no rollups: its answers read the entries")
+        for statement in self.rollup_rebuild:
+            connection.execute(statement)
 
     def rating_counts(
         self, connection: Any, task_id: str | None

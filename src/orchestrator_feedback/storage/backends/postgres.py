@@ -82,6 +82,8 @@ class PostgresBackend(StorageBackend):
 
     database_errors = (psycopg.Error,)
     placeholder = "%s"
+    rollup_checks = rollups.VERIFY
+    rollup_rebuild = rollups.REBUILD
     encode_time = staticmethod(to_utc)
     read_columns = SELECT_COLUMNS
 
@@ -436,21 +438,6 @@ class PostgresBackend(StorageBackend):
             },
         ).fetchall()
         return [(p, a, int(n)) for p, a, n in rows]
-
-    def verify_rollups(self, connection: psycopg.Connection[Any]) -> list[str]:
-        """Each difference between a rollup and a recompute from the entries, as a line."""
-        differences = []
-        for table, (extra, missing) in rollups.VERIFY.items():
-            for row in connection.execute(extra).fetchall():
-                differences.append(f"{table}: has {tuple(row)}, the entries say otherwise")
-            for row in connection.execute(missing).fetchall():
-                differences.append(f"{table}: lacks {tuple(row)}, which the entries give")
-        return differences
-
-    def rebuild_rollups(self, connection: psycopg.Connection[Any]) -> None:
-        """Recompute every rollup from the entries, in the caller's transaction."""
-        for statement in rollups.REBUILD:
-            connection.execute(statement)
 
     def _fold_many_deltas(self, connection: psycopg.Connection[Any]) -> None:
         """Fold the pending deltas into the rollups when there are many (a reader outside

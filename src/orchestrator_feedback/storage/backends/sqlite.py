@@ -56,6 +56,8 @@ class SQLiteBackend(StorageBackend):
 
     database_errors = (sqlite3.Error,)
     placeholder = "?"
+    rollup_checks = rollups.VERIFY
+    rollup_rebuild = rollups.REBUILD
     encode_time = staticmethod(format_sqlite_timestamp)
 
     def __init__(
@@ -500,21 +502,6 @@ class SQLiteBackend(StorageBackend):
         except BaseException:
             connection.execute("ROLLBACK")
             raise
-
-    def verify_rollups(self, connection: sqlite3.Connection) -> list[str]:
-        """Each difference between a rollup and a recompute from the entries, as a line."""
-        differences = []
-        for table, (extra, missing) in rollups.VERIFY.items():
-            for row in connection.execute(extra):
-                differences.append(f"{table}: has {tuple(row)}, the entries say otherwise")
-            for row in connection.execute(missing):
-                differences.append(f"{table}: lacks {tuple(row)}, which the entries give")
-        return differences
-
-    def rebuild_rollups(self, connection: sqlite3.Connection) -> None:
-        """Recompute every rollup from the entries, in the caller's transaction."""
-        for statement in rollups.REBUILD:
-            connection.execute(statement)
 
     def execute(
         self,
