@@ -59,6 +59,24 @@ entries = st.builds(
 )
 
 
+INSERT_AS_SQLITE_DOES = "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def sqlite_row(entry: FeedbackEntry) -> tuple[Any, ...]:
+    """``entry`` as another program writes it into the seed's table."""
+    return (
+        entry.id,
+        entry.task_id,
+        entry.feedback_type.value,
+        entry.content,
+        entry.rating,
+        entry.user_id,
+        json.dumps(entry.metadata),
+        entry.created_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        entry.updated_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+    )
+
+
 def expected_summary(stored: list[FeedbackEntry]) -> tuple[Any, ...]:
     by_type = {t: sum(e.feedback_type is t for e in stored) for t in FeedbackType}
     ratings = [e.rating for e in stored if e.rating is not None]
@@ -265,19 +283,8 @@ class WritesKeepRollupsTrue(RuleBasedStateMachine):
         """A row written by a program that is not the store (the sqlite3 shell, say)."""
         if self.kind != "sqlite-file":
             return
-        row = (
-            entry.id,
-            entry.task_id,
-            entry.feedback_type.value,
-            entry.content,
-            entry.rating,
-            entry.user_id,
-            json.dumps(entry.metadata),
-            entry.created_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
-            entry.updated_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
-        )
         connection = sqlite3.connect(self.path)
-        connection.execute("INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        connection.execute(INSERT_AS_SQLITE_DOES, sqlite_row(entry))
         connection.commit()
         connection.close()
 
@@ -325,20 +332,7 @@ def _database_at(path: Path, version: int, rows: list[FeedbackEntry]) -> None:
     for statement in statements if version else statements[:1]:
         connection.execute(statement)
     for entry in rows:
-        connection.execute(
-            "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                entry.id,
-                entry.task_id,
-                entry.feedback_type.value,
-                entry.content,
-                entry.rating,
-                entry.user_id,
-                json.dumps(entry.metadata),
-                entry.created_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
-                entry.updated_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
-            ),
-        )
+        connection.execute(INSERT_AS_SQLITE_DOES, sqlite_row(entry))
     connection.execute(f"PRAGMA user_version = {version}")
     connection.commit()
     connection.close()
