@@ -84,27 +84,32 @@ _TABLES = (
     )""",
 )
 
-_TIMED = "jsonb_typeof(metadata->'execution_time') = 'number'"
 _COMPLETION = "feedback_type = 'task_completion'"
 
 
 def _deltas_of(source: str, sign: int) -> str:
     """The delta rows of the entries in ``source`` (a table or transition table): one per
-    group of entries alike in everything the rollups group by, with ``sign`` (1, -1)."""
+    group of entries alike in everything the rollups group by, with ``sign`` (1, -1).
+    The metadata is taken apart once per entry (``jsonb_to_record``), not once per key."""
     return f"""SELECT {sign} * COUNT(*), feedback_type, rating, worker, task_type, hour,
             {sign} * SUM(success), {sign} * SUM(failure), {sign} * SUM(timed),
             {sign} * SUM(elapsed)
         FROM (
-            SELECT feedback_type, rating, metadata->>'worker_id' AS worker,
-                coalesce(metadata->>'task_type', '') AS task_type,
+            SELECT feedback_type, rating, m.worker_id AS worker,
+                coalesce(m.task_type, '') AS task_type,
                 date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour,
-                coalesce(({_COMPLETION} AND metadata->'success' = 'true')::int, 0) AS success,
-                coalesce((feedback_type = 'error_report'
-                    OR ({_COMPLETION} AND metadata->'success' = 'false'))::int, 0) AS failure,
-                coalesce(({_TIMED})::int, 0) AS timed,
-                CASE WHEN {_TIMED} THEN (metadata->>'execution_time')::float8 ELSE 0 END
-                    AS elapsed
-            FROM {source}
+                ({_COMPLETION} AND m.success IS TRUE)::int AS success,
+                (feedback_type = 'error_report'
+                    OR ({_COMPLETION} AND m.success IS FALSE))::int AS failure,
+                coalesce(jsonb_typeof(m.execution_time) = 'number', false)::int AS timed,
+                CASE WHEN jsonb_typeof(m.execution_time) = 'number'
+                    THEN m.execution_time::float8 ELSE 0 END AS elapsed
+            FROM {source},
+                LATERAL (SELECT worker_id, task_type,
+                    CASE WHEN jsonb_typeof(success) = 'boolean' THEN success::boolean END
+                        AS success, execution_time
+                    FROM jsonb_to_record(metadata) AS r(worker_id text, task_type text,
+                        success jsonb, execution_time jsonb)) AS m
         ) AS entries GROUP BY 2, 3, 4, 5, 6"""
 
 
