@@ -29,9 +29,12 @@ def raw_connection(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
-    for _number, statements in MIGRATIONS:
-        for statement in statements:
-            connection.execute(statement)
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    for number, statements in MIGRATIONS:
+        if number > version:
+            for statement in statements:
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {number}")
     connection.commit()
     return connection
 

@@ -37,26 +37,26 @@ FOLD_LOCK = 7_362_810_442
 """The ``pg_advisory_xact_lock`` key of folds and rebuilds ("feedback rollups")."""
 
 _TABLES = (
-    """CREATE TABLE feedback_rollup_types (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_types (
         feedback_type TEXT NOT NULL,
         rating INTEGER NOT NULL,
         entries BIGINT NOT NULL,
         PRIMARY KEY (feedback_type, rating)
     )""",
-    """CREATE TABLE feedback_rollup_workers (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_workers (
         worker TEXT NOT NULL PRIMARY KEY,
         entries BIGINT NOT NULL,
         rated BIGINT NOT NULL,
         rating_sum BIGINT NOT NULL,
         failures BIGINT NOT NULL
     )""",
-    """CREATE TABLE feedback_rollup_hours (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_hours (
         hour TIMESTAMP NOT NULL PRIMARY KEY,
         entries BIGINT NOT NULL,
         rated BIGINT NOT NULL,
         rating_sum BIGINT NOT NULL
     )""",
-    """CREATE TABLE feedback_rollup_scores (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_scores (
         day DATE NOT NULL,
         worker TEXT NOT NULL,
         task_type TEXT NOT NULL,
@@ -70,7 +70,7 @@ _TABLES = (
         time_sum DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (day, worker, task_type)
     )""",
-    """CREATE TABLE feedback_rollup_deltas (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_deltas (
         entries BIGINT NOT NULL,
         feedback_type TEXT NOT NULL,
         rating INTEGER,
@@ -280,7 +280,7 @@ from the entries."""
 
 def _trigger_function(name: str, body: str) -> str:
     return (
-        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body}; "
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body}; "
         "RETURN NULL; END $$"
     )
 

@@ -49,26 +49,26 @@ _MARK = "(SELECT last_rowid FROM feedback_rollup_mark)"
 _WORKER = "CAST(metadata->>'$.worker_id' AS TEXT)"
 
 _TABLES = (
-    """CREATE TABLE feedback_rollup_types (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_types (
         feedback_type TEXT NOT NULL,
         rating INTEGER NOT NULL,
         entries INTEGER NOT NULL,
         PRIMARY KEY (feedback_type, rating)
     ) WITHOUT ROWID""",
-    """CREATE TABLE feedback_rollup_workers (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_workers (
         worker TEXT NOT NULL PRIMARY KEY,
         entries INTEGER NOT NULL,
         rated INTEGER NOT NULL,
         rating_sum INTEGER NOT NULL,
         failures INTEGER NOT NULL
     ) WITHOUT ROWID""",
-    """CREATE TABLE feedback_rollup_hours (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_hours (
         hour TEXT NOT NULL PRIMARY KEY,
         entries INTEGER NOT NULL,
         rated INTEGER NOT NULL,
         rating_sum INTEGER NOT NULL
     ) WITHOUT ROWID""",
-    """CREATE TABLE feedback_rollup_scores (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_scores (
         day TEXT NOT NULL,
         worker TEXT NOT NULL,
         task_type TEXT NOT NULL,
@@ -82,11 +82,11 @@ _TABLES = (
         time_sum REAL NOT NULL,
         PRIMARY KEY (day, worker, task_type)
     ) WITHOUT ROWID""",
-    """CREATE TABLE feedback_rollup_mark (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_mark (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         last_rowid INTEGER NOT NULL
     )""",
-    "INSERT INTO feedback_rollup_mark VALUES (1, 0)",
+    "INSERT OR IGNORE INTO feedback_rollup_mark VALUES (1, 0)",
 )
 
 
@@ -255,7 +255,7 @@ def _change(row: str, sign: str) -> tuple[str, ...]:
 def _trigger(name: str, event: str, *statements: str) -> str:
     body = ";\n".join(statements)
     return (
-        f"CREATE TRIGGER {name} AFTER {event} ON feedback "
+        f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON feedback "
         f"WHEN OLD.rowid <= {_MARK} BEGIN\n{body};\nEND"
     )
 
