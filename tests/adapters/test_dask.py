@@ -272,6 +272,14 @@ def test_the_scheduler_process_builds_no_entries_and_flush_confirms(
     assert plugin.flush(timeout=60)
     with FeedbackStorage(tmp_path / "r.db") as storage:
         assert storage.count() == 300
+    import os
+
+    from orchestrator_feedback.adapters.dask_sinks import RecordingProcessSink
+
+    sink = plugin._sink
+    assert isinstance(sink, RecordingProcessSink) and sink._child is not None
+    # the recorder only runs on idle cores: the idle scheduling class
+    assert os.sched_getscheduler(sink._child.pid) == os.SCHED_IDLE
     names = {thread.name for thread in threading.enumerate()}
     assert "orchestrator-feedback-writer" not in names
     asyncio.run(plugin.close())

@@ -31,6 +31,10 @@ def main() -> int:
     # The lowest CPU priority: recording uses the cores the scheduler and the workers
     # leave idle, so the workload's wall time does not grow (docs/adapters.md).
     os.nice(RECORDER_NICENESS)
+    if hasattr(os, "sched_setscheduler"):
+        # Linux: the idle class, which any runnable worker or scheduler thread preempts at
+        # once (a nice level alone still lets it finish its time slice first).
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     acknowledgements = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     logging.basicConfig(level=logging.WARNING, format="orchestrator-feedback (dask): %(message)s")
