@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchmarks.timing import fmt
 from orchestrator_feedback import FeedbackStorage, FeedbackType
-from orchestrator_feedback.storage.backends.sqlite import MIGRATIONS
+from orchestrator_feedback.storage.backends.sqlite_schema import apply_migrations
 
 TYPES = [t.value for t in FeedbackType][:8]
 WORKERS = 200
@@ -47,10 +47,7 @@ def build(path: Path, total: int, days: int = DAYS) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=OFF")
-    for _number, statements in MIGRATIONS:
-        for statement in statements:
-            connection.execute(statement)
-    connection.execute(f"PRAGMA user_version = {MIGRATIONS[-1][0]}")
+    apply_migrations(connection, 0)
     start = datetime.now(UTC) - timedelta(days=days)
     step = days * 86_400 / total
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from benchmarks.timing import Comparison, compare, fmt
 from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
 from orchestrator_feedback.serialization import entry_to_row
-from orchestrator_feedback.storage.backends.sqlite import MIGRATIONS
+from orchestrator_feedback.storage.backends.sqlite_schema import apply_migrations
 
 INSERT = (
     "INSERT INTO feedback (id, task_id, feedback_type, content, rating, user_id, metadata, "
@@ -29,12 +29,7 @@ def raw_connection(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    for number, statements in MIGRATIONS:
-        if number > version:
-            for statement in statements:
-                connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {number}")
+    apply_migrations(connection, connection.execute("PRAGMA user_version").fetchone()[0])
     connection.commit()
     return connection
 

@@ -42,8 +42,8 @@ class BackgroundWrites:
 
     ``write_group`` commits a group of checked entries (the store's ``create_many`` path),
     ``write_one`` one entry (when a group fails and its entries are retried alone);
-    ``is_transient`` says whether a write error is worth retrying (a lost connection, a
-    full disk).
+    ``is_transient`` (the backend's) says whether a database error is worth retrying (a
+    lost connection, a full disk), also when it is the cause of the error a write raised.
     """
 
     def __init__(
@@ -56,7 +56,7 @@ class BackgroundWrites:
     ) -> None:
         self._write_group = write_group
         self._write_one = write_one
-        self._is_transient = is_transient
+        self._backend_is_transient = is_transient
         self._writer_options = writer_options
         self.exit_timeout = exit_timeout
         """How long interpreter exit waits for the writer (None: as long as it takes)."""
@@ -99,6 +99,12 @@ class BackgroundWrites:
         """Entries dropped because the background queue was full."""
         writer = self._writer
         return 0 if writer is None else writer.dropped
+
+    def _is_transient(self, error: BaseException) -> bool:
+        # A write that lost its connection is re-raised as a FeedbackError from the cause.
+        cause = error.__cause__
+        transient = self._backend_is_transient
+        return transient(error) or (cause is not None and transient(cause))
 
     def after_fork_in_child(self) -> None:
         """In a forked child: the parent's writer thread is not here, and what it still

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Self, overload
 
 from orchestrator_feedback.errors import (
     FeedbackError,
-    FeedbackNotFoundError,
     FeedbackValidationError,
 )
 from orchestrator_feedback.forks import renew_after_fork
@@ -28,14 +27,11 @@ from orchestrator_feedback.models import (
     WorkerStats,
 )
 from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
-from orchestrator_feedback.serialization import entry_to_row
 from orchestrator_feedback.storage import file_formats
 from orchestrator_feedback.storage.analysis import Analysis
 from orchestrator_feedback.storage.backends.base import (
     ALL,
-    FeedbackChange,
     FeedbackFilter,
-    OnConflict,
     QueryRow,
     StorageBackend,
 )
@@ -44,9 +40,7 @@ from orchestrator_feedback.storage.background import BackgroundWrites
 from orchestrator_feedback.storage.deletions import Deletions
 from orchestrator_feedback.storage.listeners import (
     ChangeListener,
-    Events,
     Listeners,
-    RecordedEvents,
 )
 from orchestrator_feedback.storage.options import (
     check_connection_options,
@@ -60,6 +54,7 @@ from orchestrator_feedback.storage.options import (
 from orchestrator_feedback.storage.pseudonym_keys import refuse_another_secret
 from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.storage.transfer import BulkTransfer, Target
+from orchestrator_feedback.storage.writes import EntryWrites
 
 __all__ = ["ChangeListener", "FeedbackStorage"]
 
@@ -114,7 +109,6 @@ class FeedbackStorage:
         self._listeners = Listeners(list(listeners))
         self._transactions = Transactions(backend, self._listeners)
         self._privacy = privacy if privacy is not None and privacy.active else None
-        self._history = history
         if self._privacy is not None and self._privacy.anonymize_user_ids:
             try:
                 refuse_another_secret(backend, self._privacy)
@@ -122,8 +116,9 @@ class FeedbackStorage:
                 backend.close()
                 raise
         self._background = BackgroundWrites(
-            self._create_group, self.create, self._is_transient, options, exit_timeout
+            self._create_group, self.create, backend.is_transient, options, exit_timeout
         )
+        self._writes = EntryWrites(self._transactions, self._privacy, history=history)
         self._bulk = BulkTransfer(self._transactions, self._privacy, history=history)
         self._analysis = Analysis(self._transactions)
         self._deletions = Deletions(
@@ -193,84 +188,24 @@ class FeedbackStorage:
         with self._transactions.transaction():
             yield self
 
-    # -- writing -----------------------------------------------------------------------
+    # -- writing (``EntryWrites``) -----------------------------------------------------
 
     def create(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Store a new entry and return it; ``DuplicateFeedbackError`` if its id exists."""
-        check_entry(entry)
-        backend = self._backend
-        listening = self._listeners.listening
-
-        row = entry_to_row(entry)
-        if self._privacy is not None:
-            row = self._privacy.protect_row(row)
-
-        def insert(connection: Any) -> tuple[FeedbackEntry, Events]:
-            backend.insert(connection, (row,), OnConflict.ERROR)
-            return entry, [(FeedbackChange.RECORDED, entry)] if listening else []
-
-        return self._transactions.write(insert, one_statement=True)
+        return self._writes.create(check_entry(entry))
 
     def create_many(self, entries: Iterable[FeedbackEntry]) -> list[FeedbackEntry]:
         """Store many entries in one transaction: all of them, or none."""
-        batch = [check_entry(entry) for entry in entries]
-        if not batch:
-            return batch
-        backend = self._backend
-        rows = [entry_to_row(entry) for entry in batch]
-        if self._privacy is not None:
-            rows = [self._privacy.protect_row(row) for row in rows]
-        return self._insert_new(
-            batch,
-            lambda connection: backend.insert(connection, rows, OnConflict.ERROR),
-            one_statement=len(rows) <= backend.rows_per_statement,
-        )
+        return self._writes.create_many([check_entry(entry) for entry in entries])
 
     def _create_group(self, group: list[FeedbackEntry]) -> list[FeedbackEntry]:
         """``create_many`` as the background writer runs it, on entries ``submit``
         checked: through the backend's ``insert_group``."""
-        backend = self._backend
-        protect = None if self._privacy is None else self._privacy.protect_row
-        return self._insert_new(
-            group,
-            lambda connection: backend.insert_group(connection, group, protect),
-            one_statement=len(group) <= backend.group_rows_per_statement,
-        )
-
-    def _insert_new(
-        self,
-        entries: list[FeedbackEntry],
-        insert: Callable[[Any], object],
-        *,
-        one_statement: bool,
-    ) -> list[FeedbackEntry]:
-        """Run ``insert`` as one write that records ``entries``, and return them."""
-        listening = self._listeners.listening
-
-        def write(connection: Any) -> tuple[list[FeedbackEntry], Events]:
-            insert(connection)
-            return entries, RecordedEvents(entries) if listening else []
-
-        return self._transactions.write(write, one_statement=one_statement)
+        return self._writes.create_group(group)
 
     def update(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Overwrite the stored entry with the same id; ``FeedbackNotFoundError`` if absent."""
-        check_entry(entry)
-        backend = self._backend
-
-        row = entry_to_row(entry)
-        if self._privacy is not None:
-            row = self._privacy.protect_row(row)
-        history = self._history
-
-        def overwrite(connection: Any) -> tuple[FeedbackEntry, Events]:
-            if history:
-                backend.save_history(connection, entry.id, "update", datetime.now(UTC))
-            if not backend.update(connection, row):
-                raise FeedbackNotFoundError(entry.id)
-            return entry, [(FeedbackChange.UPDATED, entry)]
-
-        return self._transactions.write(overwrite, one_statement=not history)
+        return self._writes.update(check_entry(entry))
 
     def delete(self, feedback_id: str) -> bool:
         """Delete one entry; return whether it existed."""
@@ -492,12 +427,6 @@ class FeedbackStorage:
     def dropped_count(self) -> int:
         """Entries dropped because the background queue was full."""
         return self._background.dropped_count
-
-    def _is_transient(self, error: BaseException) -> bool:
-        # A write that lost its connection is re-raised as a FeedbackError from the cause.
-        backend = self._backend
-        cause = error.__cause__
-        return backend.is_transient(error) or (cause is not None and backend.is_transient(cause))
 
     # -- import and export (``BulkTransfer``) -------------------------------------------
 

@@ -1,6 +1,6 @@
 """The backend interface every storage engine implements, and the values it exchanges.
 
-``FeedbackStorage`` (the facade) owns validation, transactions per thread, listeners,
+``FeedbackStorage`` and its parts own validation, transactions per thread, listeners,
 summaries and import/export; a backend only runs SQL on connections it pools. A
 third-party backend subclasses ``StorageBackend`` and implements every abstract method.
 """
@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
-
-import attrs
+from typing import Any
 
 from orchestrator_feedback.errors import (
     FeedbackError,
-    FeedbackValidationError,
     PoolTimeoutError,
-    QueryRefusedError,
     StorageFullError,
 )
 from orchestrator_feedback.models import (
     ENTRY_FIELDS,
     FeedbackEntry,
     FeedbackType,
-    check_rating,
-    to_feedback_type,
     to_utc,
 )
 from orchestrator_feedback.serialization import (
@@ -37,8 +30,16 @@ from orchestrator_feedback.serialization import (
     entry_from_row,
     entry_to_row,
 )
+from orchestrator_feedback.storage.backends.values import (
+    ALL,
+    FeedbackChange,
+    FeedbackFilter,
+    OnConflict,
+    QueryRow,
+)
 
 __all__ = [
+    "ALL",
     "COLUMNS",
     "FeedbackChange",
     "FeedbackFilter",
@@ -60,116 +61,6 @@ def leave_to_parent(inherited: object) -> None:
     so that no destructor in the child closes them: closing a connection's copy would end
     the parent's connection (PostgreSQL) or touch its locks (SQLite)."""
     _LEFT_TO_THE_PARENT.append(inherited)
-
-
-class FeedbackChange(enum.Enum):
-    """What happened to an entry, as told to committed-change listeners."""
-
-    RECORDED = "recorded"
-    UPDATED = "updated"
-    DELETED = "deleted"
-
-
-class OnConflict(enum.Enum):
-    """What an insert does with an id that is already stored."""
-
-    ERROR = "error"
-    SKIP = "skip"
-    REPLACE = "replace"
-
-
-class QueryRow(Protocol):
-    """A row from ``execute_query``: indexable by position and by column name."""
-
-    def __getitem__(self, key: int | str, /) -> Any: ...
-
-    def keys(self) -> list[str]: ...
-
-    def __iter__(self) -> Iterator[Any]: ...
-
-    def __len__(self) -> int: ...
-
-
-def _optional_type(value: FeedbackType | str | None) -> FeedbackType | None:
-    return None if value is None else to_feedback_type(value)
-
-
-def _optional_created_after(value: datetime | None) -> datetime | None:
-    return None if value is None else to_utc(value, "created_after")
-
-
-def _optional_created_before(value: datetime | None) -> datetime | None:
-    return None if value is None else to_utc(value, "created_before")
-
-
-def _check_rating_bound(_filter: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    check_rating(value, attribute.name)
-
-
-def _check_optional_str(_filter: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and type(value) is not str:
-        raise FeedbackValidationError(attribute.name, value, "must be a string")
-
-
-@attrs.frozen(kw_only=True)
-class FeedbackFilter:
-    """Which entries a query selects; every field left None selects everything.
-
-    ``created_after`` is inclusive and ``created_before`` exclusive, so consecutive
-    windows never count an entry twice.
-    """
-
-    task_id: str | None = attrs.field(default=None, validator=_check_optional_str)
-    feedback_type: FeedbackType | None = attrs.field(default=None, converter=_optional_type)
-    user_id: str | None = attrs.field(default=None, validator=_check_optional_str)
-    min_rating: int | None = attrs.field(default=None, validator=_check_rating_bound)
-    max_rating: int | None = attrs.field(default=None, validator=_check_rating_bound)
-    created_after: datetime | None = attrs.field(default=None, converter=_optional_created_after)
-    created_before: datetime | None = attrs.field(default=None, converter=_optional_created_before)
-
-    def where(self, placeholder: str, encode_time: Any) -> tuple[str, list[Any]]:
-        """Return a SQL ``WHERE`` clause (or "") and its parameters, in ``placeholder`` style."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, operator, value in (
-            ("task_id", "=", self.task_id),
-            ("feedback_type", "=", self.feedback_type and self.feedback_type.value),
-            ("user_id", "=", self.user_id),
-            ("rating", ">=", self.min_rating),
-            ("rating", "<=", self.max_rating),
-            ("created_at", ">=", self.created_after and encode_time(self.created_after)),
-            ("created_at", "<", self.created_before and encode_time(self.created_before)),
-        ):
-            if value is not None:
-                clauses.append(f"{column} {operator} {placeholder}")
-                params.append(value)
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-def fetch_at_most(cursor: Any, max_rows: int | None) -> list[Any]:
-    """A caller's query's rows; ``QueryRefusedError`` when there are more than ``max_rows``
-    (None: no cap). Reads at most one row past the cap."""
-    if max_rows is None:
-        return list(cursor.fetchall())
-    rows = list(cursor.fetchmany(max_rows + 1))
-    if len(rows) > max_rows:
-        raise QueryRefusedError(
-            f"the query returned more than {max_rows:,} rows, the most it may: "
-            "narrow it (WHERE, LIMIT) or raise the row cap (--max-rows)"
-        )
-    return rows
-
-
-def past_time_limit(time_limit: float | None) -> QueryRefusedError:
-    """The refusal of a caller's query stopped at its time limit."""
-    return QueryRefusedError(
-        f"the query ran longer than its time limit of {time_limit:g} s and was stopped "
-        "(raise it with --time-limit)"
-    )
-
-
-ALL = FeedbackFilter()
-"""The filter that selects every entry."""
 
 
 class StorageBackend(abc.ABC):

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator_feedback.errors import QueryRefusedError
-from orchestrator_feedback.storage.backends.base import fetch_at_most, past_time_limit
 from orchestrator_feedback.storage.backends.postgres_rows import named_rows
+from orchestrator_feedback.storage.backends.query_limits import fetch_at_most, past_time_limit
 
 try:
     import psycopg

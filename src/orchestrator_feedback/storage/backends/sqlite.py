@@ -6,9 +6,8 @@ import contextlib
 import logging
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ import orjson
 from orchestrator_feedback.errors import (
     DuplicateFeedbackError,
     FeedbackError,
-    SchemaVersionError,
 )
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.serialization import (
@@ -39,12 +37,17 @@ from orchestrator_feedback.storage.backends.pool import ConnectionPool
 from orchestrator_feedback.storage.backends.sqlite_files import (
     cannot_open,
     connect_read_only,
+    connect_writer,
     create_private_file,
     file_identity,
     writable,
 )
 from orchestrator_feedback.storage.backends.sqlite_guard import run_guarded
-from orchestrator_feedback.storage.backends.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from orchestrator_feedback.storage.backends.sqlite_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    migrate,
+)
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
 
@@ -120,67 +123,10 @@ class SQLiteBackend(StorageBackend):
     def _connect(self) -> sqlite3.Connection:
         if self.read_only:
             return self._connect_read_only()
-        connection = sqlite3.connect(
-            self.path,
-            timeout=self._timeout,
-            isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
-            check_same_thread=False,  # the pool hands connections between threads
-            cached_statements=256,
-        )
-        if not self._memory:
-            self._use_wal(connection)
-        connection.execute(f"PRAGMA synchronous={self._synchronous}")
-        # Deleted rows are overwritten with zeros, so a forgotten user leaves no bytes behind.
-        connection.execute("PRAGMA secure_delete = ON")
-        # An INSERT OR REPLACE (a user's own SQL) then fires the delete trigger that keeps
-        # the rollups true for the row it replaces.
-        connection.execute("PRAGMA recursive_triggers = ON")
-        return connection
-
-    def _use_wal(self, connection: sqlite3.Connection) -> None:
-        """Put the file in WAL mode (it stays so), trying again until ``timeout``.
-
-        Two processes switching a new file at once can get "database is locked" at once:
-        SQLite does not wait on its busy handler for this switch.
-        """
-        deadline = time.monotonic() + self._timeout
-        while True:
-            try:
-                connection.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.01)
+        return connect_writer(self.path, self._timeout, self._synchronous, wal=not self._memory)
 
     def _migrate(self, connection: sqlite3.Connection) -> int:
-        version: int = connection.execute("PRAGMA user_version").fetchone()[0]
-        if self.read_only and version < SCHEMA_VERSION:
-            raise FeedbackError(
-                f"{self.path} is read-only and at schema version {version}: open it once "
-                f"where it is writable to bring it to version {SCHEMA_VERSION}"
-            )
-        if version > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{self.path} has schema version {version}, but this orchestrator-feedback "
-                f"knows versions up to {SCHEMA_VERSION}: upgrade orchestrator-feedback"
-            )
-        if version == SCHEMA_VERSION:
-            return version
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            # Read again under the write lock: another process may have migrated meanwhile.
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            for number, statements in MIGRATIONS:
-                if number > version:
-                    for statement in statements:
-                        connection.execute(statement)
-                    connection.execute(f"PRAGMA user_version = {number}")
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        return SCHEMA_VERSION
+        return migrate(connection, self.path, read_only=self.read_only)
 
     @property
     def schema_version(self) -> int:
@@ -475,33 +421,13 @@ class SQLiteBackend(StorageBackend):
         the entries."""
         self._fold_a_long_tail(connection)
         period = "day" if by == "day" else "date(day, '-6 days', 'weekday 1')"
-        next_hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        next_hour += timedelta(hours=1)
         return connection.execute(
-            rollups.TREND.format(period=period),
-            {
-                "hour": format_sqlite_timestamp(next_hour)[:13],
-                "since": format_sqlite_timestamp(since),
-                "next_hour": format_sqlite_timestamp(next_hour),
-            },
+            rollups.TREND.format(period=period), rollups.trend_parameters(since)
         ).fetchall()
 
     def _fold_a_long_tail(self, connection: sqlite3.Connection) -> None:
-        """Fold the rows above the rollups' mark into them when there are many (a reader
-        outside a transaction, on a writable file); else they are read as they are."""
-        if self.read_only or connection.in_transaction:
-            return
-        (distance,) = connection.execute(rollups.TAIL_SIZE).fetchone()
-        if distance <= rollups.FOLD_AT:
-            return
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in rollups.FOLD:
-                connection.execute(statement)
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
+        if not self.read_only:
+            rollups.fold_a_long_tail(connection)
 
     def execute(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from orchestrator_feedback.errors import FeedbackError
 __all__ = [
     "cannot_open",
     "connect_read_only",
+    "connect_writer",
     "create_private_file",
     "file_identity",
     "names_no_file",
@@ -62,6 +64,44 @@ def cannot_open(path: str, error: sqlite3.DatabaseError) -> FeedbackError:
             "may read it, and write it to create the file)"
         )
     return FeedbackError(f"cannot open {path}: {text}")
+
+
+def connect_writer(path: str, timeout: float, synchronous: str, *, wal: bool) -> sqlite3.Connection:
+    """A connection for the store's pool: WAL (``wal``: a file, not ``:memory:``), the
+    ``synchronous`` level, zeroed deleted rows, and recursive triggers."""
+    connection = sqlite3.connect(
+        path,
+        timeout=timeout,
+        isolation_level=None,  # the backend issues BEGIN IMMEDIATE / COMMIT itself
+        check_same_thread=False,  # the pool hands connections between threads
+        cached_statements=256,
+    )
+    if wal:
+        _use_wal(connection, timeout)
+    connection.execute(f"PRAGMA synchronous={synchronous}")
+    # Deleted rows are overwritten with zeros, so a forgotten user leaves no bytes behind.
+    connection.execute("PRAGMA secure_delete = ON")
+    # An INSERT OR REPLACE (a user's own SQL) then fires the delete trigger that keeps
+    # the rollups true for the row it replaces.
+    connection.execute("PRAGMA recursive_triggers = ON")
+    return connection
+
+
+def _use_wal(connection: sqlite3.Connection, timeout: float) -> None:
+    """Put the file in WAL mode (it stays so), trying again until ``timeout``.
+
+    Two processes switching a new file at once can get "database is locked" at once:
+    SQLite does not wait on its busy handler for this switch.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def connect_read_only(path: str, timeout: float, *, read_only_media: bool) -> sqlite3.Connection:

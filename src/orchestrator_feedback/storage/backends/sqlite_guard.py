@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from orchestrator_feedback.errors import QueryRefusedError
-from orchestrator_feedback.storage.backends.base import fetch_at_most, past_time_limit
+from orchestrator_feedback.storage.backends.query_limits import fetch_at_most, past_time_limit
 
 __all__ = ["READS_WITH_ARGUMENT", "READ_ONLY_PRAGMAS", "guarded", "run_guarded"]
 

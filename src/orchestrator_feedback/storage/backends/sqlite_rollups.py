@@ -30,6 +30,11 @@ How they stay exact at no cost to inserts:
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+from orchestrator_feedback.serialization import format_sqlite_timestamp
+
 __all__ = [
     "CREATE",
     "FOLD",
@@ -40,6 +45,8 @@ __all__ = [
     "TYPES_WITH_TAIL",
     "VERIFY",
     "WORKERS_WITH_TAIL",
+    "fold_a_long_tail",
+    "trend_parameters",
 ]
 
 FOLD_AT = 10_000
@@ -314,3 +321,33 @@ other way round."""
 
 CREATE = (*_TABLES, *_TRIGGERS, *FOLD)
 """The migration that adds the rollups to a database, built from the entries it holds."""
+
+
+def fold_a_long_tail(connection: sqlite3.Connection) -> None:
+    """Fold the rows above the mark into the rollups when there are more than ``FOLD_AT``
+    (outside a transaction; inside one they are read as they are)."""
+    if connection.in_transaction:
+        return
+    (distance,) = connection.execute(TAIL_SIZE).fetchone()
+    if distance <= FOLD_AT:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in FOLD:
+            connection.execute(statement)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def trend_parameters(since: datetime) -> dict[str, str]:
+    """``TREND``'s parameters for a trend from ``since``: its first whole hour, and the
+    bounds of the partial hour before it."""
+    next_hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    next_hour += timedelta(hours=1)
+    return {
+        "hour": format_sqlite_timestamp(next_hour)[:13],
+        "since": format_sqlite_timestamp(since),
+        "next_hour": format_sqlite_timestamp(next_hour),
+    }

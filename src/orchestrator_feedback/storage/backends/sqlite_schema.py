@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+from orchestrator_feedback.errors import FeedbackError, SchemaVersionError
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "apply_migrations", "migrate"]
 
 # The seed's columns after the id; the history table keeps versions of the same rows.
 _ENTRY_COLUMNS = """task_id TEXT NOT NULL,
@@ -73,3 +76,40 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def apply_migrations(connection: sqlite3.Connection, version: int) -> None:
+    """Run every migration past ``version``, recording each in ``user_version`` (in the
+    caller's transaction)."""
+    for number, statements in MIGRATIONS:
+        if number > version:
+            for statement in statements:
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {number}")
+
+
+def migrate(connection: sqlite3.Connection, path: str, *, read_only: bool) -> int:
+    """Bring the database to ``SCHEMA_VERSION`` in one transaction and return it; refuse a
+    newer one (``SchemaVersionError``) and an older one that cannot be written."""
+    version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+    if read_only and version < SCHEMA_VERSION:
+        raise FeedbackError(
+            f"{path} is read-only and at schema version {version}: open it once "
+            f"where it is writable to bring it to version {SCHEMA_VERSION}"
+        )
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{path} has schema version {version}, but this orchestrator-feedback "
+            f"knows versions up to {SCHEMA_VERSION}: upgrade orchestrator-feedback"
+        )
+    if version == SCHEMA_VERSION:
+        return version
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again under the write lock: another process may have migrated meanwhile.
+        apply_migrations(connection, connection.execute("PRAGMA user_version").fetchone()[0])
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return SCHEMA_VERSION

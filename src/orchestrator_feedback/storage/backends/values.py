@@ -1,0 +1,105 @@
+"""The values storage exchanges: which entries a query selects (``FeedbackFilter``), what
+happened to an entry (``FeedbackChange``), what an insert does with a stored id
+(``OnConflict``), and the rows of a caller's own query (``QueryRow``)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+
+from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.models import FeedbackType, check_rating, to_feedback_type, to_utc
+
+__all__ = ["ALL", "FeedbackChange", "FeedbackFilter", "OnConflict", "QueryRow"]
+
+
+class FeedbackChange(enum.Enum):
+    """What happened to an entry, as told to committed-change listeners."""
+
+    RECORDED = "recorded"
+    UPDATED = "updated"
+    DELETED = "deleted"
+
+
+class OnConflict(enum.Enum):
+    """What an insert does with an id that is already stored."""
+
+    ERROR = "error"
+    SKIP = "skip"
+    REPLACE = "replace"
+
+
+class QueryRow(Protocol):
+    """A row from ``execute_query``: indexable by position and by column name."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
+
+def _optional_type(value: FeedbackType | str | None) -> FeedbackType | None:
+    return None if value is None else to_feedback_type(value)
+
+
+def _optional_created_after(value: datetime | None) -> datetime | None:
+    return None if value is None else to_utc(value, "created_after")
+
+
+def _optional_created_before(value: datetime | None) -> datetime | None:
+    return None if value is None else to_utc(value, "created_before")
+
+
+def _check_rating_bound(_filter: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    check_rating(value, attribute.name)
+
+
+def _check_optional_str(_filter: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and type(value) is not str:
+        raise FeedbackValidationError(attribute.name, value, "must be a string")
+
+
+@attrs.frozen(kw_only=True)
+class FeedbackFilter:
+    """Which entries a query selects; every field left None selects everything.
+
+    ``created_after`` is inclusive and ``created_before`` exclusive, so consecutive
+    windows never count an entry twice.
+    """
+
+    task_id: str | None = attrs.field(default=None, validator=_check_optional_str)
+    feedback_type: FeedbackType | None = attrs.field(default=None, converter=_optional_type)
+    user_id: str | None = attrs.field(default=None, validator=_check_optional_str)
+    min_rating: int | None = attrs.field(default=None, validator=_check_rating_bound)
+    max_rating: int | None = attrs.field(default=None, validator=_check_rating_bound)
+    created_after: datetime | None = attrs.field(default=None, converter=_optional_created_after)
+    created_before: datetime | None = attrs.field(default=None, converter=_optional_created_before)
+
+    def where(self, placeholder: str, encode_time: Any) -> tuple[str, list[Any]]:
+        """Return a SQL ``WHERE`` clause (or "") and its parameters, in ``placeholder`` style."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, operator, value in (
+            ("task_id", "=", self.task_id),
+            ("feedback_type", "=", self.feedback_type and self.feedback_type.value),
+            ("user_id", "=", self.user_id),
+            ("rating", ">=", self.min_rating),
+            ("rating", "<=", self.max_rating),
+            ("created_at", ">=", self.created_after and encode_time(self.created_after)),
+            ("created_at", "<", self.created_before and encode_time(self.created_before)),
+        ):
+            if value is not None:
+                clauses.append(f"{column} {operator} {placeholder}")
+                params.append(value)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+ALL = FeedbackFilter()
+"""The filter that selects every entry."""
