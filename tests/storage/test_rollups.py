@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
 from orchestrator_feedback.cli import cli
+from orchestrator_feedback.serialization import entry_to_row
 from orchestrator_feedback.storage.backends.sqlite_schema import MIGRATIONS
 from tests.conftest import BACKENDS, open_store
 
@@ -64,17 +65,7 @@ INSERT_AS_SQLITE_DOES = "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 def sqlite_row(entry: FeedbackEntry) -> tuple[Any, ...]:
     """``entry`` as another program writes it into the seed's table."""
-    return (
-        entry.id,
-        entry.task_id,
-        entry.feedback_type.value,
-        entry.content,
-        entry.rating,
-        entry.user_id,
-        json.dumps(entry.metadata),
-        entry.created_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
-        entry.updated_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
-    )
+    return entry_to_row(entry)
 
 
 def expected_summary(stored: list[FeedbackEntry]) -> tuple[Any, ...]:

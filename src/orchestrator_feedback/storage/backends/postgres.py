@@ -11,7 +11,7 @@ import contextlib
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from orchestrator_feedback.errors import (
@@ -33,6 +33,7 @@ from orchestrator_feedback.storage.backends.base import (
     leave_to_parent,
 )
 from orchestrator_feedback.storage.backends.postgres_schema import MIGRATIONS, SCHEMA_VERSION
+from orchestrator_feedback.storage.backends.values import next_whole_hour
 
 try:
     import psycopg
@@ -428,7 +429,7 @@ class PostgresBackend(StorageBackend):
         hourly rollup, the first, partial hour from the entries."""
         self._fold_many_deltas(connection)
         since = to_utc(since)
-        next_hour = since.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        next_hour = next_whole_hour(since)
         rows = connection.execute(
             rollups.TREND.format(unit="day" if by == "day" else "week"),
             {

@@ -31,9 +31,10 @@ How they stay exact at no cost to inserts:
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from orchestrator_feedback.serialization import format_sqlite_timestamp
+from orchestrator_feedback.storage.backends.values import next_whole_hour
 
 __all__ = [
     "CREATE",
@@ -344,8 +345,7 @@ def fold_a_long_tail(connection: sqlite3.Connection) -> None:
 def trend_parameters(since: datetime) -> dict[str, str]:
     """``TREND``'s parameters for a trend from ``since``: its first whole hour, and the
     bounds of the partial hour before it."""
-    next_hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    next_hour += timedelta(hours=1)
+    next_hour = next_whole_hour(since)
     return {
         "hour": format_sqlite_timestamp(next_hour)[:13],
         "since": format_sqlite_timestamp(since),

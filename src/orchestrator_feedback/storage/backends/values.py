@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import attrs
@@ -14,7 +14,7 @@ import attrs
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import FeedbackType, check_rating, to_feedback_type, to_utc
 
-__all__ = ["ALL", "FeedbackChange", "FeedbackFilter", "OnConflict", "QueryRow"]
+__all__ = ["ALL", "FeedbackChange", "FeedbackFilter", "OnConflict", "QueryRow", "next_whole_hour"]
 
 
 class FeedbackChange(enum.Enum):
@@ -103,3 +103,9 @@ class FeedbackFilter:
 
 ALL = FeedbackFilter()
 """The filter that selects every entry."""
+
+
+def next_whole_hour(since: datetime) -> datetime:
+    """The first hour (UTC) that starts after ``since``: where a trend's hourly rollup
+    takes over from the entries of its partial first hour."""
+    return since.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
