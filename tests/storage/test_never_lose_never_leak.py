@@ -459,8 +459,12 @@ def test_csv_import_refuses_nul_and_big_integers_naming_line_and_field(
     for bad_row, field in [
         (row.replace("Task completed successfully", "before\x00after"), "content"),
         (row.replace("task-123", "task\x00123"), "task_id"),
-        (row.replace("45.3", str(2**64)), "metadata.execution_time"),
+        (
+            row.replace('""execution_time"":45.3', f'""execution_time"":{2**64}'),
+            "metadata.execution_time",
+        ),
     ]:
+        assert bad_row != row, field
         path = tmp_path / "bad.csv"
         path.write_text(f"{header}\n{bad_row}\n")
         with pytest.raises(FeedbackError, match=rf"line 2.*{field}"):
