@@ -22,7 +22,7 @@ ORCHESTRATOR_HOOKS = [
     if callable(spec)
     and hasattr(spec, "orchestrator_feedback_spec")
     and "task_id" in inspect.signature(spec).parameters
-    and name not in ("feedback_task_exists", "feedback_request")
+    and name not in ("feedback_task_exists", "feedback_request", "allocation_advice")
 ]
 
 

@@ -33,14 +33,7 @@ from orchestrator_feedback.errors import (
 from orchestrator_feedback.host import get_plugin_manager, list_plugins, open_storage
 from orchestrator_feedback.manager import FeedbackPluginManager, PluginInfo
 from orchestrator_feedback.markers import hookimpl, hookspec
-from orchestrator_feedback.models import (
-    FeedbackEntry,
-    FeedbackMetadata,
-    FeedbackSummary,
-    FeedbackType,
-    TrendPoint,
-    WorkerStats,
-)
+from orchestrator_feedback.models import FeedbackEntry, FeedbackMetadata, FeedbackType
 from orchestrator_feedback.plugin import FeedbackPlugin
 from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
 from orchestrator_feedback.storage import (
@@ -52,6 +45,7 @@ from orchestrator_feedback.storage import (
     QueryRow,
     StorageBackend,
 )
+from orchestrator_feedback.summaries import FeedbackSummary, TrendPoint, WorkerScore, WorkerStats
 
 __all__ = [
     "BackgroundConfig",
@@ -91,6 +85,7 @@ __all__ = [
     "StorageClosedError",
     "StorageFullError",
     "TrendPoint",
+    "WorkerScore",
     "WorkerStats",
     "get_plugin_manager",
     "hookimpl",

@@ -12,12 +12,14 @@ import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import attrs
 from cattrs.gen import make_dict_structure_fn
 
+from orchestrator_feedback.durations import parse_duration
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.privacy import check_retention_days
@@ -26,6 +28,7 @@ from orchestrator_feedback.storage.backends.sqlite_files import names_no_file
 
 __all__ = [
     "CONFIG_FILE_NAME",
+    "AdviceConfig",
     "BackgroundConfig",
     "CollectionPointConfig",
     "FeedbackConfig",
@@ -155,6 +158,40 @@ class RetentionConfig:
     """``[retention.by_type]``: per-type maximum ages, such as ``error_report = 30``."""
 
 
+def _duration_or_none(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: unset, or a duration such as ``7d`` (``durations.py``)."""
+    if value is not None and parse_duration(value, attribute.name) <= timedelta(0):
+        raise FeedbackValidationError(attribute.name, value, "must be longer than 0")
+
+
+def _between_0_and_1(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise FeedbackValidationError(
+            attribute.name, value, "must be between 0 and 1, such as 0.95"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class AdviceConfig:
+    """``[advice]``: how the built-in plugin answers ``allocation_advice``
+    (``docs/scores.md``)."""
+
+    policy: str = attrs.field(
+        default="thompson", validator=_one_of("thompson", "lower_bound", "mean")
+    )
+    """How candidates are ranked: Thompson sampling, the success rate's lower bound, or
+    the plain rate (for comparison only)."""
+    half_life: str | None = attrs.field(default=None, validator=_duration_or_none)
+    """Outcomes weigh half as much per this age, such as ``"7d"``; unset: all weigh 1."""
+    confidence: float = attrs.field(default=0.95, validator=_between_0_and_1)
+    """The confidence of the Wilson intervals."""
+
+    @property
+    def half_life_delta(self) -> timedelta | None:
+        """``half_life`` as a timedelta (None when unset)."""
+        return None if self.half_life is None else parse_duration(self.half_life, "half_life")
+
+
 @attrs.frozen(kw_only=True)
 class FeedbackConfig:
     """Everything orchestrator-feedback can be configured with."""
@@ -186,6 +223,8 @@ class FeedbackConfig:
     """``[plugins]``: which plugins load, and their settings."""
     collection_points: Mapping[str, CollectionPointConfig] = attrs.field(factory=dict)
     """``[collection_points.NAME]``: the collector's points, by name."""
+    advice: AdviceConfig = attrs.field(factory=AdviceConfig)
+    """``[advice]``: how ``allocation_advice`` is answered."""
 
     def plugin_settings(self, name: str) -> Mapping[str, Any]:
         """Return the ``[plugins.NAME]`` table for plugin ``name`` (empty if none)."""

@@ -193,6 +193,27 @@ def feedback_backend(url: str, pool_size: int, timeout: float) -> StorageBackend
     """
 
 
+@hookspec(firstresult=True)
+def allocation_advice(
+    task_id: str,
+    task_type: str | None,
+    candidates: Sequence[str],
+    metadata: Mapping[str, Any],
+) -> list[str] | None:
+    """Which worker should run this task? Asked by the host before it allocates.
+
+    ``candidates``: the workers it may choose from. ``task_type``: the kind of task (the
+    scores of that type rank the workers), or None. Return the candidates ranked best
+    first (you may leave some out: that forbids them), or None to let the next
+    implementation answer. Stops at the first non-None result.
+
+    The built-in plugin answers last, with ``FeedbackStorage.recommend`` and the
+    configuration's ``[advice]`` (``docs/scores.md``); a plugin of yours answers before it
+    (pin a task to a worker, keep one out). If no implementation answers (or the store
+    cannot be read), the host gets None and allocates as it would without advice.
+    """
+
+
 @hookspec(historic=True)
 def feedback_configure(config: FeedbackConfig) -> None:
     """The plugin manager is ready; ``config`` is the ``FeedbackConfig`` in force.

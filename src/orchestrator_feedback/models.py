@@ -24,11 +24,8 @@ __all__ = [
     "TYPE_BY_VALUE",
     "FeedbackEntry",
     "FeedbackMetadata",
-    "FeedbackSummary",
     "FeedbackType",
     "JSONValue",
-    "TrendPoint",
-    "WorkerStats",
     "new_entry",
     "trusted_entry",
 ]
@@ -448,39 +445,3 @@ def new_entry(
             "updated_at": now,
         }
     )
-
-
-@attrs.define(frozen=True)
-class FeedbackSummary:
-    """Statistics over a set of feedback: a task's, or the whole store's."""
-
-    total_count: int
-    """How many entries there are."""
-    average_rating: float | None
-    """The mean of the ratings given; None when no entry is rated."""
-    rating_distribution: dict[int, int]
-    """How many entries have each rating; all five keys 1..5 are present."""
-    feedback_by_type: dict[FeedbackType, int]
-    """How many entries there are of each type; every ``FeedbackType`` is present."""
-
-
-@attrs.frozen
-class WorkerStats:
-    """How one worker (metadata ``worker_id``) fared across all its feedback."""
-
-    worker_id: str
-    count: int
-    """Entries that name this worker."""
-    average_rating: float | None
-    """Mean rating of those entries; None when none is rated."""
-    failures: int
-    """``ERROR_REPORT`` entries among them."""
-
-
-@attrs.frozen
-class TrendPoint:
-    """Feedback in one period: a day, or a week named by its Monday (both ``YYYY-MM-DD``)."""
-
-    period: str
-    average_rating: float | None
-    count: int

@@ -57,6 +57,8 @@ class FeedbackPlugin:
         this manager, not of ``FeedbackEntry``)."""
         plugin_manager.counters.queue_depth_source = lambda: storage.queue_depth
         storage.add_listener(self._tell_subscribers, batched=True)
+        self._advice = plugin_manager.config.advice
+        self._half_life = self._advice.half_life_delta
 
     # -- the path every entry takes -----------------------------------------------------
 
@@ -311,3 +313,23 @@ class FeedbackPlugin:
                 "metadata": metadata,
             },
         )
+
+    # -- advice ---------------------------------------------------------------------------
+
+    @hookimpl(trylast=True)
+    def allocation_advice(
+        self, task_id: str, task_type: str | None, candidates: Sequence[str]
+    ) -> list[str] | None:
+        """Rank the candidates with ``FeedbackStorage.recommend`` and ``[advice]``; None
+        (no advice) when the store cannot answer, which is logged."""
+        try:
+            return self.storage.recommend(
+                candidates,
+                task_type=task_type,
+                policy=self._advice.policy,
+                half_life=self._half_life,
+                confidence=self._advice.confidence,
+            )
+        except FeedbackError as error:
+            logger.warning("no allocation advice for task %r: %s", task_id, error)
+            return None

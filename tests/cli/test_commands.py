@@ -198,12 +198,54 @@ def test_trends(database: Path, filled: list[FeedbackEntry]) -> None:
     assert "█" in run(database, "trends", "--by", "week", "--format", "table").output
 
 
-def test_workers_best_first(database: Path, filled: list[FeedbackEntry]) -> None:
+def test_workers_ranked_by_the_lower_bound(database: Path, filled: list[FeedbackEntry]) -> None:
     rows = json.loads(run(database, "workers", "--format", "json").output)
-    assert rows == [
-        {"worker_id": "w1", "count": 1, "average_rating": 5.0, "failures": 0},
-        {"worker_id": "w2", "count": 2, "average_rating": 2.0, "failures": 1},
+    assert [(r["worker_id"], r["attempts"], r["successes"], r["failures"]) for r in rows] == [
+        ("w1", 1.0, 1.0, 0.0),
+        ("w2", 2.0, 1.0, 1.0),
     ]
+    assert rows[0]["success_lower"] == pytest.approx(0.2065, abs=1e-4)  # Wilson, 1 of 1
+    assert rows[1]["mean_rating"] == 2.0 and rows[1]["rating_lower"] < 2.0 < rows[1]["rating_upper"]
+    assert rows[0]["last_seen"] == filled[0].created_at.isoformat()
+    recent = json.loads(run(database, "workers", "--since", "7d", "--format", "json").output)
+    # one success each: the rating's lower bound decides
+    assert [(r["worker_id"], r["attempts"]) for r in recent] == [("w1", 1.0), ("w2", 1.0)]
+    decayed = json.loads(
+        run(database, "workers", "--half-life", "1d", "--format", "csv").output
+        if False
+        else run(database, "workers", "--half-life", "1d", "--format", "json").output
+    )
+    w2 = next(r for r in decayed if r["worker_id"] == "w2")
+    assert w2["failures"] == pytest.approx(0.5**40, rel=0.01)  # the error is 40 days old
+    table = run(database, "workers", "--format", "table").output
+    assert "100.0%" in table and "20.7%" in table
+    assert run(database, "workers", "--half-life", "soon").exit_code == 2
+
+
+def test_recommend_ranks_every_candidate_once(database: Path, filled: list[FeedbackEntry]) -> None:
+    result = run(
+        database,
+        "recommend",
+        "w2",
+        "w1",
+        "new",
+        "w1",
+        "--policy",
+        "lower_bound",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [(r["rank"], r["worker_id"]) for r in rows] == [(1, "w1"), (2, "w2"), (3, "new")]
+    assert rows[2]["attempts"] is None
+    seeded = [
+        run(database, "recommend", "w1", "w2", "new", "--seed", "7", "--format", "csv").output
+        for _ in range(2)
+    ]
+    assert seeded[0] == seeded[1]
+    refused = run(database, "recommend", "w1", "--policy", "greedy")
+    assert refused.exit_code == 2 and "greedy" in refused.output
 
 
 def test_query_reads_and_writes_only_when_asked(
@@ -387,7 +429,16 @@ def test_commands_work_on_postgres(postgres_url: str, make_entry: MakeEntry) -> 
 
     assert f"schema version {POSTGRES_SCHEMA_VERSION}" in run_pg("init").output
     added = run_pg(
-        "add", "--task", "t", "--type", "general", "--rating", "2", "--meta", "worker_id=w9", "hi"
+        "add",
+        "--task",
+        "t",
+        "--type",
+        "task_completion",
+        "--rating",
+        "2",
+        "--meta",
+        "worker_id=w9",
+        "hi",
     )
     assert added.exit_code == 0
     assert json.loads(run_pg("list", "--format", "json").output)[0]["content"] == "hi"

@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
 from orchestrator_feedback.cli import cli
-from orchestrator_feedback.serialization import entry_to_row
+from orchestrator_feedback.serialization import entry_to_row, parse_timestamp
 from orchestrator_feedback.storage.backends.sqlite_schema import MIGRATIONS
 from tests.conftest import BACKENDS, open_store
 
@@ -91,34 +91,50 @@ def expected_workers(stored: list[FeedbackEntry]) -> list[tuple[str, int, float 
     return sorted(rows, key=lambda r: (r[2] is None, -(r[2] or 0), r[3], -r[1], r[0]))
 
 
+RATED_TYPES = {
+    FeedbackType.TASK_COMPLETION,
+    FeedbackType.WORKER_PERFORMANCE,
+    FeedbackType.MANAGER_REVIEW,
+}
+
+
 def expected_scores(stored: list[FeedbackEntry]) -> dict[tuple[str, str, str], tuple[Any, ...]]:
-    """Per day, worker and task type: entries, rated, rating sum, sum of squares, successes,
-    failures, timed entries and their time, as the scores rollup defines them."""
-    sums: dict[tuple[str, str, str], list[Any]] = defaultdict(lambda: [0] * 7 + [0.0])
+    """Per day, worker and task type, as the scores rollup defines them: entries; successes,
+    failures, ratings and the rating sum, each with the sums of f and f * f (f: the time
+    of day as a fraction of the day); timed entries and their time; the newest outcome."""
+    sums: dict[tuple[str, str, str], list[Any]] = defaultdict(lambda: [0] * 15 + [None])
     for entry in stored:
         metadata = entry.metadata
         if metadata.get("worker_id") is None:
             continue
         task_type = metadata.get("task_type")
+        created = entry.created_at
         key = (
-            entry.created_at.strftime("%Y-%m-%d"),
+            created.strftime("%Y-%m-%d"),
             str(metadata["worker_id"]),
             "" if task_type is None else str(task_type),
         )
+        f = (created.hour * 3600 + created.minute * 60 + created.second) / 86400 + (
+            created.microsecond / 86400e6
+        )
         completion = entry.feedback_type is FeedbackType.TASK_COMPLETION
+        flag = metadata.get("success", True)
+        success = completion and flag is True
+        failure = entry.feedback_type is FeedbackType.ERROR_REPORT or (completion and flag is False)
+        rated = entry.rating is not None and entry.feedback_type in RATED_TYPES
+        rating = (entry.rating or 0) if rated else 0
         elapsed = metadata.get("execution_time")
         timed = isinstance(elapsed, int | float) and not isinstance(elapsed, bool)
         row = sums[key]
         row[0] += 1
-        row[1] += entry.rating is not None
-        row[2] += entry.rating or 0
-        row[3] += (entry.rating or 0) ** 2
-        row[4] += completion and metadata.get("success") is True
-        row[5] += entry.feedback_type is FeedbackType.ERROR_REPORT or (
-            completion and metadata.get("success") is False
-        )
-        row[6] += timed
-        row[7] += float(elapsed) if timed else 0.0
+        for start, measure in ((1, success), (4, failure), (7, rated), (10, rating)):
+            row[start] += measure
+            row[start + 1] += measure * f
+            row[start + 2] += measure * f * f
+        row[13] += timed
+        row[14] += float(elapsed) if timed else 0.0
+        if success or failure or rated:
+            row[15] = created if row[15] is None else max(row[15], created)
     return {key: tuple(values) for key, values in sums.items()}
 
 
@@ -266,8 +282,9 @@ class WritesKeepRollupsTrue(RuleBasedStateMachine):
         want = expected_scores(self.storage.get_all())
         assert got.keys() == want.keys()
         for key, values in want.items():
-            assert got[key][:-1] == values[:-1], key
-            assert abs(got[key][-1] - values[-1]) <= 1e-6, key
+            *sums, latest = got[key]
+            assert sums == pytest.approx(values[:-1], abs=1e-6), key
+            assert (latest and parse_timestamp(latest)) == values[-1], key
 
     @rule(entry=entries)
     def another_program_inserts(self, entry: FeedbackEntry) -> None:

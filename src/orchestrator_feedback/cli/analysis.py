@@ -1,4 +1,4 @@
-"""Commands that summarise: stats, trends, workers, query, and the rollups behind them."""
+"""Commands that summarise: stats, trends, query, and the rollups behind them."""
 
 from __future__ import annotations
 
@@ -135,26 +135,6 @@ def trends(settings: Settings, days: int, by: str, output_format: str | None) ->
     Console(highlight=False).print(table)
 
 
-@click.command(epilog="Example: orchestrator-feedback workers --format csv")
-@format_option()
-@pass_settings
-@fails_cleanly
-def workers(settings: Settings, output_format: str | None) -> None:
-    """Per worker (metadata worker_id): count, average rating, failures; best first."""
-    with settings.storage() as storage:
-        found = storage.worker_stats()
-    rows = [(w.worker_id, w.count, w.average_rating, w.failures) for w in found]
-    output_format = default_format(output_format)
-    if output_format == "table":
-        rows = [(w, c, _average(a), f) for w, c, a, f in rows]  # type: ignore[misc]
-    print_rows(
-        ("worker_id", "count", "average_rating", "failures"),
-        rows,
-        output_format,
-        title="Workers, best first",
-    )
-
-
 @click.command(
     epilog='Example: orchestrator-feedback query "SELECT task_id, AVG(rating) FROM feedback '
     'WHERE feedback_type = ? GROUP BY task_id" --param task_quality'
@@ -221,4 +201,4 @@ def query(
     print_rows(columns, [tuple(row) for row in rows], default_format(output_format))
 
 
-COMMANDS = [stats, trends, workers, query, rollups]
+COMMANDS = [stats, trends, query, rollups]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,16 +13,14 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from orchestrator_feedback.config import FeedbackConfig, load_config
-from orchestrator_feedback.errors import FeedbackError
+from orchestrator_feedback.durations import DURATION, parse_duration
+from orchestrator_feedback.errors import FeedbackError, FeedbackValidationError
 from orchestrator_feedback.host import open_storage, storage_options
 from orchestrator_feedback.models import FeedbackType
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage import FeedbackStorage
 
 Command = TypeVar("Command", bound=Callable[..., Any])
-_AGE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_PER_DAY = {"s": 86_400, "m": 1_440, "h": 24, "d": 1, "w": 1 / 7}
 TYPE_CHOICE = click.Choice([t.value for t in FeedbackType])
 
 
@@ -56,20 +53,21 @@ class Settings:
 
 def parse_age(text: str) -> timedelta:
     """``90d``, ``12h``, ``30m``, ``2w``, ``45s`` as a timedelta."""
-    match = _AGE.match(text)
-    if not match:
-        raise click.BadParameter(f"{text!r} is not an age such as 90d, 12h, 30m or 2w")
-    number = int(match.group(1))
-    if number > MAX_RETENTION_DAYS * _PER_DAY[match.group(2)]:
+    try:
+        return parse_duration(text, "age")
+    except FeedbackValidationError as error:
+        if error.rule.startswith("must be a duration"):
+            raise click.BadParameter(
+                f"{text!r} is not an age such as 90d, 12h, 30m or 2w"
+            ) from None
         raise click.BadParameter(
             f"{text!r} is longer than {MAX_RETENTION_DAYS:,} days, the longest age accepted"
-        )
-    return timedelta(**{_UNITS[match.group(2)]: number})
+        ) from None
 
 
 def parse_when(text: str) -> datetime:
     """An ISO date or time (naive means local), or an age ago such as ``7d``."""
-    if _AGE.match(text):
+    if DURATION.match(text):
         return datetime.now(UTC) - parse_age(text)
     try:
         moment = datetime.fromisoformat(text)

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackSummary, FeedbackType, TrendPoint, WorkerStats
+from orchestrator_feedback.models import FeedbackType
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage.transactions import Transactions
+from orchestrator_feedback.summaries import FeedbackSummary, TrendPoint, WorkerStats
 
 __all__ = ["Analysis", "summary_of"]
 

@@ -9,6 +9,7 @@ owns a few parts, each with one job: ``Transactions`` (where transactions begin 
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -19,13 +20,7 @@ from orchestrator_feedback.errors import (
     FeedbackValidationError,
 )
 from orchestrator_feedback.forks import renew_after_fork
-from orchestrator_feedback.models import (
-    FeedbackEntry,
-    FeedbackSummary,
-    FeedbackType,
-    TrendPoint,
-    WorkerStats,
-)
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
 from orchestrator_feedback.storage import file_formats
 from orchestrator_feedback.storage.analysis import Analysis
@@ -52,9 +47,11 @@ from orchestrator_feedback.storage.options import (
     writer_options,
 )
 from orchestrator_feedback.storage.pseudonym_keys import refuse_another_secret
+from orchestrator_feedback.storage.scoring import Scoring
 from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.storage.transfer import BulkTransfer, Target
 from orchestrator_feedback.storage.writes import EntryWrites
+from orchestrator_feedback.summaries import FeedbackSummary, TrendPoint, WorkerScore, WorkerStats
 
 __all__ = ["ChangeListener", "FeedbackStorage"]
 
@@ -121,6 +118,7 @@ class FeedbackStorage:
         self._writes = EntryWrites(self._transactions, self._privacy, history=history)
         self._bulk = BulkTransfer(self._transactions, self._privacy, history=history)
         self._analysis = Analysis(self._transactions)
+        self._scoring = Scoring(self._transactions, self._listeners)
         self._deletions = Deletions(
             self._transactions,
             privacy=self._privacy,
@@ -352,6 +350,49 @@ class FeedbackStorage:
     def trends(self, days: int = 30, by: str = "day") -> list[TrendPoint]:
         """Average rating and count per day or week over the last ``days`` days."""
         return self._analysis.trends(days, by)
+
+    def worker_scores(
+        self,
+        *,
+        task_type: str | None = None,
+        since: datetime | None = None,
+        half_life: timedelta | None = None,
+        confidence: float = 0.95,
+        now: datetime | None = None,
+    ) -> list[WorkerScore]:
+        """Every worker's ``WorkerScore``, best first (by ``success_lower``, then
+        ``rating_lower``, then ``worker_id``), from entries of ``task_type`` (None: all)
+        created from ``since`` to ``now`` (default: the current time), each weighing
+        ``0.5 ** (age / half_life)`` (None: 1), with Wilson intervals at ``confidence``.
+        ``docs/scores.md`` has the rules and how fresh the answers are."""
+        return self._scoring.worker_scores(
+            task_type=task_type, since=since, half_life=half_life, confidence=confidence, now=now
+        )
+
+    def recommend(
+        self,
+        candidates: Iterable[str],
+        *,
+        task_type: str | None = None,
+        policy: str = "thompson",
+        half_life: timedelta | None = None,
+        confidence: float = 0.95,
+        now: datetime | None = None,
+        rng: random.Random | None = None,
+    ) -> list[str]:
+        """Every candidate once (duplicates dropped), best first for ``task_type`` by
+        ``policy``: "thompson" draws Beta(1 + successes, 1 + failures) with ``rng``;
+        "lower_bound" sorts by ``success_lower``; "mean" by the plain rate (unsafe: for
+        comparison). Reads the score book in memory, never the whole store."""
+        return self._scoring.recommend(
+            candidates,
+            task_type=task_type,
+            policy=policy,
+            half_life=half_life,
+            confidence=confidence,
+            now=now,
+            rng=rng,
+        )
 
     def verify_rollups(self) -> list[str]:
         """Recompute the rollups (the aggregates behind the whole-store summary, workers and

@@ -29,6 +29,7 @@ from orchestrator_feedback.serialization import (
     entries_from_rows,
     entry_from_row,
     entry_to_row,
+    parse_timestamp,
 )
 from orchestrator_feedback.storage.backends.values import (
     ALL,
@@ -36,6 +37,8 @@ from orchestrator_feedback.storage.backends.values import (
     FeedbackFilter,
     OnConflict,
     QueryRow,
+    ScoreDay,
+    ScoreWindow,
 )
 
 __all__ = [
@@ -45,6 +48,8 @@ __all__ = [
     "FeedbackFilter",
     "OnConflict",
     "QueryRow",
+    "ScoreDay",
+    "ScoreWindow",
     "StorageBackend",
     "leave_to_parent",
 ]
@@ -358,6 +363,18 @@ class StorageBackend(abc.ABC):
     def worker_summary(self, connection: Any) -> list[tuple[str, int, float | None, int]]:
         """Per metadata ``worker_id``: ``(worker_id, count, average rating, failures)``,
         best first (highest average, then fewest failures)."""
+
+    @abc.abstractmethod
+    def score_days(
+        self, connection: Any, task_type: str | None, window: ScoreWindow
+    ) -> list[ScoreDay]:
+        """Per worker and day, the scores rollup's sums for the entries in ``window``, of
+        ``task_type`` or of every type (None)."""
+
+    def newest_created_at(self, connection: Any) -> datetime | None:
+        """The newest entry's ``created_at`` (from the index), None in an empty store."""
+        row = connection.execute("SELECT MAX(created_at) FROM feedback").fetchone()
+        return None if row is None or row[0] is None else parse_timestamp(row[0])
 
     @abc.abstractmethod
     def rating_trend(

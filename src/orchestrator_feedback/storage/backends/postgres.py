@@ -11,7 +11,7 @@ import contextlib
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator_feedback.errors import (
@@ -29,6 +29,8 @@ from orchestrator_feedback.storage.backends.base import (
     FeedbackFilter,
     OnConflict,
     QueryRow,
+    ScoreDay,
+    ScoreWindow,
     StorageBackend,
     leave_to_parent,
 )
@@ -421,6 +423,23 @@ class PostgresBackend(StorageBackend):
         self._fold_many_deltas(connection)
         rows = connection.execute(rollups.WORKERS).fetchall()
         return [(w, int(n), a, int(f)) for w, n, a, f in rows]
+
+    def score_days(
+        self, connection: Any, task_type: str | None, window: ScoreWindow
+    ) -> list[ScoreDay]:
+        """From the scores rollup and its pending deltas; the partial days from the
+        entries."""
+        self._fold_many_deltas(connection)
+        parameters = {
+            "task_type": task_type,
+            "first_day": window.first_day,
+            "end_day": window.end_day,
+            "since": window.since or datetime(1, 1, 1, tzinfo=UTC),
+            "head_end": window.head_end,
+            "tail_start": window.tail_start,
+            "until": window.until or datetime(9999, 12, 31, tzinfo=UTC),
+        }
+        return [ScoreDay(*row) for row in connection.execute(rollups.SCORES, parameters)]
 
     def rating_trend(
         self, connection: psycopg.Connection[Any], since: datetime, by: str

@@ -25,6 +25,8 @@ __all__ = [
     "FOLD_LOCK",
     "PENDING",
     "REBUILD",
+    "RESHAPE_SCORES",
+    "SCORES",
     "TREND",
     "TYPES",
     "VERIFY",
@@ -61,13 +63,21 @@ _TABLES = (
         worker TEXT NOT NULL,
         task_type TEXT NOT NULL,
         entries BIGINT NOT NULL,
-        rated BIGINT NOT NULL,
-        rating_sum BIGINT NOT NULL,
-        rating_squares BIGINT NOT NULL,
         successes BIGINT NOT NULL,
+        success_f DOUBLE PRECISION NOT NULL,
+        success_ff DOUBLE PRECISION NOT NULL,
         failures BIGINT NOT NULL,
+        failure_f DOUBLE PRECISION NOT NULL,
+        failure_ff DOUBLE PRECISION NOT NULL,
+        rated BIGINT NOT NULL,
+        rated_f DOUBLE PRECISION NOT NULL,
+        rated_ff DOUBLE PRECISION NOT NULL,
+        rating_sum BIGINT NOT NULL,
+        rating_f DOUBLE PRECISION NOT NULL,
+        rating_ff DOUBLE PRECISION NOT NULL,
         timed BIGINT NOT NULL,
         time_sum DOUBLE PRECISION NOT NULL,
+        latest TIMESTAMPTZ,
         PRIMARY KEY (day, worker, task_type)
     )""",
     """CREATE TABLE IF NOT EXISTS feedback_rollup_deltas (
@@ -80,44 +90,88 @@ _TABLES = (
         successes BIGINT NOT NULL,
         failures BIGINT NOT NULL,
         timed BIGINT NOT NULL,
-        time_sum DOUBLE PRECISION NOT NULL
+        time_sum DOUBLE PRECISION NOT NULL,
+        all_f DOUBLE PRECISION NOT NULL,
+        all_ff DOUBLE PRECISION NOT NULL,
+        success_f DOUBLE PRECISION NOT NULL,
+        success_ff DOUBLE PRECISION NOT NULL,
+        failure_f DOUBLE PRECISION NOT NULL,
+        failure_ff DOUBLE PRECISION NOT NULL,
+        latest TIMESTAMPTZ
     )""",
 )
-
 _COMPLETION = "feedback_type = 'task_completion'"
+
+
+RATED_TYPES = "('task_completion', 'worker_performance', 'manager_review')"
+"""The types whose rating is a rating of the worker they name."""
+
+
+def outcome_of(row: str) -> str:
+    """Whether the entry ``row`` (a table alias) is a success, a failure or a rating of the
+    worker it names: what counts for its scores (``docs/scores.md``)."""
+    return f"""({row}.feedback_type = 'error_report'
+        OR ({row}.feedback_type = 'task_completion' AND (NOT ({row}.metadata ? 'success')
+            OR jsonb_typeof({row}.metadata->'success') = 'boolean'))
+        OR ({row}.rating IS NOT NULL AND {row}.feedback_type IN {RATED_TYPES}))"""
 
 
 def _deltas_of(source: str, sign: int) -> str:
     """The delta rows of the entries in ``source`` (a table or transition table): one per
     group of entries alike in everything the rollups group by, with ``sign`` (1, -1).
     The metadata is taken apart once per entry (``jsonb_to_record``), not once per key."""
+    sums = ", ".join(
+        f"{sign} * SUM({name})"
+        for name in (
+            "success",
+            "failure",
+            "timed",
+            "elapsed",
+            "f",
+            "f * f",
+            "success * f",
+            "success * f * f",
+            "failure * f",
+            "failure * f * f",
+        )
+    )
+    latest = (
+        f"MAX(created_at) FILTER (WHERE success = 1 OR failure = 1 OR (rating IS NOT NULL "
+        f"AND feedback_type IN {RATED_TYPES}))"
+        if sign > 0
+        else "NULL::timestamptz"
+    )
     return f"""SELECT {sign} * COUNT(*), feedback_type, rating, worker, task_type, hour,
-            {sign} * SUM(success), {sign} * SUM(failure), {sign} * SUM(timed),
-            {sign} * SUM(elapsed)
+            {sums}, {latest}
         FROM (
-            SELECT feedback_type, rating, m.worker_id AS worker,
+            SELECT feedback_type, rating, created_at, m.worker_id AS worker,
                 coalesce(m.task_type, '') AS task_type,
                 date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour,
-                ({_COMPLETION} AND m.success IS TRUE)::int AS success,
-                (feedback_type = 'error_report'
-                    OR ({_COMPLETION} AND m.success IS FALSE))::int AS failure,
+                extract(epoch FROM (created_at AT TIME ZONE 'UTC')
+                    - date_trunc('day', created_at AT TIME ZONE 'UTC'))::float8 / 86400 AS f,
+                ({_COMPLETION} AND (m.success IS NULL OR m.success = 'true'::jsonb))::int
+                    AS success,
+                coalesce(feedback_type = 'error_report'
+                    OR ({_COMPLETION} AND m.success = 'false'::jsonb), false)::int AS failure,
                 coalesce(jsonb_typeof(m.execution_time) = 'number', false)::int AS timed,
                 CASE WHEN jsonb_typeof(m.execution_time) = 'number'
                     THEN m.execution_time::float8 ELSE 0 END AS elapsed
             FROM {source},
-                LATERAL (SELECT worker_id, task_type,
-                    CASE WHEN jsonb_typeof(success) = 'boolean' THEN success::boolean END
-                        AS success, execution_time
+                LATERAL (SELECT worker_id, task_type, success, execution_time
                     FROM jsonb_to_record(metadata) AS r(worker_id text, task_type text,
                         success jsonb, execution_time jsonb)) AS m
         ) AS entries GROUP BY 2, 3, 4, 5, 6"""
 
 
 _DELTA_COLUMNS = (
-    "entries, feedback_type, rating, worker, task_type, hour, successes, failures, timed, time_sum"
+    "entries, feedback_type, rating, worker, task_type, hour, successes, failures, timed, "
+    "time_sum, all_f, all_ff, success_f, success_ff, failure_f, failure_ff, latest"
 )
 
-# Each rollup: its keys and its values, as expressions over delta rows.
+_RATED = f"(rating IS NOT NULL AND feedback_type IN {RATED_TYPES})::int"
+
+# Each rollup: its keys and its values, as expressions over delta rows (summed; ``latest``
+# is the newest, not a sum).
 _ROLLUPS: dict[str, tuple[dict[str, str], dict[str, str], str]] = {
     "feedback_rollup_types": (
         {"feedback_type": "feedback_type", "rating": "coalesce(rating, 0)"},
@@ -151,24 +205,37 @@ _ROLLUPS: dict[str, tuple[dict[str, str], dict[str, str], str]] = {
         },
         {
             "entries": "entries",
-            "rated": "entries * (rating IS NOT NULL)::int",
-            "rating_sum": "entries * coalesce(rating, 0)",
-            "rating_squares": "entries * coalesce(rating * rating, 0)",
             "successes": "successes",
+            "success_f": "success_f",
+            "success_ff": "success_ff",
             "failures": "failures",
+            "failure_f": "failure_f",
+            "failure_ff": "failure_ff",
+            "rated": f"entries * {_RATED}",
+            "rated_f": f"all_f * {_RATED}",
+            "rated_ff": f"all_ff * {_RATED}",
+            "rating_sum": f"entries * coalesce(rating, 0) * {_RATED}",
+            "rating_f": f"all_f * coalesce(rating, 0) * {_RATED}",
+            "rating_ff": f"all_ff * coalesce(rating, 0) * {_RATED}",
             "timed": "timed",
             "time_sum": "time_sum",
+            "latest": "latest",
         },
         "worker IS NOT NULL",
     ),
 }
 
 
+def _total(name: str, expression: str) -> str:
+    """How ``name`` adds up over rows: the newest for ``latest``, else the sum."""
+    return f"MAX({expression})" if name == "latest" else f"SUM({expression})"
+
+
 def _aggregate(table: str, deltas: str) -> str:
     """``table``'s rows for the delta rows ``deltas`` (a table or a CTE)."""
     keys, values, where = _ROLLUPS[table]
     columns = [f"{expression} AS {name}" for name, expression in keys.items()]
-    columns += [f"SUM({expression}) AS {name}" for name, expression in values.items()]
+    columns += [f"{_total(name, expression)} AS {name}" for name, expression in values.items()]
     return (
         f"SELECT {', '.join(columns)} FROM {deltas} WHERE {where} "
         f"GROUP BY {', '.join(str(n + 1) for n in range(len(keys)))}"
@@ -180,7 +247,7 @@ def _with_deltas(table: str) -> str:
     left out)."""
     keys, values, _where = _ROLLUPS[table]
     key_list = ", ".join(keys)
-    sums = ", ".join(f"SUM({name}) AS {name}" for name in values)
+    sums = ", ".join(f"{_total(name, name)} AS {name}" for name in values)
     columns = ", ".join([*keys, *values])
     return (
         f"SELECT {key_list}, {sums} FROM (SELECT {columns} FROM {table} UNION ALL "
@@ -198,7 +265,12 @@ def _recomputed(table: str) -> str:
 
 def _fold_into(table: str, moved: str) -> str:
     keys, values, _where = _ROLLUPS[table]
-    sums = ", ".join(f"{name} = t.{name} + excluded.{name}" for name in values)
+    sums = ", ".join(
+        f"{name} = GREATEST(t.{name}, excluded.{name})"
+        if name == "latest"
+        else f"{name} = t.{name} + excluded.{name}"
+        for name in values
+    )
     return (
         f"INSERT INTO {table} AS t {_aggregate(table, moved)} "
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sums}"
@@ -237,7 +309,15 @@ def _comparable(table: str, rows: str) -> str:
     """``rows`` of ``table``'s shape, the float sum rounded: it is added up in other orders
     than a recompute's, which can move its last bits."""
     keys, values, _where = _ROLLUPS[table]
-    columns = [*keys, *("round(time_sum::numeric, 6)" if v == "time_sum" else v for v in values)]
+    columns = [
+        *keys,
+        *(
+            f"round({v}::numeric, 6)"
+            if v == "time_sum" or v.endswith("_f") or v.endswith("_ff")
+            else v
+            for v in values
+        ),
+    ]
     return f"SELECT {', '.join(columns)} FROM ({rows}) AS compared"
 
 
@@ -286,12 +366,37 @@ def _trigger_function(name: str, body: str) -> str:
 
 
 _APPEND = f"INSERT INTO feedback_rollup_deltas ({_DELTA_COLUMNS}) "
+_SCORE_ZEROS = ", ".join("0" for name in _ROLLUPS["feedback_rollup_scores"][1] if name != "latest")
+_KEYS_OF_OLD_ROWS = """(SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date AS day,
+        metadata->>'worker_id' AS worker, coalesce(metadata->>'task_type', '') AS task_type
+    FROM old_rows WHERE metadata ? 'worker_id') AS k"""
+# A deleted or changed entry may have been the newest outcome of its day, worker and task
+# type: that day's newest is read again from the entries (the created_at index), kept in
+# the rollup row (added with zero counts if only deltas hold that key so far), and the
+# pending deltas of those keys stop claiming one.
+_RENEW_LATEST = f"""PERFORM pg_advisory_xact_lock({FOLD_LOCK});
+    INSERT INTO feedback_rollup_scores AS t
+        SELECT k.day, k.worker, k.task_type, {_SCORE_ZEROS}, (
+            SELECT MAX(f.created_at) FROM feedback AS f
+            WHERE f.created_at >= k.day::timestamp AT TIME ZONE 'UTC'
+                AND f.created_at < (k.day + 1)::timestamp AT TIME ZONE 'UTC'
+                AND f.metadata->>'worker_id' = k.worker
+                AND coalesce(f.metadata->>'task_type', '') = k.task_type
+                AND {outcome_of("f")})
+        FROM {_KEYS_OF_OLD_ROWS}
+        ON CONFLICT (day, worker, task_type) DO UPDATE SET latest = excluded.latest;
+    UPDATE feedback_rollup_deltas AS d SET latest = NULL FROM {_KEYS_OF_OLD_ROWS}
+        WHERE d.latest IS NOT NULL AND d.hour::date = k.day AND d.worker = k.worker
+            AND d.task_type = k.task_type"""
 _FUNCTIONS = (
     _trigger_function("feedback_rollup_inserted", _APPEND + _deltas_of("new_rows", 1)),
-    _trigger_function("feedback_rollup_deleted", _APPEND + _deltas_of("old_rows", -1)),
+    _trigger_function(
+        "feedback_rollup_deleted", f"{_APPEND}{_deltas_of('old_rows', -1)}; {_RENEW_LATEST}"
+    ),
     _trigger_function(
         "feedback_rollup_updated",
-        f"{_APPEND}{_deltas_of('old_rows', -1)} UNION ALL {_deltas_of('new_rows', 1)}",
+        f"{_APPEND}{_deltas_of('old_rows', -1)} UNION ALL {_deltas_of('new_rows', 1)}; "
+        f"{_RENEW_LATEST}",
     ),
 )
 _TRIGGERS = (
@@ -308,3 +413,47 @@ _TRIGGERS = (
 
 CREATE = (*_TABLES, *_FUNCTIONS, *_TRIGGERS, *REBUILD)
 """The migration that adds the rollups, built from the entries already stored."""
+
+RESHAPE_SCORES = (
+    f"SELECT pg_advisory_xact_lock({FOLD_LOCK})",
+    "DROP TRIGGER IF EXISTS feedback_rollup_insert ON feedback",
+    "DROP TRIGGER IF EXISTS feedback_rollup_delete ON feedback",
+    "DROP TRIGGER IF EXISTS feedback_rollup_update ON feedback",
+    "DROP TABLE IF EXISTS feedback_rollup_scores",
+    "DROP TABLE IF EXISTS feedback_rollup_deltas",
+    *CREATE,
+)
+"""The migration from schema 4's scores rollup (no time moments, successes only when
+``metadata.success`` was true) to this one: every rollup rebuilt from the entries."""
+
+_SCORE_VALUES = [name for name in _ROLLUPS["feedback_rollup_scores"][1] if name != "entries"]
+_SCORE_COLUMNS = ", ".join(("worker", "day", "task_type", *_SCORE_VALUES))
+
+
+def _entries_between(low: str, high: str) -> str:
+    """The scores rollup's rows for the entries from ``low`` to ``high`` (SQL bounds)."""
+    entries = f"(SELECT * FROM feedback WHERE created_at {low} AND created_at {high}) AS e"
+    return _aggregate(
+        "feedback_rollup_scores",
+        f"({_deltas_of(entries, 1)}) AS entries_as_deltas ({_DELTA_COLUMNS})",
+    )
+
+
+SCORES = f"""SELECT worker, to_char(day, 'YYYY-MM-DD'),
+        {", ".join(_total(name, name) for name in _SCORE_VALUES)}
+    FROM (
+        SELECT {_SCORE_COLUMNS} FROM ({_with_deltas("feedback_rollup_scores")}) AS s
+        WHERE day >= %(first_day)s AND day < %(end_day)s
+        UNION ALL
+        SELECT {_SCORE_COLUMNS} FROM ({_entries_between(">= %(since)s", "< %(head_end)s")})
+            AS head
+        UNION ALL
+        SELECT {_SCORE_COLUMNS} FROM ({_entries_between(">= %(tail_start)s", "<= %(until)s")})
+            AS tail
+    ) AS days
+    WHERE %(task_type)s::text IS NULL OR task_type = %(task_type)s::text
+    GROUP BY worker, day"""
+"""Per worker and day, the scores rollup's sums (``latest`` the newest) for the entries
+from ``since`` to ``until``: the whole days from ``first_day`` to before ``end_day`` from the
+rollup and its pending deltas, the partial days at either end from the entries; of one
+``task_type`` or of all (NULL)."""

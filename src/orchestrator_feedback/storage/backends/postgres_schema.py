@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orchestrator_feedback.storage.backends.postgres_rollups import CREATE as CREATE_ROLLUPS
+from orchestrator_feedback.storage.backends.postgres_rollups import RESHAPE_SCORES
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -69,6 +70,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     ),
     # Rollups kept by statement triggers, built from the entries stored (postgres_rollups).
     (4, CREATE_ROLLUPS),
+    # The scores rollup with the time moments decay needs, and the outcome rules of
+    # docs/scores.md.
+    (5, RESHAPE_SCORES),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 

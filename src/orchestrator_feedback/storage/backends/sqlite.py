@@ -7,7 +7,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from orchestrator_feedback.serialization import (
     EncodedRow,
     entries_from_rows,
     format_sqlite_timestamp,
+    parse_timestamp,
 )
 from orchestrator_feedback.storage.backends import sqlite_rollups as rollups
 from orchestrator_feedback.storage.backends import sqlite_statements as statements
@@ -30,6 +31,8 @@ from orchestrator_feedback.storage.backends.base import (
     FeedbackFilter,
     OnConflict,
     QueryRow,
+    ScoreDay,
+    ScoreWindow,
     StorageBackend,
     leave_to_parent,
 )
@@ -412,6 +415,27 @@ class SQLiteBackend(StorageBackend):
                FROM ({rollups.WORKERS_WITH_TAIL})
                ORDER BY average IS NULL, average DESC, failures, entries DESC, worker"""
         ).fetchall()
+
+    def score_days(
+        self, connection: sqlite3.Connection, task_type: str | None, window: ScoreWindow
+    ) -> list[ScoreDay]:
+        """From the scores rollup and its tail; the partial days from the entries."""
+        self._fold_a_long_tail(connection)
+        since = window.since or datetime(1, 1, 1, tzinfo=UTC)
+        parameters = {
+            "task_type": task_type,
+            "first_day": window.first_day.isoformat(),
+            "end_day": window.end_day.isoformat(),
+            "since": format_sqlite_timestamp(since),
+            "head_end": format_sqlite_timestamp(window.head_end),
+            "tail_start": format_sqlite_timestamp(window.tail_start),
+            "until": "9999" if window.until is None else format_sqlite_timestamp(window.until),
+        }
+        rows = connection.execute(rollups.SCORES, parameters).fetchall()
+        return [
+            ScoreDay._make((*row[:-1], None if row[-1] is None else parse_timestamp(row[-1])))
+            for row in rows
+        ]
 
     def rating_trend(
         self, connection: sqlite3.Connection, since: datetime, by: str

@@ -21,11 +21,15 @@ How they stay exact at no cost to inserts:
 - ``feedback_rollup_hours``: per hour of ``created_at`` (``YYYY-MM-DD HH``, UTC), the count,
   the rated count and rating sum.
 - ``feedback_rollup_scores``: per day, worker and ``metadata.task_type`` ('' when absent), what
-  a worker's scores need: the count, the rated count, rating sum and sum of squares, the
-  successes (a ``task_completion`` with ``metadata.success`` true) and failures (one with it
-  false, and every ``error_report``), and the sum and count of a numeric
-  ``metadata.execution_time``. Days, not hours: a worker runs a task type a few times an
-  hour, so hourly rows would be about as many as the entries.
+  a worker's scores need (``docs/scores.md``): the count; the successes (a ``task_completion``
+  whose ``metadata.success`` is true or absent) and failures (one with it false, and every
+  ``error_report``); the ratings of ``task_completion``, ``worker_performance`` and
+  ``manager_review`` entries, their count and sum; for each of those four measures the sums of
+  ``f`` and ``f * f``, where ``f`` is the entry's time of day as a fraction of the day (the
+  moments that make decayed sums exact to within 1% for half-lives of a day or more); the
+  sum and count of a numeric ``metadata.execution_time``; the newest outcome or rating
+  (``latest``). Days, not hours: a worker runs a task type a few times an hour, so hourly
+  rows would be about as many as the entries.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ __all__ = [
     "FOLD",
     "FOLD_AT",
     "REBUILD",
+    "RESHAPE_SCORES",
+    "SCORES",
     "TAIL_SIZE",
     "TREND",
     "TYPES_WITH_TAIL",
@@ -81,13 +87,21 @@ _TABLES = (
         worker TEXT NOT NULL,
         task_type TEXT NOT NULL,
         entries INTEGER NOT NULL,
-        rated INTEGER NOT NULL,
-        rating_sum INTEGER NOT NULL,
-        rating_squares INTEGER NOT NULL,
         successes INTEGER NOT NULL,
+        success_f REAL NOT NULL,
+        success_ff REAL NOT NULL,
         failures INTEGER NOT NULL,
+        failure_f REAL NOT NULL,
+        failure_ff REAL NOT NULL,
+        rated INTEGER NOT NULL,
+        rated_f REAL NOT NULL,
+        rated_ff REAL NOT NULL,
+        rating_sum INTEGER NOT NULL,
+        rating_f REAL NOT NULL,
+        rating_ff REAL NOT NULL,
         timed INTEGER NOT NULL,
         time_sum REAL NOT NULL,
+        latest TEXT,
         PRIMARY KEY (day, worker, task_type)
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS feedback_rollup_mark (
@@ -98,37 +112,65 @@ _TABLES = (
 )
 
 
+RATED_TYPES = "('task_completion', 'worker_performance', 'manager_review')"
+"""The types whose rating is a rating of the worker they name."""
+
+
 def _score_columns(row: str) -> dict[str, str]:
     """The scores rollup's key and per-entry values, for the entry ``row`` ("" for the
     table's own columns, ``NEW.`` or ``OLD.`` in a trigger)."""
     success = f"json_type({row}metadata, '$.success')"
     timed = f"ifnull(json_type({row}metadata, '$.execution_time') IN ('integer', 'real'), 0)"
     completion = f"{row}feedback_type = 'task_completion'"
+    is_success = f"ifnull({completion} AND ifnull({success} = 'true', {success} IS NULL), 0)"
+    is_failure = (
+        f"ifnull({row}feedback_type = 'error_report' OR ({completion} AND {success} = 'false'), 0)"
+    )
+    is_rated = f"ifnull({row}rating IS NOT NULL AND {row}feedback_type IN {RATED_TYPES}, 0)"
+    created = f"{row}created_at"
+    # The time of day as a fraction of the day, read from the stored text.
+    fraction = (
+        f"((CAST(substr({created}, 12, 2) AS INTEGER) * 3600 + "
+        f"CAST(substr({created}, 15, 2) AS INTEGER) * 60 + "
+        f"CAST(substr({created}, 18, 9) AS REAL)) / 86400.0)"
+    )
+    rating = f"ifnull({row}rating, 0)"
     return {
-        "day": f"substr({row}created_at, 1, 10)",
+        "day": f"substr({created}, 1, 10)",
         "worker": f"CAST({row}metadata->>'$.worker_id' AS TEXT)",
         "task_type": f"ifnull(CAST({row}metadata->>'$.task_type' AS TEXT), '')",
         "entries": "1",
-        "rated": f"({row}rating IS NOT NULL)",
-        "rating_sum": f"ifnull({row}rating, 0)",
-        "rating_squares": f"ifnull({row}rating * {row}rating, 0)",
-        "successes": f"ifnull({completion} AND {success} = 'true', 0)",
-        "failures": f"ifnull({row}feedback_type = 'error_report' OR "
-        f"({completion} AND {success} = 'false'), 0)",
+        "successes": is_success,
+        "success_f": f"{is_success} * {fraction}",
+        "success_ff": f"{is_success} * {fraction} * {fraction}",
+        "failures": is_failure,
+        "failure_f": f"{is_failure} * {fraction}",
+        "failure_ff": f"{is_failure} * {fraction} * {fraction}",
+        "rated": is_rated,
+        "rated_f": f"{is_rated} * {fraction}",
+        "rated_ff": f"{is_rated} * {fraction} * {fraction}",
+        "rating_sum": f"{is_rated} * {rating}",
+        "rating_f": f"{is_rated} * {rating} * {fraction}",
+        "rating_ff": f"{is_rated} * {rating} * {fraction} * {fraction}",
         "timed": timed,
         "time_sum": f"CASE WHEN {timed} THEN CAST({row}metadata->>'$.execution_time' AS REAL) "
         "ELSE 0.0 END",
+        "latest": f"CASE WHEN {is_success} OR {is_failure} OR {is_rated} THEN {created} END",
     }
 
 
 _SCORE_KEYS = ("day", "worker", "task_type")
 _SCORE_VALUES = tuple(name for name in _score_columns("") if name not in _SCORE_KEYS)
+_SCORE_REALS = tuple(name for name in _SCORE_VALUES if name.endswith("_f") or name.endswith("_ff"))
 
 
 def _scores_of(rows: str, sign: str = "") -> str:
     """The scores rollup's rows for the entries ``rows`` (a SELECT of ``_score_columns``),
     summed per key, each value with ``sign``."""
-    values = ", ".join(f"{sign}SUM({name}) AS {name}" for name in _SCORE_VALUES)
+    values = ", ".join(
+        "MAX(latest) AS latest" if name == "latest" else f"{sign}SUM({name}) AS {name}"
+        for name in _SCORE_VALUES
+    )
     keys = ", ".join(_SCORE_KEYS)
     return f"SELECT {keys}, {values} FROM ({rows}) WHERE worker IS NOT NULL GROUP BY {keys}"
 
@@ -164,7 +206,10 @@ _SUMS = {
     "feedback_rollup_hours": "entries = entries + excluded.entries, "
     "rated = rated + excluded.rated, rating_sum = rating_sum + excluded.rating_sum",
     "feedback_rollup_scores": ", ".join(
-        f"{name} = {name} + excluded.{name}" for name in _SCORE_VALUES
+        "latest = max(ifnull(latest, excluded.latest), ifnull(excluded.latest, latest))"
+        if name == "latest"
+        else f"{name} = {name} + excluded.{name}"
+        for name in _SCORE_VALUES
     ),
 }
 _TAIL = f"rowid > {_MARK}"
@@ -257,6 +302,17 @@ def _change(row: str, sign: str) -> tuple[str, ...]:
         "DELETE FROM feedback_rollup_scores WHERE "
         + " AND ".join(f"{key} = {score_key[key]}" for key in _SCORE_KEYS)
         + " AND entries = 0",
+        # The newest outcome went: the newest of the counted rows left for that day.
+        f"""UPDATE feedback_rollup_scores SET latest = (
+                SELECT MAX({_score_columns("")["latest"]}) FROM feedback
+                WHERE created_at >= feedback_rollup_scores.day
+                    AND created_at < date(feedback_rollup_scores.day, '+1 day')
+                    AND rowid <= {_MARK}
+                    AND {_score_columns("")["worker"]} = feedback_rollup_scores.worker
+                    AND {_score_columns("")["task_type"]} = feedback_rollup_scores.task_type)
+            WHERE """
+        + " AND ".join(f"{key} = {score_key[key]}" for key in _SCORE_KEYS)
+        + f" AND latest = {row}.created_at",
     )
 
 
@@ -300,7 +356,7 @@ def _comparable(table: str, rows: str) -> str:
     if table != "feedback_rollup_scores":
         return rows
     columns = ", ".join(
-        "round(time_sum, 6)" if name == "time_sum" else name
+        f"round({name}, 6)" if name in ("time_sum", *_SCORE_REALS) else name
         for name in (*_SCORE_KEYS, *_SCORE_VALUES)
     )
     return f"SELECT {columns} FROM ({rows})"
@@ -322,6 +378,44 @@ other way round."""
 
 CREATE = (*_TABLES, *_TRIGGERS, *FOLD)
 """The migration that adds the rollups to a database, built from the entries it holds."""
+
+RESHAPE_SCORES = (
+    "DROP TRIGGER IF EXISTS feedback_rollup_delete",
+    "DROP TRIGGER IF EXISTS feedback_rollup_update",
+    "DROP TABLE IF EXISTS feedback_rollup_scores",
+    *_TABLES,
+    "INSERT INTO feedback_rollup_scores "
+    + _AGGREGATES["feedback_rollup_scores"].format(where=_COUNTED),
+    *_TRIGGERS,
+)
+"""The migration from the scores rollup of schema 5 (no time moments, successes only when
+``metadata.success`` was true) to this one, rebuilt from the counted entries."""
+
+_SCORE_SUMS = ", ".join(
+    "MAX(latest)" if name == "latest" else f"SUM({name})"
+    for name in _SCORE_VALUES
+    if name != "entries"
+)
+_SCORE_NAMES = ", ".join(("worker", "day", "task_type", *_SCORE_VALUES))
+SCORES = f"""SELECT worker, day, {_SCORE_SUMS} FROM (
+        SELECT {_SCORE_NAMES} FROM feedback_rollup_scores
+        WHERE day >= :first_day AND day < :end_day
+        UNION ALL
+        SELECT {_SCORE_NAMES} FROM ({_score_rows("")} FROM feedback NOT INDEXED
+            WHERE {_TAIL} AND created_at >= :first_day AND created_at < :end_day)
+        UNION ALL
+        SELECT {_SCORE_NAMES} FROM ({_score_rows("")} FROM feedback
+            WHERE created_at >= :since AND created_at < :head_end)
+        UNION ALL
+        SELECT {_SCORE_NAMES} FROM ({_score_rows("")} FROM feedback
+            WHERE created_at >= :tail_start AND created_at <= :until)
+    )
+    WHERE worker IS NOT NULL AND (:task_type IS NULL OR task_type = :task_type)
+    GROUP BY worker, day"""
+"""Per worker and day (``YYYY-MM-DD``), the scores rollup's sums (``latest`` the newest) for
+entries from ``:since`` to ``:until`` (``ScoreWindow``): the whole days from the rollup and
+its tail, the partial days at either end from the entries; of one ``:task_type`` or of all
+(NULL)."""
 
 
 def fold_a_long_tail(connection: sqlite3.Connection) -> None:

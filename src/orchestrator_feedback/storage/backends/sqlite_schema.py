@@ -6,6 +6,7 @@ import sqlite3
 
 from orchestrator_feedback.errors import FeedbackError, SchemaVersionError
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
+from orchestrator_feedback.storage.backends.sqlite_rollups import RESHAPE_SCORES
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "apply_migrations", "migrate"]
 
@@ -72,6 +73,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # Rollups kept by triggers, built here from the entries already stored
     # (sqlite_rollups.py).
     (5, CREATE_ROLLUPS),
+    # The scores rollup with the time moments decay needs, and the outcome rules of
+    # docs/scores.md.
+    (6, RESHAPE_SCORES),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 

@@ -6,15 +6,24 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import FeedbackType, check_rating, to_feedback_type, to_utc
 
-__all__ = ["ALL", "FeedbackChange", "FeedbackFilter", "OnConflict", "QueryRow", "next_whole_hour"]
+__all__ = [
+    "ALL",
+    "FeedbackChange",
+    "FeedbackFilter",
+    "OnConflict",
+    "QueryRow",
+    "ScoreDay",
+    "ScoreWindow",
+    "next_whole_hour",
+]
 
 
 class FeedbackChange(enum.Enum):
@@ -109,3 +118,73 @@ def next_whole_hour(since: datetime) -> datetime:
     """The first hour (UTC) that starts after ``since``: where a trend's hourly rollup
     takes over from the entries of its partial first hour."""
     return since.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
+class ScoreDay(NamedTuple):
+    """One worker's outcomes on one day (UTC), as the scores rollup sums them: each measure
+    with the sums of ``f`` and ``f * f``, ``f`` being an entry's time of day as a fraction
+    of the day; ``latest`` is the newest outcome or rating."""
+
+    worker: str
+    day: str
+    successes: int
+    success_f: float
+    success_ff: float
+    failures: int
+    failure_f: float
+    failure_ff: float
+    rated: int
+    rated_f: float
+    rated_ff: float
+    rating_sum: int
+    rating_f: float
+    rating_ff: float
+    timed: int
+    time_sum: float
+    latest: datetime | None
+
+
+@attrs.frozen
+class ScoreWindow:
+    """The entries a score reads, from ``since`` to ``until`` inclusive (either open).
+
+    Whole days from ``first_day`` to before ``end_day`` come from the rollup; the entries
+    from ``since`` to before ``head_end`` and from ``tail_start`` to ``until`` from the
+    entries themselves (the partial days at either end).
+    """
+
+    since: datetime | None
+    until: datetime | None
+
+    @property
+    def first_day(self) -> date:
+        """The first whole day: the day after ``since``'s (the earliest day without one)."""
+        if self.since is None:
+            return date(1, 1, 1)
+        return self.since.astimezone(UTC).date() + timedelta(days=1)
+
+    @property
+    def end_day(self) -> date:
+        """The day after the last whole day: ``until``'s (the last day without one); never
+        before ``first_day``."""
+        if self.until is None:
+            return date(9999, 12, 31)
+        return max(self.until.astimezone(UTC).date(), self.first_day)
+
+    @property
+    def head_end(self) -> datetime:
+        """Where the partial first day ends (exclusive): ``first_day``, or past ``until``
+        when the window ends before it."""
+        first = _midnight(self.first_day)
+        if self.until is not None and self.until < first:
+            return self.until + timedelta(microseconds=1)
+        return first
+
+    @property
+    def tail_start(self) -> datetime:
+        """Where the partial last day starts: ``end_day``'s midnight."""
+        return _midnight(self.end_day)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)

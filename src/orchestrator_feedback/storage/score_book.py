@@ -1,0 +1,175 @@
+"""The score book: every worker's decayed tallies, kept in memory so that ``recommend``
+(asked before every allocation) never reads the store.
+
+A page holds, for one task type (or all) and one half-life, each worker's tallies decayed
+to the page's reference time ``t_ref``; at a later ``now`` every tally is the same factor,
+``0.5 ** ((now - t_ref) / half_life)``, smaller. A page is read from the scores rollup
+(``tallies_of``) when first asked for, then:
+
+- an entry this store commits is added to every page at once (the store's listener), so the
+  next answer counts it;
+- an update or deletion this store commits marks every page to be read again at the next
+  answer (the old outcome cannot be taken back exactly);
+- a page older than ``refresh`` seconds is read again at the next answer, which brings in
+  what other processes wrote (and this process's writes through other stores).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import attrs
+
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType
+from orchestrator_feedback.storage.backends.values import FeedbackChange, ScoreDay, ScoreWindow
+from orchestrator_feedback.storage.listeners import Events
+from orchestrator_feedback.storage.scores import Tally, tallies_of
+
+__all__ = ["Page", "ScoreBook", "outcome_of"]
+
+_RATED = frozenset(
+    {FeedbackType.TASK_COMPLETION, FeedbackType.WORKER_PERFORMANCE, FeedbackType.MANAGER_REVIEW}
+)
+_DAY = 86_400.0
+_MOST_PAGES = 32
+
+
+def outcome_of(entry: FeedbackEntry) -> tuple[str, str, bool, bool, bool] | None:
+    """``(worker, task_type, success, failure, rated)`` for an entry that counts for a
+    worker's scores, None for one that does not (the rules of ``docs/scores.md``, as the
+    scores rollup applies them)."""
+    metadata = entry.metadata
+    worker = metadata.get("worker_id")
+    if worker is None:
+        return None
+    kind = entry.feedback_type
+    success = failure = False
+    if kind is FeedbackType.ERROR_REPORT:
+        failure = True
+    elif kind is FeedbackType.TASK_COMPLETION:
+        flag = metadata.get("success", True)
+        success, failure = flag is True, flag is False
+    rated = entry.rating is not None and kind in _RATED
+    if not (success or failure or rated):
+        return None
+    task_type = metadata.get("task_type")
+    return str(worker), "" if task_type is None else str(task_type), success, failure, rated
+
+
+@attrs.define
+class Page:
+    """One task type's (None: all) tallies for one half-life (days; None: no decay),
+    decayed to ``t_ref``; ``counts`` holds each worker's ``(successes, failures)`` as the
+    policies read them."""
+
+    task_type: str | None
+    half_life: float | None
+    t_ref: datetime
+    tallies: dict[str, Tally]
+    counts: dict[str, tuple[float, float]]
+    newest: datetime | None
+    read_at: float
+    stale: bool = False
+
+    def factor(self, now: datetime) -> float:
+        """How much smaller every tally is at ``now`` than at ``t_ref``."""
+        if self.half_life is None:
+            return 1.0
+        return float(0.5 ** ((now - self.t_ref).total_seconds() / _DAY / self.half_life))
+
+    def add(self, entry: FeedbackEntry, outcome: tuple[str, str, bool, bool, bool]) -> None:
+        """Count one committed entry."""
+        worker, task_type, success, failure, rated = outcome
+        if self.task_type is not None and task_type != self.task_type:
+            return
+        created = entry.created_at
+        weight = 1.0
+        if self.half_life is not None:
+            weight = 2.0 ** ((created - self.t_ref).total_seconds() / _DAY / self.half_life)
+        tally = self.tallies.get(worker)
+        if tally is None:
+            tally = self.tallies[worker] = Tally()
+        tally.successes += weight * success
+        tally.failures += weight * failure
+        if rated:
+            tally.ratings += weight
+            tally.rating_sum += weight * (entry.rating or 0)
+        elapsed = entry.metadata.get("execution_time")
+        if isinstance(elapsed, int | float) and not isinstance(elapsed, bool):
+            tally.timed += weight
+            tally.time_sum += weight * elapsed
+        if tally.latest is None or created > tally.latest:
+            tally.latest = created
+        self.counts[worker] = (tally.successes, tally.failures)
+        if self.newest is None or created > self.newest:
+            self.newest = created
+
+
+class ScoreBook:
+    """Pages of tallies, read with ``read_days`` (the backend's ``score_days``) and
+    ``newest`` (the newest ``created_at`` stored), kept current by ``hear`` (a batched
+    listener of the store)."""
+
+    def __init__(
+        self,
+        read_days: Callable[[str | None, ScoreWindow], list[ScoreDay]],
+        newest: Callable[[], datetime | None],
+        refresh: float = 5.0,
+    ) -> None:
+        self._read_days = read_days
+        self._newest = newest
+        self.refresh = refresh
+        self._pages: dict[tuple[str | None, float | None], Page] = {}
+        self._lock = threading.Lock()
+
+    def page(self, task_type: str | None, half_life: float | None, now: datetime) -> Page | None:
+        """The page for ``task_type`` and ``half_life`` at ``now``, read again if stale;
+        None when entries newer than ``now`` are stored (the caller reads the rollup up
+        to ``now`` instead)."""
+        page = self._pages.get((task_type, half_life))
+        if page is None or page.stale or time.monotonic() - page.read_at > self.refresh:
+            page = self._read(task_type, half_life, now)
+        if page.newest is not None and page.newest > now:
+            return None
+        return page
+
+    def _read(self, task_type: str | None, half_life: float | None, now: datetime) -> Page:
+        with self._lock:
+            read_at = time.monotonic()
+            newest = self._newest()
+            days = self._read_days(task_type, ScoreWindow(None, None))
+            t_ref = max(now, newest) if newest is not None else now
+            tallies = tallies_of(days, t_ref, half_life)
+            page = Page(
+                task_type,
+                half_life,
+                t_ref,
+                tallies,
+                {w: (t.successes, t.failures) for w, t in tallies.items()},
+                newest,
+                read_at,
+            )
+            if len(self._pages) >= _MOST_PAGES:
+                self._pages.pop(next(iter(self._pages)))
+            self._pages[(task_type, half_life)] = page
+            return page
+
+    def hear(self, changes: Events) -> None:
+        """Count the entries of one commit in every page; an update or deletion marks
+        every page to be read again."""
+        if not self._pages:
+            return
+        with self._lock:
+            for change, entry in changes:
+                if change is not FeedbackChange.RECORDED:
+                    for page in self._pages.values():
+                        page.stale = True
+                    return
+                outcome = outcome_of(entry)
+                if outcome is None:
+                    continue
+                for page in self._pages.values():
+                    page.add(entry, outcome)

@@ -1,0 +1,148 @@
+"""A store's worker scores and allocation advice: checks the caller's arguments, answers
+from the score book's pages (``score_book.py``), or from the rollup when a window is asked
+for (``since``, or a ``now`` earlier than the newest entry)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.models import to_utc
+from orchestrator_feedback.storage.backends.values import ScoreWindow
+from orchestrator_feedback.storage.listeners import Listeners
+from orchestrator_feedback.storage.score_book import ScoreBook
+from orchestrator_feedback.storage.scores import (
+    POLICIES,
+    Tally,
+    best_first,
+    check_confidence,
+    check_half_life,
+    rank,
+    score_of,
+    tallies_of,
+)
+from orchestrator_feedback.storage.transactions import Transactions
+from orchestrator_feedback.summaries import WorkerScore
+
+__all__ = ["Scoring"]
+
+
+def _time(field: str, value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise FeedbackValidationError(field, value, "must be a datetime")
+    return to_utc(value, field)
+
+
+def _task_type(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise FeedbackValidationError("task_type", value, "must be a string or None")
+    return value
+
+
+def _candidates(candidates: object) -> list[str]:
+    if isinstance(candidates, str | bytes) or not isinstance(candidates, Iterable):
+        raise FeedbackValidationError(
+            "candidates", candidates, "must be a list of worker ids, such as ['w1', 'w2']"
+        )
+    distinct = list(dict.fromkeys(candidates))
+    if not distinct:
+        raise FeedbackValidationError("candidates", candidates, "must name at least one worker")
+    for worker in distinct:
+        if not isinstance(worker, str):
+            raise FeedbackValidationError("candidates", worker, "must be worker ids (strings)")
+    return distinct
+
+
+class Scoring:
+    """Scores and advice from one store's backend, through ``transactions``; ``listeners``
+    is where the score book hears of commits once it has a page."""
+
+    def __init__(
+        self, transactions: Transactions, listeners: Listeners, refresh: float = 5.0
+    ) -> None:
+        self._transactions = transactions
+        self._listeners = listeners
+        backend = transactions.backend
+        self.book = ScoreBook(
+            lambda task_type, window: transactions.read(
+                lambda connection: backend.score_days(connection, task_type, window)
+            ),
+            lambda: transactions.read(backend.newest_created_at),
+            refresh,
+        )
+        self._listening = False
+        self._rng = random.Random()
+
+    def _tallies(
+        self,
+        task_type: str | None,
+        since: datetime | None,
+        half_life: float | None,
+        now: datetime,
+    ) -> tuple[dict[str, Tally], float]:
+        """Every worker's tallies and the factor that decays them to ``now``."""
+        if since is None:
+            if not self._listening:
+                self._listeners.add(self.book.hear, batched=True)
+                self._listening = True
+            page = self.book.page(task_type, half_life, now)
+            if page is not None:
+                return page.tallies, page.factor(now)
+        backend = self._transactions.backend
+        window = ScoreWindow(since, now)
+        days = self._transactions.read(
+            lambda connection: backend.score_days(connection, task_type, window)
+        )
+        return tallies_of(days, now, half_life), 1.0
+
+    def worker_scores(
+        self,
+        *,
+        task_type: str | None = None,
+        since: datetime | None = None,
+        half_life: timedelta | None = None,
+        confidence: float = 0.95,
+        now: datetime | None = None,
+    ) -> list[WorkerScore]:
+        """See ``FeedbackStorage.worker_scores``."""
+        z = check_confidence(confidence)
+        days = check_half_life(half_life)
+        at = datetime.now(UTC) if now is None else _time("now", now)
+        start = None if since is None else _time("since", since)
+        tallies, factor = self._tallies(_task_type(task_type), start, days, at)
+        return best_first(
+            score_of(worker, tally.scaled(factor), z)
+            for worker, tally in tallies.items()
+            if tally.successes or tally.failures or tally.ratings
+        )
+
+    def recommend(
+        self,
+        candidates: Iterable[str],
+        *,
+        task_type: str | None = None,
+        policy: str = "thompson",
+        half_life: timedelta | None = None,
+        confidence: float = 0.95,
+        now: datetime | None = None,
+        rng: random.Random | None = None,
+    ) -> list[str]:
+        """See ``FeedbackStorage.recommend``."""
+        workers = _candidates(candidates)
+        if policy not in POLICIES:
+            raise FeedbackValidationError("policy", policy, f"must be one of {', '.join(POLICIES)}")
+        check_confidence(confidence)
+        days = check_half_life(half_life)
+        at = datetime.now(UTC) if now is None else _time("now", now)
+        kind = _task_type(task_type)
+        if not self._listening:
+            self._tallies(kind, None, days, at)
+        page = self.book.page(kind, days, at)
+        if page is not None:
+            counts, factor = page.counts, page.factor(at)
+        else:
+            tallies, factor = self._tallies(kind, None, days, at)
+            counts = {w: (t.successes, t.failures) for w, t in tallies.items()}
+        return rank(workers, counts, policy, rng or self._rng, factor, confidence)

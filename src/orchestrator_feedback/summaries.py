@@ -1,0 +1,84 @@
+"""What the store answers about many entries: a summary, a worker's stats and scores, a
+trend point. Data only; ``storage/analysis.py`` and ``storage/scores.py`` compute them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from orchestrator_feedback.models import FeedbackType
+
+__all__ = ["FeedbackSummary", "TrendPoint", "WorkerScore", "WorkerStats"]
+
+
+@attrs.define(frozen=True)
+class FeedbackSummary:
+    """Statistics over a set of feedback: a task's, or the whole store's."""
+
+    total_count: int
+    """How many entries there are."""
+    average_rating: float | None
+    """The mean of the ratings given; None when no entry is rated."""
+    rating_distribution: dict[int, int]
+    """How many entries have each rating; all five keys 1..5 are present."""
+    feedback_by_type: dict[FeedbackType, int]
+    """How many entries there are of each type; every ``FeedbackType`` is present."""
+
+
+@attrs.frozen
+class WorkerStats:
+    """How one worker (metadata ``worker_id``) fared across all its feedback."""
+
+    worker_id: str
+    count: int
+    """Entries that name this worker."""
+    average_rating: float | None
+    """Mean rating of those entries; None when none is rated."""
+    failures: int
+    """``ERROR_REPORT`` entries among them."""
+
+
+@attrs.frozen
+class TrendPoint:
+    """Feedback in one period: a day, or a week named by its Monday (both ``YYYY-MM-DD``)."""
+
+    period: str
+    average_rating: float | None
+    count: int
+
+
+@attrs.frozen
+class WorkerScore:
+    """How confidently a worker succeeds: outcome counts (weighted by decay, so floats),
+    Wilson score intervals on them, and its ratings (``docs/scores.md`` gives the rules)."""
+
+    worker_id: str
+    attempts: float
+    """Successes plus failures, each weighted ``0.5 ** (age / half_life)`` (1 without a
+    half-life)."""
+    successes: float
+    """Weighted successes: ``task_completion`` entries whose ``metadata.success`` is true
+    or absent."""
+    failures: float
+    """Weighted failures: ``task_completion`` entries whose ``metadata.success`` is false,
+    and every ``error_report``."""
+    success_rate: float | None
+    """``successes / attempts``; None without attempts."""
+    success_lower: float | None
+    """The lower end of the Wilson score interval of the success rate."""
+    success_upper: float | None
+    """The upper end of that interval."""
+    ratings: float
+    """Weighted count of ratings of this worker (``task_completion``,
+    ``worker_performance`` and ``manager_review`` entries that name it)."""
+    mean_rating: float | None
+    """The weighted mean rating, 1 to 5; None without ratings."""
+    rating_lower: float | None
+    """The lower end of the mean rating's Wilson interval, on the 1 to 5 scale."""
+    rating_upper: float | None
+    """The upper end of that interval."""
+    mean_execution_time: float | None
+    """The weighted mean of numeric ``metadata.execution_time`` (seconds); None without."""
+    last_seen: datetime | None
+    """When the newest outcome or rating of this worker was created."""
