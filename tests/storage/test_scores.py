@@ -1,0 +1,326 @@
+"""Worker scores and recommend, on every backend: Wilson intervals against published
+values, decay against the per-entry formula, the rankings people expect, freshness."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackValidationError
+from orchestrator_feedback.storage.scores import wilson
+from tests.conftest import open_store
+
+MakeEntry = Callable[..., FeedbackEntry]
+
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+Z95 = 1.959963984540054
+
+
+def outcome(
+    make_entry: MakeEntry,
+    worker: str,
+    *,
+    success: bool | None = True,
+    at: datetime = NOW - timedelta(hours=1),
+    rating: int | None = None,
+    task_type: str | None = None,
+    kind: str = "task_completion",
+) -> FeedbackEntry:
+    metadata: dict[str, object] = {"worker_id": worker}
+    if success is not None:
+        metadata["success"] = success
+    if task_type is not None:
+        metadata["task_type"] = task_type
+    return make_entry(
+        task_id=f"task-{worker}",
+        feedback_type=kind,
+        rating=rating,
+        metadata=metadata,
+        created_at=at,
+    )
+
+
+@pytest.mark.parametrize(
+    ("successes", "n", "low", "high"),
+    [
+        # Published 95% Wilson intervals (e.g. Newcombe 1998, Table I; Brown, Cai and
+        # DasGupta 2001), to four places.
+        (1, 1, 0.2065, 1.0),
+        (8, 10, 0.4902, 0.9433),
+        (0, 10, 0.0, 0.2775),
+        (50, 100, 0.4038, 0.5962),
+        (81, 263, 0.2553, 0.3662),
+    ],
+)
+def test_wilson_matches_published_intervals(
+    successes: int, n: int, low: float, high: float
+) -> None:
+    got_low, got_high = wilson(successes, n, Z95)
+    assert got_low == pytest.approx(low, abs=1e-4)
+    assert got_high == pytest.approx(high, abs=1e-4)
+    assert wilson(0, 0, Z95) == (None, None)
+
+
+def test_decayed_counts_by_hand(storage: FeedbackStorage, make_entry: MakeEntry) -> None:
+    storage.create_many(
+        [
+            outcome(make_entry, "w", at=NOW),
+            outcome(make_entry, "w", at=NOW - timedelta(days=1)),
+            outcome(make_entry, "w", at=NOW - timedelta(days=2), success=False),
+            outcome(make_entry, "w", kind="error_report", success=None, at=NOW - timedelta(days=3)),
+        ]
+    )
+    (plain,) = storage.worker_scores(now=NOW)
+    assert (plain.attempts, plain.successes, plain.failures) == (4, 2, 2)
+    (score,) = storage.worker_scores(now=NOW, half_life=timedelta(days=1))
+    assert score.successes == pytest.approx(1 + 0.5, rel=1e-9)
+    assert score.failures == pytest.approx(0.25 + 0.125, rel=1e-9)
+    assert score.success_rate == pytest.approx(1.5 / 1.875)
+    assert score.last_seen == NOW
+
+
+def test_one_at_5_does_not_outrank_two_hundred_at_4_9(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    steady = [
+        outcome(
+            make_entry,
+            "steady",
+            rating=4 if n % 10 == 0 else 5,
+            success=n % 100 != 7,  # two of the two hundred failed
+            at=NOW - timedelta(minutes=n),
+        )
+        for n in range(200)
+    ]
+    storage.create_many([*steady, outcome(make_entry, "lucky", rating=5)])
+    ranked = storage.worker_scores(now=NOW)
+    assert [s.worker_id for s in ranked] == ["steady", "lucky"]
+    steady_score, lucky_score = ranked
+    assert steady_score.mean_rating == pytest.approx(4.9)
+    assert lucky_score.mean_rating == 5.0
+    assert steady_score.rating_lower > lucky_score.rating_lower  # type: ignore[operator]
+    assert storage.recommend(["lucky", "steady"], policy="lower_bound", now=NOW) == [
+        "steady",
+        "lucky",
+    ]
+    # The plain average is what locks onto luck: the comparison policy shows it.
+    assert storage.recommend(["steady", "lucky"], policy="mean", now=NOW) == ["lucky", "steady"]
+
+
+def test_decay_moves_the_ranking_after_a_worker_degrades(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    old = [
+        outcome(make_entry, "veteran", at=NOW - timedelta(days=60, minutes=n)) for n in range(200)
+    ]
+    slump = [
+        outcome(make_entry, "veteran", success=False, at=NOW - timedelta(hours=n))
+        for n in range(20)
+    ]
+    newcomer = [
+        outcome(make_entry, "newcomer", at=NOW - timedelta(hours=n), success=n != 5)
+        for n in range(31)
+    ]
+    storage.create_many([*old, *slump, *newcomer])
+    assert [s.worker_id for s in storage.worker_scores(now=NOW)] == ["veteran", "newcomer"]
+    week = timedelta(days=7)
+    assert [s.worker_id for s in storage.worker_scores(now=NOW, half_life=week)] == [
+        "newcomer",
+        "veteran",
+    ]
+    assert storage.recommend(
+        ["veteran", "newcomer"], policy="lower_bound", half_life=week, now=NOW
+    ) == ["newcomer", "veteran"]
+
+
+@pytest.mark.parametrize("half_life_days", [1, 3, 30])
+def test_decay_from_the_rollup_stays_within_1_percent_of_the_per_entry_formula(
+    storage: FeedbackStorage, make_entry: MakeEntry, half_life_days: int
+) -> None:
+    chooser = random.Random(half_life_days)
+    entries = []
+    for worker in ("edges", "spread"):
+        for day in range(20):
+            start = datetime(2026, 6, 14, tzinfo=UTC) - timedelta(days=day)
+            if worker == "edges":  # the worst case: each day's outcomes at its two ends
+                times = [start, start + timedelta(hours=23, minutes=59, seconds=59)] * 3
+            else:
+                times = [start + timedelta(seconds=chooser.uniform(0, 86_399)) for _ in range(6)]
+            for n, at in enumerate(times):
+                entries.append(
+                    outcome(make_entry, worker, at=at, success=n % 3 != 0, rating=1 + (n + day) % 5)
+                )
+    storage.create_many(entries)
+    half_life = timedelta(days=half_life_days)
+    scores = {s.worker_id: s for s in storage.worker_scores(now=NOW, half_life=half_life)}
+    for worker in ("edges", "spread"):
+        mine = [e for e in entries if e.metadata["worker_id"] == worker]
+
+        def weight(entry: FeedbackEntry) -> float:
+            return 0.5 ** ((NOW - entry.created_at) / half_life)
+
+        successes = sum(weight(e) for e in mine if e.metadata["success"])
+        failures = sum(weight(e) for e in mine if not e.metadata["success"])
+        ratings = sum(weight(e) for e in mine)
+        rating_sum = sum(weight(e) * (e.rating or 0) for e in mine)
+        got = scores[worker]
+        assert got.successes == pytest.approx(successes, rel=0.01)
+        assert got.failures == pytest.approx(failures, rel=0.01)
+        assert got.ratings == pytest.approx(ratings, rel=0.01)
+        assert got.mean_rating == pytest.approx(rating_sum / ratings, rel=0.01)
+
+
+def test_outcome_rules(storage: FeedbackStorage, make_entry: MakeEntry) -> None:
+    storage.create_many(
+        [
+            outcome(make_entry, "w", success=None),  # absent: a success
+            outcome(make_entry, "w", success=False),
+            outcome(make_entry, "w", kind="error_report", success=None),
+            outcome(make_entry, "w", kind="worker_performance", success=None, rating=2),
+            outcome(make_entry, "w", kind="manager_review", success=None, rating=4),
+            outcome(make_entry, "w", kind="general", success=None, rating=1),  # not a rating
+            outcome(make_entry, "w", kind="allocation_feedback", success=None),  # no outcome
+            make_entry(metadata={"success": True}, created_at=NOW),  # no worker: not counted
+        ]
+    )
+    (score,) = storage.worker_scores(now=NOW)
+    assert (score.attempts, score.successes, score.failures) == (3, 1, 2)
+    assert (score.ratings, score.mean_rating) == (2, 3.0)
+
+
+def test_task_type_since_and_now_choose_the_outcomes(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    storage.create_many(
+        [
+            outcome(make_entry, "w", task_type="build", at=NOW - timedelta(days=3, hours=5)),
+            outcome(make_entry, "w", task_type="build", success=False, at=NOW - timedelta(hours=2)),
+            outcome(make_entry, "w", task_type="test", at=NOW - timedelta(minutes=5)),
+            outcome(make_entry, "w", task_type="test", at=NOW + timedelta(days=1)),
+        ]
+    )
+    (build,) = storage.worker_scores(task_type="build", now=NOW)
+    assert (build.successes, build.failures) == (1, 1)
+    (recent,) = storage.worker_scores(since=NOW - timedelta(hours=3), now=NOW)
+    assert (recent.successes, recent.failures) == (1, 1)
+    assert recent.last_seen == NOW - timedelta(minutes=5)
+    (later,) = storage.worker_scores(now=NOW + timedelta(days=2))
+    assert later.attempts == 4
+    (earlier,) = storage.worker_scores(now=NOW - timedelta(days=1))  # back-testing
+    assert earlier.attempts == 1
+    assert storage.worker_scores(task_type="deploy", now=NOW) == []
+
+
+def test_recommend_ranks_every_candidate_once(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    storage.create_many(
+        [outcome(make_entry, "good") for _ in range(30)]
+        + [outcome(make_entry, "bad", success=False) for _ in range(30)]
+    )
+    candidates = ["new", "bad", "good", "bad", "other"]
+    assert storage.recommend(candidates, policy="lower_bound", now=NOW) == [
+        "good",
+        "bad",
+        "new",
+        "other",
+    ]
+    orders = [
+        tuple(storage.recommend(candidates, rng=random.Random(seed), now=NOW)) for seed in range(40)
+    ]
+    assert all(sorted(order) == ["bad", "good", "new", "other"] for order in orders)
+    assert sum(order[0] == "good" for order in orders) >= 30  # 30 of 30 vs unseen
+    assert sum(order[-1] == "bad" for order in orders) >= 30  # 0 of 30
+    assert len(set(orders)) > 1  # the unseen ones are explored
+    again = [storage.recommend(candidates, rng=random.Random(7), now=NOW) for _ in range(3)]
+    assert again[0] == again[1] == again[2]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"candidates": []}, "candidates"),
+        ({"candidates": "w1"}, "candidates"),
+        ({"candidates": ["w1", 7]}, "candidates"),
+        ({"policy": "greedy"}, "policy"),
+        ({"half_life": 7}, "half_life"),
+        ({"half_life": timedelta(0)}, "half_life"),
+        ({"confidence": 1.5}, "confidence"),
+        ({"task_type": 3}, "task_type"),
+        ({"now": "today"}, "now"),
+    ],
+)
+def test_recommend_refuses_bad_arguments_by_name(
+    storage: FeedbackStorage, arguments: dict[str, object], field: str
+) -> None:
+    call: dict[str, object] = {"candidates": ["w1"], **arguments}
+    with pytest.raises(FeedbackValidationError, match=rf"^{field}: "):
+        storage.recommend(**call)  # type: ignore[arg-type]
+
+
+def test_an_entry_committed_here_counts_at_the_next_call(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    assert storage.recommend(["a", "b"], policy="lower_bound", now=now) == ["a", "b"]
+    storage.create(outcome(make_entry, "b", at=datetime.now(UTC)))
+    assert storage.recommend(["a", "b"], policy="lower_bound", now=now) == ["b", "a"]
+    with storage.transaction():
+        storage.create(outcome(make_entry, "a", at=datetime.now(UTC)))
+        storage.create(outcome(make_entry, "a", at=datetime.now(UTC)))
+    assert storage.recommend(["a", "b"], policy="lower_bound", now=now) == ["a", "b"]
+    storage.delete_by_task("task-a")
+    assert storage.recommend(["a", "b"], policy="lower_bound", now=now) == ["b", "a"]
+    ticket = storage.submit(outcome(make_entry, "a", at=datetime.now(UTC)))
+    storage.wait_committed(ticket)  # type: ignore[arg-type]
+    storage.submit(outcome(make_entry, "a", at=datetime.now(UTC)))
+    storage.flush()
+    assert storage.recommend(["a", "b"], policy="lower_bound", now=now) == ["a", "b"]
+    (score,) = [s for s in storage.worker_scores(now=now) if s.worker_id == "a"]
+    assert score.attempts == 2
+
+
+@pytest.mark.parametrize("kind", ["sqlite-file", "postgres"])
+def test_another_process_entries_count_after_the_refresh(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, make_entry: MakeEntry
+) -> None:
+    asking = open_store(kind, tmp_path, request)
+    writing = FeedbackStorage(
+        asking.backend.url if kind == "postgres" else tmp_path / "feedback.db"
+    )
+    try:
+        asking._scoring.book.refresh = 0.2  # the default is 5 s (docs/scores.md)
+        now = datetime.now(UTC) + timedelta(minutes=1)
+        assert asking.recommend(["a", "b"], policy="lower_bound", now=now) == ["a", "b"]
+        writing.create(outcome(make_entry, "b", at=datetime.now(UTC)))
+        deadline = datetime.now(UTC) + timedelta(seconds=5)
+        while asking.recommend(["a", "b"], policy="lower_bound", now=now) != ["b", "a"]:
+            assert datetime.now(UTC) < deadline, "another store's entry never counted"
+    finally:
+        writing.close()
+        asking.close()
+
+
+def test_scores_survive_reopening_and_match_a_rebuild(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    path = tmp_path / "s.db"
+    with FeedbackStorage(path) as storage:
+        storage.create_many(
+            [
+                outcome(make_entry, f"w{n % 3}", success=n % 4 != 0, at=NOW - timedelta(hours=n))
+                for n in range(100)
+            ]
+        )
+        before = storage.worker_scores(now=NOW, half_life=timedelta(days=2))
+    with FeedbackStorage(path) as storage:
+        storage.rebuild_rollups()
+        after = storage.worker_scores(now=NOW, half_life=timedelta(days=2))
+    assert [s.worker_id for s in before] == [s.worker_id for s in after]
+    for one, other in zip(before, after, strict=True):
+        assert math.isclose(one.successes, other.successes, rel_tol=1e-9)
