@@ -1,9 +1,11 @@
 """A toy asyncio orchestrator that feeds orchestrator-feedback through its hooks.
 
-A manager decomposes jobs into subtasks, allocates each to the least-loaded worker,
-workers succeed or fail at random (real exceptions, real tracebacks), a reviewer rates
-the results, and every step fires the matching hook. It ends by printing per-worker and
-per-type tables read back from the store.
+A manager decomposes jobs into subtasks and allocates each to the worker that
+``allocation_advice`` ranks first (the built-in plugin's Thompson sampling over the scores
+of earlier runs); workers succeed or fail at random, each with its own hidden skill (real
+exceptions, real tracebacks); a reviewer rates the results, and every step fires the
+matching hook. It ends by printing the workers' scores, the allocations of every run so
+far (run it again and the flaky worker gets fewer subtasks), and the feedback by type.
 
 This file is also ``examples/toy_orchestrator.py``; run it with ``make demo``,
 ``orchestrator-feedback demo`` or ``python examples/toy_orchestrator.py``. It uses only
@@ -39,9 +41,12 @@ class WorkerCrashed(RuntimeError):
     """What a toy worker raises when it fails its subtask."""
 
 
-async def fire(manager: FeedbackPluginManager, hook: str, **event: object) -> None:
+TASK_TYPE = "subtask"
+
+
+async def fire(manager: FeedbackPluginManager, hook: str, **event: object) -> object:
     """Fire a hook off the event loop: storing feedback never blocks the orchestrator."""
-    await asyncio.to_thread(getattr(manager.hook, hook), **event)
+    return await asyncio.to_thread(getattr(manager.hook, hook), **event)
 
 
 async def run_subtask(
@@ -64,7 +69,7 @@ async def run_subtask(
             error_type=type(error).__name__,
             error_message=str(error),
             stack_trace=traceback.format_exc(),
-            metadata={"attempt": 1},
+            metadata={"attempt": 1, "task_type": TASK_TYPE},
         )
         return
     quality = (
@@ -78,7 +83,7 @@ async def run_subtask(
         success=True,
         execution_time=round(elapsed, 4),
         output_quality=quality,
-        metadata={},
+        metadata={"task_type": TASK_TYPE},
     )
     await fire(
         manager,
@@ -103,8 +108,8 @@ async def run_subtask(
     )
 
 
-async def run_job(manager: FeedbackPluginManager, rng: random.Random, job: int) -> None:
-    """Decompose one job, allocate its subtasks, run them concurrently."""
+async def run_job(manager: FeedbackPluginManager, rng: random.Random, job: int, run: int) -> None:
+    """Decompose one job, allocate its subtasks as advised, run them concurrently."""
     job_id = f"job-{job:03d}"
     subtasks = [f"{job_id}.{part}" for part in range(rng.randint(2, 4))]
     await fire(
@@ -115,40 +120,83 @@ async def run_job(manager: FeedbackPluginManager, rng: random.Random, job: int) 
         effectiveness=round(rng.uniform(0.5, 1.0), 2),
         metadata={"worker_id": "manager"},
     )
-    load = dict.fromkeys(WORKERS, 0)
     runs = []
     for subtask in subtasks:
-        worker = min(WORKERS, key=lambda name: (load[name], rng.random()))
-        load[worker] += 1
+        ranking = await fire(
+            manager,
+            "allocation_advice",
+            task_id=subtask,
+            task_type=TASK_TYPE,
+            candidates=list(WORKERS),
+            metadata={"job": job_id},
+        )
+        advised = isinstance(ranking, list) and bool(ranking)
+        worker = ranking[0] if advised else rng.choice(WORKERS)  # type: ignore[index]
         await fire(
             manager,
             "worker_allocated",
             task_id=subtask,
             worker_id=worker,
-            allocation_score=round(SKILL[worker], 2),
-            allocation_reason="least loaded",
-            metadata={"job": job_id},
+            allocation_score=None,
+            allocation_reason="allocation_advice" if advised else "random",
+            metadata={"job": job_id, "run": run},
         )
         runs.append(run_subtask(manager, rng, subtask, worker))
     await asyncio.gather(*runs)
 
 
-async def run_orchestrator(manager: FeedbackPluginManager, jobs: int, seed: int) -> None:
-    """Run ``jobs`` jobs concurrently."""
-    rng = random.Random(seed)
-    await asyncio.gather(*(run_job(manager, rng, job) for job in range(jobs)))
+async def run_orchestrator(
+    manager: FeedbackPluginManager, jobs: int, seed: int, run: int = 1
+) -> None:
+    """Run ``jobs`` jobs concurrently, as run number ``run``."""
+    rng = random.Random(seed + run)
+    await asyncio.gather(*(run_job(manager, rng, job, run) for job in range(jobs)))
+
+
+def allocations_per_run(storage: FeedbackStorage) -> dict[int, dict[str, int]]:
+    """How many subtasks each worker was given in each run of the demo so far."""
+    runs: dict[int, dict[str, int]] = {}
+    for entry in storage.iter_all(feedback_type=FeedbackType.ALLOCATION_FEEDBACK):
+        run = entry.metadata.get("run")
+        worker = entry.metadata.get("worker_id")
+        if isinstance(run, int) and worker in SKILL:
+            counts = runs.setdefault(run, dict.fromkeys(WORKERS, 0))
+            counts[str(worker)] += 1
+    return dict(sorted(runs.items()))
 
 
 def print_report(storage: FeedbackStorage, console: Console) -> None:
     """Per-worker and per-type tables, read back from the store."""
-    workers = Table(title="Workers, best first")
-    for column in ("worker", "entries", "avg rating", "failures"):
+    workers = Table(title="Workers, best first (by the success rate's lower bound)")
+    for column in ("worker", "hidden skill", "attempts", "success rate (95% interval)", "rating"):
         workers.add_column(column, justify="left" if column == "worker" else "right")
-    for stats in storage.worker_stats():
-        average = "-" if stats.average_rating is None else f"{stats.average_rating:.2f}"
+    for score in storage.worker_scores(task_type=TASK_TYPE):
+        rate = (
+            "-"
+            if score.success_rate is None
+            else f"{score.success_rate:.0%} ({score.success_lower:.0%}-{score.success_upper:.0%})"
+        )
+        rating = "-" if score.mean_rating is None else f"{score.mean_rating:.2f}"
+        skill = SKILL.get(score.worker_id)
         # Stored text is data: Text() shows markup in a worker id as written.
-        workers.add_row(Text(stats.worker_id), str(stats.count), average, str(stats.failures))
+        workers.add_row(
+            Text(score.worker_id),
+            "-" if skill is None else f"{skill:.0%}",
+            f"{score.attempts:.0f}",
+            rate,
+            rating,
+        )
     console.print(workers)
+
+    runs = allocations_per_run(storage)
+    loop = Table(title="Subtasks given to each worker, per run (the loop at work)")
+    loop.add_column("run", justify="right")
+    for worker in WORKERS:
+        loop.add_column(f"{worker} ({SKILL[worker]:.0%})", justify="right")
+    for run, counts in runs.items():
+        total = sum(counts.values()) or 1
+        loop.add_row(str(run), *(f"{counts[w]} ({counts[w] / total:.0%})" for w in WORKERS))
+    console.print(loop)
 
     summary = storage.get_summary()
     types = Table(title=f"Feedback by type ({summary.total_count} entries)")
@@ -176,13 +224,14 @@ def run_demo(database: str, jobs: int = 8, seed: int = 7, console: Console | Non
     if plugin is None:  # pragma: no cover - FeedbackConfig above enables it
         raise RuntimeError("the built-in plugin is disabled")
     before = plugin.storage.count()
+    run = max(allocations_per_run(plugin.storage), default=0) + 1
     started = time.perf_counter()
-    asyncio.run(run_orchestrator(manager, jobs, seed))
+    asyncio.run(run_orchestrator(manager, jobs, seed, run))
     elapsed = time.perf_counter() - started
     stored = plugin.storage.count() - before
     console.print(
         Text(
-            f"Ran {jobs} jobs: {stored} feedback entries stored in {database} "
+            f"Run {run}: {jobs} jobs, {stored} feedback entries stored in {database} "
             f"in {elapsed:.2f}s ({manager.counters.subscriber_failures} plugin failures)."
         )
     )

@@ -367,6 +367,9 @@ def test_demo_runs_the_toy_orchestrator(database: Path) -> None:
     result = run(database, "demo", "--jobs", "2")
     assert result.exit_code == 0, result.output
     assert "Workers, best first" in result.output and "Feedback by type" in result.output
+    again = run(database, "demo", "--jobs", "2")
+    assert again.exit_code == 0 and again.output.startswith("Run 2:")
+    assert "Subtasks given to each worker, per run" in again.output
     with FeedbackStorage(database) as storage:
         assert storage.count() > 5
 

@@ -440,8 +440,11 @@ def _entries_between(low: str, high: str) -> str:
 
 
 SCORES = f"""SELECT worker, to_char(day, 'YYYY-MM-DD'),
-        {", ".join(_total(name, name) + ("" if name == "latest" else "::float8")
-                   for name in _SCORE_VALUES)}
+        {
+    ", ".join(
+        _total(name, name) + ("" if name == "latest" else "::float8") for name in _SCORE_VALUES
+    )
+}
     FROM (
         SELECT {_SCORE_COLUMNS} FROM ({_with_deltas("feedback_rollup_scores")}) AS s
         WHERE day >= %(first_day)s AND day < %(end_day)s
