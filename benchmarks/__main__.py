@@ -8,7 +8,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import adapters, background, cli, plugins, postgres, privacy, rollups, store
+from benchmarks import (
+    adapters,
+    advice,
+    background,
+    cli,
+    plugins,
+    postgres,
+    privacy,
+    rollups,
+    store,
+)
 
 
 def main() -> None:
@@ -18,7 +28,17 @@ def main() -> None:
         f"{'quick' if quick else 'full'} run; medians over interleaved rounds"
     )
     with tempfile.TemporaryDirectory(prefix="feedback-bench-") as workdir:
-        for suite in (store, rollups, plugins, background, privacy, cli, postgres, adapters):
+        for suite in (
+            store,
+            rollups,
+            advice,
+            plugins,
+            background,
+            privacy,
+            cli,
+            postgres,
+            adapters,
+        ):
             for line in suite.run(Path(workdir), quick=quick):
                 print(line, flush=True)
 

@@ -10,12 +10,16 @@ to the page's reference time ``t_ref``; at a later ``now`` every tally is the sa
   next answer counts it;
 - an update or deletion this store commits marks every page to be read again at the next
   answer (the old outcome cannot be taken back exactly);
-- a page older than ``refresh`` seconds is read again at the next answer, which brings in
-  what other processes wrote (and this process's writes through other stores).
+- a page older than ``refresh`` seconds is read again in the background (the old page
+  answers meanwhile), which brings in what other processes wrote (and this process's
+  writes through other stores). What this store commits during that read is added to the
+  new page too: an entry committed in the instant the read begins can be counted twice
+  until the next read, never missed.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +32,9 @@ from orchestrator_feedback.storage.backends.values import FeedbackChange, ScoreD
 from orchestrator_feedback.storage.listeners import Events
 from orchestrator_feedback.storage.scores import Tally, tallies_of
 
-__all__ = ["Page", "ScoreBook", "outcome_of"]
+__all__ = ["Outcome", "Page", "ScoreBook", "outcome_of"]
+
+logger = logging.getLogger("orchestrator_feedback.storage")
 
 _RATED = frozenset(
     {FeedbackType.TASK_COMPLETION, FeedbackType.WORKER_PERFORMANCE, FeedbackType.MANAGER_REVIEW}
@@ -37,7 +43,11 @@ _DAY = 86_400.0
 _MOST_PAGES = 32
 
 
-def outcome_of(entry: FeedbackEntry) -> tuple[str, str, bool, bool, bool] | None:
+Outcome = tuple[str, str, bool, bool, bool]
+"""``(worker, task_type, success, failure, rated)``."""
+
+
+def outcome_of(entry: FeedbackEntry) -> Outcome | None:
     """``(worker, task_type, success, failure, rated)`` for an entry that counts for a
     worker's scores, None for one that does not (the rules of ``docs/scores.md``, as the
     scores rollup applies them)."""
@@ -80,7 +90,7 @@ class Page:
             return 1.0
         return float(0.5 ** ((now - self.t_ref).total_seconds() / _DAY / self.half_life))
 
-    def add(self, entry: FeedbackEntry, outcome: tuple[str, str, bool, bool, bool]) -> None:
+    def add(self, entry: FeedbackEntry, outcome: Outcome) -> None:
         """Count one committed entry."""
         worker, task_type, success, failure, rated = outcome
         if self.task_type is not None and task_type != self.task_type:
@@ -122,40 +132,79 @@ class ScoreBook:
         self._read_days = read_days
         self._newest = newest
         self.refresh = refresh
+        """Seconds after which a page is read again (in the background)."""
         self._pages: dict[tuple[str | None, float | None], Page] = {}
+        # Pages being read again in the background, and what this store committed
+        # meanwhile (added to the new page once it is read).
+        self._heard_meanwhile: dict[
+            tuple[str | None, float | None], list[tuple[FeedbackEntry, Outcome]]
+        ] = {}
         self._lock = threading.Lock()
 
     def page(self, task_type: str | None, half_life: float | None, now: datetime) -> Page | None:
-        """The page for ``task_type`` and ``half_life`` at ``now``, read again if stale;
-        None when entries newer than ``now`` are stored (the caller reads the rollup up
-        to ``now`` instead)."""
-        page = self._pages.get((task_type, half_life))
-        if page is None or page.stale or time.monotonic() - page.read_at > self.refresh:
-            page = self._read(task_type, half_life, now)
+        """The page for ``task_type`` and ``half_life`` at ``now``; None when entries newer
+        than ``now`` are stored (the caller reads the rollup up to ``now`` instead).
+
+        A missing page, or one this store's update or deletion made stale, is read now; one
+        older than ``refresh`` seconds is read again in the background while this one
+        answers."""
+        key = (task_type, half_life)
+        page = self._pages.get(key)
+        if page is None or page.stale:
+            page = self._install(key, self._read(task_type, half_life, now), [])
+        elif time.monotonic() - page.read_at > self.refresh:
+            self._refresh_in_background(key, now)
         if page.newest is not None and page.newest > now:
             return None
         return page
 
     def _read(self, task_type: str | None, half_life: float | None, now: datetime) -> Page:
+        read_at = time.monotonic()
+        newest = self._newest()
+        days = self._read_days(task_type, ScoreWindow(None, None))
+        t_ref = max(now, newest) if newest is not None else now
+        tallies = tallies_of(days, t_ref, half_life)
+        counts = {worker: (t.successes, t.failures) for worker, t in tallies.items()}
+        return Page(task_type, half_life, t_ref, tallies, counts, newest, read_at)
+
+    def _install(
+        self,
+        key: tuple[str | None, float | None],
+        page: Page,
+        heard: list[tuple[FeedbackEntry, Outcome]],
+    ) -> Page:
         with self._lock:
-            read_at = time.monotonic()
-            newest = self._newest()
-            days = self._read_days(task_type, ScoreWindow(None, None))
-            t_ref = max(now, newest) if newest is not None else now
-            tallies = tallies_of(days, t_ref, half_life)
-            page = Page(
-                task_type,
-                half_life,
-                t_ref,
-                tallies,
-                {w: (t.successes, t.failures) for w, t in tallies.items()},
-                newest,
-                read_at,
-            )
-            if len(self._pages) >= _MOST_PAGES:
+            for entry, outcome in heard:
+                page.add(entry, outcome)
+            if len(self._pages) >= _MOST_PAGES and key not in self._pages:
                 self._pages.pop(next(iter(self._pages)))
-            self._pages[(task_type, half_life)] = page
+            self._pages[key] = page
             return page
+
+    def _refresh_in_background(self, key: tuple[str | None, float | None], now: datetime) -> None:
+        with self._lock:
+            if key in self._heard_meanwhile:
+                return
+            self._heard_meanwhile[key] = []
+        threading.Thread(
+            target=self._refresh, args=(key, now), name="feedback-score-book", daemon=True
+        ).start()
+
+    def _refresh(self, key: tuple[str | None, float | None], now: datetime) -> None:
+        old = self._pages.get(key)
+        try:
+            page = self._read(key[0], key[1], now)
+        except Exception:  # the store closed, or the database is away: try again later
+            logger.debug("reading the score book again failed", exc_info=True)
+            with self._lock:
+                self._heard_meanwhile.pop(key, None)
+                if old is not None:
+                    old.read_at = time.monotonic()
+            return
+        with self._lock:
+            heard = self._heard_meanwhile.pop(key, [])
+            page.stale = old is not None and old.stale
+        self._install(key, page, heard)
 
     def hear(self, changes: Events) -> None:
         """Count the entries of one commit in every page; an update or deletion marks
@@ -173,3 +222,5 @@ class ScoreBook:
                     continue
                 for page in self._pages.values():
                     page.add(entry, outcome)
+                for heard in self._heard_meanwhile.values():
+                    heard.append((entry, outcome))
