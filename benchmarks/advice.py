@@ -208,7 +208,8 @@ def run(workdir: Path, *, quick: bool) -> list[str]:
         lines.append(f"  {policy:<12} {_spread(ratios)}{verdict}")
     drift_tasks = 300 if quick else 1_000
     lines.append(
-        f"advice, drift: the best worker (the 20,000 tasks before, 30 min apart, 95%) drops to 50%; "
+        f"advice, drift: the best worker (the 20,000 tasks before, 30 min apart, 95%) "
+        f"drops to 50%; "
         f"{drift_tasks:,} tasks 30 min apart, successes / oracle's"
     )
     for half_life in (timedelta(days=10), None):
