@@ -192,7 +192,7 @@ def print_report(storage: FeedbackStorage, console: Console) -> None:
     loop = Table(title="Subtasks given to each worker, per run (the loop at work)")
     loop.add_column("run", justify="right")
     for worker in WORKERS:
-        loop.add_column(f"{worker} ({SKILL[worker]:.0%})", justify="right")
+        loop.add_column(worker, justify="right")
     for run, counts in runs.items():
         total = sum(counts.values()) or 1
         loop.add_row(str(run), *(f"{counts[w]} ({counts[w] / total:.0%})" for w in WORKERS))
