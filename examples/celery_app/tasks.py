@@ -43,7 +43,9 @@ def main() -> None:
         app.conf.task_always_eager = True
         app.conf.task_eager_propagates = False
     results = [resize_image.delay(n) for n in range(40)]
-    done = sum(1 for result in results if result.get(timeout=60, propagate=False) is not None)
+    for result in results:
+        result.get(timeout=60, propagate=False)
+    done = sum(1 for result in results if result.successful())
     print(f"{done} of {len(results)} tasks succeeded; see: orchestrator-feedback workers")
 
 

@@ -185,6 +185,9 @@ class AdviceConfig:
     """Outcomes weigh half as much per this age, such as ``"7d"``; unset: all weigh 1."""
     confidence: float = attrs.field(default=0.95, validator=_between_0_and_1)
     """The confidence of the Wilson intervals."""
+    refresh_s: float = attrs.field(default=5.0, validator=_at_least(0))
+    """Seconds after which the scores held in memory are read again from the store, so
+    that other processes' outcomes count (this process's count at once)."""
 
     @property
     def half_life_delta(self) -> timedelta | None:

@@ -148,6 +148,48 @@ def test_flush_stores_what_eager_tasks_reported_without_disconnecting(
         adapter.disconnect()
 
 
+EAGER_SCRIPT = """
+from celery import Celery
+from orchestrator_feedback.adapters.celery import connect_celery
+
+app = Celery("eager_exit", broker="memory://", backend="cache+memory://")
+app.conf.task_always_eager = True
+connect_celery(app)
+
+@app.task(name="eager_double")
+def double(x):
+    return 2 * x
+
+for n in range(300):
+    double.delay(n)
+# no flush, no disconnect: the process just ends
+"""
+
+
+@pytest.mark.parametrize("write_mode", ["sync", "background"])
+def test_a_process_that_just_ends_still_stores_what_it_queued(
+    tmp_path: Path, write_mode: str
+) -> None:
+    database = tmp_path / "eager.db"
+    env = {
+        **os.environ,
+        "ORCHESTRATOR_FEEDBACK_DATABASE": str(database),
+        "ORCHESTRATOR_FEEDBACK_WRITE_MODE": write_mode,
+        "ORCHESTRATOR_FEEDBACK_PLUGINS": "",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", EAGER_SCRIPT],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    with FeedbackStorage(database) as storage:
+        assert storage.count(feedback_type="task_completion") == 300
+
+
 def _redis_or_skip() -> str:
     try:
         import redis

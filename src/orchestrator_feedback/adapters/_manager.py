@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -46,6 +47,10 @@ class HookForwarder:
             target=self._run, name="orchestrator-feedback-hooks", daemon=True
         )
         self._thread.start()
+        # A process that ends without closing (a client running tasks eagerly, a script)
+        # still fires what it queued; the store's own exit handler, registered before
+        # this one, commits it after.
+        atexit.register(self._stop_at_exit)
 
     def fire(self, hook: str, **event: Any) -> None:
         """Queue one hook call (cheap: the loop's only cost); if the queue is full, wait
@@ -83,11 +88,25 @@ class HookForwarder:
             except Exception:
                 logger.exception("could not record %s for task %s", hook, event.get("task_id"))
 
-    def stop(self) -> None:
-        """Fire what is queued, then end the thread."""
-        self._events.put(_STOP)
-        self._thread.join()
+    def stop(self, timeout: float | None = None) -> bool:
+        """Fire what is queued, then end the thread; False if it was still firing after
+        ``timeout`` seconds."""
+        atexit.unregister(self._stop_at_exit)
+        if self._thread.is_alive():
+            self._events.put(_STOP)
+            self._thread.join(timeout)
         self._drops.close()
+        return not self._thread.is_alive()
+
+    def _stop_at_exit(self) -> None:
+        timeout = self.manager.config.background.exit_timeout_s
+        if not self.stop(timeout):
+            logger.error(
+                "interpreter exit: %d feedback events not recorded after %s s "
+                "([background] exit_timeout_s)",
+                self._events.qsize(),
+                timeout,
+            )
 
 
 ManagerSource = FeedbackPluginManager | Callable[[], FeedbackPluginManager] | None

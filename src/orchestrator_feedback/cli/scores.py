@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -58,7 +58,7 @@ def _table_row(score: WorkerScore) -> tuple[str, ...]:
         _interval(score.success_rate, score.success_lower, score.success_upper, True),
         _interval(score.mean_rating, score.rating_lower, score.rating_upper, False),
         "-" if score.mean_execution_time is None else f"{score.mean_execution_time:.2f} s",
-        "-" if seen is None else seen.isoformat(" ", "seconds"),
+        "-" if seen is None else seen.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
 

@@ -4,6 +4,7 @@ is allowed."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from orchestrator_feedback.errors import FeedbackValidationError
@@ -15,6 +16,7 @@ __all__ = [
     "check_exit_timeout",
     "check_id",
     "check_page",
+    "encode_parameters",
     "is_number",
     "query_limits",
     "writer_options",
@@ -105,3 +107,12 @@ def query_limits(time_limit: object, max_rows: object) -> dict[str, Any]:
             raise FeedbackValidationError("max_rows", max_rows, "must be a whole number >= 0")
         limits["max_rows"] = max_rows
     return limits
+
+
+def encode_parameters(
+    encode: Callable[[Any], Any], params: Sequence[Any] | dict[str, Any]
+) -> Sequence[Any] | dict[str, Any]:
+    """``execute_query``'s parameters, each as ``encode`` (the backend's) turns it."""
+    if isinstance(params, dict):
+        return {name: encode(value) for name, value in params.items()}
+    return [encode(value) for value in params]

@@ -62,6 +62,8 @@ class Scoring:
     def __init__(
         self, transactions: Transactions, listeners: Listeners, refresh: float = 5.0
     ) -> None:
+        if isinstance(refresh, bool) or not isinstance(refresh, int | float) or not refresh >= 0:
+            raise FeedbackValidationError("score_refresh", refresh, "must be seconds, 0 or more")
         self._transactions = transactions
         self._listeners = listeners
         backend = transactions.backend
@@ -99,12 +101,11 @@ class Scoring:
 
     def worker_scores(
         self,
-        *,
-        task_type: str | None = None,
-        since: datetime | None = None,
-        half_life: timedelta | None = None,
-        confidence: float = 0.95,
-        now: datetime | None = None,
+        task_type: str | None,
+        since: datetime | None,
+        half_life: timedelta | None,
+        confidence: float,
+        now: datetime | None,
     ) -> list[WorkerScore]:
         """See ``FeedbackStorage.worker_scores``."""
         z = check_confidence(confidence)
@@ -121,13 +122,12 @@ class Scoring:
     def recommend(
         self,
         candidates: Iterable[str],
-        *,
-        task_type: str | None = None,
-        policy: str = "thompson",
-        half_life: timedelta | None = None,
-        confidence: float = 0.95,
-        now: datetime | None = None,
-        rng: random.Random | None = None,
+        task_type: str | None,
+        policy: str,
+        half_life: timedelta | None,
+        confidence: float,
+        now: datetime | None,
+        rng: random.Random | None,
     ) -> list[str]:
         """See ``FeedbackStorage.recommend``."""
         workers = _candidates(candidates)

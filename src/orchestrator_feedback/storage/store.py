@@ -1,9 +1,9 @@
 """``FeedbackStorage``: the one storage API, whatever backend holds the data.
 
-The store turns entries into rows (with privacy and history) and answers questions; it
-owns a few parts, each with one job: ``Transactions`` (where transactions begin and end,
-``Listeners`` told after each commit), ``BackgroundWrites`` (the writer thread behind
-``submit``) and ``BulkTransfer`` (import and export). Backends only run SQL.
+The store checks arguments and hands each call to one of its parts: ``Transactions`` (and
+the ``Listeners`` told after each commit), ``EntryWrites``, ``Deletions``,
+``BackgroundWrites`` (``submit``), ``BulkTransfer`` (import, export), ``Analysis``
+(summaries, trends) and ``Scoring`` (worker scores, advice). Backends only run SQL.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from orchestrator_feedback.storage.options import (
     check_exit_timeout,
     check_id,
     check_page,
+    encode_parameters,
     query_limits,
     writer_options,
 )
@@ -70,7 +71,8 @@ class FeedbackStorage:
     is what ``purge()`` applies; ``history`` keeps every version that ``update`` and
     ``delete`` replace. ``queue_size``, ``batch_size``, ``batch_window`` and ``on_full``
     shape background writes (``submit``); ``exit_timeout`` is how long interpreter exit
-    waits for them (None: as long as it takes).
+    waits for them (None: as long as it takes). ``score_refresh``: seconds after which the
+    scores ``recommend`` reads from memory are read again (``docs/scores.md``).
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class FeedbackStorage:
         batch_window: float = 0.05,
         on_full: str = "block",
         exit_timeout: float | None = None,
+        score_refresh: float = 5.0,
     ) -> None:
         check_connection_options(pool_size, timeout)
         options = writer_options(
@@ -118,7 +121,7 @@ class FeedbackStorage:
         self._writes = EntryWrites(self._transactions, self._privacy, history=history)
         self._bulk = BulkTransfer(self._transactions, self._privacy, history=history)
         self._analysis = Analysis(self._transactions)
-        self._scoring = Scoring(self._transactions, self._listeners)
+        self._scoring = Scoring(self._transactions, self._listeners, score_refresh)
         self._deletions = Deletions(
             self._transactions,
             privacy=self._privacy,
@@ -130,12 +133,9 @@ class FeedbackStorage:
         renew_after_fork(self)  # a forked child leaves the parent's connections alone
 
     def close(self, timeout: float | None = None) -> None:
-        """Commit what the background writer holds, then close every connection.
-
-        ``timeout``: wait at most this many seconds for the writer (None, the default:
-        as long as it takes), then log how many entries remain unsaved and close anyway.
-        Any later call raises ``StorageClosedError``.
-        """
+        """Commit what the background writer holds (waiting at most ``timeout`` seconds,
+        None: as long as it takes; what remains unsaved is logged), then close every
+        connection. Any later call raises ``StorageClosedError``."""
         try:
             self._background.stop(timeout)
         finally:
@@ -163,12 +163,9 @@ class FeedbackStorage:
         return self._backend.schema_version
 
     def add_listener(self, listener: Callable[..., None], *, batched: bool = False) -> None:
-        """Call ``listener(change, entry)`` after every committed change from now on.
-
-        ``batched=True``: call ``listener(changes)`` once per commit instead, with the
-        commit's ``(change, entry)`` pairs as a sequence (``list(changes)`` copies it);
-        cheaper when a commit holds thousands.
-        """
+        """Call ``listener(change, entry)`` after every committed change from now on;
+        ``batched=True``: ``listener(changes)`` once per commit, with its ``(change,
+        entry)`` pairs as a sequence (cheaper when a commit holds thousands)."""
         self._listeners.add(listener, batched=batched)
 
     def remove_listener(self, listener: Callable[..., None]) -> None:
@@ -264,19 +261,11 @@ class FeedbackStorage:
 
     def get_by_task(self, task_id: str) -> list[FeedbackEntry]:
         """Return every entry of a task, oldest first."""
-        where = FeedbackFilter(task_id=check_id(task_id))
-        backend = self._backend
-        return self._reveal(
-            self._transactions.read(lambda connection: backend.select(connection, where, None, 0))
-        )
+        return self._select(FeedbackFilter(task_id=check_id(task_id)))
 
     def get_by_type(self, feedback_type: FeedbackType | str) -> list[FeedbackEntry]:
         """Return every entry of a type, oldest first."""
-        where = FeedbackFilter(feedback_type=feedback_type)
-        backend = self._backend
-        return self._reveal(
-            self._transactions.read(lambda connection: backend.select(connection, where, None, 0))
-        )
+        return self._select(FeedbackFilter(feedback_type=feedback_type))
 
     def get_filtered(
         self,
@@ -305,12 +294,7 @@ class FeedbackStorage:
             created_before=created_before,
         )
         check_page(limit, offset)
-        backend = self._backend
-        return self._reveal(
-            self._transactions.read(
-                lambda connection: backend.select(connection, where, limit, offset)
-            )
-        )
+        return self._select(where, limit, offset)
 
     def count(self, **filters: Any) -> int:
         """Return how many entries match the ``get_filtered`` filters given."""
@@ -320,9 +304,16 @@ class FeedbackStorage:
 
     def get_all(self) -> list[FeedbackEntry]:
         """Return every entry, oldest first (see ``iter_all`` for large stores)."""
+        return self._select(ALL)
+
+    def _select(
+        self, where: FeedbackFilter, limit: int | None = None, offset: int = 0
+    ) -> list[FeedbackEntry]:
         backend = self._backend
         return self._reveal(
-            self._transactions.read(lambda connection: backend.select(connection, ALL, None, 0))
+            self._transactions.read(
+                lambda connection: backend.select(connection, where, limit, offset)
+            )
         )
 
     def iter_all(self, **filters: Any) -> Iterator[FeedbackEntry]:
@@ -360,14 +351,10 @@ class FeedbackStorage:
         confidence: float = 0.95,
         now: datetime | None = None,
     ) -> list[WorkerScore]:
-        """Every worker's ``WorkerScore``, best first (by ``success_lower``, then
-        ``rating_lower``, then ``worker_id``), from entries of ``task_type`` (None: all)
-        created from ``since`` to ``now`` (default: the current time), each weighing
-        ``0.5 ** (age / half_life)`` (None: 1), with Wilson intervals at ``confidence``.
-        ``docs/scores.md`` has the rules and how fresh the answers are."""
-        return self._scoring.worker_scores(
-            task_type=task_type, since=since, half_life=half_life, confidence=confidence, now=now
-        )
+        """Every worker's ``WorkerScore``, best first, from outcomes of ``task_type`` (None:
+        all) from ``since`` to ``now``, weighing ``0.5 ** (age / half_life)``
+        (``docs/scores.md``)."""
+        return self._scoring.worker_scores(task_type, since, half_life, confidence, now)
 
     def recommend(
         self,
@@ -380,19 +367,10 @@ class FeedbackStorage:
         now: datetime | None = None,
         rng: random.Random | None = None,
     ) -> list[str]:
-        """Every candidate once (duplicates dropped), best first for ``task_type`` by
-        ``policy``: "thompson" draws Beta(1 + successes, 1 + failures) with ``rng``;
-        "lower_bound" sorts by ``success_lower``; "mean" by the plain rate (unsafe: for
-        comparison). Reads the score book in memory, never the whole store."""
-        return self._scoring.recommend(
-            candidates,
-            task_type=task_type,
-            policy=policy,
-            half_life=half_life,
-            confidence=confidence,
-            now=now,
-            rng=rng,
-        )
+        """Every candidate once, best first by ``policy`` ("thompson", "lower_bound",
+        "mean"), from the scores in memory (``docs/scores.md``)."""
+        scoring = self._scoring
+        return scoring.recommend(candidates, task_type, policy, half_life, confidence, now, rng)
 
     def verify_rollups(self) -> list[str]:
         """Recompute the rollups (the aggregates behind the whole-store summary, workers and
@@ -425,12 +403,8 @@ class FeedbackStorage:
         statement.
         """
         limits = query_limits(time_limit, max_rows)
-        encode = self._backend.encode_parameter
-        if isinstance(params, dict):
-            encoded: Sequence[Any] | dict[str, Any] = {k: encode(v) for k, v in params.items()}
-        else:
-            encoded = [encode(value) for value in params]
         backend = self._backend
+        encoded = encode_parameters(backend.encode_parameter, params)
         return self._transactions.read(
             lambda connection: backend.execute(connection, sql, encoded, read_only, **limits)
         )

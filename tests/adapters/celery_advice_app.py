@@ -1,0 +1,26 @@
+"""A Celery app for the advice test: the worker subprocesses import it by name. Every
+worker also consumes its direct queue (``worker_direct``); the one whose name starts with
+``flaky@`` fails every job."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+from orchestrator_feedback.adapters.celery import connect_celery
+
+BROKER = os.environ.get("FEEDBACK_TEST_BROKER", "redis://127.0.0.1:6379/9")
+app = Celery("feedback_advice", broker=BROKER, backend=BROKER)
+app.conf.update(
+    task_default_queue="feedback-advice", worker_direct=True, worker_hijack_root_logger=False
+)
+connect_celery(app)
+
+
+@app.task(bind=True)
+def job(self: object, n: int) -> str:
+    hostname: str = self.request.hostname  # type: ignore[attr-defined]
+    if hostname.startswith("flaky@"):
+        raise RuntimeError(f"{hostname} failed job {n}")
+    return hostname

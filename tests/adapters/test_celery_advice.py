@@ -1,0 +1,127 @@
+"""Allocation advice closes the loop on Celery: two real worker processes on Redis, one of
+which fails every task; the router sends most tasks to the good one after a warm-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from orchestrator_feedback import FeedbackStorage, get_plugin_manager
+from orchestrator_feedback.adapters.celery_advice import AdviceRouter
+from orchestrator_feedback.config import config_from_mapping
+from tests.adapters.test_celery import ROOT, _redis_or_skip
+
+# The producer runs in a process of its own: broker connections left in the test process
+# would be inherited by later tests that fork (kombu closes them in the child, reading from
+# their sockets).
+PRODUCER = """
+import json, sys, time
+from orchestrator_feedback import FeedbackStorage, get_plugin_manager
+from orchestrator_feedback.adapters.celery_advice import AdviceRouter
+from orchestrator_feedback.config import config_from_mapping
+from tests.adapters.celery_advice_app import app, job
+
+manager = get_plugin_manager(
+    config_from_mapping({"database": sys.argv[1], "advice": {"refresh_s": 0.1}}),
+    load_entrypoints=False,
+)
+router = AdviceRouter(app, manager, cache_seconds=30)
+app.conf.task_routes = (router,)
+deadline = time.monotonic() + 30
+while len(router.workers()) < 2:  # a ping can miss a busy worker's answer
+    assert time.monotonic() < deadline, router.workers()
+    router._asked_at = -float("inf")
+
+
+def run(count):
+    ran_on = []
+    for n in range(count):
+        value = job.delay(n).get(timeout=60, propagate=False)
+        ran_on.append(value.split("@")[0] if isinstance(value, str) else "flaky")
+        time.sleep(0.3)  # the worker stores its outcome; the advice reads it again
+    return ran_on
+
+
+print(json.dumps({"workers": router.workers(), "warm_up": run(12), "after": run(20)}))
+manager.close()
+"""
+
+
+def test_most_tasks_go_to_the_good_worker_after_a_warm_up(tmp_path: Path) -> None:
+    broker = _redis_or_skip()
+    database = tmp_path / "celery.db"
+    env = {
+        **os.environ,
+        "FEEDBACK_TEST_BROKER": broker,
+        "ORCHESTRATOR_FEEDBACK_DATABASE": str(database),
+        "ORCHESTRATOR_FEEDBACK_PLUGINS": "",
+        "PYTHONPATH": str(ROOT),
+    }
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tests.adapters.celery_advice_app",
+                "worker",
+                "--pool=solo",
+                "--loglevel=WARNING",
+                "-Q",
+                "feedback-advice",
+                "--hostname",
+                f"{name}@%h",
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in ("good", "flaky")
+    ]
+    try:
+        produced = subprocess.run(
+            [sys.executable, "-c", PRODUCER, str(database)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            try:
+                worker.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.communicate()
+    assert produced.returncode == 0, produced.stderr
+    ran = json.loads(produced.stdout.strip().splitlines()[-1])
+    assert sorted(name.split("@")[0] for name in ran["workers"]) == ["flaky", "good"]
+    with FeedbackStorage(database) as storage:
+        scores = {s.worker_id.split("@")[0]: s for s in storage.worker_scores()}
+    assert scores["flaky"].successes == 0 and scores["good"].failures == 0, scores
+    assert ran["after"].count("good") >= 16, ran
+
+
+def test_without_workers_or_advice_celery_routes_as_before(tmp_path: Path) -> None:
+    from celery import Celery
+
+    app = Celery("no-broker", broker="memory://")
+    manager = get_plugin_manager(
+        config_from_mapping({"database": str(tmp_path / "f.db")}), load_entrypoints=False
+    )
+    router = AdviceRouter(app, manager, ping_timeout=0.1)
+    assert router.workers() == []
+    assert router("tasks.add", (), {}, {}) is None
+    only = AdviceRouter(app, manager, tasks={"tasks.other"})
+    assert only("tasks.add", (), {}, {}) is None
+    manager.close()

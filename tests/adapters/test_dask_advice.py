@@ -1,0 +1,78 @@
+"""Allocation advice closes the loop on a real Dask LocalCluster: one worker fails every
+task it runs (decided by its name); after a warm-up it is given few of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from distributed import Client, LocalCluster, get_worker
+
+from orchestrator_feedback import FeedbackConfig, get_plugin_manager
+from orchestrator_feedback.adapters.dask import FeedbackSchedulerPlugin
+from orchestrator_feedback.adapters.dask_advice import AdvisedSubmitter
+
+
+def work(x: int) -> int:
+    if get_worker().name == 1:  # the flaky worker
+        raise RuntimeError(f"worker 1 dropped task {x}")
+    return x
+
+
+def run_phase(submitter: AdvisedSubmitter, plugin: FeedbackSchedulerPlugin, start: int) -> int:
+    """Run 30 tasks one after another; how many failed (ran on the flaky worker)."""
+    failures = 0
+    for n in range(start, start + 30):
+        future = submitter.submit(work, n, key=f"work-{n}", pure=False)
+        try:
+            future.result(timeout=30)
+        except RuntimeError:
+            failures += 1
+        assert plugin.flush(timeout=10)  # its outcome is stored before the next advice
+    return failures
+
+
+@pytest.mark.parametrize("processes", [True], ids=["processes"])
+def test_the_failing_worker_gets_fewer_tasks_after_a_warm_up(
+    tmp_path: Path, processes: bool
+) -> None:
+    manager = get_plugin_manager(
+        FeedbackConfig(database=str(tmp_path / "dask.db")), load_entrypoints=False
+    )
+    plugin = FeedbackSchedulerPlugin(plugin_manager=manager)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        cluster.scheduler.add_plugin(plugin)
+        client.wait_for_workers(2)
+        submitter = AdvisedSubmitter(client, manager)
+        assert len(submitter.workers()) == 2
+        for n, address in enumerate(submitter.workers()):  # each worker tried once
+            submitter.submit(work, n, key=f"work-first-{n}", workers=[address]).exception()
+        assert plugin.flush(timeout=10)
+        warm_up = run_phase(submitter, plugin, 0)
+        after = run_phase(submitter, plugin, 100)
+    storage = manager.feedback_plugin.storage  # type: ignore[union-attr]
+    scores = {s.worker_id: s for s in storage.worker_scores(task_type="work")}
+    assert len(scores) == 2 and min(s.failures for s in scores.values()) == 0
+    assert after <= 3, (warm_up, after)  # of 30: Thompson rarely tries a 0-for-n worker
+    manager.close()
+
+
+def test_own_workers_win_and_no_workers_means_no_advice(tmp_path: Path) -> None:
+    manager = get_plugin_manager(
+        FeedbackConfig(database=str(tmp_path / "dask.db")), load_entrypoints=False
+    )
+    with (
+        LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        submitter = AdvisedSubmitter(client, manager, cache_seconds=0)
+        (address,) = submitter.workers()
+        assert submitter.advise("work", "t") == [address]
+        future = submitter.submit(sum, [1, 2], workers=[address])
+        assert future.result(timeout=30) == 3
+    manager.close()
