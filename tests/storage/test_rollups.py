@@ -360,7 +360,7 @@ def _rows_of_every_kind() -> list[FeedbackEntry]:
     ]
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 5])
 def test_the_migration_builds_rollups_from_what_is_stored(tmp_path: Path, version: int) -> None:
     rows = _rows_of_every_kind()
     path = tmp_path / f"v{version}.db"
@@ -369,6 +369,33 @@ def test_the_migration_builds_rollups_from_what_is_stored(tmp_path: Path, versio
         assert storage.schema_version == MIGRATIONS[-1][0]
         assert storage.verify_rollups() == []
         assert_answers_match_the_entries(storage)
+
+
+def test_a_schema_5_database_gets_the_new_scores_rollup(tmp_path: Path) -> None:
+    """A real database of schema 5 (its scores rollup had no time moments and counted a
+    completion without ``metadata.success`` as no outcome): migrated, it scores by the
+    rules of docs/scores.md."""
+    path = tmp_path / "schema5.db"
+    connection = sqlite3.connect(path)
+    connection.executescript((Path(__file__).parent / "data" / "schema5.sql").read_text())
+    connection.close()
+    with FeedbackStorage(path) as storage:
+        assert storage.schema_version == MIGRATIONS[-1][0]
+        assert storage.verify_rollups() == []
+        stored = storage.get_all()
+        scores = {s.worker_id: s for s in storage.worker_scores(now=NOW + timedelta(days=30))}
+    for worker in ("w0", "w1", "w2"):
+        mine = [e for e in stored if e.metadata.get("worker_id") == worker]
+        failures = sum(
+            e.feedback_type is FeedbackType.ERROR_REPORT or e.metadata.get("success") is False
+            for e in mine
+        )
+        completions = [e for e in mine if e.feedback_type is FeedbackType.TASK_COMPLETION]
+        successes = sum(e.metadata.get("success", True) is True for e in completions)
+        assert (scores[worker].successes, scores[worker].failures) == (successes, failures)
+    assert sum(s.ratings for s in scores.values()) == sum(
+        e.rating is not None and e.feedback_type in RATED_TYPES for e in stored
+    )
 
 
 def test_the_command_line_verifies_and_rebuilds(tmp_path: Path) -> None:
@@ -393,7 +420,7 @@ def test_the_command_line_verifies_and_rebuilds(tmp_path: Path) -> None:
     assert again.exit_code == 0
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_postgres_migration_builds_rollups_from_what_is_stored(
     postgres_url: str, version: int
 ) -> None:
