@@ -253,6 +253,7 @@ def test_recommend_ranks_every_candidate_once(
         ({"confidence": 1.5}, "confidence"),
         ({"task_type": 3}, "task_type"),
         ({"now": "today"}, "now"),
+        ({"rng": 42}, "rng"),
     ],
 )
 def test_recommend_refuses_bad_arguments_by_name(
@@ -324,3 +325,24 @@ def test_scores_survive_reopening_and_match_a_rebuild(
     assert [s.worker_id for s in before] == [s.worker_id for s in after]
     for one, other in zip(before, after, strict=True):
         assert math.isclose(one.successes, other.successes, rel_tol=1e-9)
+
+
+def test_a_forked_child_reads_its_own_scores(tmp_path: Path, make_entry: MakeEntry) -> None:
+    import multiprocessing
+
+    path = tmp_path / "fork.db"
+    storage = FeedbackStorage(path)
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    assert storage.recommend(["a", "b"], policy="lower_bound", now=now) == ["a", "b"]
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def child() -> None:
+        storage.create(outcome(make_entry, "b", at=datetime.now(UTC)))
+        sender.send(storage.recommend(["a", "b"], policy="lower_bound", now=now))
+
+    process = context.Process(target=child)
+    process.start()
+    assert receiver.recv() == ["b", "a"]
+    process.join(timeout=30)
+    storage.close()

@@ -40,7 +40,8 @@ _RATED = frozenset(
     {FeedbackType.TASK_COMPLETION, FeedbackType.WORKER_PERFORMANCE, FeedbackType.MANAGER_REVIEW}
 )
 _DAY = 86_400.0
-_MOST_PAGES = 32
+_MOST_PAGES = 256
+"""Pages kept (one per task type and half-life asked for); past it the oldest goes."""
 
 
 Outcome = tuple[str, str, bool, bool, bool]
@@ -205,6 +206,12 @@ class ScoreBook:
             heard = self._heard_meanwhile.pop(key, [])
             page.stale = old is not None and old.stale
         self._install(key, page, heard)
+
+    def forget(self) -> None:
+        """Drop every page (in a forked child: the parent's reads in flight are not its)."""
+        self._lock = threading.Lock()
+        self._pages = {}
+        self._heard_meanwhile = {}
 
     def hear(self, changes: Events) -> None:
         """Count the entries of one commit in every page; an update or deletion marks

@@ -137,6 +137,8 @@ class Scoring:
         days = check_half_life(half_life)
         at = datetime.now(UTC) if now is None else _time("now", now)
         kind = _task_type(task_type)
+        if rng is not None and not isinstance(rng, random.Random):
+            raise FeedbackValidationError("rng", rng, "must be a random.Random (or None)")
         if not self._listening:
             self._tallies(kind, None, days, at)
         page = self.book.page(kind, days, at)
