@@ -346,3 +346,16 @@ def test_a_forked_child_reads_its_own_scores(tmp_path: Path, make_entry: MakeEnt
     assert receiver.recv() == ["b", "a"]
     process.join(timeout=30)
     storage.close()
+
+
+def test_a_clock_running_ahead_counts_now_but_not_in_a_chosen_now(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    ahead = datetime.now(UTC) + timedelta(minutes=10)  # another host's clock, say
+    storage.create(outcome(make_entry, "w", at=ahead))
+    storage.create(outcome(make_entry, "w", at=datetime.now(UTC) - timedelta(minutes=1)))
+    (current,) = storage.worker_scores()
+    assert current.attempts == 2
+    (chosen,) = storage.worker_scores(now=datetime.now(UTC))
+    assert chosen.attempts == 1
+    assert storage.recommend(["v", "w"], policy="lower_bound") == ["w", "v"]

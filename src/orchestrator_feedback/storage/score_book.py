@@ -142,9 +142,14 @@ class ScoreBook:
         ] = {}
         self._lock = threading.Lock()
 
-    def page(self, task_type: str | None, half_life: float | None, now: datetime) -> Page | None:
-        """The page for ``task_type`` and ``half_life`` at ``now``; None when entries newer
-        than ``now`` are stored (the caller reads the rollup up to ``now`` instead).
+    def page(
+        self, task_type: str | None, half_life: float | None, now: datetime, *, exact: bool = True
+    ) -> Page | None:
+        """The page for ``task_type`` and ``half_life`` at ``now``; with ``exact`` (a
+        ``now`` the caller chose), None when entries newer than ``now`` are stored (the
+        caller reads the rollup up to ``now`` instead). Without it (``now`` is the current
+        time) the page answers all the same: an entry stamped by a clock running ahead of
+        this one's counts, weighing a little more than 1.
 
         A missing page, or one this store's update or deletion made stale, is read now; one
         older than ``refresh`` seconds is read again in the background while this one
@@ -155,7 +160,7 @@ class ScoreBook:
             page = self._install(key, self._read(task_type, half_life, now), [])
         elif time.monotonic() - page.read_at > self.refresh:
             self._refresh_in_background(key, now)
-        if page.newest is not None and page.newest > now:
+        if exact and page.newest is not None and page.newest > now:
             return None
         return page
 

@@ -12,7 +12,7 @@ from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import to_utc
 from orchestrator_feedback.storage.backends.values import ScoreWindow
 from orchestrator_feedback.storage.listeners import Listeners
-from orchestrator_feedback.storage.score_book import ScoreBook
+from orchestrator_feedback.storage.score_book import Page, ScoreBook
 from orchestrator_feedback.storage.scores import (
     POLICIES,
     Tally,
@@ -77,19 +77,26 @@ class Scoring:
         self._listening = False
         self._rng = random.Random()
 
+    def _page(
+        self, task_type: str | None, half_life: float | None, now: datetime, exact: bool
+    ) -> Page | None:
+        """The score book's page (the book hears of commits from its first page on)."""
+        if not self._listening:
+            self._listeners.add(self.book.hear, batched=True)
+            self._listening = True
+        return self.book.page(task_type, half_life, now, exact=exact)
+
     def _tallies(
         self,
         task_type: str | None,
         since: datetime | None,
         half_life: float | None,
         now: datetime,
+        exact: bool,
     ) -> tuple[dict[str, Tally], float]:
         """Every worker's tallies and the factor that decays them to ``now``."""
         if since is None:
-            if not self._listening:
-                self._listeners.add(self.book.hear, batched=True)
-                self._listening = True
-            page = self.book.page(task_type, half_life, now)
+            page = self._page(task_type, half_life, now, exact)
             if page is not None:
                 return page.tallies, page.factor(now)
         backend = self._transactions.backend
@@ -112,7 +119,7 @@ class Scoring:
         days = check_half_life(half_life)
         at = datetime.now(UTC) if now is None else _time("now", now)
         start = None if since is None else _time("since", since)
-        tallies, factor = self._tallies(_task_type(task_type), start, days, at)
+        tallies, factor = self._tallies(_task_type(task_type), start, days, at, now is not None)
         return best_first(
             score_of(worker, tally.scaled(factor), z)
             for worker, tally in tallies.items()
@@ -139,12 +146,10 @@ class Scoring:
         kind = _task_type(task_type)
         if rng is not None and not isinstance(rng, random.Random):
             raise FeedbackValidationError("rng", rng, "must be a random.Random (or None)")
-        if not self._listening:
-            self._tallies(kind, None, days, at)
-        page = self.book.page(kind, days, at)
+        page = self._page(kind, days, at, now is not None)
         if page is not None:
             counts, factor = page.counts, page.factor(at)
         else:
-            tallies, factor = self._tallies(kind, None, days, at)
+            tallies, factor = self._tallies(kind, None, days, at, True)
             counts = {w: (t.successes, t.failures) for w, t in tallies.items()}
         return rank(workers, counts, policy, rng or self._rng, factor, confidence)
