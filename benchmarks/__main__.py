@@ -13,6 +13,7 @@ from benchmarks import (
     advice,
     background,
     cli,
+    metrics,
     plugins,
     postgres,
     privacy,
@@ -36,6 +37,7 @@ def main() -> None:
             background,
             privacy,
             cli,
+            metrics,
             postgres,
             adapters,
         ):

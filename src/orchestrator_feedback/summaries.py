@@ -9,7 +9,7 @@ import attrs
 
 from orchestrator_feedback.models import FeedbackType
 
-__all__ = ["FeedbackSummary", "TrendPoint", "WorkerScore", "WorkerStats"]
+__all__ = ["FeedbackSummary", "OutcomeTotals", "TrendPoint", "WorkerScore", "WorkerStats"]
 
 
 @attrs.define(frozen=True)
@@ -82,3 +82,17 @@ class WorkerScore:
     """The weighted mean of numeric ``metadata.execution_time`` (seconds); None without."""
     last_seen: datetime | None
     """When the newest outcome or rating of this worker was created."""
+
+
+@attrs.frozen
+class OutcomeTotals:
+    """One worker's outcomes of one task type over every stored entry, unweighted (the
+    rules of ``docs/scores.md``); what the Prometheus metrics export."""
+
+    worker_id: str
+    task_type: str
+    """The task type ("" for outcomes without one)."""
+    successes: int
+    failures: int
+    ratings: int
+    rating_sum: int

@@ -11,7 +11,7 @@ from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import FeedbackType
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage.transactions import Transactions
-from orchestrator_feedback.summaries import FeedbackSummary, TrendPoint, WorkerStats
+from orchestrator_feedback.summaries import FeedbackSummary, OutcomeTotals, TrendPoint, WorkerStats
 
 __all__ = ["Analysis", "summary_of"]
 
@@ -46,6 +46,18 @@ class Analysis:
         backend = self._backend
         rows = self._transactions.read(lambda connection: backend.worker_summary(connection))
         return [WorkerStats(str(w), n, average, failures or 0) for w, n, average, failures in rows]
+
+    def outcome_totals(self) -> list[OutcomeTotals]:
+        """Per worker and task type: outcomes and ratings over every entry (the rollup)."""
+        backend = self._backend
+        rows = self._transactions.read(lambda connection: backend.score_totals(connection))
+        return [
+            OutcomeTotals(w, t, int(s), int(f), int(r), int(total)) for w, t, s, f, r, total in rows
+        ]
+
+    def newest_created_at(self) -> datetime | None:
+        """When the newest entry was created (None in an empty store)."""
+        return self._transactions.read(self._backend.newest_created_at)
 
     def trends(self, days: int = 30, by: str = "day") -> list[TrendPoint]:
         """Average rating and count per day or week over the last ``days`` days."""

@@ -52,7 +52,13 @@ from orchestrator_feedback.storage.scoring import Scoring
 from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.storage.transfer import BulkTransfer, Target
 from orchestrator_feedback.storage.writes import EntryWrites
-from orchestrator_feedback.summaries import FeedbackSummary, TrendPoint, WorkerScore, WorkerStats
+from orchestrator_feedback.summaries import (
+    FeedbackSummary,
+    OutcomeTotals,
+    TrendPoint,
+    WorkerScore,
+    WorkerStats,
+)
 
 __all__ = ["ChangeListener", "FeedbackStorage"]
 
@@ -195,8 +201,7 @@ class FeedbackStorage:
         return self._writes.create_many([check_entry(entry) for entry in entries])
 
     def _create_group(self, group: list[FeedbackEntry]) -> list[FeedbackEntry]:
-        """``create_many`` as the background writer runs it, on entries ``submit``
-        checked: through the backend's ``insert_group``."""
+        """``create_many`` as the background writer runs it, on entries already checked."""
         return self._writes.create_group(group)
 
     def update(self, entry: FeedbackEntry) -> FeedbackEntry:
@@ -336,12 +341,20 @@ class FeedbackStorage:
         return self._analysis.summary(None if task_id is None else check_id(task_id))
 
     def worker_stats(self) -> list[WorkerStats]:
-        """Per worker (metadata ``worker_id``): count, average rating, failures; best first."""
+        """Per worker: count, average rating, failures; best first (the seed's)."""
         return self._analysis.worker_stats()
 
     def trends(self, days: int = 30, by: str = "day") -> list[TrendPoint]:
         """Average rating and count per day or week over the last ``days`` days."""
         return self._analysis.trends(days, by)
+
+    def outcome_totals(self) -> list[OutcomeTotals]:
+        """Per worker and task type: successes, failures and ratings over every entry."""
+        return self._analysis.outcome_totals()
+
+    def newest_created_at(self) -> datetime | None:
+        """When the newest entry was created (None in an empty store)."""
+        return self._analysis.newest_created_at()
 
     def worker_scores(
         self,
@@ -391,17 +404,13 @@ class FeedbackStorage:
         time_limit: float | None = None,
         max_rows: int | None = None,
     ) -> list[QueryRow]:
-        """Run one statement of your own SQL and return its rows, indexable by position and
-        column name.
+        """Run one statement of your own SQL; its rows index by position and column name.
 
-        Datetime parameters are converted to the stored timestamp format, so comparisons
-        with ``created_at`` are right. Changes made here are not told to listeners.
-        ``read_only=True`` refuses any statement that would change the database.
-        ``time_limit`` (seconds) stops a statement that runs longer; ``max_rows`` refuses a
-        result with more rows. Whatever the statement, the store's connections are left as
-        they were: a statement that would begin, end or save a transaction, attach a file
-        or change a connection setting raises ``QueryRefusedError``, as does more than one
-        statement.
+        Datetime parameters are converted to the stored timestamp format; changes made here
+        are not told to listeners. ``read_only`` refuses a statement that would write,
+        ``time_limit`` (seconds) stops a slow one, ``max_rows`` refuses a larger result. A
+        statement that would begin, end or save a transaction, attach a file or change a
+        connection setting, or more than one statement, raises ``QueryRefusedError``.
         """
         limits = query_limits(time_limit, max_rows)
         backend = self._backend
@@ -413,14 +422,10 @@ class FeedbackStorage:
     # -- background writes (the writer thread: ``BackgroundWrites``) --------------------
 
     def submit(self, entry: FeedbackEntry) -> int | None:
-        """Hand ``entry`` to this store's background writer and return at once.
-
-        The writer thread (started on first use) commits entries in groups of up to
-        ``batch_size``, waiting at most ``batch_window`` seconds to fill one; listeners
-        run on that thread, in commit order. Returns a ticket for ``wait_committed``, or
-        None if the queue was full and ``on_full="drop"``; with ``on_full="block"`` (the
-        default) a full queue makes the caller wait.
-        """
+        """Hand ``entry`` to the background writer (a thread committing groups of up to
+        ``batch_size`` within ``batch_window`` seconds; listeners run on it) and return a
+        ticket for ``wait_committed`` at once; None if the queue was full and ``on_full``
+        is "drop" ("block", the default, makes the caller wait for room)."""
         return self._background.submit(check_entry(entry))
 
     def wait_committed(self, ticket: int, timeout: float | None = None) -> bool:
@@ -428,10 +433,8 @@ class FeedbackStorage:
         return self._background.wait_committed(ticket, timeout)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Return once every entry submitted before the call is committed (False on timeout).
-
-        Raises ``FeedbackError`` if some entries could not be stored since the last flush.
-        """
+        """Return once every entry submitted before the call is committed (False on timeout);
+        ``FeedbackError`` if some entries could not be stored since the last flush."""
         return self._background.flush(timeout)
 
     @property
@@ -462,11 +465,8 @@ class FeedbackStorage:
         self, src: Target, on_conflict: str = "error", *, dry_run: bool = False
     ) -> int:
         """Import a JSON Lines file atomically; return how many entries were written.
-
-        ``on_conflict``: ``"error"`` (an existing id aborts), ``"skip"`` or ``"replace"``.
-        A bad record aborts the whole import with an error naming its line and field.
-        ``dry_run=True`` checks everything, rolls back, and returns the count.
-        """
+        ``on_conflict``: "error" (an existing id aborts), "skip" or "replace". A bad record
+        aborts it all with an error naming its line and field; ``dry_run`` rolls back."""
         return self._bulk.import_file(src, on_conflict, file_formats.read_jsonl, dry_run)
 
     def import_json(self, src: Target, on_conflict: str = "error", *, dry_run: bool = False) -> int:

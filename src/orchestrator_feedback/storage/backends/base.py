@@ -371,6 +371,11 @@ class StorageBackend(abc.ABC):
         """Per worker and day, the scores rollup's sums for the entries in ``window``, of
         ``task_type`` or of every type (None)."""
 
+    @abc.abstractmethod
+    def score_totals(self, connection: Any) -> list[tuple[str, str, float, float, float, float]]:
+        """Per worker and task type ('' for none), over every entry: ``(worker, task_type,
+        successes, failures, ratings, rating_sum)``."""
+
     def newest_created_at(self, connection: Any) -> datetime | None:
         """The newest entry's ``created_at`` (from the index), None in an empty store."""
         row = connection.execute("SELECT MAX(created_at) FROM feedback").fetchone()

@@ -424,6 +424,11 @@ class PostgresBackend(StorageBackend):
         rows = connection.execute(rollups.WORKERS).fetchall()
         return [(w, int(n), a, int(f)) for w, n, a, f in rows]
 
+    def score_totals(self, connection: Any) -> list[tuple[str, str, float, float, float, float]]:
+        """From the scores rollup (and what it has not folded in yet)."""
+        self._fold_many_deltas(connection)
+        return [tuple(row) for row in connection.execute(rollups.SCORE_TOTALS).fetchall()]
+
     def score_days(
         self, connection: Any, task_type: str | None, window: ScoreWindow
     ) -> list[ScoreDay]:

@@ -27,6 +27,7 @@ __all__ = [
     "REBUILD",
     "RESHAPE_SCORES",
     "SCORES",
+    "SCORE_TOTALS",
     "TREND",
     "TYPES",
     "VERIFY",
@@ -461,3 +462,8 @@ SCORES = f"""SELECT worker, to_char(day, 'YYYY-MM-DD'),
 from ``since`` to ``until``: the whole days from ``first_day`` to before ``end_day`` from the
 rollup and its pending deltas, the partial days at either end from the entries; of one
 ``task_type`` or of all (NULL)."""
+
+SCORE_TOTALS = f"""SELECT worker, task_type, SUM(successes)::float8, SUM(failures)::float8,
+        SUM(rated)::float8, SUM(rating_sum)::float8
+    FROM ({_with_deltas("feedback_rollup_scores")}) AS s GROUP BY worker, task_type"""
+"""Per worker and task type, over every entry: successes, failures, ratings, rating sum."""

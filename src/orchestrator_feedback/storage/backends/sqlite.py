@@ -416,6 +416,11 @@ class SQLiteBackend(StorageBackend):
                ORDER BY average IS NULL, average DESC, failures, entries DESC, worker"""
         ).fetchall()
 
+    def score_totals(self, connection: Any) -> list[tuple[str, str, float, float, float, float]]:
+        """From the scores rollup (and what it has not folded in yet)."""
+        self._fold_a_long_tail(connection)
+        return [tuple(row) for row in connection.execute(rollups.SCORE_TOTALS).fetchall()]
+
     def score_days(
         self, connection: sqlite3.Connection, task_type: str | None, window: ScoreWindow
     ) -> list[ScoreDay]:

@@ -47,6 +47,7 @@ __all__ = [
     "REBUILD",
     "RESHAPE_SCORES",
     "SCORES",
+    "SCORE_TOTALS",
     "TAIL_SIZE",
     "TREND",
     "TYPES_WITH_TAIL",
@@ -445,3 +446,15 @@ def trend_parameters(since: datetime) -> dict[str, str]:
         "since": format_sqlite_timestamp(since),
         "next_hour": format_sqlite_timestamp(next_hour),
     }
+
+
+_TOTAL_NAMES = "worker, task_type, successes, failures, rated, rating_sum"
+SCORE_TOTALS = f"""SELECT worker, task_type, SUM(successes), SUM(failures), SUM(rated),
+        SUM(rating_sum)
+    FROM (
+        SELECT {_TOTAL_NAMES} FROM feedback_rollup_scores
+        UNION ALL
+        SELECT {_TOTAL_NAMES} FROM ({_score_rows("")} FROM feedback NOT INDEXED WHERE {_TAIL})
+    )
+    WHERE worker IS NOT NULL GROUP BY worker, task_type"""
+"""Per worker and task type, over every entry: successes, failures, ratings, rating sum."""

@@ -1,0 +1,1 @@
+"""What people look at: Prometheus metrics read from the store at scrape time."""
