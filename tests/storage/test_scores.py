@@ -64,6 +64,7 @@ def test_wilson_matches_published_intervals(
     assert got_low == pytest.approx(low, abs=1e-4)
     assert got_high == pytest.approx(high, abs=1e-4)
     assert wilson(0, 0, Z95) == (None, None)
+    assert wilson(48, 48, Z95)[1] == 1.0 and wilson(0, 48, Z95)[0] == 0.0
 
 
 def test_decayed_counts_by_hand(storage: FeedbackStorage, make_entry: MakeEntry) -> None:

@@ -156,7 +156,10 @@ def wilson(successes: float, n: float, z: float) -> tuple[float | None, float | 
     denominator = 1 + z2 / n
     centre = (p + z2 / (2 * n)) / denominator
     half = z / denominator * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return max(centre - half, 0.0), min(centre + half, 1.0)
+    # At p = 0 or 1 an end is exactly 0 or 1; floating point would leave 1e-16 off.
+    low = 0.0 if p == 0.0 else max(centre - half, 0.0)
+    high = 1.0 if p == 1.0 else min(centre + half, 1.0)
+    return low, high
 
 
 def score_of(worker: str, tally: Tally, z: float) -> WorkerScore:
