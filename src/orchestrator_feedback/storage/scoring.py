@@ -99,12 +99,19 @@ class Scoring:
             page = self._page(task_type, half_life, now, exact)
             if page is not None:
                 return page.tallies, page.factor(now)
+        return self._read_window(task_type, since, half_life, now), 1.0
+
+    def _read_window(
+        self, task_type: str | None, since: datetime | None, half_life: float | None, now: datetime
+    ) -> dict[str, Tally]:
+        """Every worker's tallies at ``now`` from the entries from ``since`` to ``now``,
+        read from the scores rollup (not the score book)."""
         backend = self._transactions.backend
         window = ScoreWindow(since, now)
         days = self._transactions.read(
             lambda connection: backend.score_days(connection, task_type, window)
         )
-        return tallies_of(days, now, half_life), 1.0
+        return tallies_of(days, now, half_life)
 
     def worker_scores(
         self,
@@ -150,6 +157,6 @@ class Scoring:
         if page is not None:
             counts, factor = page.counts, page.factor(at)
         else:
-            tallies, factor = self._tallies(kind, None, days, at, True)
-            counts = {w: (t.successes, t.failures) for w, t in tallies.items()}
+            tallies = self._read_window(kind, None, days, at)
+            counts, factor = {w: (t.successes, t.failures) for w, t in tallies.items()}, 1.0
         return rank(workers, counts, policy, rng or self._rng, factor, confidence)
