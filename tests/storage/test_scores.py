@@ -360,3 +360,15 @@ def test_a_clock_running_ahead_counts_now_but_not_in_a_chosen_now(
     (chosen,) = storage.worker_scores(now=datetime.now(UTC))
     assert chosen.attempts == 1
     assert storage.recommend(["v", "w"], policy="lower_bound") == ["w", "v"]
+
+
+def test_a_success_of_json_null_is_no_outcome_on_every_backend(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    storage.create(make_entry(metadata={"worker_id": "w", "success": None}, created_at=NOW))
+    storage.create(outcome(make_entry, "w", success=None))  # absent: a success
+    (score,) = storage.worker_scores(now=NOW)
+    assert (score.successes, score.failures) == (1, 0)
+    storage.rebuild_rollups()
+    (rebuilt,) = storage.worker_scores(now=NOW + timedelta(seconds=1))
+    assert (rebuilt.successes, rebuilt.failures) == (1, 0)

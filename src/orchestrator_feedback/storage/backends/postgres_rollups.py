@@ -150,8 +150,9 @@ def _deltas_of(source: str, sign: int) -> str:
                 date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour,
                 extract(epoch FROM (created_at AT TIME ZONE 'UTC')
                     - date_trunc('day', created_at AT TIME ZONE 'UTC'))::float8 / 86400 AS f,
-                ({_COMPLETION} AND (m.success IS NULL OR m.success = 'true'::jsonb))::int
-                    AS success,
+                -- jsonb_to_record reads a JSON null as NULL too: absent is asked of metadata.
+                coalesce({_COMPLETION} AND (NOT (metadata ? 'success')
+                    OR m.success = 'true'::jsonb), false)::int AS success,
                 coalesce(feedback_type = 'error_report'
                     OR ({_COMPLETION} AND m.success = 'false'::jsonb), false)::int AS failure,
                 coalesce(jsonb_typeof(m.execution_time) = 'number', false)::int AS timed,
