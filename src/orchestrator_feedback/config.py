@@ -25,6 +25,7 @@ from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.privacy import check_retention_days
 from orchestrator_feedback.serialization import converter, structure_or_explain
 from orchestrator_feedback.storage.backends.sqlite_files import names_no_file
+from orchestrator_feedback.storage.scores import POLICIES, check_confidence
 
 __all__ = [
     "CONFIG_FILE_NAME",
@@ -164,11 +165,12 @@ def _duration_or_none(_instance: object, attribute: attrs.Attribute[Any], value:
         raise FeedbackValidationError(attribute.name, value, "must be longer than 0")
 
 
-def _between_0_and_1(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-        raise FeedbackValidationError(
-            attribute.name, value, "must be between 0 and 1, such as 0.95"
-        )
+def _confidence(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: the API's own check of a confidence, naming the field."""
+    try:
+        check_confidence(value)
+    except FeedbackValidationError as error:
+        raise FeedbackValidationError(attribute.name, value, error.rule) from None
 
 
 @attrs.frozen(kw_only=True)
@@ -176,14 +178,12 @@ class AdviceConfig:
     """``[advice]``: how the built-in plugin answers ``allocation_advice``
     (``docs/scores.md``)."""
 
-    policy: str = attrs.field(
-        default="thompson", validator=_one_of("thompson", "lower_bound", "mean")
-    )
+    policy: str = attrs.field(default="thompson", validator=_one_of(*POLICIES))
     """How candidates are ranked: Thompson sampling, the success rate's lower bound, or
     the plain rate (for comparison only)."""
     half_life: str | None = attrs.field(default=None, validator=_duration_or_none)
     """Outcomes weigh half as much per this age, such as ``"7d"``; unset: all weigh 1."""
-    confidence: float = attrs.field(default=0.95, validator=_between_0_and_1)
+    confidence: float = attrs.field(default=0.95, validator=_confidence)
     """The confidence of the Wilson intervals."""
     refresh_s: float = attrs.field(default=5.0, validator=_at_least(0))
     """Seconds after which the scores held in memory are read again from the store, so

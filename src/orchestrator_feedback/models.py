@@ -22,6 +22,7 @@ __all__ = [
     "ENTRY_FIELDS",
     "MAX_ID_LENGTH",
     "TYPE_BY_VALUE",
+    "WORKER_RATING_TYPES",
     "FeedbackEntry",
     "FeedbackMetadata",
     "FeedbackType",
@@ -54,6 +55,12 @@ class FeedbackType(enum.Enum):
 TYPE_BY_VALUE = {member.value: member for member in FeedbackType}
 """Each ``FeedbackType`` by its string value."""
 _VALID_TYPES = ", ".join(TYPE_BY_VALUE)
+
+
+WORKER_RATING_TYPES = frozenset(
+    {FeedbackType.TASK_COMPLETION, FeedbackType.WORKER_PERFORMANCE, FeedbackType.MANAGER_REVIEW}
+)
+"""The types whose rating rates the worker the entry names (``docs/scores.md``)."""
 
 
 def to_feedback_type(value: FeedbackType | str) -> FeedbackType:

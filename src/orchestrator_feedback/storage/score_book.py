@@ -27,7 +27,7 @@ from datetime import datetime
 
 import attrs
 
-from orchestrator_feedback.models import FeedbackEntry, FeedbackType
+from orchestrator_feedback.models import WORKER_RATING_TYPES, FeedbackEntry, FeedbackType
 from orchestrator_feedback.storage.backends.values import FeedbackChange, ScoreDay, ScoreWindow
 from orchestrator_feedback.storage.listeners import Events
 from orchestrator_feedback.storage.scores import Tally, tallies_of
@@ -36,9 +36,6 @@ __all__ = ["Outcome", "Page", "ScoreBook", "outcome_of"]
 
 logger = logging.getLogger("orchestrator_feedback.storage")
 
-_RATED = frozenset(
-    {FeedbackType.TASK_COMPLETION, FeedbackType.WORKER_PERFORMANCE, FeedbackType.MANAGER_REVIEW}
-)
 _DAY = 86_400.0
 _MOST_PAGES = 256
 """Pages kept (one per task type and half-life asked for); past it the oldest goes."""
@@ -63,7 +60,7 @@ def outcome_of(entry: FeedbackEntry) -> Outcome | None:
     elif kind is FeedbackType.TASK_COMPLETION:
         flag = metadata.get("success", True)
         success, failure = flag is True, flag is False
-    rated = entry.rating is not None and kind in _RATED
+    rated = entry.rating is not None and kind in WORKER_RATING_TYPES
     if not (success or failure or rated):
         return None
     task_type = metadata.get("task_type")
@@ -73,14 +70,12 @@ def outcome_of(entry: FeedbackEntry) -> Outcome | None:
 @attrs.define
 class Page:
     """One task type's (None: all) tallies for one half-life (days; None: no decay),
-    decayed to ``t_ref``; ``counts`` holds each worker's ``(successes, failures)`` as the
-    policies read them."""
+    decayed to ``t_ref``."""
 
     task_type: str | None
     half_life: float | None
     t_ref: datetime
     tallies: dict[str, Tally]
-    counts: dict[str, tuple[float, float]]
     newest: datetime | None
     read_at: float
     stale: bool = False
@@ -114,7 +109,6 @@ class Page:
             tally.time_sum += weight * elapsed
         if tally.latest is None or created > tally.latest:
             tally.latest = created
-        self.counts[worker] = (tally.successes, tally.failures)
         if self.newest is None or created > self.newest:
             self.newest = created
 
@@ -170,8 +164,7 @@ class ScoreBook:
         days = self._read_days(task_type, ScoreWindow(None, None))
         t_ref = max(now, newest) if newest is not None else now
         tallies = tallies_of(days, t_ref, half_life)
-        counts = {worker: (t.successes, t.failures) for worker, t in tallies.items()}
-        return Page(task_type, half_life, t_ref, tallies, counts, newest, read_at)
+        return Page(task_type, half_life, t_ref, tallies, newest, read_at)
 
     def _install(
         self,

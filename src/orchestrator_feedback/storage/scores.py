@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
 
@@ -75,6 +75,9 @@ class Tally:
             self.time_sum * factor,
             self.latest,
         )
+
+
+_UNSEEN = Tally()
 
 
 def check_half_life(half_life: object) -> float | None:
@@ -206,34 +209,34 @@ def best_first(scores: Iterable[WorkerScore]) -> list[WorkerScore]:
 
 def rank(
     candidates: Sequence[str],
-    counts: dict[str, tuple[float, float]],
+    tallies: Mapping[str, Tally],
     policy: str,
     rng: random.Random,
-    factor: float = 1.0,
-    confidence: float = 0.95,
+    factor: float,
+    z: float,
 ) -> list[str]:
-    """``candidates`` (distinct) best first by ``policy`` over ``counts`` (worker:
-    weighted successes, failures; each times ``factor``, the decay since they were
-    counted). Ties keep the given order."""
-    unseen = (0.0, 0.0)
+    """``candidates`` (distinct) best first by ``policy`` over their ``tallies`` (each
+    times ``factor``, the decay since they were counted; ``z`` for "lower_bound"). Ties keep
+    the given order."""
+    unseen = _UNSEEN
     if policy == "thompson":
         draw = rng.betavariate
         draws = {}
         for worker in candidates:
-            successes, failures = counts.get(worker, unseen)
-            draws[worker] = -draw(1.0 + successes * factor, 1.0 + failures * factor)
+            tally = tallies.get(worker, unseen)
+            draws[worker] = -draw(1.0 + tally.successes * factor, 1.0 + tally.failures * factor)
         return sorted(candidates, key=draws.__getitem__)
     if policy == "lower_bound":
-        z = check_confidence(confidence)
         bounds = {}
         for worker in candidates:
-            successes, failures = counts.get(worker, unseen)
-            low, _high = wilson(successes * factor, (successes + failures) * factor, z)
+            tally = tallies.get(worker, unseen)
+            attempts = (tally.successes + tally.failures) * factor
+            low, _high = wilson(tally.successes * factor, attempts, z)
             bounds[worker] = -1.0 if low is None else low
         return sorted(candidates, key=lambda worker: -bounds[worker])
     rates = {}
     for worker in candidates:
-        successes, failures = counts.get(worker, unseen)
-        attempts = successes + failures
-        rates[worker] = successes / attempts if attempts > 0 else -1.0
+        tally = tallies.get(worker, unseen)
+        attempts = tally.successes + tally.failures
+        rates[worker] = tally.successes / attempts if attempts > 0 else -1.0
     return sorted(candidates, key=lambda worker: -rates[worker])

@@ -147,16 +147,10 @@ class Scoring:
         workers = _candidates(candidates)
         if policy not in POLICIES:
             raise FeedbackValidationError("policy", policy, f"must be one of {', '.join(POLICIES)}")
-        check_confidence(confidence)
+        z = check_confidence(confidence)
         days = check_half_life(half_life)
         at = datetime.now(UTC) if now is None else _time("now", now)
-        kind = _task_type(task_type)
         if rng is not None and not isinstance(rng, random.Random):
             raise FeedbackValidationError("rng", rng, "must be a random.Random (or None)")
-        page = self._page(kind, days, at, now is not None)
-        if page is not None:
-            counts, factor = page.counts, page.factor(at)
-        else:
-            tallies = self._read_window(kind, None, days, at)
-            counts, factor = {w: (t.successes, t.failures) for w, t in tallies.items()}, 1.0
-        return rank(workers, counts, policy, rng or self._rng, factor, confidence)
+        tallies, factor = self._tallies(_task_type(task_type), None, days, at, now is not None)
+        return rank(workers, tallies, policy, rng or self._rng, factor, z)

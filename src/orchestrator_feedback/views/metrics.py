@@ -18,7 +18,7 @@ from typing import Any
 from orchestrator_feedback.counters import FeedbackCounters
 from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.storage import FeedbackStorage
-from orchestrator_feedback.storage.scores import wilson
+from orchestrator_feedback.storage.scores import Tally, check_confidence, score_of
 
 try:
     from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -32,7 +32,7 @@ __all__ = ["PREFIX", "StoreCollector", "metrics_app", "metrics_registry"]
 
 PREFIX = "orchestrator_feedback"
 """Every metric's name begins with this."""
-_Z95 = 1.959963984540054
+_Z95 = check_confidence(0.95)
 
 
 class StoreCollector:
@@ -86,17 +86,17 @@ class StoreCollector:
             "Task outcomes by worker, task type and outcome (success, failure; docs/scores.md).",
             labels=["worker", "task_type", "outcome"],
         )
-        per_worker: dict[str, list[int]] = {}
+        per_worker: dict[str, Tally] = {}
         for total in self.storage.outcome_totals():
             if total.successes or total.failures:
                 labels = [total.worker_id, total.task_type]
                 outcomes.add_metric([*labels, "success"], total.successes)
                 outcomes.add_metric([*labels, "failure"], total.failures)
-            sums = per_worker.setdefault(total.worker_id, [0, 0, 0, 0])
-            sums[0] += total.successes
-            sums[1] += total.failures
-            sums[2] += total.ratings
-            sums[3] += total.rating_sum
+            tally = per_worker.setdefault(total.worker_id, Tally())
+            tally.successes += total.successes
+            tally.failures += total.failures
+            tally.ratings += total.ratings
+            tally.rating_sum += total.rating_sum
         yield outcomes
         lower = GaugeMetricFamily(
             f"{PREFIX}_worker_success_lower_bound",
@@ -106,12 +106,12 @@ class StoreCollector:
         mean = GaugeMetricFamily(
             f"{PREFIX}_worker_mean_rating", "Each worker's mean rating (1-5).", labels=["worker"]
         )
-        for worker, (successes, failures, rated, rating_sum) in sorted(per_worker.items()):
-            low, _high = wilson(successes, successes + failures, _Z95)
-            if low is not None:
-                lower.add_metric([worker], low)
-            if rated:
-                mean.add_metric([worker], rating_sum / rated)
+        for worker, tally in sorted(per_worker.items()):
+            score = score_of(worker, tally, _Z95)
+            if score.success_lower is not None:
+                lower.add_metric([worker], score.success_lower)
+            if score.mean_rating is not None:
+                mean.add_metric([worker], score.mean_rating)
         yield lower
         yield mean
 

@@ -18,6 +18,8 @@ How they stay exact without making writers wait for each other:
 
 from __future__ import annotations
 
+from orchestrator_feedback.storage.backends.values import RATED_TYPES_SQL
+
 __all__ = [
     "CREATE",
     "FOLD",
@@ -104,19 +106,6 @@ _TABLES = (
 _COMPLETION = "feedback_type = 'task_completion'"
 
 
-RATED_TYPES = "('task_completion', 'worker_performance', 'manager_review')"
-"""The types whose rating is a rating of the worker they name."""
-
-
-def outcome_of(row: str) -> str:
-    """Whether the entry ``row`` (a table alias) is a success, a failure or a rating of the
-    worker it names: what counts for its scores (``docs/scores.md``)."""
-    return f"""({row}.feedback_type = 'error_report'
-        OR ({row}.feedback_type = 'task_completion' AND (NOT ({row}.metadata ? 'success')
-            OR jsonb_typeof({row}.metadata->'success') = 'boolean'))
-        OR ({row}.rating IS NOT NULL AND {row}.feedback_type IN {RATED_TYPES}))"""
-
-
 def _deltas_of(source: str, sign: int) -> str:
     """The delta rows of the entries in ``source`` (a table or transition table): one per
     group of entries alike in everything the rollups group by, with ``sign`` (1, -1).
@@ -138,7 +127,7 @@ def _deltas_of(source: str, sign: int) -> str:
     )
     latest = (
         f"MAX(created_at) FILTER (WHERE success = 1 OR failure = 1 OR (rating IS NOT NULL "
-        f"AND feedback_type IN {RATED_TYPES}))"
+        f"AND feedback_type IN {RATED_TYPES_SQL}))"
         if sign > 0
         else "NULL::timestamptz"
     )
@@ -170,7 +159,7 @@ _DELTA_COLUMNS = (
     "time_sum, all_f, all_ff, success_f, success_ff, failure_f, failure_ff, latest"
 )
 
-_RATED = f"(rating IS NOT NULL AND feedback_type IN {RATED_TYPES})::int"
+_RATED = f"(rating IS NOT NULL AND feedback_type IN {RATED_TYPES_SQL})::int"
 
 # Each rollup: its keys and its values, as expressions over delta rows (summed; ``latest``
 # is the newest, not a sum).
@@ -369,6 +358,10 @@ def _trigger_function(name: str, body: str) -> str:
 
 _APPEND = f"INSERT INTO feedback_rollup_deltas ({_DELTA_COLUMNS}) "
 _SCORE_ZEROS = ", ".join("0" for name in _ROLLUPS["feedback_rollup_scores"][1] if name != "latest")
+_DAY_OF_WORKER = """(SELECT * FROM feedback
+    WHERE created_at >= k.day::timestamp AT TIME ZONE 'UTC'
+        AND created_at < (k.day + 1)::timestamp AT TIME ZONE 'UTC'
+        AND metadata->>'worker_id' = k.worker) AS f"""
 _KEYS_OF_OLD_ROWS = """(SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date AS day,
         metadata->>'worker_id' AS worker, coalesce(metadata->>'task_type', '') AS task_type
     FROM old_rows WHERE metadata ? 'worker_id') AS k"""
@@ -379,12 +372,8 @@ _KEYS_OF_OLD_ROWS = """(SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date AS
 _RENEW_LATEST = f"""PERFORM pg_advisory_xact_lock({FOLD_LOCK});
     INSERT INTO feedback_rollup_scores AS t
         SELECT k.day, k.worker, k.task_type, {_SCORE_ZEROS}, (
-            SELECT MAX(f.created_at) FROM feedback AS f
-            WHERE f.created_at >= k.day::timestamp AT TIME ZONE 'UTC'
-                AND f.created_at < (k.day + 1)::timestamp AT TIME ZONE 'UTC'
-                AND f.metadata->>'worker_id' = k.worker
-                AND coalesce(f.metadata->>'task_type', '') = k.task_type
-                AND {outcome_of("f")})
+            SELECT MAX(d.latest) FROM ({_deltas_of(_DAY_OF_WORKER, 1)}) AS d ({_DELTA_COLUMNS})
+            WHERE d.task_type = k.task_type)
         FROM {_KEYS_OF_OLD_ROWS}
         ON CONFLICT (day, worker, task_type) DO UPDATE SET latest = excluded.latest;
     UPDATE feedback_rollup_deltas AS d SET latest = NULL FROM {_KEYS_OF_OLD_ROWS}

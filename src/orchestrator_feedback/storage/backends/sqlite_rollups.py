@@ -38,7 +38,7 @@ import sqlite3
 from datetime import datetime
 
 from orchestrator_feedback.serialization import format_sqlite_timestamp
-from orchestrator_feedback.storage.backends.values import next_whole_hour
+from orchestrator_feedback.storage.backends.values import RATED_TYPES_SQL, next_whole_hour
 
 __all__ = [
     "CREATE",
@@ -113,10 +113,6 @@ _TABLES = (
 )
 
 
-RATED_TYPES = "('task_completion', 'worker_performance', 'manager_review')"
-"""The types whose rating is a rating of the worker they name."""
-
-
 def _score_columns(row: str) -> dict[str, str]:
     """The scores rollup's key and per-entry values, for the entry ``row`` ("" for the
     table's own columns, ``NEW.`` or ``OLD.`` in a trigger)."""
@@ -127,7 +123,7 @@ def _score_columns(row: str) -> dict[str, str]:
     is_failure = (
         f"ifnull({row}feedback_type = 'error_report' OR ({completion} AND {success} = 'false'), 0)"
     )
-    is_rated = f"ifnull({row}rating IS NOT NULL AND {row}feedback_type IN {RATED_TYPES}, 0)"
+    is_rated = f"ifnull({row}rating IS NOT NULL AND {row}feedback_type IN {RATED_TYPES_SQL}, 0)"
     created = f"{row}created_at"
     # The time of day as a fraction of the day, read from the stored text.
     fraction = (
