@@ -13,6 +13,7 @@ from benchmarks import (
     advice,
     background,
     cli,
+    follow,
     metrics,
     plugins,
     postgres,
@@ -38,6 +39,7 @@ def main() -> None:
             privacy,
             cli,
             metrics,
+            follow,
             postgres,
             adapters,
         ):

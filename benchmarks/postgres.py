@@ -29,14 +29,16 @@ INSERT = (
 
 
 def _plain_schema(url: str) -> None:
-    """Our tables and indexes for the raw side, without the rollups' triggers: raw psycopg
-    writes a plain table, so the ratios include what keeping the rollups costs us."""
+    """Our tables and indexes for the raw side, without the rollups' and the commit log's
+    triggers: raw psycopg writes a plain table, so the ratios include what keeping the
+    rollups and the log for ``follow`` costs us."""
     import psycopg
 
     FeedbackStorage(url).close()
     with psycopg.connect(url, autocommit=True) as connection:
         for trigger in ("insert", "update", "delete"):
             connection.execute(f"DROP TRIGGER feedback_rollup_{trigger} ON feedback")
+        connection.execute("DROP TRIGGER feedback_follow_insert ON feedback")
 
 
 @contextmanager

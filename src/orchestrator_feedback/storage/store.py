@@ -33,6 +33,7 @@ from orchestrator_feedback.storage.backends.base import (
 from orchestrator_feedback.storage.backends.registry import open_backend
 from orchestrator_feedback.storage.background import BackgroundWrites
 from orchestrator_feedback.storage.deletions import Deletions
+from orchestrator_feedback.storage.following import Following, Since
 from orchestrator_feedback.storage.listeners import (
     ChangeListener,
     Listeners,
@@ -128,6 +129,7 @@ class FeedbackStorage:
         self._bulk = BulkTransfer(self._transactions, self._privacy, history=history)
         self._analysis = Analysis(self._transactions)
         self._scoring = Scoring(self._transactions, self._listeners, score_refresh)
+        self._following = Following(self._transactions, self._reveal)
         self._deletions = Deletions(
             self._transactions,
             privacy=self._privacy,
@@ -332,6 +334,28 @@ class FeedbackStorage:
         else:
             for entry in entries:
                 yield self._reveal([entry])[0]
+
+    def follow(
+        self,
+        *,
+        since: Since = None,
+        feedback_type: FeedbackType | str | None = None,
+        worker_id: str | None = None,
+        task_type: str | None = None,
+        poll: float = 0.2,
+    ) -> Iterator[FeedbackEntry]:
+        """Yield each new entry, in commit order, as any process commits it, until the
+        caller stops (``close()`` the generator, or break out of its loop).
+
+        ``since`` replays first: an entry or its id (what was committed after it), or a
+        datetime (entries created after it); None starts with the next commit. Filters:
+        ``feedback_type``, ``worker_id`` and ``task_type`` (``metadata``). New commits are
+        looked for every ``poll`` seconds (PostgreSQL is also woken by ``NOTIFY``). Each
+        entry is yielded once, when first stored; updates and deletions are not followed.
+        The generator ends when the store is closed.
+        See docs/follow.md.
+        """
+        return self._following.follow(since, feedback_type, worker_id, task_type, poll)
 
     def get_summary(self, task_id: str | None = None) -> FeedbackSummary:
         """Return counts, average rating, rating distribution and counts by type.

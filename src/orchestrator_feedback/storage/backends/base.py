@@ -11,7 +11,7 @@ import abc
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator_feedback.errors import (
     FeedbackError,
@@ -35,6 +35,8 @@ from orchestrator_feedback.storage.backends.values import (
     ALL,
     FeedbackChange,
     FeedbackFilter,
+    FollowFilter,
+    FollowPosition,
     OnConflict,
     QueryRow,
     ScoreDay,
@@ -44,8 +46,11 @@ from orchestrator_feedback.storage.backends.values import (
 __all__ = [
     "ALL",
     "COLUMNS",
+    "ChangeSignal",
     "FeedbackChange",
     "FeedbackFilter",
+    "FollowFilter",
+    "FollowPosition",
     "OnConflict",
     "QueryRow",
     "ScoreDay",
@@ -56,6 +61,17 @@ __all__ = [
 
 COLUMNS = ", ".join(ENTRY_FIELDS)
 """The entry columns of ``feedback`` and ``feedback_history``, in ``EncodedRow`` order."""
+
+
+class ChangeSignal(Protocol):
+    """A watch for commits made by any process, for ``follow``."""
+
+    def wait(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds; True when new commits may be there to read."""
+
+    def close(self) -> None:
+        """Stop watching and free what the watch held."""
+
 
 _LEFT_TO_THE_PARENT: list[object] = []
 _IDS_PER_STATEMENT = 500
@@ -380,6 +396,31 @@ class StorageBackend(abc.ABC):
         """The newest entry's ``created_at`` (from the index), None in an empty store."""
         row = connection.execute("SELECT MAX(created_at) FROM feedback").fetchone()
         return None if row is None or row[0] is None else parse_timestamp(row[0])
+
+    @abc.abstractmethod
+    def follow_head(self, connection: Any) -> FollowPosition:
+        """The position after the newest committed entry."""
+
+    @abc.abstractmethod
+    def follow_position_of(self, connection: Any, feedback_id: str) -> FollowPosition | None:
+        """The position just after the entry with this id; None when no entry has it."""
+
+    @abc.abstractmethod
+    def follow_read(
+        self,
+        connection: Any,
+        after: FollowPosition,
+        upto: FollowPosition | None,
+        where: FollowFilter,
+        limit: int,
+    ) -> tuple[list[FeedbackEntry], FollowPosition]:
+        """Up to ``limit`` entries matching ``where`` committed after ``after`` and not
+        after ``upto`` (None: no bound), in commit order, and the position after them: past
+        every entry committed so far when fewer than ``limit`` matched."""
+
+    @abc.abstractmethod
+    def change_signal(self) -> ChangeSignal:
+        """A new watch for commits from any process (close it after use)."""
 
     @abc.abstractmethod
     def rating_trend(

@@ -21,12 +21,15 @@ from orchestrator_feedback.errors import (
     SchemaVersionError,
     StorageClosedError,
 )
-from orchestrator_feedback.models import to_utc
+from orchestrator_feedback.models import FeedbackEntry, to_utc
 from orchestrator_feedback.serialization import EncodedRow, entries_from_rows
+from orchestrator_feedback.storage.backends import postgres_follow as following
 from orchestrator_feedback.storage.backends import postgres_rollups as rollups
 from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
     FeedbackFilter,
+    FollowFilter,
+    FollowPosition,
     OnConflict,
     QueryRow,
     ScoreDay,
@@ -463,6 +466,33 @@ class PostgresBackend(StorageBackend):
             },
         ).fetchall()
         return [(p, a, int(n)) for p, a, n in rows]
+
+    def follow_head(self, connection: psycopg.Connection[Any]) -> FollowPosition:
+        """The position after the newest committed entry."""
+        return following.head(connection)
+
+    def follow_position_of(
+        self, connection: psycopg.Connection[Any], feedback_id: str
+    ) -> FollowPosition | None:
+        """The position just after the entry with this id; None when no entry has it."""
+        return following.position_of(connection, feedback_id)
+
+    def follow_read(
+        self,
+        connection: psycopg.Connection[Any],
+        after: FollowPosition,
+        upto: FollowPosition | None,
+        where: FollowFilter,
+        limit: int,
+    ) -> tuple[list[FeedbackEntry], FollowPosition]:
+        """New entries in the commit log's order; see ``postgres_follow``."""
+        return following.read(connection, after, upto, where, limit, SELECT_COLUMNS)
+
+    def change_signal(self) -> following.ListenSignal:
+        """``LISTEN`` on a connection of its own, polling where that fails."""
+        return following.ListenSignal(
+            lambda: psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
+        )
 
     def _fold_many_deltas(self, connection: psycopg.Connection[Any]) -> None:
         """Fold the pending deltas into the rollups when there are many (a reader outside

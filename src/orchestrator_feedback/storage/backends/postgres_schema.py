@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestrator_feedback.storage.backends.postgres_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.postgres_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.postgres_rollups import RESHAPE_SCORES
 
@@ -73,6 +74,8 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # The scores rollup with the time moments decay needs, and the outcome rules of
     # docs/scores.md.
     (5, RESHAPE_SCORES),
+    # The commit log followers read new entries from, in commit order (postgres_follow).
+    (6, CREATE_FOLLOW),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 

@@ -24,11 +24,14 @@ from orchestrator_feedback.serialization import (
     format_sqlite_timestamp,
     parse_timestamp,
 )
+from orchestrator_feedback.storage.backends import sqlite_follow as following
 from orchestrator_feedback.storage.backends import sqlite_rollups as rollups
 from orchestrator_feedback.storage.backends import sqlite_statements as statements
 from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
     FeedbackFilter,
+    FollowFilter,
+    FollowPosition,
     OnConflict,
     QueryRow,
     ScoreDay,
@@ -480,6 +483,31 @@ class SQLiteBackend(StorageBackend):
         finally:
             if on_own:
                 self._readers.release(runner)
+
+    def follow_head(self, connection: sqlite3.Connection) -> FollowPosition:
+        """The position after the newest committed entry."""
+        return following.head(connection)
+
+    def follow_position_of(
+        self, connection: sqlite3.Connection, feedback_id: str
+    ) -> FollowPosition | None:
+        """The position just after the entry with this id; None when no entry has it."""
+        return following.position_of(connection, feedback_id)
+
+    def follow_read(
+        self,
+        connection: sqlite3.Connection,
+        after: FollowPosition,
+        upto: FollowPosition | None,
+        where: FollowFilter,
+        limit: int,
+    ) -> tuple[list[FeedbackEntry], FollowPosition]:
+        """New entries in rowid (commit) order; see ``sqlite_follow``."""
+        return following.read(connection, after, upto, where, limit, COLUMNS)
+
+    def change_signal(self) -> following.DataVersionSignal:
+        """A watch on ``PRAGMA data_version`` from a read-only connection of its own."""
+        return following.DataVersionSignal(None if self._memory else self._connect_read_only)
 
     def _connect_read_only(self) -> sqlite3.Connection:
         return connect_read_only(self.path, self._timeout, read_only_media=self.read_only)

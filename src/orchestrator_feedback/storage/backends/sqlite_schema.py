@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from orchestrator_feedback.errors import FeedbackError, SchemaVersionError
+from orchestrator_feedback.storage.backends.sqlite_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.sqlite_rollups import RESHAPE_SCORES
 
@@ -76,6 +77,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # The scores rollup with the time moments decay needs, and the outcome rules of
     # docs/scores.md.
     (6, RESHAPE_SCORES),
+    # Followers read new entries by rowid; this notes when deleting the newest rows lets
+    # SQLite hand their rowids out again (sqlite_follow.py).
+    (7, CREATE_FOLLOW),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 

@@ -25,6 +25,8 @@ __all__ = [
     "RATED_TYPES_SQL",
     "FeedbackChange",
     "FeedbackFilter",
+    "FollowFilter",
+    "FollowPosition",
     "OnConflict",
     "QueryRow",
     "ScoreDay",
@@ -119,6 +121,29 @@ class FeedbackFilter:
 
 ALL = FeedbackFilter()
 """The filter that selects every entry."""
+
+
+@attrs.frozen(kw_only=True)
+class FollowFilter:
+    """Which new entries ``follow`` yields: of one type, worker (``metadata.worker_id``) or
+    task type (``metadata.task_type``), created after a moment; None selects every one."""
+
+    feedback_type: FeedbackType | None = attrs.field(default=None, converter=_optional_type)
+    worker_id: str | None = attrs.field(default=None, validator=_check_optional_str)
+    task_type: str | None = attrs.field(default=None, validator=_check_optional_str)
+    created_after: datetime | None = attrs.field(default=None, converter=_optional_created_after)
+
+
+class FollowPosition(NamedTuple):
+    """Where a follower stands in a backend's commit order, opaque to everything above it.
+
+    SQLite: ``major`` is the last rowid read, ``minor`` how many times the newest rows had
+    been deleted by then (which lets SQLite hand their rowids out again). PostgreSQL:
+    ``major`` is the last commit's number, ``minor`` the entry's place in that commit.
+    """
+
+    major: int
+    minor: int
 
 
 def next_whole_hour(since: datetime) -> datetime:
