@@ -250,3 +250,26 @@ def test_four_writers_a_fifth_follows_each_entry_once_in_commit_order(
     for ids, began, _ended in spans:
         earlier = [place[other[-1]] for other, _b, ended in spans if ended < began]
         assert not earlier or max(earlier) < place[ids[0]]
+
+
+@pytest.mark.parametrize("backend_kind", ["sqlite-file", "postgres"], indirect=True)
+def test_a_follower_restarted_resumes_from_the_last_entry_it_handled(
+    backend_kind: str, tmp_path: Path, request: pytest.FixtureRequest, make_entry: Make
+) -> None:
+    first = open_store(backend_kind, tmp_path, request)
+    target = (
+        request.getfixturevalue("postgres_url")
+        if backend_kind == "postgres"
+        else str(tmp_path / "feedback.db")
+    )
+    follower = first.follow(poll=0.05)
+    first.create_many([make_entry(task_id=f"t{n}") for n in range(3)])
+    handled = [next(follower), next(follower)]
+    follower.close()
+    first.close()  # the watcher stops; meanwhile another writer goes on
+    with FeedbackStorage(target) as writer:
+        writer.create(make_entry(task_id="t3"))
+    with FeedbackStorage(target) as again:
+        resumed = again.follow(since=handled[-1].id, poll=0.05)
+        assert [next(resumed).task_id for _ in range(2)] == ["t2", "t3"]
+        resumed.close()

@@ -1,0 +1,219 @@
+"""``orchestrator-feedback watch``: a live screen on a real pseudo-terminal, JSON lines
+through a pipe, with the entries written by another process."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
+
+SCRIPT = str(Path(sys.executable).parent / "orchestrator-feedback")
+
+WRITER = """
+import sys, time
+from orchestrator_feedback import FeedbackEntry, FeedbackStorage
+with FeedbackStorage(sys.argv[1]) as storage:
+    for n, (task, kind, worker, rating, success) in enumerate([
+        ("build-1", "task_completion", "w-fast", 5, True),
+        ("build-2", "task_completion", "w-fast", 4, True),
+        ("build-3", "task_completion", "w-slow", 2, False),
+        ("crash-1", "error_report", "w-slow", None, None),
+    ]):
+        meta = {"worker_id": worker, "task_type": "build"}
+        if success is not None:
+            meta["success"] = success
+        storage.create(FeedbackEntry(task_id=task, feedback_type=kind, content="[bold]x\\x1b[2J",
+                                     rating=rating, metadata=meta))
+        time.sleep(0.05)
+"""
+
+
+def _write_from_another_process(database: Path) -> None:
+    subprocess.run([sys.executable, "-c", WRITER, str(database)], check=True, timeout=60)
+
+
+def _read_lines(stream: object, count: int, timeout: float = 30.0) -> list[str]:
+    """The next ``count`` lines of a child's output pipe, read from its file descriptor (a
+    text wrapper's own buffer would hide lines from ``select``)."""
+    descriptor = stream.fileno()  # type: ignore[attr-defined]
+    received = _pending.pop(descriptor, b"")
+    deadline = time.monotonic() + timeout
+    while received.count(b"\n") < count:
+        ready, _, _ = select.select([descriptor], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"only {received!r} within {timeout} s")
+        chunk = os.read(descriptor, 65536)
+        if not chunk:
+            break
+        received += chunk
+    lines = received.split(b"\n")
+    _pending[descriptor] = b"\n".join(lines[count:])
+    return [line.decode() for line in lines[:count]]
+
+
+_pending: dict[int, bytes] = {}
+
+
+def _stop(process: subprocess.Popen[str]) -> tuple[int, str]:
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=30)
+    return process.returncode, err
+
+
+def test_piped_watch_prints_one_json_line_per_entry_and_exits_0_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "feedback.db"
+    FeedbackStorage(database).close()
+    process = subprocess.Popen(
+        [SCRIPT, "--database", str(database), "watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)  # it starts with the next commit
+    _write_from_another_process(database)
+    lines = _read_lines(process.stdout, 4)
+    records = [json.loads(line) for line in lines]
+    assert [r["task_id"] for r in records] == ["build-1", "build-2", "build-3", "crash-1"]
+    assert records[3]["feedback_type"] == "error_report"
+    assert records[0]["metadata"] == {"worker_id": "w-fast", "task_type": "build", "success": True}
+    code, err = _stop(process)
+    assert code == 0 and "Traceback" not in err and err == ""
+
+
+def test_watch_replays_since_and_filters(tmp_path: Path) -> None:
+    database = tmp_path / "feedback.db"
+    now = datetime.now(UTC)
+    with FeedbackStorage(database) as storage:
+        for task, age in (("old", timedelta(hours=3)), ("recent", timedelta(minutes=3))):
+            storage.create(
+                FeedbackEntry(
+                    task_id=task,
+                    feedback_type=FeedbackType.ERROR_REPORT,
+                    content="boom",
+                    created_at=now - age,
+                    metadata={"worker_id": "w-slow"},
+                )
+            )
+    process = subprocess.Popen(
+        [SCRIPT, "--database", str(database), "watch", "--since", "10m", "--type", "error_report"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert [json.loads(line)["task_id"] for line in _read_lines(process.stdout, 1)] == ["recent"]
+    _write_from_another_process(database)
+    assert [json.loads(line)["task_id"] for line in _read_lines(process.stdout, 1)] == ["crash-1"]
+    code, err = _stop(process)
+    assert code == 0 and err == ""
+
+
+def test_watch_refuses_a_bad_since_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [SCRIPT, "--database", str(tmp_path / "f.db"), "watch", "--since", "yesterday"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "'yesterday' is neither an ISO date" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _screen_until(master: int, wanted: list[str], timeout: float = 30.0) -> str:
+    """What the terminal received, read until every ``wanted`` text is on it."""
+    received = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = _ANSI.sub("", received.decode("utf-8", "replace"))
+        if all(piece in text for piece in wanted):
+            return text
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"{wanted} not all on the screen:\n{text[-3000:]}")
+        ready, _, _ = select.select([master], [], [], remaining)
+        if ready:
+            try:
+                received += os.read(master, 65536)
+            except OSError:  # the terminal closed
+                continue
+
+
+def test_the_live_screen_renders_and_updates_on_a_real_terminal(tmp_path: Path) -> None:
+    database = tmp_path / "feedback.db"
+    FeedbackStorage(database).close()
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    environment = {**os.environ, "TERM": "xterm-256color"}
+    environment.pop("NO_COLOR", None)
+    environment.pop("COLUMNS", None)
+    process = subprocess.Popen(
+        [SCRIPT, "--database", str(database), "watch", "--window", "30m"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=environment,
+        text=True,
+    )
+    os.close(slave)
+    try:
+        first = _screen_until(master, ["Workers, entries created in the last 30 min", "Newest"])
+        assert "0 new entries" in first
+        _write_from_another_process(database)
+        screen = _screen_until(master, ["4 new entries", "crash-1", "w-slow"])
+        last = screen[screen.rindex("4 new entries") :]
+        fast = next(line for line in last.splitlines() if "w-fast" in line and "100%" in line)
+        assert re.search(r"w-fast\s*│\s*2\s*│\s*100%\s*│\s*2\s*│\s*0\s*│\s*4\.50", fast), fast
+        slow = next(line for line in last.splitlines() if line.count("w-slow") and "0%" in line)
+        assert re.search(r"w-slow\s*│\s*2\s*│\s*0%\s*│\s*0\s*│\s*2\s*│\s*2\.00", slow), slow
+        assert "[bold]x\\x1b[2J" in last  # stored text shown as written, never acted on
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        tail = _screen_until(master, [], timeout=1)
+        assert "Traceback" not in tail
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+
+
+def test_watch_on_postgres_follows_another_process(postgres_url: str, tmp_path: Path) -> None:
+    FeedbackStorage(postgres_url).close()
+    process = subprocess.Popen(
+        [SCRIPT, "--database", postgres_url, "watch", "--worker", "w-slow"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    _write_from_another_process_to(postgres_url)
+    tasks = [json.loads(line)["task_id"] for line in _read_lines(process.stdout, 2)]
+    assert tasks == ["build-3", "crash-1"]
+    code, err = _stop(process)
+    assert code == 0 and err == ""
+
+
+def _write_from_another_process_to(target: str) -> None:
+    subprocess.run([sys.executable, "-c", WRITER, target], check=True, timeout=60)
+
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
