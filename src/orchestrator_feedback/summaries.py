@@ -9,7 +9,15 @@ import attrs
 
 from orchestrator_feedback.models import FeedbackType
 
-__all__ = ["FeedbackSummary", "OutcomeTotals", "TrendPoint", "WorkerScore", "WorkerStats"]
+__all__ = [
+    "FailureGroup",
+    "FailureReport",
+    "FeedbackSummary",
+    "OutcomeTotals",
+    "TrendPoint",
+    "WorkerScore",
+    "WorkerStats",
+]
 
 
 @attrs.define(frozen=True)
@@ -46,6 +54,8 @@ class TrendPoint:
     period: str
     average_rating: float | None
     count: int
+    rated: int = 0
+    """How many of the ``count`` entries had a rating (the average's sample size)."""
 
 
 @attrs.frozen
@@ -96,3 +106,32 @@ class OutcomeTotals:
     failures: int
     ratings: int
     rating_sum: int
+
+
+@attrs.frozen
+class FailureGroup:
+    """The failures of one error type: how many, and the newest one's time and message."""
+
+    error_type: str
+    """``metadata.error_type`` of an error report (``"Unknown"`` without one), or
+    ``"success: false"`` for task completions that failed."""
+    count: int
+    newest_at: datetime
+    newest_message: str
+    """The newest failure's ``metadata.error_message``, else its content."""
+
+
+@attrs.frozen
+class FailureReport:
+    """Outcomes over a period, whether or not entries name a worker (the rules of
+    ``docs/scores.md``), and the failures by error type, most first."""
+
+    successes: int
+    failures: int
+    groups: list[FailureGroup]
+
+    @property
+    def success_rate(self) -> float | None:
+        """Successes over outcomes; None without any."""
+        outcomes = self.successes + self.failures
+        return self.successes / outcomes if outcomes else None

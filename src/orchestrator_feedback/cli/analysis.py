@@ -1,4 +1,4 @@
-"""Commands that summarise: stats, trends, query, and the rollups behind them."""
+"""Commands that summarise: stats, failures, trends, query, and the rollups behind them."""
 
 from __future__ import annotations
 
@@ -6,10 +6,17 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from orchestrator_feedback.cli.common import Settings, fails_cleanly
-from orchestrator_feedback.cli.output import default_format, format_option, print_rows, visible
+from orchestrator_feedback.cli.common import Settings, fails_cleanly, parse_when
+from orchestrator_feedback.cli.output import (
+    data_text,
+    default_format,
+    format_option,
+    print_rows,
+    visible,
+)
 from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 
@@ -27,18 +34,27 @@ def _average(value: float | None) -> str:
 
 @click.command(epilog="Example: orchestrator-feedback stats --task task-123")
 @click.option("--task", "task_id", help="Summarise one task (default: the whole store).")
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help="Only entries created since then: an age (30d, 12h) or an ISO date or time.",
+)
 @format_option(("table", "json"))
 @pass_settings
 @fails_cleanly
-def stats(settings: Settings, task_id: str | None, output_format: str | None) -> None:
+def stats(
+    settings: Settings, task_id: str | None, since: str | None, output_format: str | None
+) -> None:
     """The summary (count, average, counts by type) and the rating distribution as a chart."""
+    start = None if since is None else parse_when(since)
     with settings.storage() as storage:
-        summary = storage.get_summary(task_id)
+        summary = storage.get_summary(task_id, since=start)
     if default_format(output_format) == "json":
         import json
 
         data = {
             "task_id": task_id,
+            "since": None if start is None else start.isoformat(),
             "total_count": summary.total_count,
             "average_rating": summary.average_rating,
             "rating_distribution": {str(k): v for k, v in summary.rating_distribution.items()},
@@ -47,7 +63,9 @@ def stats(settings: Settings, task_id: str | None, output_format: str | None) ->
         click.echo(json.dumps(data, indent=2))
         return
     console = Console(highlight=False)
-    scope = f"task {task_id}" if task_id else "all feedback"
+    scope = f"task {escape(task_id)}" if task_id else "all feedback"
+    if start is not None:
+        scope += f" since {start:%Y-%m-%d %H:%M}"
     console.print(
         f"[bold]{scope}[/bold]: {summary.total_count} entries, "
         f"average rating {_average(summary.average_rating)}"
@@ -99,6 +117,68 @@ def rebuild_rollups(settings: Settings) -> None:
     with settings.storage() as storage:
         storage.rebuild_rollups()
     click.echo("rollups rebuilt from the entries")
+
+
+@click.command(epilog="Example: orchestrator-feedback failures --since 7d --task-type etl")
+@click.option(
+    "--since",
+    metavar="WHEN",
+    default="30d",
+    show_default=True,
+    help="Entries created since then: an age (30d, 12h) or an ISO date or time.",
+)
+@click.option("--task-type", help="Only entries whose metadata.task_type is this.")
+@format_option(("table", "json"))
+@pass_settings
+@fails_cleanly
+def failures(
+    settings: Settings, since: str, task_type: str | None, output_format: str | None
+) -> None:
+    """Successes, failures and the failures by error type, each with its share and newest
+    message (the outcome rules of docs/scores.md)."""
+    start = parse_when(since)
+    with settings.storage() as storage:
+        report = storage.failures(since=start, task_type=task_type)
+    rows = [
+        (
+            group.error_type,
+            group.count,
+            round(group.count / report.failures, 4),
+            group.newest_at.isoformat(),
+            group.newest_message,
+        )
+        for group in report.groups
+    ]
+    if default_format(output_format) == "json":
+        import json
+
+        FIELDS = ("error_type", "count", "share", "newest_at", "newest_message")
+        data = {
+            "since": start.isoformat(),
+            "task_type": task_type,
+            "successes": report.successes,
+            "failures": report.failures,
+            "success_rate": report.success_rate,
+            "by_error_type": [
+                dict(zip(FIELDS, row, strict=True))
+                for row in rows
+            ],
+        }
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    rate = "" if report.success_rate is None else f"{report.success_rate:.1%}"
+    Console(highlight=False).print(
+        f"{report.successes:,} successes, {report.failures:,} failures, success rate "
+        f"{rate or 'n/a'} since {start:%Y-%m-%d %H:%M}"
+    )
+    table = Table(title="Failures by error type")
+    for column in ("error type", "count", "share", "newest (UTC)", "newest message"):
+        table.add_column(column, overflow="fold")
+    for error_type, count, share, newest, message in rows:
+        table.add_row(
+            data_text(error_type), str(count), f"{share:.1%}", newest[:19], data_text(message)
+        )
+    Console(highlight=False).print(table)
 
 
 @click.command(epilog="Example: orchestrator-feedback trends --days 90 --by week")
@@ -201,4 +281,4 @@ def query(
     print_rows(columns, [tuple(row) for row in rows], default_format(output_format))
 
 
-COMMANDS = [stats, trends, query, rollups]
+COMMANDS = [stats, failures, trends, query, rollups]

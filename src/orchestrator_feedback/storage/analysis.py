@@ -6,12 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackType
+from orchestrator_feedback.models import FeedbackType, to_utc
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage.transactions import Transactions
-from orchestrator_feedback.summaries import FeedbackSummary, OutcomeTotals, TrendPoint, WorkerStats
+from orchestrator_feedback.summaries import (
+    FailureGroup,
+    FailureReport,
+    FeedbackSummary,
+    OutcomeTotals,
+    TrendPoint,
+    WorkerStats,
+)
 
 __all__ = ["Analysis", "summary_of"]
 
@@ -34,12 +42,37 @@ class Analysis:
         with self._transactions.transaction():
             backend.rebuild_rollups(self._transactions.connection)
 
-    def summary(self, task_id: str | None) -> FeedbackSummary:
-        """The summary of one task, or of the whole store (``task_id=None``)."""
+    def summary(self, task_id: str | None, since: datetime | None = None) -> FeedbackSummary:
+        """The summary of one task, or of the whole store (``task_id=None``); of the
+        entries created at or after ``since`` only, when given."""
         backend = self._backend
+        if since is None:
+            return summary_of(
+                self._transactions.read(
+                    lambda connection: backend.rating_counts(connection, task_id)
+                )
+            )
+        start = _moment("since", since)
         return summary_of(
-            self._transactions.read(lambda connection: backend.rating_counts(connection, task_id))
+            self._transactions.read(
+                lambda connection: backend.rating_counts_since(connection, start, task_id)
+            )
         )
+
+    def failures(self, since: datetime | None, task_type: str | None) -> FailureReport:
+        """Outcomes and failures by error type of the entries created at or after
+        ``since`` (None: all), of one ``metadata.task_type`` or all."""
+        start = datetime(1, 1, 1, tzinfo=UTC) if since is None else _moment("since", since)
+        if task_type is not None and not isinstance(task_type, str):
+            raise FeedbackValidationError("task_type", task_type, "must be a string or None")
+        backend = self._backend
+
+        def read(connection: Any) -> FailureReport:
+            successes, failures = backend.outcome_counts(connection, start, task_type)
+            groups = backend.failure_groups(connection, start, task_type)
+            return FailureReport(successes, failures, [FailureGroup(*g) for g in groups])
+
+        return self._transactions.read(read)
 
     def worker_stats(self) -> list[WorkerStats]:
         """Per worker (metadata ``worker_id``): count, average rating, failures; best first."""
@@ -72,7 +105,15 @@ class Analysis:
         rows = self._transactions.read(
             lambda connection: backend.rating_trend(connection, since, by)
         )
-        return [TrendPoint(str(period), average, count) for period, average, count in rows]
+        return [
+            TrendPoint(str(period), average, count, rated) for period, average, count, rated in rows
+        ]
+
+
+def _moment(field: str, value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise FeedbackValidationError(field, value, "must be a datetime")
+    return to_utc(value, field)
 
 
 def summary_of(groups: Iterable[tuple[str, int | None, int]]) -> FeedbackSummary:

@@ -54,6 +54,7 @@ from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.storage.transfer import BulkTransfer, Target
 from orchestrator_feedback.storage.writes import EntryWrites
 from orchestrator_feedback.summaries import (
+    FailureReport,
     FeedbackSummary,
     OutcomeTotals,
     TrendPoint,
@@ -357,12 +358,23 @@ class FeedbackStorage:
         """
         return self._following.follow(since, feedback_type, worker_id, task_type, poll)
 
-    def get_summary(self, task_id: str | None = None) -> FeedbackSummary:
+    def get_summary(
+        self, task_id: str | None = None, since: datetime | None = None
+    ) -> FeedbackSummary:
         """Return counts, average rating, rating distribution and counts by type.
 
-        ``task_id=None`` summarises the whole store.
+        ``task_id=None`` summarises the whole store; ``since`` only the entries created at
+        or after it.
         """
-        return self._analysis.summary(None if task_id is None else check_id(task_id))
+        return self._analysis.summary(None if task_id is None else check_id(task_id), since)
+
+    def failures(
+        self, *, since: datetime | None = None, task_type: str | None = None
+    ) -> FailureReport:
+        """Successes, failures and the failures by error type (each with its newest
+        message) of the entries created at or after ``since`` (None: all), of one
+        ``metadata.task_type`` or all (the outcome rules of docs/scores.md)."""
+        return self._analysis.failures(since, task_type)
 
     def worker_stats(self) -> list[WorkerStats]:
         """Per worker: count, average rating, failures; best first (the seed's)."""

@@ -102,6 +102,15 @@ class StorageBackend(abc.ABC):
     """The driver's query parameter placeholder."""
 
     read_columns: str = COLUMNS
+    success_sql: str = "FALSE"
+    """SQL true for an entry that counts as a success (``docs/scores.md``)."""
+    failure_sql: str = "FALSE"
+    """SQL true for an entry that counts as a failure (``docs/scores.md``)."""
+
+    def json_text(self, key: str) -> str:
+        """SQL for ``metadata``'s top-level ``key`` as text (NULL when absent)."""
+        raise NotImplementedError
+
     """The SELECT list that reads an entry back as an ``EncodedRow``."""
 
     def encode_time(self, value: datetime) -> Any:
@@ -375,6 +384,79 @@ class StorageBackend(abc.ABC):
             ).fetchall()
         return list(rows)
 
+    def rating_counts_since(
+        self, connection: Any, since: datetime, task_id: str | None
+    ) -> list[tuple[str, int | None, int]]:
+        """``(feedback_type, rating, count)`` groups of the entries created at or after
+        ``since`` (of one task, or all), through the ``created_at`` index."""
+        params: list[Any] = [self.encode_time(to_utc(since))]
+        clause = f"created_at >= {self.placeholder}"
+        if task_id is not None:
+            clause += f" AND task_id = {self.placeholder}"
+            params.append(task_id)
+        return list(
+            connection.execute(
+                "SELECT feedback_type, rating, COUNT(*) FROM feedback "
+                f"WHERE {clause} GROUP BY feedback_type, rating",
+                params,
+            ).fetchall()
+        )
+
+    def _outcome_filter(self, since: datetime, task_type: str | None) -> tuple[str, list[Any]]:
+        clause = f"created_at >= {self.placeholder}"
+        params: list[Any] = [self.encode_time(to_utc(since))]
+        if task_type is not None:
+            clause += f" AND {self.json_text('task_type')} = {self.placeholder}"
+            params.append(task_type)
+        return clause, params
+
+    def outcome_counts(
+        self, connection: Any, since: datetime, task_type: str | None
+    ) -> tuple[int, int]:
+        """``(successes, failures)`` among the entries created at or after ``since`` (of
+        one ``metadata.task_type``, or all): the outcome rules of ``docs/scores.md``,
+        whether or not an entry names its worker."""
+        clause, params = self._outcome_filter(since, task_type)
+        row = connection.execute(
+            f"SELECT COUNT(*) FILTER (WHERE {self.success_sql}), "
+            f"COUNT(*) FILTER (WHERE {self.failure_sql}) FROM feedback "
+            f"WHERE {clause} AND feedback_type IN ('task_completion', 'error_report')",
+            params,
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    def failure_groups(
+        self, connection: Any, since: datetime, task_type: str | None
+    ) -> list[tuple[str, int, Any, str]]:
+        """The failures among the entries created at or after ``since`` (of one
+        ``metadata.task_type``, or all), by ``metadata.error_type`` (``"Unknown"`` when an
+        error report has none; ``"success: false"`` for completions that failed): ``(error
+        type, count, newest created_at, newest message)``, most first. The message is
+        ``metadata.error_message``, else the entry's content."""
+        clause, params = self._outcome_filter(since, task_type)
+        kind = (
+            f"CASE WHEN feedback_type = 'error_report' "
+            f"THEN coalesce({self.json_text('error_type')}, 'Unknown') "
+            "ELSE 'success: false' END"
+        )
+        message = f"coalesce({self.json_text('error_message')}, content)"
+        rows = connection.execute(
+            f"""SELECT error_type, failures, created_at, message FROM (
+                    SELECT error_type, message, created_at,
+                        COUNT(*) OVER (PARTITION BY error_type) AS failures,
+                        ROW_NUMBER() OVER (
+                            PARTITION BY error_type ORDER BY created_at DESC, id DESC
+                        ) AS place
+                    FROM (
+                        SELECT {kind} AS error_type, {message} AS message, created_at, id
+                        FROM feedback WHERE {clause} AND {self.failure_sql}
+                    ) AS failed
+                ) AS ranked
+                WHERE place = 1 ORDER BY failures DESC, error_type""",
+            params,
+        ).fetchall()
+        return [(str(t), int(n), parse_timestamp(at), str(m)) for t, n, at, m in rows]
+
     @abc.abstractmethod
     def worker_summary(self, connection: Any) -> list[tuple[str, int, float | None, int]]:
         """Per metadata ``worker_id``: ``(worker_id, count, average rating, failures)``,
@@ -425,8 +507,9 @@ class StorageBackend(abc.ABC):
     @abc.abstractmethod
     def rating_trend(
         self, connection: Any, since: datetime, by: str
-    ) -> list[tuple[str, float | None, int]]:
-        """Per ``by`` period ("day" or "week") since ``since``: ``(period, average, count)``."""
+    ) -> list[tuple[str, float | None, int, int]]:
+        """Per ``by`` period ("day" or "week") since ``since``: ``(period, average, count,
+        rated)``."""
 
     @abc.abstractmethod
     def execute(

@@ -92,6 +92,18 @@ class PostgresBackend(StorageBackend):
     rollup_rebuild = rollups.REBUILD
     encode_time = staticmethod(to_utc)
     read_columns = SELECT_COLUMNS
+    success_sql = (
+        "(feedback_type = 'task_completion' "
+        "AND coalesce(metadata->'success', 'true'::jsonb) = 'true'::jsonb)"
+    )
+    failure_sql = (
+        "(feedback_type = 'error_report' OR (feedback_type = 'task_completion' "
+        "AND metadata->'success' = 'false'::jsonb))"
+    )
+
+    def json_text(self, key: str) -> str:
+        """SQL for ``metadata``'s top-level ``key`` as text (NULL when absent)."""
+        return f"(metadata->>'{key}')"
 
     def __init__(
         self, url: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
@@ -451,7 +463,7 @@ class PostgresBackend(StorageBackend):
 
     def rating_trend(
         self, connection: psycopg.Connection[Any], since: datetime, by: str
-    ) -> list[tuple[str, float | None, int]]:
+    ) -> list[tuple[str, float | None, int, int]]:
         """Group by day, or by week (labelled with its Monday): the whole hours from the
         hourly rollup, the first, partial hour from the entries."""
         self._fold_many_deltas(connection)
@@ -465,7 +477,7 @@ class PostgresBackend(StorageBackend):
                 "next_hour_tz": next_hour,
             },
         ).fetchall()
-        return [(p, a, int(n)) for p, a, n in rows]
+        return [(p, a, int(n), int(r)) for p, a, n, r in rows]
 
     def follow_head(self, connection: psycopg.Connection[Any]) -> FollowPosition:
         """The position after the newest committed entry."""

@@ -334,7 +334,8 @@ WORKERS = f"""SELECT worker, entries, average, failures FROM (
     ) AS workers
     ORDER BY average IS NULL, average DESC, failures, entries DESC, worker"""
 
-TREND = f"""SELECT period, SUM(rating_sum)::float8 / NULLIF(SUM(rated), 0), SUM(entries)
+TREND = f"""SELECT period, SUM(rating_sum)::float8 / NULLIF(SUM(rated), 0), SUM(entries),
+        SUM(rated)
     FROM (
         SELECT to_char(date_trunc('{{unit}}', hour), 'YYYY-MM-DD') AS period, rating_sum,
                rated, entries

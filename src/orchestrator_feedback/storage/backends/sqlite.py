@@ -68,6 +68,18 @@ class SQLiteBackend(StorageBackend):
     rollup_checks = rollups.VERIFY
     rollup_rebuild = rollups.REBUILD
     encode_time = staticmethod(format_sqlite_timestamp)
+    success_sql = (
+        "(feedback_type = 'task_completion' "
+        "AND ifnull(json_type(metadata, '$.success'), 'true') = 'true')"
+    )
+    failure_sql = (
+        "(feedback_type = 'error_report' OR (feedback_type = 'task_completion' "
+        "AND json_type(metadata, '$.success') = 'false'))"
+    )
+
+    def json_text(self, key: str) -> str:
+        """SQL for ``metadata``'s top-level ``key`` as text (NULL when absent)."""
+        return f"CAST(metadata->>'$.{key}' AS TEXT)"
 
     def __init__(
         self, path: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
@@ -447,7 +459,7 @@ class SQLiteBackend(StorageBackend):
 
     def rating_trend(
         self, connection: sqlite3.Connection, since: datetime, by: str
-    ) -> list[tuple[str, float | None, int]]:
+    ) -> list[tuple[str, float | None, int, int]]:
         """Group by day (``YYYY-MM-DD``) or week (labelled with its Monday, ``YYYY-MM-DD``):
         the whole hours from the hourly rollup and its tail, the first, partial hour from
         the entries."""

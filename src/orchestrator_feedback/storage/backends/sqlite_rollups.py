@@ -230,7 +230,8 @@ WORKERS_WITH_TAIL = _with_tail(
 
 _DAY_SUMS = "SUM(rating_sum) AS rating_sum, SUM(rated) AS rated, SUM(entries) AS entries"
 _ROW_SUMS = "ifnull(SUM(rating), 0), COUNT(rating), COUNT(*)"
-TREND = f"""SELECT period, CAST(SUM(rating_sum) AS REAL) / NULLIF(SUM(rated), 0), SUM(entries)
+TREND = f"""SELECT period, CAST(SUM(rating_sum) AS REAL) / NULLIF(SUM(rated), 0), SUM(entries),
+        SUM(rated)
     FROM (
         SELECT {{period}} AS period, {_DAY_SUMS} FROM (
             SELECT substr(hour, 1, 10) AS day, rating_sum, rated, entries
@@ -248,8 +249,8 @@ TREND = f"""SELECT period, CAST(SUM(rating_sum) AS REAL) / NULLIF(SUM(rated), 0)
         ) GROUP BY 1
     )
     GROUP BY period ORDER BY period"""
-"""Average rating and count per ``{period}`` (an expression of ``day``) since ``:since``:
-the whole hours from ``:hour`` on from the rollup and the tail, the partial hour before
+"""Average rating, count and rated count per ``{period}`` (an expression of ``day``) since
+``:since``: the whole hours from ``:hour`` on from the rollup and the tail, the partial hour before
 ``:next_hour`` from the entries."""
 TAIL_SIZE = f"SELECT ifnull(max(rowid), 0) - {_MARK} FROM feedback"
 """How far the newest row is above the mark: at most that many rows in the tail."""
