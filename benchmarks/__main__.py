@@ -18,6 +18,7 @@ from benchmarks import (
     plugins,
     postgres,
     privacy,
+    report,
     rollups,
     store,
 )
@@ -39,6 +40,7 @@ def main() -> None:
             privacy,
             cli,
             metrics,
+            report,
             follow,
             postgres,
             adapters,

@@ -6,7 +6,16 @@ import sqlite3
 
 import click
 
-from orchestrator_feedback.cli import analysis, entries, metrics, plugins, scores, transfer, watch
+from orchestrator_feedback.cli import (
+    analysis,
+    entries,
+    metrics,
+    plugins,
+    report,
+    scores,
+    transfer,
+    watch,
+)
 from orchestrator_feedback.cli.common import Settings
 
 __all__ = ["cli", "main"]
@@ -35,7 +44,7 @@ def cli(context: click.Context, database: str | None, config_path: str | None) -
     context.obj = Settings(database, config_path)
 
 
-for module in (entries, analysis, scores, watch, metrics, transfer, plugins):
+for module in (entries, analysis, scores, report, watch, metrics, transfer, plugins):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -159,10 +159,7 @@ def failures(
             "successes": report.successes,
             "failures": report.failures,
             "success_rate": report.success_rate,
-            "by_error_type": [
-                dict(zip(FIELDS, row, strict=True))
-                for row in rows
-            ],
+            "by_error_type": [dict(zip(FIELDS, row, strict=True)) for row in rows],
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return

@@ -102,6 +102,8 @@ class StorageBackend(abc.ABC):
     """The driver's query parameter placeholder."""
 
     read_columns: str = COLUMNS
+    window_table: str = "feedback"
+    """The entries table as the queries over a period of ``created_at`` name it."""
     success_sql: str = "FALSE"
     """SQL true for an entry that counts as a success (``docs/scores.md``)."""
     failure_sql: str = "FALSE"
@@ -396,7 +398,7 @@ class StorageBackend(abc.ABC):
             params.append(task_id)
         return list(
             connection.execute(
-                "SELECT feedback_type, rating, COUNT(*) FROM feedback "
+                f"SELECT feedback_type, rating, COUNT(*) FROM {self.window_table} "
                 f"WHERE {clause} GROUP BY feedback_type, rating",
                 params,
             ).fetchall()
@@ -419,7 +421,7 @@ class StorageBackend(abc.ABC):
         clause, params = self._outcome_filter(since, task_type)
         row = connection.execute(
             f"SELECT COUNT(*) FILTER (WHERE {self.success_sql}), "
-            f"COUNT(*) FILTER (WHERE {self.failure_sql}) FROM feedback "
+            f"COUNT(*) FILTER (WHERE {self.failure_sql}) FROM {self.window_table} "
             f"WHERE {clause} AND feedback_type IN ('task_completion', 'error_report')",
             params,
         ).fetchone()
@@ -449,7 +451,7 @@ class StorageBackend(abc.ABC):
                         ) AS place
                     FROM (
                         SELECT {kind} AS error_type, {message} AS message, created_at, id
-                        FROM feedback WHERE {clause} AND {self.failure_sql}
+                        FROM {self.window_table} WHERE {clause} AND {self.failure_sql}
                     ) AS failed
                 ) AS ranked
                 WHERE place = 1 ORDER BY failures DESC, error_type""",

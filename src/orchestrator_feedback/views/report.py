@@ -1,0 +1,162 @@
+"""``orchestrator-feedback report``: one self-contained HTML page of a period's feedback.
+
+A view, never a second computation: every number comes from the store's own answers (the
+same the command line prints): ``get_summary(since=...)`` for the cards, the rating
+distribution and the types; ``failures(...)`` for the success rate and the failures by
+error type; ``trends(days)`` for the trend; ``worker_scores(...)`` for the leaderboard.
+The page is rendered by Jinja2 with autoescaping, its charts are inline SVG
+(``charts.py``), and it needs no network, font or script to be read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import attrs
+import jinja2
+
+from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.models import FeedbackType
+from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
+from orchestrator_feedback.storage import FeedbackStorage
+from orchestrator_feedback.summaries import (
+    FailureReport,
+    FeedbackSummary,
+    TrendPoint,
+    WorkerScore,
+)
+from orchestrator_feedback.views import charts
+
+__all__ = ["Report", "build_report", "render_report", "write_report"]
+
+
+@attrs.frozen
+class Report:
+    """What the page shows, as the store answered it."""
+
+    generated_at: datetime
+    since: datetime
+    days: int
+    task_type: str | None
+    half_life: timedelta | None
+    summary: FeedbackSummary
+    outcomes: FailureReport
+    trend: list[TrendPoint]
+    workers: list[WorkerScore]
+    newest_at: datetime | None
+
+
+def build_report(
+    storage: FeedbackStorage,
+    *,
+    days: int = 30,
+    task_type: str | None = None,
+    half_life: timedelta | None = None,
+) -> Report:
+    """Ask the store for the last ``days`` days; ``task_type`` narrows the outcomes, the
+    failures and the leaderboard (the entries' counts, ratings and trend cover every type);
+    ``half_life`` decays the leaderboard's scores (docs/scores.md)."""
+    if type(days) is not int or not 1 <= days <= MAX_RETENTION_DAYS:
+        raise FeedbackValidationError(
+            "days", days, f"must be a whole number from 1 to {MAX_RETENTION_DAYS:,}"
+        )
+    now = datetime.now(UTC)
+    since = now - timedelta(days=days)
+    return Report(
+        generated_at=now,
+        since=since,
+        days=days,
+        task_type=task_type,
+        half_life=half_life,
+        summary=storage.get_summary(since=since),
+        outcomes=storage.failures(since=since, task_type=task_type),
+        trend=storage.trends(days=days),
+        workers=storage.worker_scores(task_type=task_type, since=since, half_life=half_life),
+        newest_at=storage.newest_created_at(),
+    )
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("orchestrator_feedback.views", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["percent"] = lambda value, places=1: (
+        "–" if value is None else f"{value:.{places}%}"
+    )
+    environment.filters["number"] = lambda value, places=0: (
+        "–" if value is None else f"{value:,.{places}f}"
+    )
+    return environment
+
+
+def _half_life_text(half_life: timedelta | None) -> str:
+    if half_life is None:
+        return "no decay"
+    days = half_life.total_seconds() / 86_400
+    return f"half-life {days:g} days"
+
+
+def render_report(report: Report) -> str:
+    """The page, as one HTML string."""
+    first: date = report.since.date()
+    last: date = report.generated_at.date()
+    summary = report.summary
+    rated = sum(summary.rating_distribution.values())
+    failures = report.outcomes.failures
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            report=report,
+            first=first,
+            last=last,
+            half_life=_half_life_text(report.half_life),
+            rated=rated,
+            types=[
+                (kind.value, count, count / summary.total_count if summary.total_count else None)
+                for kind, count in summary.feedback_by_type.items()
+                if count
+            ],
+            trend=charts.trend_chart(report.trend, first, last),
+            leaderboard=charts.interval_chart(report.workers[:40]),
+            failure_bars=charts.bar_chart(
+                [
+                    (
+                        group.error_type,
+                        group.count,
+                        f"{group.count:,} ({group.count / failures:.0%})",
+                    )
+                    for group in report.outcomes.groups[:15]
+                ]
+            ),
+            rating_bars=charts.bar_chart(
+                [
+                    (f"{'★' * value} {value}", count, f"{count:,}")
+                    for value, count in sorted(summary.rating_distribution.items(), reverse=True)
+                ],
+                left=110,
+            ),
+            types_of=FeedbackType,
+        )
+    )
+
+
+def write_report(
+    storage: FeedbackStorage,
+    path: str | Path,
+    *,
+    days: int = 30,
+    task_type: str | None = None,
+    half_life: timedelta | None = None,
+) -> int:
+    """Write the page for the last ``days`` days to ``path``; return its size in bytes."""
+    page = render_report(
+        build_report(storage, days=days, task_type=task_type, half_life=half_life)
+    ).encode("utf-8")
+    Path(path).write_bytes(page)
+    return len(page)
