@@ -2,8 +2,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Airflow in a virtual environment of its own: its pins would fight our dev tools'.
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+AIRFLOW_VERSION ?= 3.3.*
 
-.PHONY: demo test lint bench fuzz clean
+.PHONY: demo test test-airflow lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +26,20 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+$(AIRFLOW_STAMP):
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet 'apache-airflow==$(AIRFLOW_VERSION)'
+	touch $(AIRFLOW_STAMP)
+
+# Our package installed as users install it (a wheel, not editable), anew each run; then
+# the tests that drive the real Airflow through it.
+test-airflow: $(STAMP) $(AIRFLOW_STAMP)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet .
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	ORCHESTRATOR_FEEDBACK_AIRFLOW_PYTHON=$(CURDIR)/$(AIRFLOW_VENV)/bin/python \
+		$(BIN)/python -m pytest -q tests/adapters/test_airflow_dag.py
+
 fuzz: $(STAMP)
 	ORCHESTRATOR_FEEDBACK_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q tests/storage/test_import_fuzz.py
 
@@ -29,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(AIRFLOW_VENV) build *.egg-info src/*.egg-info

@@ -11,6 +11,7 @@ from pathlib import Path
 from benchmarks import (
     adapters,
     advice,
+    airflow,
     background,
     cli,
     follow,
@@ -44,6 +45,7 @@ def main() -> None:
             follow,
             postgres,
             adapters,
+            airflow,
         ):
             for line in suite.run(Path(workdir), quick=quick):
                 print(line, flush=True)
