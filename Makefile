@@ -7,7 +7,11 @@ AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 AIRFLOW_VERSION ?= 3.3.*
 
-.PHONY: demo test test-airflow lint bench fuzz clean
+# The projects users compare us with, in a virtual environment of their own (make bench-peers).
+PEERS_VENV := .venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed
+
+.PHONY: demo test test-airflow lint bench bench-peers fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +44,16 @@ test-airflow: $(STAMP) $(AIRFLOW_STAMP)
 	ORCHESTRATOR_FEEDBACK_AIRFLOW_PYTHON=$(CURDIR)/$(AIRFLOW_VENV)/bin/python \
 		$(BIN)/python -m pytest -q tests/adapters/test_airflow_dag.py
 
+$(PEERS_STAMP):
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install --quiet 'mlflow-skinny==3.17.*' sqlalchemy alembic 'dagster==1.13.*'
+	touch $(PEERS_STAMP)
+
+# Not part of make test or CI: about 250 MB of other projects, and ten minutes.
+bench-peers: $(STAMP) $(PEERS_STAMP)
+	$(BIN)/python -m benchmarks.peers --peers-python $(PEERS_VENV)/bin/python
+
 fuzz: $(STAMP)
 	ORCHESTRATOR_FEEDBACK_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q tests/storage/test_import_fuzz.py
 
@@ -47,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(AIRFLOW_VENV) $(PEERS_VENV) build *.egg-info src/*.egg-info
