@@ -145,15 +145,18 @@ class FeedbackListener:
     def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
         """A try succeeded: ``task_completed``."""
         del previous_state
+        self._completed(task_instance, success=True, metadata=_metadata(task_instance))
+
+    def _completed(self, task_instance: Any, *, success: bool, metadata: dict[str, Any]) -> None:
         self._fire(
             "task_completed",
             task_instance,
             task_id=task_key(task_instance),
             worker_id=getattr(task_instance, "hostname", None),
-            success=True,
+            success=success,
             execution_time=_seconds(task_instance),
             output_quality=None,
-            metadata=_metadata(task_instance),
+            metadata=metadata,
         )
 
     @hookimpl
@@ -169,16 +172,8 @@ class FeedbackListener:
         will_retry = _text(getattr(task_instance, "state", None)) == _UP_FOR_RETRY
         metadata = {**_metadata(task_instance), "will_retry": will_retry}
         if will_retry:
-            self._fire(
-                "task_completed",
-                task_instance,
-                task_id=task_key(task_instance),
-                worker_id=getattr(task_instance, "hostname", None),
-                success=False,
-                execution_time=_seconds(task_instance),
-                output_quality=None,
-                metadata={**metadata, "error_type": error_type, "error_message": message},
-            )
+            details = {"error_type": error_type, "error_message": message}
+            self._completed(task_instance, success=False, metadata={**metadata, **details})
             return
         self._fire(
             "task_failed",

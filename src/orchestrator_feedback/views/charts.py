@@ -274,4 +274,5 @@ def bar_chart(
         Bar(label, value, text, left, top + n * row_height, plot * value / largest)
         for n, (label, value, text) in enumerate(items)
     ]
-    return BarChart(width, top + row_height * len(bars) + 8, left, top, row_height, bars)
+    # 28 below the bars for the axis caption
+    return BarChart(width, top + row_height * len(bars) + 28, left, top, row_height, bars)

@@ -489,6 +489,22 @@ class StorageBackend(abc.ABC):
     def follow_position_of(self, connection: Any, feedback_id: str) -> FollowPosition | None:
         """The position just after the entry with this id; None when no entry has it."""
 
+    def follow_clauses(self, where: FollowFilter) -> tuple[str, list[Any]]:
+        """``where`` as `` AND ...`` conditions on the entries' columns, with parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        created = where.created_after
+        for clause, value in (
+            ("feedback_type = {}", where.feedback_type and where.feedback_type.value),
+            (f"{self.json_text('worker_id')} = {{}}", where.worker_id),
+            (f"{self.json_text('task_type')} = {{}}", where.task_type),
+            ("created_at > {}", None if created is None else self.encode_time(created)),
+        ):
+            if value is not None:
+                clauses.append(clause.format(self.placeholder))
+                params.append(value)
+        return "".join(f" AND {clause}" for clause in clauses), params
+
     @abc.abstractmethod
     def follow_read(
         self,

@@ -498,7 +498,9 @@ class PostgresBackend(StorageBackend):
         limit: int,
     ) -> tuple[list[FeedbackEntry], FollowPosition]:
         """New entries in the commit log's order; see ``postgres_follow``."""
-        return following.read(connection, after, upto, where, limit, SELECT_COLUMNS)
+        return following.read(
+            connection, after, upto, where, limit, SELECT_COLUMNS, self.follow_clauses(where)
+        )
 
     def change_signal(self) -> following.ListenSignal:
         """``LISTEN`` on a connection of its own, polling where that fails."""

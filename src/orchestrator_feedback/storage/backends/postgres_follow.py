@@ -100,22 +100,6 @@ def position_of(connection: Any, feedback_id: str) -> FollowPosition | None:
     return FollowPosition(0, 0) if row is None else FollowPosition(row[0], row[1])
 
 
-def _filter(where: FollowFilter) -> tuple[str, list[object]]:
-    clauses: list[str] = []
-    params: list[object] = []
-    for clause, value in (
-        ("f.feedback_type = %s", where.feedback_type and where.feedback_type.value),
-        ("f.metadata->>'worker_id' = %s", where.worker_id),
-        ("f.metadata->>'task_type' = %s", where.task_type),
-        ("f.created_at > %s", where.created_after),
-        (f"c.committed_at > %s - {_CLOCK_SLACK}", where.created_after),
-    ):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    return "".join(f" AND {clause}" for clause in clauses), params
-
-
 def read(
     connection: Any,
     after: FollowPosition,
@@ -123,6 +107,7 @@ def read(
     where: FollowFilter,
     limit: int,
     columns: str,
+    conditions: tuple[str, list[object]],
 ) -> tuple[list[FeedbackEntry], FollowPosition]:
     """Up to ``limit`` entries matching ``where`` committed after ``after`` (and not after
     ``upto``), in commit order, with the position after them. ``columns`` is the entry's
@@ -131,7 +116,10 @@ def read(
     stop = head(connection)
     if upto is not None:
         stop = min(stop, upto)
-    clause, params = _filter(where)
+    clause, params = conditions
+    if where.created_after is not None:  # only commits numbered since then can hold them
+        clause += f" AND c.committed_at > %s - {_CLOCK_SLACK}"
+        params = [*params, where.created_after]
     rows = connection.execute(
         f"""SELECT c.seq, u.ord, {columns} FROM feedback_follow_commits c
             CROSS JOIN LATERAL unnest(c.ids) WITH ORDINALITY AS u(entry_id, ord)

@@ -518,7 +518,9 @@ class SQLiteBackend(StorageBackend):
         limit: int,
     ) -> tuple[list[FeedbackEntry], FollowPosition]:
         """New entries in rowid (commit) order; see ``sqlite_follow``."""
-        return following.read(connection, after, upto, where, limit, COLUMNS)
+        return following.read(
+            connection, after, upto, where, limit, COLUMNS, self.follow_clauses(where)
+        )
 
     def change_signal(self) -> following.DataVersionSignal:
         """A watch on ``PRAGMA data_version`` from a read-only connection of its own."""

@@ -44,21 +44,6 @@ _DELETIONS_SINCE = (
 _HEAD = "SELECT ifnull(max(rowid), 0) FROM feedback"
 
 
-def _filter(where: FollowFilter) -> tuple[str, list[object]]:
-    clauses: list[str] = []
-    params: list[object] = []
-    for clause, value in (
-        ("feedback_type = ?", where.feedback_type and where.feedback_type.value),
-        ("CAST(metadata->>'$.worker_id' AS TEXT) = ?", where.worker_id),
-        ("CAST(metadata->>'$.task_type' AS TEXT) = ?", where.task_type),
-        ("created_at > ?", where.created_after and format_sqlite_timestamp(where.created_after)),
-    ):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    return "".join(f" AND {clause}" for clause in clauses), params
-
-
 def head(connection: sqlite3.Connection) -> FollowPosition:
     """The position after the newest committed entry."""
     return _in_snapshot(
@@ -89,9 +74,10 @@ def read(
     where: FollowFilter,
     limit: int,
     columns: str,
+    conditions: tuple[str, list[object]],
 ) -> tuple[list[FeedbackEntry], FollowPosition]:
-    """Up to ``limit`` entries matching ``where`` committed after ``after`` (and not after
-    ``upto``), in commit order, with the position after them."""
+    """Up to ``limit`` entries matching ``where`` (as SQL ``conditions``) committed after
+    ``after`` (and not after ``upto``), in commit order, with the position after them."""
 
     def take() -> tuple[list[FeedbackEntry], FollowPosition]:
         generation, floor = connection.execute(
@@ -108,7 +94,7 @@ def read(
         stop = connection.execute(_HEAD).fetchone()[0]
         if upto is not None:
             stop = min(stop, upto.major)
-        clause, params = _filter(where)
+        clause, params = conditions
         rows = connection.execute(
             f"SELECT rowid, {columns} FROM feedback WHERE rowid > ? AND rowid <= ?{clause} "
             "ORDER BY rowid LIMIT ?",
