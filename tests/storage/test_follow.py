@@ -273,3 +273,17 @@ def test_a_follower_restarted_resumes_from_the_last_entry_it_handled(
         resumed = again.follow(since=handled[-1].id, poll=0.05)
         assert [next(resumed).task_id for _ in range(2)] == ["t2", "t3"]
         resumed.close()
+
+
+def test_imported_entries_are_followed_like_any_other(
+    storage: FeedbackStorage, make_entry: Make, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.jsonl"
+    with FeedbackStorage(tmp_path / "source.db") as other:
+        other.create_many([make_entry(task_id=f"imported-{n}") for n in range(3)])
+        other.export_jsonl(source)
+    follower = Follower(storage.follow(poll=0.05))
+    time.sleep(0.2)
+    assert storage.import_jsonl(source) == 3
+    assert sorted(e.task_id for e in follower.take(3)) == [f"imported-{n}" for n in range(3)]
+    assert follower.nothing_more(0.3)

@@ -11,6 +11,7 @@ from typing import Any
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import FeedbackType, to_utc
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
+from orchestrator_feedback.storage.backends import periods
 from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.summaries import (
     FailureGroup,
@@ -55,7 +56,7 @@ class Analysis:
         start = _moment("since", since)
         return summary_of(
             self._transactions.read(
-                lambda connection: backend.rating_counts_since(connection, start, task_id)
+                lambda connection: periods.rating_counts_since(backend, connection, start, task_id)
             )
         )
 
@@ -68,8 +69,8 @@ class Analysis:
         backend = self._backend
 
         def read(connection: Any) -> FailureReport:
-            successes, failures = backend.outcome_counts(connection, start, task_type)
-            groups = backend.failure_groups(connection, start, task_type)
+            successes, failures = periods.outcome_counts(backend, connection, start, task_type)
+            groups = periods.failure_groups(backend, connection, start, task_type)
             return FailureReport(successes, failures, [FailureGroup(*g) for g in groups])
 
         return self._transactions.read(read)

@@ -17,7 +17,6 @@ from typing import Any, Self, overload
 
 from orchestrator_feedback.errors import (
     FeedbackError,
-    FeedbackValidationError,
 )
 from orchestrator_feedback.forks import renew_after_fork
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType
@@ -49,6 +48,7 @@ from orchestrator_feedback.storage.options import (
     writer_options,
 )
 from orchestrator_feedback.storage.pseudonym_keys import refuse_another_secret
+from orchestrator_feedback.storage.reads import Reads
 from orchestrator_feedback.storage.scoring import Scoring
 from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.storage.transfer import BulkTransfer, Target
@@ -130,14 +130,15 @@ class FeedbackStorage:
         self._bulk = BulkTransfer(self._transactions, self._privacy, history=history)
         self._analysis = Analysis(self._transactions)
         self._scoring = Scoring(self._transactions, self._listeners, score_refresh)
-        self._following = Following(self._transactions, self._reveal)
+        self._reads = Reads(self._transactions, self._privacy)
+        self._following = Following(self._transactions, self._reads.reveal)
         self._deletions = Deletions(
             self._transactions,
             privacy=self._privacy,
             retention=retention,
             history=history,
-            user_filter=lambda user_id: self._filter(user_id=user_id),
-            reveal=self._reveal,
+            user_filter=lambda user_id: self._reads.filter(user_id=user_id),
+            reveal=self._reads.reveal,
         )
         renew_after_fork(self)  # a forked child leaves the parent's connections alone
 
@@ -249,32 +250,21 @@ class FeedbackStorage:
     def get_history(self, feedback_id: str) -> list[FeedbackEntry]:
         """Every version of an entry, oldest first: the previous versions kept by
         ``update`` and ``delete``, then the current one if it still exists."""
-        check_id(feedback_id)
-        backend = self._backend
-
-        def versions(connection: Any) -> list[FeedbackEntry]:
-            found = backend.history(connection, feedback_id)
-            current = backend.get(connection, feedback_id)
-            return [*found, current] if current is not None else found
-
-        return self._reveal(self._transactions.read(versions))
+        return self._reads.history(check_id(feedback_id))
 
     # -- reading -----------------------------------------------------------------------
 
     def get(self, feedback_id: str) -> FeedbackEntry | None:
         """Return the entry with this id, or None."""
-        check_id(feedback_id)
-        backend = self._backend
-        entry = self._transactions.read(lambda connection: backend.get(connection, feedback_id))
-        return entry if entry is None or self._privacy is None else self._reveal([entry])[0]
+        return self._reads.get(check_id(feedback_id))
 
     def get_by_task(self, task_id: str) -> list[FeedbackEntry]:
         """Return every entry of a task, oldest first."""
-        return self._select(FeedbackFilter(task_id=check_id(task_id)))
+        return self._reads.select(FeedbackFilter(task_id=check_id(task_id)))
 
     def get_by_type(self, feedback_type: FeedbackType | str) -> list[FeedbackEntry]:
         """Return every entry of a type, oldest first."""
-        return self._select(FeedbackFilter(feedback_type=feedback_type))
+        return self._reads.select(FeedbackFilter(feedback_type=feedback_type))
 
     def get_filtered(
         self,
@@ -293,7 +283,7 @@ class FeedbackStorage:
         ``created_after`` is inclusive, ``created_before`` exclusive; ``limit=None``
         returns every match.
         """
-        where = self._filter(
+        where = self._reads.filter(
             task_id=task_id,
             feedback_type=feedback_type,
             user_id=user_id,
@@ -303,38 +293,19 @@ class FeedbackStorage:
             created_before=created_before,
         )
         check_page(limit, offset)
-        return self._select(where, limit, offset)
+        return self._reads.select(where, limit, offset)
 
     def count(self, **filters: Any) -> int:
         """Return how many entries match the ``get_filtered`` filters given."""
-        where = self._filter(**filters)
-        backend = self._backend
-        return self._transactions.read(lambda connection: backend.count(connection, where))
+        return self._reads.count(self._reads.filter(**filters))
 
     def get_all(self) -> list[FeedbackEntry]:
         """Return every entry, oldest first (see ``iter_all`` for large stores)."""
-        return self._select(ALL)
-
-    def _select(
-        self, where: FeedbackFilter, limit: int | None = None, offset: int = 0
-    ) -> list[FeedbackEntry]:
-        backend = self._backend
-        return self._reveal(
-            self._transactions.read(
-                lambda connection: backend.select(connection, where, limit, offset)
-            )
-        )
+        return self._reads.select(ALL)
 
     def iter_all(self, **filters: Any) -> Iterator[FeedbackEntry]:
         """Yield every entry (or the matching ones), oldest first, in constant memory."""
-        where = self._filter(**filters)
-        backend = self._backend
-        entries = self._transactions.iterate(lambda connection: backend.iterate(connection, where))
-        if self._privacy is None or not self._privacy.encrypted_keys:
-            yield from entries
-        else:
-            for entry in entries:
-                yield self._reveal([entry])[0]
+        return self._reads.iterate(self._reads.filter(**filters))
 
     def follow(
         self,
@@ -519,18 +490,3 @@ class FeedbackStorage:
         """Store entries from any iterable (another store's ``iter_all()``, say) in one
         transaction, by the bulk path; return how many were written."""
         return self._bulk.import_entries(entries, on_conflict, dry_run=dry_run)
-
-    # -- privacy on the way in and out ---------------------------------------------------
-
-    def _filter(self, **filters: Any) -> FeedbackFilter:
-        """A ``FeedbackFilter``; a user id is turned into its stored (pseudonymous) form."""
-        user_id = filters.get("user_id")
-        if user_id is not None and self._privacy is not None:
-            if type(user_id) is not str:
-                raise FeedbackValidationError("user_id", user_id, "must be a string")
-            filters["user_id"] = self._privacy.pseudonym(user_id)
-        return FeedbackFilter(**filters)
-
-    def _reveal(self, entries: list[FeedbackEntry]) -> list[FeedbackEntry]:
-        """Decrypt what the privacy policy encrypted, on entries read back."""
-        return entries if self._privacy is None else self._privacy.reveal(entries)

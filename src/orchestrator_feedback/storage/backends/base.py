@@ -11,7 +11,7 @@ import abc
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from orchestrator_feedback.errors import (
     FeedbackError,
@@ -30,6 +30,11 @@ from orchestrator_feedback.serialization import (
     entry_from_row,
     entry_to_row,
     parse_timestamp,
+)
+from orchestrator_feedback.storage.backends.follow_api import (
+    ChangeSignal,
+    FollowSQL,
+    follow_conditions,
 )
 from orchestrator_feedback.storage.backends.values import (
     ALL,
@@ -51,6 +56,7 @@ __all__ = [
     "FeedbackFilter",
     "FollowFilter",
     "FollowPosition",
+    "FollowSQL",
     "OnConflict",
     "QueryRow",
     "ScoreDay",
@@ -61,16 +67,6 @@ __all__ = [
 
 COLUMNS = ", ".join(ENTRY_FIELDS)
 """The entry columns of ``feedback`` and ``feedback_history``, in ``EncodedRow`` order."""
-
-
-class ChangeSignal(Protocol):
-    """A watch for commits made by any process, for ``follow``."""
-
-    def wait(self, timeout: float) -> bool:
-        """Wait at most ``timeout`` seconds; True when new commits may be there to read."""
-
-    def close(self) -> None:
-        """Stop watching and free what the watch held."""
 
 
 _LEFT_TO_THE_PARENT: list[object] = []
@@ -102,6 +98,8 @@ class StorageBackend(abc.ABC):
     """The driver's query parameter placeholder."""
 
     read_columns: str = COLUMNS
+    follow_sql: FollowSQL
+    """The dialect's commit order for ``follow`` (a module, see ``FollowSQL``)."""
     window_table: str = "feedback"
     """The entries table as the queries over a period of ``created_at`` name it."""
     success_sql: str = "FALSE"
@@ -386,79 +384,6 @@ class StorageBackend(abc.ABC):
             ).fetchall()
         return list(rows)
 
-    def rating_counts_since(
-        self, connection: Any, since: datetime, task_id: str | None
-    ) -> list[tuple[str, int | None, int]]:
-        """``(feedback_type, rating, count)`` groups of the entries created at or after
-        ``since`` (of one task, or all), through the ``created_at`` index."""
-        params: list[Any] = [self.encode_time(to_utc(since))]
-        clause = f"created_at >= {self.placeholder}"
-        if task_id is not None:
-            clause += f" AND task_id = {self.placeholder}"
-            params.append(task_id)
-        return list(
-            connection.execute(
-                f"SELECT feedback_type, rating, COUNT(*) FROM {self.window_table} "
-                f"WHERE {clause} GROUP BY feedback_type, rating",
-                params,
-            ).fetchall()
-        )
-
-    def _outcome_filter(self, since: datetime, task_type: str | None) -> tuple[str, list[Any]]:
-        clause = f"created_at >= {self.placeholder}"
-        params: list[Any] = [self.encode_time(to_utc(since))]
-        if task_type is not None:
-            clause += f" AND {self.json_text('task_type')} = {self.placeholder}"
-            params.append(task_type)
-        return clause, params
-
-    def outcome_counts(
-        self, connection: Any, since: datetime, task_type: str | None
-    ) -> tuple[int, int]:
-        """``(successes, failures)`` among the entries created at or after ``since`` (of
-        one ``metadata.task_type``, or all): the outcome rules of ``docs/scores.md``,
-        whether or not an entry names its worker."""
-        clause, params = self._outcome_filter(since, task_type)
-        row = connection.execute(
-            f"SELECT COUNT(*) FILTER (WHERE {self.success_sql}), "
-            f"COUNT(*) FILTER (WHERE {self.failure_sql}) FROM {self.window_table} "
-            f"WHERE {clause} AND feedback_type IN ('task_completion', 'error_report')",
-            params,
-        ).fetchone()
-        return int(row[0] or 0), int(row[1] or 0)
-
-    def failure_groups(
-        self, connection: Any, since: datetime, task_type: str | None
-    ) -> list[tuple[str, int, Any, str]]:
-        """The failures among the entries created at or after ``since`` (of one
-        ``metadata.task_type``, or all), by ``metadata.error_type`` (``"Unknown"`` when an
-        error report has none; ``"success: false"`` for completions that failed): ``(error
-        type, count, newest created_at, newest message)``, most first. The message is
-        ``metadata.error_message``, else the entry's content."""
-        clause, params = self._outcome_filter(since, task_type)
-        kind = (
-            f"CASE WHEN feedback_type = 'error_report' "
-            f"THEN coalesce({self.json_text('error_type')}, 'Unknown') "
-            "ELSE 'success: false' END"
-        )
-        message = f"coalesce({self.json_text('error_message')}, content)"
-        rows = connection.execute(
-            f"""SELECT error_type, failures, created_at, message FROM (
-                    SELECT error_type, message, created_at,
-                        COUNT(*) OVER (PARTITION BY error_type) AS failures,
-                        ROW_NUMBER() OVER (
-                            PARTITION BY error_type ORDER BY created_at DESC, id DESC
-                        ) AS place
-                    FROM (
-                        SELECT {kind} AS error_type, {message} AS message, created_at, id
-                        FROM {self.window_table} WHERE {clause} AND {self.failure_sql}
-                    ) AS failed
-                ) AS ranked
-                WHERE place = 1 ORDER BY failures DESC, error_type""",
-            params,
-        ).fetchall()
-        return [(str(t), int(n), parse_timestamp(at), str(m)) for t, n, at, m in rows]
-
     @abc.abstractmethod
     def worker_summary(self, connection: Any) -> list[tuple[str, int, float | None, int]]:
         """Per metadata ``worker_id``: ``(worker_id, count, average rating, failures)``,
@@ -481,31 +406,14 @@ class StorageBackend(abc.ABC):
         row = connection.execute("SELECT MAX(created_at) FROM feedback").fetchone()
         return None if row is None or row[0] is None else parse_timestamp(row[0])
 
-    @abc.abstractmethod
     def follow_head(self, connection: Any) -> FollowPosition:
         """The position after the newest committed entry."""
+        return self.follow_sql.head(connection)
 
-    @abc.abstractmethod
     def follow_position_of(self, connection: Any, feedback_id: str) -> FollowPosition | None:
         """The position just after the entry with this id; None when no entry has it."""
+        return self.follow_sql.position_of(connection, feedback_id)
 
-    def follow_clauses(self, where: FollowFilter) -> tuple[str, list[Any]]:
-        """``where`` as `` AND ...`` conditions on the entries' columns, with parameters."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        created = where.created_after
-        for clause, value in (
-            ("feedback_type = {}", where.feedback_type and where.feedback_type.value),
-            (f"{self.json_text('worker_id')} = {{}}", where.worker_id),
-            (f"{self.json_text('task_type')} = {{}}", where.task_type),
-            ("created_at > {}", None if created is None else self.encode_time(created)),
-        ):
-            if value is not None:
-                clauses.append(clause.format(self.placeholder))
-                params.append(value)
-        return "".join(f" AND {clause}" for clause in clauses), params
-
-    @abc.abstractmethod
     def follow_read(
         self,
         connection: Any,
@@ -517,6 +425,10 @@ class StorageBackend(abc.ABC):
         """Up to ``limit`` entries matching ``where`` committed after ``after`` and not
         after ``upto`` (None: no bound), in commit order, and the position after them: past
         every entry committed so far when fewer than ``limit`` matched."""
+        conditions = follow_conditions(self, where)
+        return self.follow_sql.read(
+            connection, after, upto, where, limit, self.read_columns, conditions
+        )
 
     @abc.abstractmethod
     def change_signal(self) -> ChangeSignal:

@@ -8,28 +8,24 @@ encoding and decoding code is shared; the server stores ``timestamptz`` and ``js
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator_feedback.errors import (
-    DuplicateFeedbackError,
     FeedbackError,
     PoolTimeoutError,
     SchemaVersionError,
     StorageClosedError,
 )
-from orchestrator_feedback.models import FeedbackEntry, to_utc
+from orchestrator_feedback.models import to_utc
 from orchestrator_feedback.serialization import EncodedRow, entries_from_rows
 from orchestrator_feedback.storage.backends import postgres_follow as following
 from orchestrator_feedback.storage.backends import postgres_rollups as rollups
 from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
     FeedbackFilter,
-    FollowFilter,
-    FollowPosition,
     OnConflict,
     QueryRow,
     ScoreDay,
@@ -55,6 +51,7 @@ except ImportError as missing:  # pragma: no cover - exercised only without the 
 from orchestrator_feedback.storage.backends.postgres_guard import run_guarded
 from orchestrator_feedback.storage.backends.postgres_rows import (
     CopyStream,
+    duplicate_error,
     hide_password,
     row_params,
 )
@@ -80,7 +77,6 @@ _UPDATE = (
 )
 _ORDER = " ORDER BY created_at, id"
 _MIGRATION_LOCK = 7_362_810_441  # pg_advisory_xact_lock key: "feedback schema"
-_DUPLICATE_KEY = re.compile(r"Key \(id\)=\((.*)\) already exists", re.DOTALL)
 
 
 class PostgresBackend(StorageBackend):
@@ -92,18 +88,10 @@ class PostgresBackend(StorageBackend):
     rollup_rebuild = rollups.REBUILD
     encode_time = staticmethod(to_utc)
     read_columns = SELECT_COLUMNS
-    success_sql = (
-        "(feedback_type = 'task_completion' "
-        "AND coalesce(metadata->'success', 'true'::jsonb) = 'true'::jsonb)"
-    )
-    failure_sql = (
-        "(feedback_type = 'error_report' OR (feedback_type = 'task_completion' "
-        "AND metadata->'success' = 'false'::jsonb))"
-    )
-
-    def json_text(self, key: str) -> str:
-        """SQL for ``metadata``'s top-level ``key`` as text (NULL when absent)."""
-        return f"(metadata->>'{key}')"
+    follow_sql = following
+    success_sql = following.SUCCESS
+    failure_sql = following.FAILURE
+    json_text = staticmethod(following.json_text)
 
     def __init__(
         self, url: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
@@ -308,7 +296,7 @@ class PostgresBackend(StorageBackend):
                 return self._copy(connection, "feedback", rows)
             return self._merge(connection, rows, on_conflict)
         except pg_errors.UniqueViolation as error:
-            raise self._duplicate(rows, error) from None
+            raise duplicate_error(rows, error) from None
 
     @contextlib.contextmanager
     def bulk_load(self, connection: psycopg.Connection[Any]) -> Iterator[None]:
@@ -324,7 +312,7 @@ class PostgresBackend(StorageBackend):
             try:
                 stream.finish()
             except pg_errors.UniqueViolation as error:
-                raise self._duplicate((), error) from None
+                raise duplicate_error((), error) from None
         finally:
             del self._streams[id(connection)]
 
@@ -363,18 +351,6 @@ class PostgresBackend(StorageBackend):
             f"INSERT INTO feedback ({COLUMNS}) SELECT DISTINCT ON (id) {COLUMNS} "
             f"FROM feedback_incoming ORDER BY id ON CONFLICT (id) {action}"
         ).rowcount
-
-    def _duplicate(
-        self, rows: Sequence[EncodedRow], error: pg_errors.UniqueViolation
-    ) -> FeedbackError:
-        match = _DUPLICATE_KEY.search(error.diag.message_detail or "")
-        if match is None:
-            return FeedbackError(f"the database refused the entry: {error}")
-        duplicate = match.group(1)
-        positions = [index for index, row in enumerate(rows) if row[0] == duplicate]
-        # Twice in the batch: the second one clashes; once: it clashes with the table.
-        position = positions[1] if len(positions) > 1 else positions[0] if positions else None
-        return DuplicateFeedbackError(duplicate, position=position)
 
     def select(
         self,
@@ -478,29 +454,6 @@ class PostgresBackend(StorageBackend):
             },
         ).fetchall()
         return [(p, a, int(n), int(r)) for p, a, n, r in rows]
-
-    def follow_head(self, connection: psycopg.Connection[Any]) -> FollowPosition:
-        """The position after the newest committed entry."""
-        return following.head(connection)
-
-    def follow_position_of(
-        self, connection: psycopg.Connection[Any], feedback_id: str
-    ) -> FollowPosition | None:
-        """The position just after the entry with this id; None when no entry has it."""
-        return following.position_of(connection, feedback_id)
-
-    def follow_read(
-        self,
-        connection: psycopg.Connection[Any],
-        after: FollowPosition,
-        upto: FollowPosition | None,
-        where: FollowFilter,
-        limit: int,
-    ) -> tuple[list[FeedbackEntry], FollowPosition]:
-        """New entries in the commit log's order; see ``postgres_follow``."""
-        return following.read(
-            connection, after, upto, where, limit, SELECT_COLUMNS, self.follow_clauses(where)
-        )
 
     def change_signal(self) -> following.ListenSignal:
         """``LISTEN`` on a connection of its own, polling where that fails."""

@@ -75,6 +75,22 @@ CREATE = (
 
 _HEAD = "SELECT coalesce(max(seq), 0) FROM feedback_follow_commits"
 
+SUCCESS = (
+    "(feedback_type = 'task_completion' "
+    "AND coalesce(metadata->'success', 'true'::jsonb) = 'true'::jsonb)"
+)
+"""True for an entry that counts as a success (docs/scores.md)."""
+FAILURE = (
+    "(feedback_type = 'error_report' OR (feedback_type = 'task_completion' "
+    "AND metadata->'success' = 'false'::jsonb))"
+)
+"""True for an entry that counts as a failure (docs/scores.md)."""
+
+
+def json_text(key: str) -> str:
+    """SQL for ``metadata``'s top-level ``key`` as text (NULL when absent)."""
+    return f"(metadata->>'{key}')"
+
 
 def head(connection: Any) -> FollowPosition:
     """The position after the newest committed entry."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -9,10 +10,26 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg.rows import RowMaker
 
+from orchestrator_feedback.errors import DuplicateFeedbackError, FeedbackError
 from orchestrator_feedback.serialization import EncodedRow
 from orchestrator_feedback.storage.backends.base import COLUMNS
 
-__all__ = ["CopyStream", "hide_password", "named_rows", "row_params"]
+__all__ = ["CopyStream", "duplicate_error", "hide_password", "named_rows", "row_params"]
+
+_DUPLICATE_KEY = re.compile(r"Key \(id\)=\((.*)\) already exists", re.DOTALL)
+
+
+def duplicate_error(rows: Sequence[EncodedRow], error: psycopg.Error) -> FeedbackError:
+    """The error for an insert the id's unique index refused: which id, and where in
+    ``rows`` the clashing one stands."""
+    match = _DUPLICATE_KEY.search(error.diag.message_detail or "")
+    if match is None:
+        return FeedbackError(f"the database refused the entry: {error}")
+    duplicate = match.group(1)
+    positions = [index for index, row in enumerate(rows) if row[0] == duplicate]
+    # Twice in the batch: the second one clashes; once: it clashes with the table.
+    position = positions[1] if len(positions) > 1 else positions[0] if positions else None
+    return DuplicateFeedbackError(duplicate, position=position)
 
 
 def _timestamp(text: str) -> str:

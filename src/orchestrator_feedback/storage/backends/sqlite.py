@@ -30,8 +30,6 @@ from orchestrator_feedback.storage.backends import sqlite_statements as statemen
 from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
     FeedbackFilter,
-    FollowFilter,
-    FollowPosition,
     OnConflict,
     QueryRow,
     ScoreDay,
@@ -68,21 +66,11 @@ class SQLiteBackend(StorageBackend):
     rollup_checks = rollups.VERIFY
     rollup_rebuild = rollups.REBUILD
     encode_time = staticmethod(format_sqlite_timestamp)
-    # Without statistics SQLite reads a period through the type index (all of it) when a
-    # query also names a type; the period's own index reads only the period.
-    window_table = "feedback INDEXED BY idx_created_at"
-    success_sql = (
-        "(feedback_type = 'task_completion' "
-        "AND ifnull(json_type(metadata, '$.success'), 'true') = 'true')"
-    )
-    failure_sql = (
-        "(feedback_type = 'error_report' OR (feedback_type = 'task_completion' "
-        "AND json_type(metadata, '$.success') = 'false'))"
-    )
-
-    def json_text(self, key: str) -> str:
-        """SQL for ``metadata``'s top-level ``key`` as text (NULL when absent)."""
-        return f"CAST(metadata->>'$.{key}' AS TEXT)"
+    follow_sql = following
+    window_table = statements.WINDOW_TABLE
+    success_sql = statements.SUCCESS
+    failure_sql = statements.FAILURE
+    json_text = staticmethod(statements.json_text)
 
     def __init__(
         self, path: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
@@ -498,29 +486,6 @@ class SQLiteBackend(StorageBackend):
         finally:
             if on_own:
                 self._readers.release(runner)
-
-    def follow_head(self, connection: sqlite3.Connection) -> FollowPosition:
-        """The position after the newest committed entry."""
-        return following.head(connection)
-
-    def follow_position_of(
-        self, connection: sqlite3.Connection, feedback_id: str
-    ) -> FollowPosition | None:
-        """The position just after the entry with this id; None when no entry has it."""
-        return following.position_of(connection, feedback_id)
-
-    def follow_read(
-        self,
-        connection: sqlite3.Connection,
-        after: FollowPosition,
-        upto: FollowPosition | None,
-        where: FollowFilter,
-        limit: int,
-    ) -> tuple[list[FeedbackEntry], FollowPosition]:
-        """New entries in rowid (commit) order; see ``sqlite_follow``."""
-        return following.read(
-            connection, after, upto, where, limit, COLUMNS, self.follow_clauses(where)
-        )
 
     def change_signal(self) -> following.DataVersionSignal:
         """A watch on ``PRAGMA data_version`` from a read-only connection of its own."""

@@ -123,3 +123,23 @@ UPDATE = (
 """Overwrite the entry columns of one id; the parameters are a row with its id last."""
 ORDER = " ORDER BY created_at, id"
 """The order every read returns entries in."""
+
+# Without statistics SQLite reads a period through the type index (all of it) when a query
+# also names a type; the period's own index reads only the period.
+WINDOW_TABLE = "feedback INDEXED BY idx_created_at"
+"""The entries table as the queries over a period of ``created_at`` name it."""
+SUCCESS = (
+    "(feedback_type = 'task_completion' "
+    "AND ifnull(json_type(metadata, '$.success'), 'true') = 'true')"
+)
+"""True for an entry that counts as a success (docs/scores.md)."""
+FAILURE = (
+    "(feedback_type = 'error_report' OR (feedback_type = 'task_completion' "
+    "AND json_type(metadata, '$.success') = 'false'))"
+)
+"""True for an entry that counts as a failure (docs/scores.md)."""
+
+
+def json_text(key: str) -> str:
+    """SQL for ``metadata``'s top-level ``key`` as text (NULL when absent)."""
+    return f"CAST(metadata->>'$.{key}' AS TEXT)"
