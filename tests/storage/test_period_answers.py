@@ -108,3 +108,26 @@ def test_trend_points_say_how_many_entries_were_rated(period_store: FeedbackStor
     points = period_store.trends(days=2)
     assert sum(p.count for p in points) == 11
     assert sum(p.rated for p in points) == 6  # five ok ratings and "bad" (make_entry's 5)
+
+
+@pytest.mark.parametrize("old_entries", [2, 30])
+def test_the_summary_since_is_the_same_whichever_side_is_read(
+    storage: FeedbackStorage, make_entry: Make, old_entries: int
+) -> None:
+    """Few entries before the moment: the whole store's rollup less them; many: the period
+    itself. Both must agree with the entries."""
+    old = [
+        make_entry(rating=1 + n % 5, created_at=NOW - timedelta(days=40, minutes=n))
+        for n in range(old_entries)
+    ]
+    new = [
+        make_entry(rating=None if n % 4 == 0 else 1 + n % 5, feedback_type=kind)
+        for n, kind in enumerate([*FeedbackType] * 2)
+    ]
+    storage.create_many([*old, *new])
+    summary = storage.get_summary(since=NOW - timedelta(days=30))
+    assert summary.total_count == len(new)
+    for value in range(1, 6):
+        assert summary.rating_distribution[value] == sum(e.rating == value for e in new)
+    for kind in FeedbackType:
+        assert summary.feedback_by_type[kind] == sum(e.feedback_type is kind for e in new)

@@ -217,6 +217,37 @@ def test_task_type_since_and_now_choose_the_outcomes(
     assert storage.worker_scores(task_type="deploy", now=NOW) == []
 
 
+def test_an_undecayed_window_summed_per_worker_equals_the_per_day_sums(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    """Without decay a window is read one row a worker; with a half-life so long that
+    every weight is 1 to six places, one row a worker and day. The two must agree."""
+    rng = random.Random(3)
+    storage.create_many(
+        [
+            outcome(
+                make_entry,
+                f"w{n % 4}",
+                success=rng.choice([True, False, None]),
+                rating=rng.choice([None, 2, 5]),
+                kind=rng.choice(["task_completion", "error_report", "worker_performance"]),
+                at=NOW - timedelta(days=rng.randrange(40), hours=rng.randrange(24)),
+            )
+            for n in range(300)
+        ]
+    )
+    since = NOW - timedelta(days=30, hours=7)
+    plain = storage.worker_scores(since=since, now=NOW)
+    slow = storage.worker_scores(since=since, now=NOW, half_life=timedelta(days=1e8))
+    assert [s.worker_id for s in plain] == [s.worker_id for s in slow]
+    for a, b in zip(plain, slow, strict=True):
+        assert (a.successes, a.failures, a.ratings) == pytest.approx(
+            (b.successes, b.failures, b.ratings), rel=1e-6
+        )
+        assert a.mean_rating == pytest.approx(b.mean_rating, rel=1e-6)
+        assert a.last_seen == b.last_seen
+
+
 def test_recommend_ranks_every_candidate_once(
     storage: FeedbackStorage, make_entry: MakeEntry
 ) -> None:

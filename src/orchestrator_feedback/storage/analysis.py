@@ -54,11 +54,26 @@ class Analysis:
                 )
             )
         start = _moment("since", since)
-        return summary_of(
-            self._transactions.read(
-                lambda connection: periods.rating_counts_since(backend, connection, start, task_id)
+        if task_id is not None:
+            return summary_of(
+                self._transactions.read(
+                    lambda connection: periods.rating_counts_since(
+                        backend, connection, start, task_id
+                    )
+                )
             )
-        )
+
+        def read(connection: Any) -> list[tuple[str, int | None, int]]:
+            # A period holding most of the store is the whole store (its rollup) less the
+            # few entries before it: the shorter of the two reads. The entries before are
+            # read first, so an entry committed meanwhile is never taken away uncounted.
+            older, newer = periods.count_around(backend, connection, start)
+            if older > newer:
+                return periods.rating_counts_since(backend, connection, start, None)
+            before = periods.rating_counts_before(backend, connection, start)
+            return periods.subtract(backend.rating_counts(connection, None), before)
+
+        return summary_of(self._transactions.read(read))
 
     def failures(self, since: datetime | None, task_type: str | None) -> FailureReport:
         """Outcomes and failures by error type of the entries created at or after
@@ -69,8 +84,8 @@ class Analysis:
         backend = self._backend
 
         def read(connection: Any) -> FailureReport:
-            successes, failures = periods.outcome_counts(backend, connection, start, task_type)
-            groups = periods.failure_groups(backend, connection, start, task_type)
+            successes, groups = periods.outcomes(backend, connection, start, task_type)
+            failures = sum(group[1] for group in groups)
             return FailureReport(successes, failures, [FailureGroup(*g) for g in groups])
 
         return self._transactions.read(read)

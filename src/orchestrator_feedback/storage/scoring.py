@@ -108,8 +108,10 @@ class Scoring:
         read from the scores rollup (not the score book)."""
         backend = self._transactions.backend
         window = ScoreWindow(since, now)
+        # Undecayed, a worker's days only add up: one row a worker is enough.
+        per_worker = half_life is None
         days = self._transactions.read(
-            lambda connection: backend.score_days(connection, task_type, window)
+            lambda connection: backend.score_days(connection, task_type, window, per_worker)
         )
         return tallies_of(days, now, half_life)
 

@@ -102,10 +102,9 @@ class StorageBackend(abc.ABC):
     """The dialect's commit order for ``follow`` (a module, see ``FollowSQL``)."""
     window_table: str = "feedback"
     """The entries table as the queries over a period of ``created_at`` name it."""
-    success_sql: str = "FALSE"
-    """SQL true for an entry that counts as a success (``docs/scores.md``)."""
-    failure_sql: str = "FALSE"
-    """SQL true for an entry that counts as a failure (``docs/scores.md``)."""
+    success_flag: str = "NULL"
+    """SQL for ``metadata.success`` as JSON text: ``'true'``, ``'false'``, ``'null'`` or
+    another value's spelling; NULL when absent."""
 
     def json_text(self, key: str) -> str:
         """SQL for ``metadata``'s top-level ``key`` as text (NULL when absent)."""
@@ -391,10 +390,15 @@ class StorageBackend(abc.ABC):
 
     @abc.abstractmethod
     def score_days(
-        self, connection: Any, task_type: str | None, window: ScoreWindow
+        self,
+        connection: Any,
+        task_type: str | None,
+        window: ScoreWindow,
+        per_worker: bool = False,
     ) -> list[ScoreDay]:
         """Per worker and day, the scores rollup's sums for the entries in ``window``, of
-        ``task_type`` or of every type (None)."""
+        ``task_type`` or of every type (None); ``per_worker``: one row a worker, summed over
+        the window (``day`` its newest), which is all undecayed scores need."""
 
     @abc.abstractmethod
     def score_totals(self, connection: Any) -> list[tuple[str, str, float, float, float, float]]:

@@ -12,7 +12,13 @@ from orchestrator_feedback.models import to_utc
 from orchestrator_feedback.serialization import parse_timestamp
 from orchestrator_feedback.storage.backends.base import StorageBackend
 
-__all__ = ["failure_groups", "outcome_counts", "rating_counts_since"]
+__all__ = [
+    "count_around",
+    "outcomes",
+    "rating_counts_before",
+    "rating_counts_since",
+    "subtract",
+]
 
 
 def rating_counts_since(
@@ -34,6 +40,41 @@ def rating_counts_since(
     )
 
 
+def count_around(backend: StorageBackend, connection: Any, moment: datetime) -> tuple[int, int]:
+    """How many entries were created before ``moment``, and how many at or after it (from
+    the ``created_at`` index alone)."""
+    table, mark = backend.window_table, backend.placeholder
+    row = connection.execute(
+        f"SELECT (SELECT COUNT(*) FROM {table} WHERE created_at < {mark}), "
+        f"(SELECT COUNT(*) FROM {table} WHERE created_at >= {mark})",
+        (backend.encode_time(to_utc(moment)),) * 2,
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def rating_counts_before(
+    backend: StorageBackend, connection: Any, moment: datetime
+) -> list[tuple[str, int | None, int]]:
+    """``(feedback_type, rating, count)`` groups of the entries created before ``moment``."""
+    return list(
+        connection.execute(
+            f"SELECT feedback_type, rating, COUNT(*) FROM {backend.window_table} "
+            f"WHERE created_at < {backend.placeholder} GROUP BY feedback_type, rating",
+            (backend.encode_time(to_utc(moment)),),
+        ).fetchall()
+    )
+
+
+def subtract(
+    whole: list[tuple[str, int | None, int]], part: list[tuple[str, int | None, int]]
+) -> list[tuple[str, int | None, int]]:
+    """``whole``'s groups less ``part``'s (groups left at zero dropped)."""
+    counts = {(kind, rating): count for kind, rating, count in whole}
+    for kind, rating, count in part:
+        counts[kind, rating] = counts.get((kind, rating), 0) - count
+    return [(kind, rating, count) for (kind, rating), count in counts.items() if count]
+
+
 def _outcome_filter(
     backend: StorageBackend, since: datetime, task_type: str | None
 ) -> tuple[str, list[Any]]:
@@ -45,50 +86,58 @@ def _outcome_filter(
     return clause, params
 
 
-def outcome_counts(
-    backend: StorageBackend, connection: Any, since: datetime, task_type: str | None
-) -> tuple[int, int]:
-    """``(successes, failures)`` among the entries created at or after ``since`` (of
-    one ``metadata.task_type``, or all): the outcome rules of ``docs/scores.md``,
-    whether or not an entry names its worker."""
-    clause, params = _outcome_filter(backend, since, task_type)
-    row = connection.execute(
-        f"SELECT COUNT(*) FILTER (WHERE {backend.success_sql}), "
-        f"COUNT(*) FILTER (WHERE {backend.failure_sql}) FROM {backend.window_table} "
-        f"WHERE {clause} AND feedback_type IN ('task_completion', 'error_report')",
-        params,
-    ).fetchone()
-    return int(row[0] or 0), int(row[1] or 0)
+_COMPLETED_WITHOUT_SUCCESS = "success: false"
 
 
-def failure_groups(
+def outcomes(
     backend: StorageBackend, connection: Any, since: datetime, task_type: str | None
-) -> list[tuple[str, int, Any, str]]:
-    """The failures among the entries created at or after ``since`` (of one
-    ``metadata.task_type``, or all), by ``metadata.error_type`` (``"Unknown"`` when an
-    error report has none; ``"success: false"`` for completions that failed): ``(error
-    type, count, newest created_at, newest message)``, most first. The message is
-    ``metadata.error_message``, else the entry's content."""
+) -> tuple[int, list[tuple[str, int, Any, str]]]:
+    """Successes, and the failures by error type, among the entries created at or after
+    ``since`` (of one ``metadata.task_type``, or all), by the outcome rules of
+    ``docs/scores.md`` whether or not an entry names its worker: a ``task_completion``
+    whose ``metadata.success`` is true or absent succeeded, one whose ``success`` is false
+    failed (grouped as ``"success: false"``), and every ``error_report`` failed (grouped by
+    ``metadata.error_type``, ``"Unknown"`` without one).
+
+    The failures come as ``(error type, count, newest created_at, newest message)``, most
+    first; the message is ``metadata.error_message``, else the entry's content. One pass
+    over the period, grouped by type, ``success`` and error type (each entry's metadata
+    read once), then one lookup by ``created_at`` per error type for its newest message.
+    """
     clause, params = _outcome_filter(backend, since, task_type)
-    kind = (
-        f"CASE WHEN feedback_type = 'error_report' "
-        f"THEN coalesce({backend.json_text('error_type')}, 'Unknown') "
-        "ELSE 'success: false' END"
-    )
-    message = f"coalesce({backend.json_text('error_message')}, content)"
+    error_type = f"coalesce({backend.json_text('error_type')}, 'Unknown')"
+    flag = backend.success_flag
     rows = connection.execute(
-        f"""SELECT error_type, failures, created_at, message FROM (
-                SELECT error_type, message, created_at,
-                    COUNT(*) OVER (PARTITION BY error_type) AS failures,
-                    ROW_NUMBER() OVER (
-                        PARTITION BY error_type ORDER BY created_at DESC, id DESC
-                    ) AS place
-                FROM (
-                    SELECT {kind} AS error_type, {message} AS message, created_at, id
-                    FROM {backend.window_table} WHERE {clause} AND {backend.failure_sql}
-                ) AS failed
-            ) AS ranked
-            WHERE place = 1 ORDER BY failures DESC, error_type""",
+        f"""SELECT feedback_type,
+                CASE WHEN feedback_type = 'task_completion' THEN {flag} END,
+                CASE WHEN feedback_type = 'error_report' THEN {error_type} END,
+                COUNT(*), MAX(created_at)
+            FROM {backend.window_table}
+            WHERE {clause} AND feedback_type IN ('task_completion', 'error_report')
+            GROUP BY 1, 2, 3""",
         params,
     ).fetchall()
-    return [(str(t), int(n), parse_timestamp(at), str(m)) for t, n, at, m in rows]
+    successes = 0
+    failed: list[tuple[str, int, Any, str]] = []  # (group, count, newest, condition)
+    for kind, success, error, count, newest in rows:
+        if kind == "task_completion":
+            if success is None or success == "true":
+                successes += int(count)
+            elif success == "false":
+                condition = f"feedback_type = 'task_completion' AND {flag} = 'false'"
+                failed.append((_COMPLETED_WITHOUT_SUCCESS, int(count), newest, condition))
+        else:
+            condition = f"feedback_type = 'error_report' AND {error_type} = {backend.placeholder}"
+            failed.append((str(error), int(count), newest, condition))
+    message = f"coalesce({backend.json_text('error_message')}, content)"
+    groups = []
+    for group, count, newest, condition in failed:
+        extra = [] if group == _COMPLETED_WITHOUT_SUCCESS else [group]
+        (newest_message,) = connection.execute(
+            f"SELECT {message} FROM feedback WHERE created_at = {backend.placeholder} "
+            f"AND {clause} AND {condition} ORDER BY id DESC LIMIT 1",
+            [newest, *params, *extra],
+        ).fetchone()
+        groups.append((group, count, parse_timestamp(newest), str(newest_message)))
+    groups.sort(key=lambda found: (-found[1], found[0]))
+    return successes, groups

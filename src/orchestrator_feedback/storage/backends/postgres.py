@@ -89,8 +89,7 @@ class PostgresBackend(StorageBackend):
     encode_time = staticmethod(to_utc)
     read_columns = SELECT_COLUMNS
     follow_sql = following
-    success_sql = following.SUCCESS
-    failure_sql = following.FAILURE
+    success_flag = following.SUCCESS_FLAG
     json_text = staticmethod(following.json_text)
 
     def __init__(
@@ -421,7 +420,11 @@ class PostgresBackend(StorageBackend):
         return [tuple(row) for row in connection.execute(rollups.SCORE_TOTALS).fetchall()]
 
     def score_days(
-        self, connection: Any, task_type: str | None, window: ScoreWindow
+        self,
+        connection: Any,
+        task_type: str | None,
+        window: ScoreWindow,
+        per_worker: bool = False,
     ) -> list[ScoreDay]:
         """From the scores rollup and its pending deltas; the partial days from the
         entries."""
@@ -435,7 +438,8 @@ class PostgresBackend(StorageBackend):
             "tail_start": window.tail_start,
             "until": window.until or datetime(9999, 12, 31, tzinfo=UTC),
         }
-        return [ScoreDay(*row) for row in connection.execute(rollups.SCORES, parameters)]
+        sql = rollups.SCORES_PER_WORKER if per_worker else rollups.SCORES
+        return [ScoreDay(*row) for row in connection.execute(sql, parameters)]
 
     def rating_trend(
         self, connection: psycopg.Connection[Any], since: datetime, by: str

@@ -75,16 +75,8 @@ CREATE = (
 
 _HEAD = "SELECT coalesce(max(seq), 0) FROM feedback_follow_commits"
 
-SUCCESS = (
-    "(feedback_type = 'task_completion' "
-    "AND coalesce(metadata->'success', 'true'::jsonb) = 'true'::jsonb)"
-)
-"""True for an entry that counts as a success (docs/scores.md)."""
-FAILURE = (
-    "(feedback_type = 'error_report' OR (feedback_type = 'task_completion' "
-    "AND metadata->'success' = 'false'::jsonb))"
-)
-"""True for an entry that counts as a failure (docs/scores.md)."""
+SUCCESS_FLAG = "(metadata->'success')::text"
+"""``metadata.success`` as JSON text ('true', 'false', 'null', ...), NULL when absent."""
 
 
 def json_text(key: str) -> str:

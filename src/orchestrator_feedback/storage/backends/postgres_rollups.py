@@ -454,6 +454,14 @@ from ``since`` to ``until``: the whole days from ``first_day`` to before ``end_d
 rollup and its pending deltas, the partial days at either end from the entries; of one
 ``task_type`` or of all (NULL)."""
 
+SCORES_PER_WORKER = SCORES.replace(
+    "SELECT worker, to_char(day, 'YYYY-MM-DD'),",
+    "SELECT worker, to_char(MAX(day), 'YYYY-MM-DD'),",
+    1,
+).replace("GROUP BY worker, day", "GROUP BY worker")
+"""``SCORES`` summed per worker over the whole window (``day`` its newest): what undecayed
+scores need."""
+
 SCORE_TOTALS = f"""SELECT worker, task_type, SUM(successes)::float8, SUM(failures)::float8,
         SUM(rated)::float8, SUM(rating_sum)::float8
     FROM ({_with_deltas("feedback_rollup_scores")}) AS s GROUP BY worker, task_type"""

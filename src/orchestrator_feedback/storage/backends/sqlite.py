@@ -68,8 +68,7 @@ class SQLiteBackend(StorageBackend):
     encode_time = staticmethod(format_sqlite_timestamp)
     follow_sql = following
     window_table = statements.WINDOW_TABLE
-    success_sql = statements.SUCCESS
-    failure_sql = statements.FAILURE
+    success_flag = statements.SUCCESS_FLAG
     json_text = staticmethod(statements.json_text)
 
     def __init__(
@@ -428,7 +427,11 @@ class SQLiteBackend(StorageBackend):
         return [tuple(row) for row in connection.execute(rollups.SCORE_TOTALS).fetchall()]
 
     def score_days(
-        self, connection: sqlite3.Connection, task_type: str | None, window: ScoreWindow
+        self,
+        connection: sqlite3.Connection,
+        task_type: str | None,
+        window: ScoreWindow,
+        per_worker: bool = False,
     ) -> list[ScoreDay]:
         """From the scores rollup and its tail; the partial days from the entries."""
         self._fold_a_long_tail(connection)
@@ -442,7 +445,8 @@ class SQLiteBackend(StorageBackend):
             "tail_start": format_sqlite_timestamp(window.tail_start),
             "until": "9999" if window.until is None else format_sqlite_timestamp(window.until),
         }
-        rows = connection.execute(rollups.SCORES, parameters).fetchall()
+        sql = rollups.SCORES_PER_WORKER if per_worker else rollups.SCORES
+        rows = connection.execute(sql, parameters).fetchall()
         return [
             ScoreDay._make((*row[:-1], None if row[-1] is None else parse_timestamp(row[-1])))
             for row in rows

@@ -416,6 +416,13 @@ its tail, the partial days at either end from the entries; of one ``:task_type``
 (NULL)."""
 
 
+SCORES_PER_WORKER = SCORES.replace("SELECT worker, day,", "SELECT worker, MAX(day),", 1).replace(
+    "GROUP BY worker, day", "GROUP BY worker"
+)
+"""``SCORES`` summed per worker over the whole window (``day`` its newest): what undecayed
+scores need, a row a worker instead of a row a worker and day."""
+
+
 def fold_a_long_tail(connection: sqlite3.Connection) -> None:
     """Fold the rows above the mark into the rollups when there are more than ``FOLD_AT``
     (outside a transaction; inside one they are read as they are)."""

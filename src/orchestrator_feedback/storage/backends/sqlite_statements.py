@@ -128,16 +128,8 @@ ORDER = " ORDER BY created_at, id"
 # also names a type; the period's own index reads only the period.
 WINDOW_TABLE = "feedback INDEXED BY idx_created_at"
 """The entries table as the queries over a period of ``created_at`` name it."""
-SUCCESS = (
-    "(feedback_type = 'task_completion' "
-    "AND ifnull(json_type(metadata, '$.success'), 'true') = 'true')"
-)
-"""True for an entry that counts as a success (docs/scores.md)."""
-FAILURE = (
-    "(feedback_type = 'error_report' OR (feedback_type = 'task_completion' "
-    "AND json_type(metadata, '$.success') = 'false'))"
-)
-"""True for an entry that counts as a failure (docs/scores.md)."""
+SUCCESS_FLAG = "json_type(metadata, '$.success')"
+"""``metadata.success`` as JSON text ('true', 'false', 'null', ...), NULL when absent."""
 
 
 def json_text(key: str) -> str:
