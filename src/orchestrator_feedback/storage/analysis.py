@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackType, to_utc
+from orchestrator_feedback.models import FeedbackType
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage.backends import periods
+from orchestrator_feedback.storage.options import check_optional_text, check_time
 from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.summaries import (
     FailureGroup,
@@ -53,7 +54,7 @@ class Analysis:
                     lambda connection: backend.rating_counts(connection, task_id)
                 )
             )
-        start = _moment("since", since)
+        start = check_time("since", since)
         if task_id is not None:
             return summary_of(
                 self._transactions.read(
@@ -78,9 +79,8 @@ class Analysis:
     def failures(self, since: datetime | None, task_type: str | None) -> FailureReport:
         """Outcomes and failures by error type of the entries created at or after
         ``since`` (None: all), of one ``metadata.task_type`` or all."""
-        start = datetime(1, 1, 1, tzinfo=UTC) if since is None else _moment("since", since)
-        if task_type is not None and not isinstance(task_type, str):
-            raise FeedbackValidationError("task_type", task_type, "must be a string or None")
+        start = datetime(1, 1, 1, tzinfo=UTC) if since is None else check_time("since", since)
+        check_optional_text("task_type", task_type)
         backend = self._backend
 
         def read(connection: Any) -> FailureReport:
@@ -124,12 +124,6 @@ class Analysis:
         return [
             TrendPoint(str(period), average, count, rated) for period, average, count, rated in rows
         ]
-
-
-def _moment(field: str, value: object) -> datetime:
-    if not isinstance(value, datetime):
-        raise FeedbackValidationError(field, value, "must be a datetime")
-    return to_utc(value, field)
 
 
 def summary_of(groups: Iterable[tuple[str, int | None, int]]) -> FeedbackSummary:

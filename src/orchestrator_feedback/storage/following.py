@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from orchestrator_feedback.errors import FeedbackValidationError, StorageClosedError
-from orchestrator_feedback.models import FeedbackEntry, FeedbackType, to_feedback_type, to_utc
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType, to_utc
 from orchestrator_feedback.storage.backends.values import FollowFilter, FollowPosition
 from orchestrator_feedback.storage.transactions import Transactions
 
@@ -29,12 +31,6 @@ def _poll(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise FeedbackValidationError("poll", value, "must be seconds, more than 0")
     return float(value)
-
-
-def _optional_text(field: str, value: object) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise FeedbackValidationError(field, value, "must be a string or None")
-    return value
 
 
 class Following:
@@ -59,11 +55,7 @@ class Following:
     ) -> Iterator[FeedbackEntry]:
         """Check the arguments now (not at the first ``next``), then follow; see
         ``FeedbackStorage.follow``."""
-        where = FollowFilter(
-            feedback_type=None if feedback_type is None else to_feedback_type(feedback_type),
-            worker_id=_optional_text("worker_id", worker_id),
-            task_type=_optional_text("task_type", task_type),
-        )
+        where = FollowFilter(feedback_type=feedback_type, worker_id=worker_id, task_type=task_type)
         interval = _poll(poll)
         if not isinstance(since, FeedbackEntry | str | datetime | None):
             raise FeedbackValidationError(
@@ -101,12 +93,7 @@ class Following:
         signal = self._transactions.backend.change_signal()
         try:
             if replay is not None:
-                earlier = FollowFilter(
-                    feedback_type=where.feedback_type,
-                    worker_id=where.worker_id,
-                    task_type=where.task_type,
-                    created_after=replay,
-                )
+                earlier = attrs.evolve(where, created_after=replay)
                 yield from self._read_to(FollowPosition(0, 0), start, earlier)
             position = start
             while True:

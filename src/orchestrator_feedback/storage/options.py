@@ -5,22 +5,39 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.models import FeedbackEntry, to_utc
 
 __all__ = [
     "check_connection_options",
     "check_entry",
     "check_exit_timeout",
     "check_id",
+    "check_optional_text",
     "check_page",
+    "check_time",
     "encode_parameters",
     "is_number",
     "query_limits",
     "writer_options",
 ]
+
+
+def check_time(field: str, value: object) -> datetime:
+    """A datetime, in UTC (a naive one is local time)."""
+    if not isinstance(value, datetime):
+        raise FeedbackValidationError(field, value, "must be a datetime")
+    return to_utc(value, field)
+
+
+def check_optional_text(field: str, value: object) -> str | None:
+    """A string, or None."""
+    if value is not None and not isinstance(value, str):
+        raise FeedbackValidationError(field, value, "must be a string or None")
+    return value
 
 
 def is_number(value: object) -> bool:

@@ -165,6 +165,13 @@ def wilson(successes: float, n: float, z: float) -> tuple[float | None, float | 
     return low, high
 
 
+def rating_interval(mean: float, ratings: float, z: float) -> tuple[float | None, float | None]:
+    """The interval of a mean rating on the 1-5 scale: Wilson on ``(mean - 1) / 4`` with
+    the number of ratings as n (docs/scores.md); (None, None) without ratings."""
+    low, high = wilson((mean - 1) / 4 * ratings, ratings, z)
+    return (None if low is None else 1 + 4 * low, None if high is None else 1 + 4 * high)
+
+
 def score_of(worker: str, tally: Tally, z: float) -> WorkerScore:
     """A ``WorkerScore`` from a worker's tally and ``z``."""
     attempts = tally.successes + tally.failures
@@ -172,9 +179,7 @@ def score_of(worker: str, tally: Tally, z: float) -> WorkerScore:
     mean_rating = rating_lower = rating_upper = None
     if tally.ratings > 0:
         mean_rating = tally.rating_sum / tally.ratings
-        low, high = wilson((mean_rating - 1) / 4 * tally.ratings, tally.ratings, z)
-        rating_lower = None if low is None else 1 + 4 * low
-        rating_upper = None if high is None else 1 + 4 * high
+        rating_lower, rating_upper = rating_interval(mean_rating, tally.ratings, z)
     return WorkerScore(
         worker_id=worker,
         attempts=attempts,

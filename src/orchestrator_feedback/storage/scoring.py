@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import to_utc
 from orchestrator_feedback.storage.backends.values import ScoreWindow
 from orchestrator_feedback.storage.listeners import Listeners
+from orchestrator_feedback.storage.options import check_optional_text, check_time
 from orchestrator_feedback.storage.score_book import Page, ScoreBook
 from orchestrator_feedback.storage.scores import (
     POLICIES,
@@ -27,18 +27,6 @@ from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.summaries import WorkerScore
 
 __all__ = ["Scoring"]
-
-
-def _time(field: str, value: object) -> datetime:
-    if not isinstance(value, datetime):
-        raise FeedbackValidationError(field, value, "must be a datetime")
-    return to_utc(value, field)
-
-
-def _task_type(value: object) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise FeedbackValidationError("task_type", value, "must be a string or None")
-    return value
 
 
 def _candidates(candidates: object) -> list[str]:
@@ -126,9 +114,11 @@ class Scoring:
         """See ``FeedbackStorage.worker_scores``."""
         z = check_confidence(confidence)
         days = check_half_life(half_life)
-        at = datetime.now(UTC) if now is None else _time("now", now)
-        start = None if since is None else _time("since", since)
-        tallies, factor = self._tallies(_task_type(task_type), start, days, at, now is not None)
+        at = datetime.now(UTC) if now is None else check_time("now", now)
+        start = None if since is None else check_time("since", since)
+        tallies, factor = self._tallies(
+            check_optional_text("task_type", task_type), start, days, at, now is not None
+        )
         return best_first(
             score_of(worker, tally.scaled(factor), z)
             for worker, tally in tallies.items()
@@ -151,8 +141,10 @@ class Scoring:
             raise FeedbackValidationError("policy", policy, f"must be one of {', '.join(POLICIES)}")
         z = check_confidence(confidence)
         days = check_half_life(half_life)
-        at = datetime.now(UTC) if now is None else _time("now", now)
+        at = datetime.now(UTC) if now is None else check_time("now", now)
         if rng is not None and not isinstance(rng, random.Random):
             raise FeedbackValidationError("rng", rng, "must be a random.Random (or None)")
-        tallies, factor = self._tallies(_task_type(task_type), None, days, at, now is not None)
+        tallies, factor = self._tallies(
+            check_optional_text("task_type", task_type), None, days, at, now is not None
+        )
         return rank(workers, tallies, policy, rng or self._rng, factor, z)

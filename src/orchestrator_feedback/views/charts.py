@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import attrs
 
-from orchestrator_feedback.storage.scores import wilson
+from orchestrator_feedback.storage.scores import check_confidence, rating_interval
 from orchestrator_feedback.summaries import TrendPoint, WorkerScore
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
     "trend_chart",
 ]
 
-Z_95 = 1.959963984540054
+Z_95 = check_confidence(0.95)
 """The normal quantile for a two-sided 95% interval."""
 
 
@@ -89,15 +89,10 @@ class TrendChart:
 
 
 def _rating_interval(point: TrendPoint) -> tuple[float | None, float | None]:
-    """The 95% interval of a day's mean rating: Wilson on ``(rating - 1) / 4`` with the
-    rated count as n, as ``WorkerScore``'s rating interval (docs/scores.md)."""
-    if point.average_rating is None or point.rated <= 0:
+    """The 95% interval of a day's mean rating, as ``WorkerScore``'s (docs/scores.md)."""
+    if point.average_rating is None:
         return None, None
-    low, high = wilson((point.average_rating - 1) / 4 * point.rated, point.rated, Z_95)
-    return (
-        None if low is None else 1 + 4 * low,
-        None if high is None else 1 + 4 * high,
-    )
+    return rating_interval(point.average_rating, point.rated, Z_95)
 
 
 def trend_chart(

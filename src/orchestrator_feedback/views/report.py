@@ -16,9 +16,6 @@ from pathlib import Path
 import attrs
 import jinja2
 
-from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackType
-from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage import FeedbackStorage
 from orchestrator_feedback.summaries import (
     FailureReport,
@@ -57,10 +54,7 @@ def build_report(
     """Ask the store for the last ``days`` days; ``task_type`` narrows the outcomes, the
     failures and the leaderboard (the entries' counts, ratings and trend cover every type);
     ``half_life`` decays the leaderboard's scores (docs/scores.md)."""
-    if type(days) is not int or not 1 <= days <= MAX_RETENTION_DAYS:
-        raise FeedbackValidationError(
-            "days", days, f"must be a whole number from 1 to {MAX_RETENTION_DAYS:,}"
-        )
+    trend = storage.trends(days=days)  # checks ``days`` before the other reads
     now = datetime.now(UTC)
     since = now - timedelta(days=days)
     return Report(
@@ -71,7 +65,7 @@ def build_report(
         half_life=half_life,
         summary=storage.get_summary(since=since),
         outcomes=storage.failures(since=since, task_type=task_type),
-        trend=storage.trends(days=days),
+        trend=trend,
         workers=storage.worker_scores(task_type=task_type, since=since, half_life=half_life),
         newest_at=storage.newest_created_at(),
     )
@@ -141,7 +135,6 @@ def render_report(report: Report) -> str:
                 ],
                 left=110,
             ),
-            types_of=FeedbackType,
         )
     )
 

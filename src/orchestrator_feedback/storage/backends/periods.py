@@ -1,7 +1,7 @@
 """Answers over a period of ``created_at``, in SQL both dialects speak: the summary's
 groups since a moment, and the outcomes with the failures by error type. Each reads the
 period through the ``created_at`` index (``backend.window_table``); a backend supplies its
-JSON spelling (``json_text``) and the outcome rules (``success_sql``, ``failure_sql``)."""
+JSON spelling (``json_text``, ``success_flag``); the outcome rules are applied here."""
 
 from __future__ import annotations
 
@@ -26,8 +26,21 @@ def rating_counts_since(
 ) -> list[tuple[str, int | None, int]]:
     """``(feedback_type, rating, count)`` groups of the entries created at or after
     ``since`` (of one task, or all), through the ``created_at`` index."""
-    params: list[Any] = [backend.encode_time(to_utc(since))]
-    clause = f"created_at >= {backend.placeholder}"
+    return _rating_counts(backend, connection, ">=", since, task_id)
+
+
+def rating_counts_before(
+    backend: StorageBackend, connection: Any, moment: datetime
+) -> list[tuple[str, int | None, int]]:
+    """``(feedback_type, rating, count)`` groups of the entries created before ``moment``."""
+    return _rating_counts(backend, connection, "<", moment, None)
+
+
+def _rating_counts(
+    backend: StorageBackend, connection: Any, side: str, moment: datetime, task_id: str | None
+) -> list[tuple[str, int | None, int]]:
+    params: list[Any] = [backend.encode_time(to_utc(moment))]
+    clause = f"created_at {side} {backend.placeholder}"
     if task_id is not None:
         clause += f" AND task_id = {backend.placeholder}"
         params.append(task_id)
@@ -50,19 +63,6 @@ def count_around(backend: StorageBackend, connection: Any, moment: datetime) -> 
         (backend.encode_time(to_utc(moment)),) * 2,
     ).fetchone()
     return int(row[0]), int(row[1])
-
-
-def rating_counts_before(
-    backend: StorageBackend, connection: Any, moment: datetime
-) -> list[tuple[str, int | None, int]]:
-    """``(feedback_type, rating, count)`` groups of the entries created before ``moment``."""
-    return list(
-        connection.execute(
-            f"SELECT feedback_type, rating, COUNT(*) FROM {backend.window_table} "
-            f"WHERE created_at < {backend.placeholder} GROUP BY feedback_type, rating",
-            (backend.encode_time(to_utc(moment)),),
-        ).fetchall()
-    )
 
 
 def subtract(
