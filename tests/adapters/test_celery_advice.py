@@ -108,7 +108,15 @@ def test_most_tasks_go_to_the_good_worker_after_a_warm_up(tmp_path: Path) -> Non
     assert sorted(name.split("@")[0] for name in ran["workers"]) == ["flaky", "good"]
     with FeedbackStorage(database) as storage:
         scores = {s.worker_id.split("@")[0]: s for s in storage.worker_scores()}
-    assert scores["flaky"].successes == 0 and scores["good"].failures == 0, scores
+    # Thompson sampling may never try the flaky worker (about 1 run in 30: the good one keeps
+    # winning its draws from the start); every task that did run there is stored as failed.
+    on_flaky = (ran["warm_up"] + ran["after"]).count("flaky")
+    flaky = scores.get("flaky")
+    assert (flaky.failures if flaky else 0) == on_flaky and not (flaky and flaky.successes), (
+        scores,
+        ran,
+    )
+    assert scores["good"].successes == 32 - on_flaky and scores["good"].failures == 0, scores
     assert ran["after"].count("good") >= 16, ran
 
 
