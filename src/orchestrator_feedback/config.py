@@ -130,12 +130,12 @@ class BackgroundConfig:
     batch_window_ms: float = attrs.field(default=50.0, validator=_at_least(0))
     """How long the writer waits to fill a group, in milliseconds."""
     on_full: str = attrs.field(default="block", validator=_one_of("block", "drop"))
+    """``"block"``: the caller waits for room; ``"drop"``: the entry is dropped, counted, logged."""
     exit_timeout_s: float | None = attrs.field(
         default=None, validator=attrs.validators.optional(_at_least(0))
     )
     """How long interpreter exit waits for queued entries, in seconds;
     unset: as long as it takes. Past it, how many remain unsaved is logged."""
-    """``"block"``: the caller waits for room; ``"drop"``: the entry is dropped, counted, logged."""
 
 
 @attrs.frozen(kw_only=True)

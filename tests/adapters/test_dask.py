@@ -285,6 +285,34 @@ def test_the_scheduler_process_builds_no_entries_and_flush_confirms(
     asyncio.run(plugin.close())
 
 
+def test_the_recording_process_starts_with_the_plugin_and_records_without_a_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recording process starts with the scheduler, before any task (its start-up is
+    not paid during the first tasks), and what it gathers is stored within a few seconds
+    even when nobody flushes and nothing more arrives."""
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_DATABASE", str(tmp_path / "s.db"))
+    monkeypatch.setenv("ORCHESTRATOR_FEEDBACK_PLUGINS", "")
+    plugin = FeedbackSchedulerPlugin()
+    asyncio.run(plugin.start(object()))
+    sink = plugin._sink
+    deadline = time.monotonic() + 30
+    while getattr(sink, "_child", None) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert getattr(sink, "_child", None) is not None, "no recording process before any event"
+    for number in range(20):
+        _steal(plugin, number)
+    count = 0
+    deadline = time.monotonic() + 30
+    while count < 20 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        if (tmp_path / "s.db").exists():
+            with FeedbackStorage(tmp_path / "s.db") as storage:
+                count = storage.count()
+    assert count == 20
+    asyncio.run(plugin.close())
+
+
 def test_what_was_sent_survives_a_killed_scheduler(tmp_path: Path) -> None:
     """SIGKILL the scheduler's process once its events are sent: the recording process
     sees its input end and commits all of them."""

@@ -91,7 +91,14 @@ class EventSink:
         self._thread.join(timeout)
         self._finish(timeout)
 
+    def _start(self) -> None:
+        """What the thread does first."""
+
     def _run(self) -> None:
+        try:
+            self._start()
+        except Exception:  # tried again with the first batch
+            logger.exception("could not start recording the Dask events")
         while True:
             self._wake.wait(GATHER_INTERVAL)
             self._wake.clear()
@@ -149,6 +156,12 @@ class RecordingProcessSink(EventSink):
         self.lost = 0
         """Events a recording process that ended unasked never confirmed."""
         super().__init__()
+
+    def _start(self) -> None:
+        # Started with the scheduler, not with the first events, so that its start-up
+        # (imports, the store's schema check: about 0.25 s of CPU) is not paid during the
+        # first tasks; on this thread, never on the scheduler's loop.
+        self._recorder()
 
     def _recorder(self) -> subprocess.Popen[bytes] | None:
         child = self._child
