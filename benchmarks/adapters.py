@@ -141,8 +141,8 @@ def run(workdir: Path, *, quick: bool) -> list[str]:
     return [
         *_celery(workdir, 3 if quick else 11),
         *_celery_sync_window(workdir),
-        # Six rounds: each way runs first, second and third twice.
-        *dask_loop.run(workdir, rounds=1 if quick else 6),
+        # Nine rounds: each way runs first, second and third three times.
+        *dask_loop.run(workdir, rounds=1 if quick else 9),
     ]
 
 
