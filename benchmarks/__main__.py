@@ -18,6 +18,7 @@ from benchmarks import (
     metrics,
     plugins,
     postgres,
+    postgres_triggers,
     privacy,
     report,
     rollups,
@@ -44,6 +45,7 @@ def main() -> None:
             report,
             follow,
             postgres,
+            postgres_triggers,
             adapters,
             airflow,
         ):
