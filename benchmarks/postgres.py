@@ -61,14 +61,23 @@ def raw_params(count: int) -> list[tuple[object, ...]]:
     return [_row_params(entry_to_row(make_entry())) for _ in range(count)]
 
 
-def run(workdir: Path, *, quick: bool) -> list[str]:
-    """Run the PostgreSQL benchmarks; return the printable lines."""
+def unavailable() -> str | None:
+    """Why no PostgreSQL server answers at ``URL``; None when one does."""
     try:
         import psycopg
 
         psycopg.connect(URL, connect_timeout=3).close()
     except Exception as error:
-        return [f"postgres: skipped ({type(error).__name__}: {error})"]
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def run(workdir: Path, *, quick: bool) -> list[str]:
+    """Run the PostgreSQL benchmarks; return the printable lines."""
+    if (reason := unavailable()) is not None:
+        return [f"postgres: skipped ({reason})"]
+    import psycopg
+
     rounds = 3 if quick else 7
     lines = []
     with fresh_schema() as ours_url, fresh_schema() as raw_url:

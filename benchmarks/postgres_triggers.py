@@ -11,7 +11,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from benchmarks.postgres import INSERT, URL, _plain_schema, fresh_schema, raw_params
+from benchmarks.postgres import INSERT, _plain_schema, fresh_schema, raw_params, unavailable
 from benchmarks.store import make_entry
 from orchestrator_feedback import FeedbackStorage
 
@@ -80,12 +80,8 @@ def _imports(workdir: Path, count: int, rounds: int) -> dict[str, list[float]]:
 
 def run(workdir: Path, *, quick: bool) -> list[str]:
     """Both measurements; the printable lines."""
-    try:
-        import psycopg
-
-        psycopg.connect(URL, connect_timeout=3).close()
-    except Exception as error:
-        return [f"postgres triggers: skipped ({type(error).__name__}: {error})"]
+    if (reason := unavailable()) is not None:
+        return [f"postgres triggers: skipped ({reason})"]
     rounds = 3 if quick else 9
     count = 10_000 if quick else 100_000
     creates = _creates(rounds)
