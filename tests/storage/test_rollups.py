@@ -420,7 +420,7 @@ def test_the_command_line_verifies_and_rebuilds(tmp_path: Path) -> None:
     assert again.exit_code == 0
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 6])
 def test_postgres_migration_builds_rollups_from_what_is_stored(
     postgres_url: str, version: int
 ) -> None:

@@ -106,52 +106,66 @@ _TABLES = (
 _COMPLETION = "feedback_type = 'task_completion'"
 
 
-def _deltas_of(source: str, sign: int) -> str:
+_MEASURES = (
+    "success",
+    "failure",
+    "timed",
+    "elapsed",
+    "f",
+    "f * f",
+    "success * f",
+    "success * f * f",
+    "failure * f",
+    "failure * f * f",
+)
+_HAS_OUTCOME = (
+    f"success = 1 OR failure = 1 OR (rating IS NOT NULL AND feedback_type IN {RATED_TYPES_SQL})"
+)
+
+
+def _deltas_of(source: str, sign: int, *, grouped: bool = True) -> str:
     """The delta rows of the entries in ``source`` (a table or transition table): one per
-    group of entries alike in everything the rollups group by, with ``sign`` (1, -1).
-    The metadata is taken apart once per entry (``jsonb_to_record``), not once per key."""
-    sums = ", ".join(
-        f"{sign} * SUM({name})"
-        for name in (
-            "success",
-            "failure",
-            "timed",
-            "elapsed",
-            "f",
-            "f * f",
-            "success * f",
-            "success * f * f",
-            "failure * f",
-            "failure * f * f",
-        )
-    )
-    latest = (
-        f"MAX(created_at) FILTER (WHERE success = 1 OR failure = 1 OR (rating IS NOT NULL "
-        f"AND feedback_type IN {RATED_TYPES_SQL}))"
-        if sign > 0
-        else "NULL::timestamptz"
-    )
-    return f"""SELECT {sign} * COUNT(*), feedback_type, rating, worker, task_type, hour,
+    group of entries alike in everything the rollups group by, with ``sign`` (1, -1); with
+    ``grouped=False``, one per entry (for a statement that wrote one: grouping one row cost
+    a ``create`` about 20 µs).
+
+    Each ``OFFSET 0`` keeps the planner from merging a subquery into the one above, which
+    would compute an expression again wherever it is used (``f`` seven times an entry). The
+    time of day is a cast to ``time`` and ``date_part`` (a float8), not ``extract`` (a
+    numeric); the metadata's keys are looked up one by one (``->``, ``->>``), not through
+    ``jsonb_to_record``. The delta rows of 100,000 entries took 373 ms before these three
+    changes and 104 ms after, the same rows."""
+    if grouped:
+        count, group = f"{sign} * COUNT(*)", " GROUP BY 2, 3, 4, 5, 6"
+        sums = ", ".join(f"{sign} * SUM({name})" for name in _MEASURES)
+        latest = f"MAX(created_at) FILTER (WHERE {_HAS_OUTCOME})"
+    else:
+        count, group = str(sign), ""
+        sums = ", ".join(f"{sign} * ({name})" for name in _MEASURES)
+        latest = f"CASE WHEN {_HAS_OUTCOME} THEN created_at END"
+    if sign < 0:
+        latest = "NULL::timestamptz"
+    return f"""SELECT {count}, feedback_type, rating, worker, task_type, hour,
             {sums}, {latest}
         FROM (
-            SELECT feedback_type, rating, created_at, m.worker_id AS worker,
-                coalesce(m.task_type, '') AS task_type,
+            SELECT feedback_type, rating, created_at, worker_id AS worker,
+                coalesce(metadata->>'task_type', '') AS task_type,
                 date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour,
-                extract(epoch FROM (created_at AT TIME ZONE 'UTC')
-                    - date_trunc('day', created_at AT TIME ZONE 'UTC'))::float8 / 86400 AS f,
-                -- jsonb_to_record reads a JSON null as NULL too: absent is asked of metadata.
+                date_part('epoch', (created_at AT TIME ZONE 'UTC')::time) / 86400 AS f,
                 coalesce({_COMPLETION} AND (NOT (metadata ? 'success')
-                    OR m.success = 'true'::jsonb), false)::int AS success,
+                    OR success = 'true'::jsonb), false)::int AS success,
                 coalesce(feedback_type = 'error_report'
-                    OR ({_COMPLETION} AND m.success = 'false'::jsonb), false)::int AS failure,
-                coalesce(jsonb_typeof(m.execution_time) = 'number', false)::int AS timed,
-                CASE WHEN jsonb_typeof(m.execution_time) = 'number'
-                    THEN m.execution_time::float8 ELSE 0 END AS elapsed
-            FROM {source},
-                LATERAL (SELECT worker_id, task_type, success, execution_time
-                    FROM jsonb_to_record(metadata) AS r(worker_id text, task_type text,
-                        success jsonb, execution_time jsonb)) AS m
-        ) AS entries GROUP BY 2, 3, 4, 5, 6"""
+                    OR ({_COMPLETION} AND success = 'false'::jsonb), false)::int AS failure,
+                coalesce(jsonb_typeof(execution_time) = 'number', false)::int AS timed,
+                CASE WHEN jsonb_typeof(execution_time) = 'number'
+                    THEN execution_time::float8 ELSE 0 END AS elapsed
+            FROM (
+                SELECT feedback_type, rating, created_at, metadata,
+                    metadata->>'worker_id' AS worker_id, metadata->'success' AS success,
+                    metadata->'execution_time' AS execution_time
+                FROM {source} OFFSET 0
+            ) AS m OFFSET 0
+        ) AS entries{group}"""
 
 
 _DELTA_COLUMNS = (
@@ -381,7 +395,12 @@ _RENEW_LATEST = f"""PERFORM pg_advisory_xact_lock({FOLD_LOCK});
         WHERE d.latest IS NOT NULL AND d.hour::date = k.day AND d.worker = k.worker
             AND d.task_type = k.task_type"""
 _FUNCTIONS = (
-    _trigger_function("feedback_rollup_inserted", _APPEND + _deltas_of("new_rows", 1)),
+    _trigger_function(
+        "feedback_rollup_inserted",
+        "IF (SELECT count(*) FROM (SELECT FROM new_rows LIMIT 2) AS first_two) = 1 THEN "
+        f"{_APPEND}{_deltas_of('new_rows', 1, grouped=False)}; "
+        f"ELSE {_APPEND}{_deltas_of('new_rows', 1)}; END IF",
+    ),
     _trigger_function(
         "feedback_rollup_deleted", f"{_APPEND}{_deltas_of('old_rows', -1)}; {_RENEW_LATEST}"
     ),
@@ -405,6 +424,10 @@ _TRIGGERS = (
 
 CREATE = (*_TABLES, *_FUNCTIONS, *_TRIGGERS, *REBUILD)
 """The migration that adds the rollups, built from the entries already stored."""
+
+RENEW_FUNCTIONS = _FUNCTIONS
+"""The migration that replaces the triggers' functions with the current ones (the same
+delta rows, computed in about half the time); the triggers call them by name."""
 
 RESHAPE_SCORES = (
     f"SELECT pg_advisory_xact_lock({FOLD_LOCK})",
