@@ -287,3 +287,39 @@ def test_imported_entries_are_followed_like_any_other(
     assert storage.import_jsonl(source) == 3
     assert sorted(e.task_id for e in follower.take(3)) == [f"imported-{n}" for n in range(3)]
     assert follower.nothing_more(0.3)
+
+
+def test_a_schema_7_store_keeps_its_commit_order_after_the_migration(
+    postgres_url: str, make_entry: Make
+) -> None:
+    """Schema 8 moves the commit numbers out of the log rows: entries committed before it
+    are still found by id, in their order, and new ones follow them."""
+    import psycopg
+
+    from orchestrator_feedback.storage.backends.postgres_schema import MIGRATIONS
+
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("CREATE TABLE feedback_schema (version INTEGER NOT NULL)")
+        for number, statements in MIGRATIONS:
+            if number <= 7:
+                for statement in statements:
+                    connection.execute(statement)
+        connection.execute("INSERT INTO feedback_schema VALUES (7)")
+        for n in range(3):  # three transactions, numbered by schema 7's trigger
+            entry = make_entry(task_id=f"old{n}")
+            connection.execute(
+                "INSERT INTO feedback VALUES (%s, %s, %s, %s, NULL, NULL, '{}', now(), now())",
+                (entry.id, entry.task_id, entry.feedback_type.value, entry.content),
+            )
+        old_ids = [row[0] for row in connection.execute("SELECT id FROM feedback ORDER BY task_id")]
+        numbered = connection.execute(
+            "SELECT count(*) FROM feedback_follow_commits WHERE seq IS NOT NULL"
+        ).fetchone()
+        assert numbered == (3,)
+    with FeedbackStorage(postgres_url) as storage:
+        assert storage.schema_version == MIGRATIONS[-1][0]
+        follower = Follower(storage.follow(since=old_ids[0], poll=0.05))
+        assert [e.task_id for e in follower.take(2)] == ["old1", "old2"]
+        storage.create(make_entry(task_id="new"))
+        assert [e.task_id for e in follower.take(1)] == ["new"]
+        assert follower.nothing_more()

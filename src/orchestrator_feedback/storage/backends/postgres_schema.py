@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orchestrator_feedback.storage.backends.postgres_follow import CREATE as CREATE_FOLLOW
+from orchestrator_feedback.storage.backends.postgres_follow import SEPARATE_ORDER
 from orchestrator_feedback.storage.backends.postgres_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.postgres_rollups import RENEW_FUNCTIONS, RESHAPE_SCORES
 
@@ -78,6 +79,8 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (6, CREATE_FOLLOW),
     # The rollups' trigger functions compute the same deltas in about half the time.
     (7, RENEW_FUNCTIONS),
+    # Commits numbered in feedback_follow_order, not by updating their log row.
+    (8, SEPARATE_ORDER),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 
