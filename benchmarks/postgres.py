@@ -129,7 +129,10 @@ def _bench_import(workdir: Path, count: int) -> str:
     import psycopg
 
     dump = workdir / "pg-import.jsonl"
-    with FeedbackStorage(workdir / "pg-source.db") as source:
+    source_path = workdir / "pg-source.db"
+    for leftover in (source_path, source_path.with_name(source_path.name + "-wal")):
+        leftover.unlink(missing_ok=True)  # a workdir used before must not add its entries
+    with FeedbackStorage(source_path) as source:
         source.create_many(make_entry() for _ in range(count))
         source.export_jsonl(dump)
     rows = raw_params(count)

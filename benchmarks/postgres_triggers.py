@@ -64,7 +64,10 @@ def _creates(rounds: int) -> dict[str, list[float]]:
 
 def _imports(workdir: Path, count: int, rounds: int) -> dict[str, list[float]]:
     dump = workdir / "pg-triggers.jsonl"
-    with FeedbackStorage(workdir / "pg-triggers.db") as source:
+    source_path = workdir / "pg-triggers.db"
+    for leftover in (source_path, source_path.with_name(source_path.name + "-wal")):
+        leftover.unlink(missing_ok=True)  # a workdir used before must not add its entries
+    with FeedbackStorage(source_path) as source:
         source.create_many(make_entry() for _ in range(count))
         source.export_jsonl(dump)
     took: dict[str, list[float]] = {name: [] for name in VARIANTS}
