@@ -50,12 +50,15 @@ def test_the_failing_worker_gets_fewer_tasks_after_a_warm_up(
         client.wait_for_workers(2)
         submitter = AdvisedSubmitter(client, manager)
         assert len(submitter.workers()) == 2
-        for n, address in enumerate(submitter.workers()):  # each worker tried once
-            submitter.submit(work, n, key=f"work-first-{n}", workers=[address]).exception()
+        # Each worker tried once, under the task type the phases use ("work": key_split
+        # drops the number; a key such as "work-first-0" would be another type).
+        for n, address in enumerate(submitter.workers()):
+            submitter.submit(work, 1000 + n, key=f"work-{1000 + n}", workers=[address]).exception()
         assert plugin.flush(timeout=10)
+        storage = manager.feedback_plugin.storage  # type: ignore[union-attr]
+        assert len(storage.worker_scores(task_type="work")) == 2
         warm_up = run_phase(submitter, plugin, 0)
         after = run_phase(submitter, plugin, 100)
-    storage = manager.feedback_plugin.storage  # type: ignore[union-attr]
     scores = {s.worker_id: s for s in storage.worker_scores(task_type="work")}
     assert len(scores) == 2 and min(s.failures for s in scores.values()) == 0
     assert after <= 3, (warm_up, after)  # of 30: Thompson rarely tries a 0-for-n worker
