@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ INSERT = (
 )
 
 
-def _plain_schema(url: str) -> None:
+def plain_schema(url: str) -> None:
     """Our tables and indexes for the raw side, without the rollups' and the commit log's
     triggers: raw psycopg writes a plain table, so the ratios include what keeping the
     rollups and the log for ``follow`` costs us."""
@@ -82,7 +83,7 @@ def run(workdir: Path, *, quick: bool) -> list[str]:
     lines = []
     with fresh_schema() as ours_url, fresh_schema() as raw_url:
         storage = FeedbackStorage(ours_url)
-        _plain_schema(raw_url)
+        plain_schema(raw_url)
         raw = psycopg.connect(raw_url)
         entries = iter([make_entry() for _ in range(rounds * 300 + 100)])
         params = iter(raw_params(rounds * 300 + 100))
@@ -125,16 +126,21 @@ def run(workdir: Path, *, quick: bool) -> list[str]:
     return lines
 
 
+def exported_entries(workdir: Path, count: int) -> Path:
+    """A JSON lines file of ``count`` new benchmark entries, exported from a store of its
+    own in a fresh folder (a workdir used before adds nothing to it)."""
+    folder = Path(tempfile.mkdtemp(prefix="pg-import-", dir=workdir))
+    dump = folder / "entries.jsonl"
+    with FeedbackStorage(folder / "source.db") as source:
+        source.create_many(make_entry() for _ in range(count))
+        source.export_jsonl(dump)
+    return dump
+
+
 def _bench_import(workdir: Path, count: int) -> str:
     import psycopg
 
-    dump = workdir / "pg-import.jsonl"
-    source_path = workdir / "pg-source.db"
-    for leftover in (source_path, source_path.with_name(source_path.name + "-wal")):
-        leftover.unlink(missing_ok=True)  # a workdir used before must not add its entries
-    with FeedbackStorage(source_path) as source:
-        source.create_many(make_entry() for _ in range(count))
-        source.export_jsonl(dump)
+    dump = exported_entries(workdir, count)
     rows = raw_params(count)
     ours, raw = [], []
     for _ in range(3):
@@ -143,7 +149,7 @@ def _bench_import(workdir: Path, count: int) -> str:
             storage.import_jsonl(dump)
             ours.append(count / (time.perf_counter() - start))
         with fresh_schema() as url:
-            _plain_schema(url)
+            plain_schema(url)
             with psycopg.connect(url) as connection:
                 start = time.perf_counter()
                 with (

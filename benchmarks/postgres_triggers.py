@@ -11,7 +11,14 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from benchmarks.postgres import INSERT, _plain_schema, fresh_schema, raw_params, unavailable
+from benchmarks.postgres import (
+    INSERT,
+    exported_entries,
+    fresh_schema,
+    plain_schema,
+    raw_params,
+    unavailable,
+)
 from benchmarks.store import make_entry
 from orchestrator_feedback import FeedbackStorage
 
@@ -44,7 +51,7 @@ def _creates(rounds: int) -> dict[str, list[float]]:
     with ExitStack() as stack:
         stores = {name: _store(stack, dropped)[1] for name, dropped in VARIANTS.items()}
         raw_url = stack.enter_context(fresh_schema())
-        _plain_schema(raw_url)
+        plain_schema(raw_url)
         raw = stack.enter_context(psycopg.connect(raw_url))
         for _ in range(rounds):
             for name, storage in stores.items():
@@ -63,13 +70,7 @@ def _creates(rounds: int) -> dict[str, list[float]]:
 
 
 def _imports(workdir: Path, count: int, rounds: int) -> dict[str, list[float]]:
-    dump = workdir / "pg-triggers.jsonl"
-    source_path = workdir / "pg-triggers.db"
-    for leftover in (source_path, source_path.with_name(source_path.name + "-wal")):
-        leftover.unlink(missing_ok=True)  # a workdir used before must not add its entries
-    with FeedbackStorage(source_path) as source:
-        source.create_many(make_entry() for _ in range(count))
-        source.export_jsonl(dump)
+    dump = exported_entries(workdir, count)
     took: dict[str, list[float]] = {name: [] for name in VARIANTS}
     for _ in range(rounds):
         for name, dropped in VARIANTS.items():

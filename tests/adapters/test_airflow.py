@@ -72,13 +72,20 @@ class FakeTaskInstance:
     end_date: datetime | None = datetime(2026, 12, 1, 12, 0, 3, tzinfo=UTC)
 
 
+def airflow_calling(source: Any, spec: type = Airflow3Spec) -> pluggy.PluginManager:
+    """Airflow's own hook relay (a ``pluggy.PluginManager("airflow")`` with ``spec``) with
+    our listener registered, built on ``source`` (a manager or a factory)."""
+    airflow = pluggy.PluginManager("airflow")
+    airflow.add_hookspecs(spec)
+    airflow.register(FeedbackListener(source))
+    return airflow
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[tuple[pluggy.PluginManager, FeedbackStorage, Path]]:
     database = tmp_path / "feedback.db"
     ours = get_plugin_manager(FeedbackConfig(database=str(database)))
-    airflow = pluggy.PluginManager("airflow")
-    airflow.add_hookspecs(Airflow3Spec)
-    airflow.register(FeedbackListener(ours))
+    airflow = airflow_calling(ours)
     with FeedbackStorage(database) as reader:  # a connection of its own: what is committed
         yield airflow, reader, database
     ours.close()
@@ -180,9 +187,7 @@ def test_mapped_task_instances_are_told_apart(store: Any) -> None:
 
 def test_airflow_2_10_hook_calls_with_a_session_work(tmp_path: Path) -> None:
     ours = get_plugin_manager(FeedbackConfig(database=str(tmp_path / "f.db")))
-    airflow = pluggy.PluginManager("airflow")
-    airflow.add_hookspecs(Airflow210Spec)
-    airflow.register(FeedbackListener(ours))
+    airflow = airflow_calling(ours, Airflow210Spec)
     ti = FakeTaskInstance(state="success")
     airflow.hook.on_task_instance_running(previous_state=None, task_instance=ti, session=object())
     airflow.hook.on_task_instance_success(previous_state=None, task_instance=ti, session=object())
@@ -204,9 +209,7 @@ def test_disabled_by_our_configuration(tmp_path: Path) -> None:
     )
     for name, config in (("a.db", off), ("b.db", disabled)):
         ours = get_plugin_manager(config)
-        airflow = pluggy.PluginManager("airflow")
-        airflow.add_hookspecs(Airflow3Spec)
-        airflow.register(FeedbackListener(ours))
+        airflow = airflow_calling(ours)
         airflow.hook.on_task_instance_success(
             previous_state="running", task_instance=FakeTaskInstance()
         )
@@ -219,9 +222,7 @@ def test_our_failure_never_fails_the_task(tmp_path: Path, caplog: pytest.LogCapt
     def broken() -> Any:
         raise OSError("disk gone")
 
-    airflow = pluggy.PluginManager("airflow")
-    airflow.add_hookspecs(Airflow3Spec)
-    airflow.register(FeedbackListener(broken))
+    airflow = airflow_calling(broken)
     with caplog.at_level(logging.ERROR):
         airflow.hook.on_task_instance_success(
             previous_state="running", task_instance=FakeTaskInstance()
@@ -234,9 +235,7 @@ def test_entries_are_committed_before_the_hook_returns(tmp_path: Path) -> None:
     database = tmp_path / "f.db"
     config = FeedbackConfig(database=str(database), write_mode="background")
     ours = get_plugin_manager(config)
-    airflow = pluggy.PluginManager("airflow")
-    airflow.add_hookspecs(Airflow3Spec)
-    airflow.register(FeedbackListener(ours))
+    airflow = airflow_calling(ours)
     airflow.hook.on_task_instance_success(
         previous_state="running", task_instance=FakeTaskInstance()
     )
