@@ -212,8 +212,14 @@ class FeedbackConfig:
     strict: bool = False
     """Let plugin errors reach the host, and fail on a plugin that does not load."""
     write_mode: str = attrs.field(default="sync", validator=_one_of("sync", "background"))
-    """``"sync"``: a hook call returns once its entry is committed; ``"background"``: it
+    """``"sync"``: a hook call returns once its entry is committed (its result holds the
+    entry) or once the store refused it (no entry in the result); ``"background"``: it
     returns once the entry is validated and queued for the writer thread."""
+    on_not_stored: str = attrs.field(default="log", validator=_one_of("log", "raise"))
+    """Sync mode, when the store refuses an entry (a full disk, a database locked past the
+    timeout, a lost connection): ``"log"`` logs it, counts it in ``not_stored`` and leaves
+    it out of the hook's result; ``"raise"`` also raises ``FeedbackNotStoredError`` to the
+    host from the hook call."""
     background: BackgroundConfig = attrs.field(factory=BackgroundConfig)
     """``[background]``: the writer thread's grouping."""
     history: bool = True

@@ -22,6 +22,9 @@ class FeedbackCounters:
     """Events refused: invalid values, an unknown task, or dropped by ``feedback_prepare``."""
     dropped: int = 0
     """Entries dropped because a background queue was full (``on_full = "drop"``)."""
+    not_stored: int = 0
+    """Sync mode: entries the store refused to commit (a full disk, a database locked past
+    the timeout, a lost connection); their hook calls' results hold no entry."""
     subscriber_failures: int = 0
     """Exceptions raised by plugin hook implementations (logged, and isolated)."""
     queue_depth_source: Callable[[], int] | None = attrs.field(default=None, repr=False, eq=False)
@@ -54,6 +57,7 @@ class FeedbackCounters:
                 "recorded": self.recorded,
                 "rejected": self.rejected,
                 "dropped": self.dropped,
+                "not_stored": self.not_stored,
                 "subscriber_failures": self.subscriber_failures,
                 "queue_depth": self.queue_depth,
             }

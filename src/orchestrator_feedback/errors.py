@@ -108,6 +108,26 @@ class QueryRefusedError(FeedbackError):
     time limit or row cap. Nothing was changed."""
 
 
+class FeedbackNotStoredError(FeedbackError):
+    """A sync hook call's entry was not stored: the store refused the write (a full disk, a
+    database locked past the timeout, a lost connection). Nothing of it was committed.
+    Raised from the hook call only with ``on_not_stored = "raise"``; otherwise logged, counted
+    in ``not_stored``, and the hook's result holds no entry."""
+
+
+class ForeignRowError(FeedbackError):
+    """The store holds a row that is not a valid entry: written behind its back (by SQL of
+    someone's own), so no rule of ours checked it. The message names the row and what is
+    wrong with it."""
+
+    def __init__(self, which: str, problem: str) -> None:
+        self.which = which
+        super().__init__(
+            f"the store holds a row written behind its back that is not a valid entry "
+            f"({which}: {problem}): fix or delete it with `orchestrator-feedback query --write`"
+        )
+
+
 class StorageFullError(FeedbackError):
     """The disk (or the database's space) is full: nothing of the write was stored, and the
     store works again once there is room."""

@@ -23,6 +23,7 @@ from orchestrator_feedback import hookspecs
 from orchestrator_feedback.config import FeedbackConfig
 from orchestrator_feedback.counters import FeedbackCounters
 from orchestrator_feedback.errors import (
+    FeedbackNotStoredError,
     FeedbackRejected,
     FeedbackValidationError,
     PluginLoadError,
@@ -131,13 +132,15 @@ class FeedbackPluginManager(pluggy.PluginManager):
 
     def _isolate(self, function: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:
         manager = self
-        passes_through = (FeedbackRejected,) if hook == "feedback_prepare" else ()
+        passes_through: tuple[type[BaseException], ...] = (
+            (FeedbackRejected,) if hook == "feedback_prepare" else (FeedbackNotStoredError,)
+        )
 
         @functools.wraps(function)
         def isolated(*args: Any) -> Any:
             try:
                 result = function(*args)
-                if passes_through:
+                if hook == "feedback_prepare":
                     _check_prepared(args, plugin)
                 return result
             except passes_through:

@@ -6,7 +6,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from orchestrator_feedback.errors import FeedbackError, FeedbackRejected, FeedbackValidationError
+from orchestrator_feedback.errors import (
+    FeedbackError,
+    FeedbackNotStoredError,
+    FeedbackRejected,
+    FeedbackValidationError,
+)
 from orchestrator_feedback.event_checks import check_event_arguments
 from orchestrator_feedback.events import ORCHESTRATOR_EVENTS
 from orchestrator_feedback.markers import hookimpl
@@ -52,6 +57,12 @@ class FeedbackPlugin:
         self._manager = plugin_manager
         self._hook = plugin_manager.hook
         self._submit = storage.submit
+        # What the store raises when it cannot commit (a full disk, a lock, a lost server):
+        # not this plugin's failure but the store's answer, told to the host.
+        self._refusals: tuple[type[BaseException], ...] = (
+            FeedbackError,
+            *storage.backend.database_errors,
+        )
         self.max_content_length = plugin_manager.config.max_content_length
         """The longest content this plugin records (the configuration's; a setting of
         this manager, not of ``FeedbackEntry``)."""
@@ -79,19 +90,36 @@ class FeedbackPlugin:
         if implemented("feedback_prepare"):
             self._hook.feedback_prepare(entry=entry)
 
-    def store(self, entry: FeedbackEntry) -> FeedbackEntry:
+    def store(self, entry: FeedbackEntry) -> FeedbackEntry | None:
         """Store a checked entry (or, in background mode, queue it); subscribers hear of
-        it after the commit."""
+        it after the commit. In sync mode, None when the store refused it (logged and
+        counted in ``not_stored``; raised as ``FeedbackNotStoredError`` with
+        ``on_not_stored = "raise"``)."""
         if not self._background:
-            self.storage.create(entry)
+            try:
+                self.storage.create(entry)
+            except self._refusals as refusal:
+                self._not_stored(entry, refusal)
+                return None
         elif self._submit(entry) is None:
             self._manager.counters.add("dropped")
         return entry
 
+    def _not_stored(self, entry: FeedbackEntry, refusal: BaseException) -> None:
+        self._manager.counters.add("not_stored")
+        logger.warning(
+            "the entry for task %r was not stored: %s", entry.task_id, refusal, exc_info=False
+        )
+        if self._manager.config.on_not_stored == "raise":
+            raise FeedbackNotStoredError(
+                f"the entry for task {entry.task_id!r} was not stored: {refusal}"
+            ) from refusal
+
     def store_and_wait(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Store a checked entry and return once it is committed, in either mode."""
         if not self._background:
-            return self.store(entry)
+            self.storage.create(entry)  # a refusal reaches the caller (the collector)
+            return entry
         ticket = self.storage.submit(entry)
         if ticket is None:
             self._manager.counters.add("dropped")

@@ -91,9 +91,11 @@ class PrivacyPolicy:
     ) -> PrivacyPolicy:
         """Build a policy whose secret and keys come from the environment."""
         keys = [k for k in os.environ.get(ENV_ENCRYPTION_KEYS, "").split(",") if k.strip()]
+        secret = os.environ.get(ENV_SECRET)
         return cls(
             anonymize_user_ids=anonymize_user_ids,
-            secret=os.environ.get(ENV_SECRET),
+            # The variable's bytes as the shell gave them (UTF-8 or not): the HMAC key.
+            secret=None if secret is None else os.fsencode(secret),
             encrypt_metadata_keys=encrypt_metadata_keys,
             encryption_keys=keys,
         )

@@ -16,7 +16,11 @@ import cattrs
 import orjson
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
-from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.errors import (
+    FeedbackValidationError,
+    ForeignRowError,
+    describe_value,
+)
 from orchestrator_feedback.models import (
     ENTRY_FIELDS,
     MAX_ID_LENGTH,
@@ -322,25 +326,36 @@ def entries_from_rows(rows: list[EncodedRow]) -> list[FeedbackEntry]:
     loads = orjson.loads
     from_iso = datetime.fromisoformat
     types = TYPE_BY_VALUE
-    for entry_id, task_id, type_value, content, rating, user_id, metadata, created, updated in rows:
-        entry = trusted_entry(
-            {
-                "id": entry_id,
-                "task_id": task_id,
-                "feedback_type": types.get(type_value) or to_feedback_type(type_value),
-                "content": content,
-                "rating": rating,
-                "user_id": user_id,
-                "metadata": loads(metadata) if metadata and metadata != "{}" else {},
-                "created_at": from_iso(created + "+00:00")
-                if len(created) == SQLITE_TIMESTAMP_LENGTH
-                else parse_timestamp(created),
-                "updated_at": from_iso(updated + "+00:00")
-                if len(updated) == SQLITE_TIMESTAMP_LENGTH
-                else parse_timestamp(updated),
-            }
-        )
-        append(entry)
+    row: Any = None
+    try:
+        for row in rows:
+            entry_id, task_id, type_value, content, rating, user_id, metadata, created, updated = (
+                row
+            )
+            meta = loads(metadata) if metadata and metadata != "{}" else {}
+            if type(meta) is not dict:
+                raise TypeError("metadata is not a JSON object")
+            entry = trusted_entry(
+                {
+                    "id": entry_id,
+                    "task_id": task_id,
+                    "feedback_type": types.get(type_value) or to_feedback_type(type_value),
+                    "content": content,
+                    "rating": rating,
+                    "user_id": user_id,
+                    "metadata": meta,
+                    "created_at": from_iso(created + "+00:00")
+                    if len(created) == SQLITE_TIMESTAMP_LENGTH
+                    else parse_timestamp(created),
+                    "updated_at": from_iso(updated + "+00:00")
+                    if len(updated) == SQLITE_TIMESTAMP_LENGTH
+                    else parse_timestamp(updated),
+                }
+            )
+            append(entry)
+    except (ValueError, TypeError) as error:
+        # Only a row our own writes did not make (their rules would have refused it).
+        raise ForeignRowError(f"id {describe_value(row[0] if row else None)}", str(error)) from None
     return entries
 
 

@@ -260,9 +260,12 @@ def test_a_storage_failure_does_not_reach_the_host(
         "CREATE TRIGGER refuse BEFORE INSERT ON feedback "
         "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
     )
-    feedback_plugin_manager.hook.task_reviewed(
+    result = feedback_plugin_manager.hook.task_reviewed(
         task_id="t", reviewer_id="r", rating=3, comment=None, metadata={}
     )
     assert "disk on fire" in caplog.text
-    assert feedback_plugin_manager.counters.subscriber_failures == 1
+    # The store's refusal, not a plugin's failure: counted as not stored, no entry returned.
+    assert result == []
+    assert feedback_plugin_manager.counters.not_stored == 1
+    assert feedback_plugin_manager.counters.subscriber_failures == 0
     assert feedback_storage.count() == 0

@@ -204,8 +204,9 @@ def test_postgres_query_cannot_run_programs_hold_the_schema_lock_or_write(
             store.execute_query("COMMIT; DELETE FROM feedback", read_only=True)
         with pytest.raises(QueryRefusedError, match="connection setting"):
             store.execute_query("SET statement_timeout = 0")
-        # A session-level advisory lock on the migration's key is not left on the pool.
-        store.execute_query("SELECT pg_advisory_lock(7362810441)", read_only=True)
+        # No advisory lock on the migration's key (nor any other): writers would wait.
+        with pytest.raises(QueryRefusedError, match="advisory lock"):
+            store.execute_query("SELECT pg_advisory_lock(7362810441)", read_only=True)
         started = time.monotonic()
         with FeedbackStorage(postgres_url, timeout=2) as other:
             assert other.count() == 1
@@ -551,3 +552,49 @@ def test_a_store_pseudonymised_with_another_secret_is_refused(
         store.create(make_entry(user_id="alice"))
         assert store.forget_user("alice") == 2
         assert store.count() == 0
+
+
+# -- third round, item 11: sync hook calls on a full disk tell the host ---------------------
+
+
+@pytest.mark.parametrize("on_not_stored", ["log", "raise"])
+def test_sync_hook_calls_on_a_full_disk_say_what_was_not_stored(
+    small_disk: Path, on_not_stored: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from orchestrator_feedback import FeedbackConfig, FeedbackNotStoredError, get_plugin_manager
+
+    config = FeedbackConfig(database=str(small_disk / "f.db"), on_not_stored=on_not_stored)
+    pm = get_plugin_manager(config, load_entrypoints=False)
+    told_stored: list[str] = []
+    refused = 0
+    filler: Path | None = None
+    for n in range(4_000):
+        if n == 50:
+            filler = _fill(small_disk)
+        try:
+            result = pm.hook.task_completed(
+                task_id=f"t{n}",
+                worker_id="w1",
+                success=True,
+                execution_time=1.0,
+                output_quality=None,
+                metadata={"pad": "x" * 200},
+            )
+        except FeedbackNotStoredError:
+            refused += 1
+            continue
+        if result:
+            told_stored.append(result[0].id)
+        else:
+            refused += 1
+    assert filler is not None
+    filler.unlink()
+    counters = pm.counters.snapshot()
+    assert counters["not_stored"] == refused > 3_000
+    assert counters["subscriber_failures"] == 0
+    assert counters["recorded"] == len(told_stored)
+    storage = pm.feedback_plugin.storage  # type: ignore[union-attr]
+    assert storage.count() == len(told_stored)
+    assert {e.id for e in storage.get_all()} == set(told_stored)
+    pm.close()
+    assert any("was not stored" in r.getMessage() for r in caplog.records)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
@@ -177,3 +178,90 @@ def test_the_collector_on_every_backend_with_this_process_counters(
     assert got[("orchestrator_feedback_process_recorded_total", ())] == 1
     assert got[("orchestrator_feedback_process_queue_depth", ())] == 0
     manager.close()
+
+
+def _start_server(database: Path) -> tuple[subprocess.Popen[str], str]:
+    """``serve-metrics`` on a free port, with SIGINT acted on (a test run started in the
+    background inherits it ignored); its metrics URL."""
+    import signal
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator_feedback",
+            "--database",
+            str(database),
+            "serve-metrics",
+            "--port",
+            "0",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "ORCHESTRATOR_FEEDBACK_PLUGINS": ""},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert server.stderr is not None
+    line = server.stderr.readline()
+    assert line.startswith("serving metrics on http://127.0.0.1:"), line
+    return server, line.split(" on ", 1)[1].strip()
+
+
+def test_idle_and_half_sent_connections_never_block_a_scrape(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    """Issue "Never lose, never leak, third round", item 6."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    database = tmp_path / "metrics.db"
+    with FeedbackStorage(database) as storage:
+        fill(storage, make_entry)
+    server, url = _start_server(database)
+    parts = urlsplit(url)
+    idle = socket.create_connection((parts.hostname, parts.port))
+    half = socket.create_connection((parts.hostname, parts.port))
+    half.sendall(b"GET /metr")
+    try:
+
+        def scrape(_: int) -> int:
+            with urllib.request.urlopen(url, timeout=20) as response:
+                response.read()
+                return int(response.status)
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            assert list(pool.map(scrape, range(200))) == [200] * 200
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(url.replace("/metrics", "/favicon.ico"), timeout=20)
+        assert missing.value.code == 404
+    finally:
+        idle.close()
+        half.close()
+        server.terminate()
+        assert server.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+def test_the_server_stops_cleanly_even_with_a_connection_open(
+    tmp_path: Path, make_entry: MakeEntry, how: str
+) -> None:
+    import signal
+    import socket
+    from urllib.parse import urlsplit
+
+    database = tmp_path / "metrics.db"
+    FeedbackStorage(database).close()
+    server, url = _start_server(database)
+    parts = urlsplit(url)
+    held = socket.create_connection((parts.hostname, parts.port))
+    held.sendall(b"GET /metrics HTTP/1.1\r\n")  # a request still being sent
+    try:
+        server.send_signal(getattr(signal, how))
+        assert server.wait(timeout=10) == 0
+        assert server.stderr is not None
+        assert "Traceback" not in server.stderr.read()
+    finally:
+        held.close()
+        if server.poll() is None:
+            server.kill()

@@ -17,6 +17,7 @@ from orchestrator_feedback.cli import (
     watch,
 )
 from orchestrator_feedback.cli.common import Settings
+from orchestrator_feedback.cli.output import visible
 
 __all__ = ["cli", "main"]
 
@@ -54,4 +55,4 @@ def main() -> None:
     try:
         cli(standalone_mode=True)
     except sqlite3.Error as error:  # pragma: no cover - commands catch their own
-        raise SystemExit(f"Error: {error}") from None
+        raise SystemExit(visible(f"Error: {error}")) from None

@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from orchestrator_feedback.cli.output import visible
 from orchestrator_feedback.config import FeedbackConfig, load_config
 from orchestrator_feedback.durations import DURATION, parse_duration
 from orchestrator_feedback.errors import FeedbackError, FeedbackValidationError
@@ -100,19 +101,29 @@ def quiet_exit_on_broken_pipe() -> NoReturn:
 
 
 def fails_cleanly(command: Command) -> Command:
-    """Turn library errors into one line on stderr and exit status 1, without a traceback."""
+    """Turn library errors into one line on stderr and exit status 1, without a traceback.
+    The line may quote stored text or a file's contents (a database's error, an import's
+    field name): its control characters are shown escaped, never acted on."""
 
     @wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except FeedbackError as error:
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(visible(str(error))) from None
         except BrokenPipeError:
             quiet_exit_on_broken_pipe()
+        except UnicodeEncodeError as error:
+            # An argument with a byte that is not UTF-8 (Python keeps it as a lone
+            # surrogate), which no database can store or compare.
+            bad = error.object[error.start : error.end] if isinstance(error.object, str) else ""
+            raise click.ClickException(
+                f"an argument is not valid UTF-8 text: {bad.encode('utf-8', 'surrogateescape')!r} "
+                "cannot be stored or compared (give it in UTF-8)"
+            ) from None
         except OSError as error:
             raise click.ClickException(
-                f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
+                visible(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
             ) from None
 
     return run  # type: ignore[return-value]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any, TextIO, TypeVar
 
 import click
@@ -69,11 +71,23 @@ def default_format(chosen: str | None) -> str:
     return "table" if sys.stdout.isatty() else "json"
 
 
+def json_value(value: Any) -> Any:
+    """A value JSON has no type for, as sqlite-utils writes it: a blob as
+    ``{"$base64": true, "encoded": ...}``, a PostgreSQL ``numeric`` as a number."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$base64": True, "encoded": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, Decimal):
+        return int(value) if value.as_tuple().exponent == 0 else float(value)
+    return str(value)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode()
     return str(value)
 
 
@@ -108,11 +122,13 @@ def print_rows(
         stdout_console().print(table)
     elif output_format == "json":
         records = [dict(zip(columns, row, strict=True)) for row in rows]
-        sys.stdout.write(json.dumps(records, indent=2, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.write(
+            json.dumps(records, indent=2, ensure_ascii=False, default=json_value) + "\n"
+        )
     elif output_format == "jsonl":
         for row in rows:
             record = dict(zip(columns, row, strict=True))
-            sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            sys.stdout.write(json.dumps(record, ensure_ascii=False, default=json_value) + "\n")
     else:
         write_csv_rows(sys.stdout, columns, rows)
 

@@ -102,6 +102,12 @@ def _counted(
 @click.option(
     "--with-history", is_flag=True, help="Add each entry's earlier versions (jsonl, json)."
 )
+@click.option(
+    "--placeholders",
+    is_flag=True,
+    help="Export encrypted metadata values that cannot be read here (no key) as placeholders, "
+    "instead of refusing.",
+)
 @pass_settings
 @fails_cleanly
 def export(
@@ -110,28 +116,88 @@ def export(
     file_format: str | None,
     output: str | None,
     with_history: bool,
+    placeholders: bool,
     **options: object,
 ) -> None:
-    """Export entries to a file or stdout."""
-    chosen = (
-        file_format or (_BY_SUFFIX.get(Path(output).suffix.lower()) if output else None) or "jsonl"
-    )
+    """Export entries to a file or stdout. Refuses (exit 1, no file left) when an entry holds
+    encrypted metadata this process has no key for, unless --placeholders is given: the
+    file would hold a placeholder instead of the value and be no backup of it."""
+    chosen = file_format or _format_of(output)
     if with_history and chosen == "csv":
         raise click.UsageError("--with-history needs --format jsonl or json")
     filters = filters_from(options)
-    with settings.storage() as storage, _progress() as progress:
-        task = progress.add_task(
-            "exporting", total=storage.count(**filters) if not progress.disable else None
+    existed = output is not None and Path(output).exists()
+    unreadable = [0]
+    try:
+        with settings.storage() as storage, _progress() as progress:
+            task = progress.add_task(
+                "exporting", total=storage.count(**filters) if not progress.disable else None
+            )
+            entries = _counted(storage.iter_all(**filters), progress, task)
+            entries = _readable(entries, storage, allow=placeholders, unreadable=unreadable)
+            target: Any = output if output else sys.stdout
+            if with_history:
+                records = (_with_history(storage, entry) for entry in entries)
+                written = store_transfer.export_records(records, target, chosen)
+            else:
+                written = store_transfer.export_entries(entries, target, chosen)
+    except FeedbackError:
+        if output is not None and not existed:
+            Path(output).unlink(missing_ok=True)  # no half-written file left behind
+        raise
+    if unreadable[0]:
+        click.echo(
+            f"warning: {_entries(unreadable[0])} {'holds' if unreadable[0] == 1 else 'hold'} "
+            "encrypted metadata that could not be read (no key, or a key rotated out): the "
+            "export has placeholders in their place",
+            err=True,
         )
-        entries = _counted(storage.iter_all(**filters), progress, task)
-        target: Any = output if output else sys.stdout
-        if with_history:
-            records = (_with_history(storage, entry) for entry in entries)
-            written = store_transfer.export_records(records, target, chosen)
-        else:
-            written = store_transfer.export_entries(entries, target, chosen)
     if output:
-        stderr_console().print(data_text(f"exported {written} entries to {output}"))
+        stderr_console().print(data_text(f"exported {_entries(written)} to {output}"))
+
+
+def _entries(count: int) -> str:
+    return f"{count:,} {'entry' if count == 1 else 'entries'}"
+
+
+def _format_of(output: str | None) -> str:
+    """The export format -o's extension names (jsonl without -o); an extension that names
+    none of them is refused rather than written as something else."""
+    if output is None:
+        return "jsonl"
+    suffix = Path(output).suffix.lower()
+    if suffix in _BY_SUFFIX:
+        return _BY_SUFFIX[suffix]
+    raise click.UsageError(
+        f"cannot tell the format from {output!r}: export writes .jsonl, .json or .csv "
+        "(or give --format)"
+    )
+
+
+def _readable(
+    entries: Iterator[FeedbackEntry],
+    storage: FeedbackStorage,
+    *,
+    allow: bool,
+    unreadable: list[int],
+) -> Iterator[FeedbackEntry]:
+    """``entries``, refusing (unless ``allow``) at the first one whose encrypted metadata
+    cannot be read; counting them in ``unreadable[0]``."""
+    policy = storage.privacy
+    if policy is None or not policy.encrypted_keys:
+        yield from entries
+        return
+    for entry in entries:
+        if policy.unreadable(entry):
+            if not allow:
+                raise FeedbackError(
+                    f"entry {entry.id} holds encrypted metadata that cannot be read here (no "
+                    "key in ORCHESTRATOR_FEEDBACK_ENCRYPTION_KEYS, or one rotated out): the "
+                    "export would hold placeholders, not the values. Set the key, or pass "
+                    "--placeholders to export them anyway"
+                )
+            unreadable[0] += 1
+        yield entry
 
 
 def _with_history(storage: FeedbackStorage, entry: FeedbackEntry) -> dict[str, Any]:

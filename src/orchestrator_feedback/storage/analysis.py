@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackType
+from orchestrator_feedback.errors import FeedbackValidationError, ForeignRowError, describe_value
+from orchestrator_feedback.models import TYPE_BY_VALUE, FeedbackType
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage.backends import periods
 from orchestrator_feedback.storage.options import check_optional_text, check_time
@@ -135,7 +135,12 @@ def summary_of(groups: Iterable[tuple[str, int | None, int]]) -> FeedbackSummary
     total = rated = rating_sum = 0
     for type_value, rating, count in groups:
         total += count
-        by_type[FeedbackType(type_value)] += count
+        feedback_type = TYPE_BY_VALUE.get(type_value)
+        if feedback_type is None:
+            raise ForeignRowError(
+                f"feedback_type {describe_value(type_value)}", "not one of the feedback types"
+            )
+        by_type[feedback_type] += count
         if rating is not None:
             distribution[rating] += count
             rated += count

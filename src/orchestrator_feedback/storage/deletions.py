@@ -3,9 +3,13 @@ of one user; each keeping (or, for retention and erasure, removing) the history.
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import attrs
 
 from orchestrator_feedback.errors import FeedbackError, FeedbackValidationError
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType, to_utc
@@ -14,7 +18,13 @@ from orchestrator_feedback.storage.backends.base import FeedbackChange, Feedback
 from orchestrator_feedback.storage.listeners import Events
 from orchestrator_feedback.storage.transactions import Transactions
 
-__all__ = ["Deletions"]
+__all__ = ["BATCH_SECONDS", "Deletions"]
+
+BATCH_SECONDS = 0.05
+"""What one transaction of a long deletion (purge, retention, forget-user) aims to take:
+the longest a writer waits for the write lock behind it is about this."""
+_FIRST_BATCH = 200
+_MOST_BATCH = 5_000
 
 
 class Deletions:
@@ -81,7 +91,29 @@ class Deletions:
             raise FeedbackValidationError(
                 "older_than", older_than, "must be a timedelta or a datetime"
             )
-        return self.delete(FeedbackFilter(created_before=cutoff), keep_history=False)
+        return self._in_batches(FeedbackFilter(created_before=cutoff), keep_history=False)
+
+    def _in_batches(self, where: FeedbackFilter, *, keep_history: bool) -> int:
+        """Delete what ``where`` matches, oldest first, in short transactions of their own
+        (each sized to take about ``BATCH_SECONDS``), so writers never wait long; inside
+        the caller's transaction, all in that one. Listeners hear of each batch at its
+        commit."""
+        if self._transactions.connection is not None:
+            return self.delete(where, keep_history=keep_history)
+        backend = self._backend
+        total, size = 0, _FIRST_BATCH
+        while True:
+            ids = self._transactions.read(functools.partial(_first_ids, backend, where, size))
+            if not ids:
+                break
+            started = time.monotonic()
+            total += self.delete(attrs.evolve(where, ids=tuple(ids)), keep_history=keep_history)
+            took = time.monotonic() - started
+            size = max(1, min(_MOST_BATCH, round(size * BATCH_SECONDS / max(took, 1e-4))))
+        if not keep_history:
+            # History of entries deleted earlier (their history kept then) that also matches.
+            self._transactions.write(lambda c: (backend.delete_history(c, where), []))
+        return total
 
     def by_policy(self, *, dry_run: bool) -> dict[FeedbackType, int]:
         policy = self._retention
@@ -92,14 +124,14 @@ class Deletions:
             )
         counts: dict[FeedbackType, int] = {}
         backend = self._backend
-        with self._transactions.transaction():
-            for feedback_type, cutoff in policy.cutoffs():
-                where = FeedbackFilter(feedback_type=feedback_type, created_before=cutoff)
-                if dry_run:
-                    connection = self._transactions.connection
-                    counts[feedback_type] = backend.count(connection, where)
-                else:
-                    counts[feedback_type] = self.delete(where, keep_history=False)
+        for feedback_type, cutoff in policy.cutoffs():
+            where = FeedbackFilter(feedback_type=feedback_type, created_before=cutoff)
+            if dry_run:
+                counts[feedback_type] = self._transactions.read(
+                    functools.partial(_count, backend, where)
+                )
+            else:
+                    counts[feedback_type] = self._in_batches(where, keep_history=False)
         return counts
 
     def forget_user(self, user_id: str) -> int:
@@ -109,23 +141,15 @@ class Deletions:
         wheres = [self._user_filter(user_id)]
         if self._privacy is not None and self._privacy.anonymize_user_ids:
             wheres.append(FeedbackFilter(user_id=self._privacy.legacy_pseudonym(user_id)))
-        backend = self._backend
-
-        def erase(connection: Any) -> tuple[int, Events]:
-            count, events = 0, []
-            for where in wheres:
-                backend.delete_history(connection, where)
-                deleted = backend.delete(
-                    connection, where, returning=self._transactions.listeners.listening
-                )
-                if isinstance(deleted, int):
-                    count += deleted
-                else:
-                    count += len(deleted)
-                    events += [(FeedbackChange.DELETED, entry) for entry in deleted]
-            return count, events
-
-        count = self._transactions.write(erase)
+        count = sum(self._in_batches(where, keep_history=False) for where in wheres)
         if self._transactions.connection is None:
-            backend.reclaim_space()
+            self._backend.reclaim_space()
         return count
+
+
+def _first_ids(backend: Any, where: FeedbackFilter, limit: int, connection: Any) -> list[str]:
+    return list(backend.matching_ids(connection, where, limit))
+
+
+def _count(backend: Any, where: FeedbackFilter, connection: Any) -> int:
+    return int(backend.count(connection, where))

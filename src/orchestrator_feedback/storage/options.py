@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackEntry, to_utc
+from orchestrator_feedback.models import FeedbackEntry, text_problem, to_utc
 
 __all__ = [
     "check_connection_options",
@@ -37,6 +37,9 @@ def check_optional_text(field: str, value: object) -> str | None:
     """A string, or None."""
     if value is not None and not isinstance(value, str):
         raise FeedbackValidationError(field, value, "must be a string or None")
+    problem = None if value is None else text_problem(value)
+    if problem is not None:
+        raise FeedbackValidationError(field, value, problem)
     return value
 
 

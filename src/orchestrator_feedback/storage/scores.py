@@ -107,6 +107,11 @@ def check_confidence(confidence: object) -> float:
     return _z(float(confidence))
 
 
+_MOST_EXPONENT = 700.0
+"""Below ``log(sys.float_info.max)``: a weight of an entry dated in the future (a host's
+clock ahead) stays a finite, very large number rather than an overflow."""
+
+
 def _weight(count: float, f: float, ff: float, age0: float, rate: float | None) -> float:
     """The decayed weight of ``count`` outcomes of one day with moments ``f``, ``ff``."""
     if not count:
@@ -115,7 +120,12 @@ def _weight(count: float, f: float, ff: float, age0: float, rate: float | None) 
         return float(count)
     mean = f / count
     variance = max(ff / count - mean * mean, 0.0)
-    return count * math.exp(rate * (mean - age0) + rate * rate * variance / 2)
+    # No outcome is younger than the day's end or now (f <= min(1, a0)), so the sum is at
+    # most count * exp(rate * (min(1, a0) - a0)): a cap that the expansion can overshoot
+    # when the half-life is far below a day (and then would overflow).
+    cap = rate * (min(1.0, age0) - age0) if age0 > 0 else _MOST_EXPONENT
+    exponent = rate * (mean - age0) + rate * rate * variance / 2
+    return count * math.exp(min(exponent, cap, _MOST_EXPONENT))
 
 
 def _day_start(day: str) -> datetime:
@@ -142,7 +152,7 @@ def tallies_of(
         tally.rating_sum += _weight(row.rating_sum, row.rating_f, row.rating_ff, age0, rate)
         if row.timed:
             # No moments for times: weighed at the middle of the day.
-            middle = 1.0 if rate is None else math.exp(rate * (0.5 - age0))
+            middle = 1.0 if rate is None else math.exp(min(rate * (0.5 - age0), _MOST_EXPONENT))
             tally.timed += row.timed * middle
             tally.time_sum += row.time_sum * middle
         if row.latest is not None and (tally.latest is None or row.latest > tally.latest):

@@ -169,6 +169,11 @@ class FeedbackStorage:
         return self._backend
 
     @property
+    def privacy(self) -> PrivacyPolicy | None:
+        """The privacy policy in force (None: user ids and metadata are stored as given)."""
+        return self._privacy
+
+    @property
     def schema_version(self) -> int:
         """The schema version of the database."""
         return self._backend.schema_version

@@ -288,6 +288,16 @@ class StorageBackend(abc.ABC):
             )
         return int(connection.execute(sql, params).rowcount)
 
+    def matching_ids(self, connection: Any, where: FeedbackFilter, limit: int) -> list[str]:
+        """The ids of up to ``limit`` entries ``where`` selects, oldest first (one batch of
+        a long deletion: read by id, so a row written behind the store's back is deleted
+        as well as any)."""
+        clause, params = self.where(where)
+        rows = connection.execute(
+            f"SELECT id FROM feedback{clause} ORDER BY created_at LIMIT {int(limit)}", params
+        ).fetchall()
+        return [row[0] for row in rows]
+
     def save_history(
         self, connection: Any, where: FeedbackFilter | str, change: str, changed_at: datetime
     ) -> None:

@@ -96,6 +96,12 @@ class PostgresBackend(StorageBackend):
         self, url: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
     ) -> None:
         self.url = hide_password(url)
+        try:
+            conninfo_to_dict(url)
+        except psycopg.ProgrammingError as error:
+            raise FeedbackError(
+                f"{self.url} is not a PostgreSQL URL libpq can read: {error}"
+            ) from None
         self._conninfo = url
         self._pool_size = pool_size
         self._timeout = timeout

@@ -61,13 +61,22 @@ def named_rows(cursor: psycopg.Cursor[Any]) -> RowMaker[_Row]:
     return row_class  # type: ignore[return-value]
 
 
+_SECRET_PARAMETER = re.compile(r"(?i)((?:^|&)(?:ssl)?password=)[^&]*")
+
+
 def hide_password(url: str) -> str:
-    """The URL with its password replaced by ``***``, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL with every password libpq would read from it replaced by ``***``, for
+    messages: the one after the user name, and ``password=`` or ``sslpassword=`` among
+    the query parameters."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed URL: show nothing after the scheme
+        return url.partition("://")[0] + "://***"
+    user, at, host = parts.netloc.rpartition("@")
+    if at and ":" in user:
+        user = user.partition(":")[0] + ":***"
+    query = _SECRET_PARAMETER.sub(r"\1***", parts.query)
+    return urlunsplit(parts._replace(netloc=f"{user}{at}{host}", query=query))
 
 
 class CopyStream:

@@ -388,12 +388,14 @@ class SQLiteBackend(StorageBackend):
         return connection.execute(statements.UPDATE, (*row[1:], row[0])).rowcount > 0
 
     def reclaim_space(self) -> None:
-        """VACUUM, then empty the WAL file: deleted rows are gone from every byte on disk."""
+        """Empty the WAL file into the database: deleted rows were overwritten with zeros as
+        they went (``secure_delete``), so once the WAL's older copies of their pages are gone
+        no byte of them is left on disk. No VACUUM: it would hold the write lock for as long
+        as it takes to rewrite the whole file; the freed pages are reused instead."""
         if self._memory:
             return
         connection = self.acquire()
         try:
-            connection.execute("VACUUM")
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             self.release(connection)

@@ -16,6 +16,7 @@ from orchestrator_feedback.models import (
     WORKER_RATING_TYPES,
     FeedbackType,
     check_rating,
+    text_problem,
     to_feedback_type,
     to_utc,
 )
@@ -82,6 +83,9 @@ def _check_rating_bound(_filter: Any, attribute: attrs.Attribute[Any], value: ob
 def _check_optional_str(_filter: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and type(value) is not str:
         raise FeedbackValidationError(attribute.name, value, "must be a string")
+    problem = None if value is None else text_problem(value)
+    if problem is not None:
+        raise FeedbackValidationError(attribute.name, value, problem)
 
 
 @attrs.frozen(kw_only=True)
@@ -99,11 +103,16 @@ class FeedbackFilter:
     max_rating: int | None = attrs.field(default=None, validator=_check_rating_bound)
     created_after: datetime | None = attrs.field(default=None, converter=_optional_created_after)
     created_before: datetime | None = attrs.field(default=None, converter=_optional_created_before)
+    ids: tuple[str, ...] | None = None
+    """Only these ids (a batch of a long deletion); None: any id."""
 
     def where(self, placeholder: str, encode_time: Any) -> tuple[str, list[Any]]:
         """Return a SQL ``WHERE`` clause (or "") and its parameters, in ``placeholder`` style."""
         clauses: list[str] = []
         params: list[Any] = []
+        if self.ids is not None:
+            clauses.append(f"id IN ({', '.join([placeholder] * len(self.ids)) or 'NULL'})")
+            params.extend(self.ids)
         for column, operator, value in (
             ("task_id", "=", self.task_id),
             ("feedback_type", "=", self.feedback_type and self.feedback_type.value),
