@@ -56,6 +56,7 @@ bench-peers: $(STAMP) $(PEERS_STAMP)
 
 fuzz: $(STAMP)
 	ORCHESTRATOR_FEEDBACK_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q tests/storage/test_import_fuzz.py
+	ORCHESTRATOR_FEEDBACK_FUZZ_EXAMPLES=3000 $(BIN)/python -m pytest -q tests/storage/test_query_guard.py -k generated
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

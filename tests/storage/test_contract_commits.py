@@ -5,7 +5,7 @@ writes, and who hears of a commit. Every backend runs these unchanged (see
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -301,3 +301,52 @@ def test_a_background_failure_is_raised_once_to_whoever_waits_for_it(
     with pytest.raises(FeedbackError, match="1 background entry could not be stored"):
         storage.flush(timeout=30)
     assert storage.count() == 4
+
+
+def test_purge_and_forget_user_commit_in_short_batches_and_a_writer_loses_nothing(
+    storage: FeedbackStorage, make_entry: Callable[..., FeedbackEntry]
+) -> None:
+    """Issue "Never lose, never leak, third round", item 10: long deletions are many short
+    transactions (a writer gets the lock between them; benchmarks/deletions.py measures
+    its wait), each told to listeners at its commit; a writer beside them loses nothing."""
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    old = datetime.now(UTC) - timedelta(days=400)
+    storage.create_many(
+        make_entry(
+            task_id=f"old-{n}",
+            user_id="leaving" if n % 2 else "staying",
+            created_at=old + timedelta(seconds=n),
+        )
+        for n in range(6_000)
+    )
+    commits: list[int] = []
+    storage.add_listener(lambda changes: commits.append(len(changes)), batched=True)
+    written: list[str] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            user = "leaving" if len(written) % 2 else "writer"  # the leaving user's too
+            written.append(storage.create(make_entry(task_id="new", user_id=user)).id)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        erased = storage.forget_user("leaving")
+        purged = storage.purge(timedelta(days=30))
+    finally:
+        stop.set()
+        thread.join()
+    assert erased >= 3_000 and purged == 3_000
+    assert len([n for n in commits if n > 1]) >= 2, commits  # not one transaction for all
+    stored = {entry.id for entry in storage.get_all()}
+    kept = [entry_id for n, entry_id in enumerate(written) if n % 2 == 0]
+    assert all(entry_id in stored for entry_id in kept)
+    assert len(stored) == len(written) - (erased - 3_000)
+    with storage.transaction():  # inside a caller's transaction: one commit, as before
+        storage.create_many(make_entry(task_id=f"x{n}", created_at=old) for n in range(10))
+        commits.clear()
+        assert storage.purge(timedelta(days=30)) == 10
+    assert len(commits) == 1

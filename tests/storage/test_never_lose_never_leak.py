@@ -598,3 +598,41 @@ def test_sync_hook_calls_on_a_full_disk_say_what_was_not_stored(
     assert {e.id for e in storage.get_all()} == set(told_stored)
     pm.close()
     assert any("was not stored" in r.getMessage() for r in caplog.records)
+
+
+# -- third round, item 12: a full disk leaves the store readable -----------------------------
+
+
+def test_a_full_disk_leaves_the_store_readable_and_says_why_it_cannot_write(
+    small_disk: Path, make_entry: MakeEntry
+) -> None:
+    from click.testing import CliRunner
+
+    from orchestrator_feedback.cli import cli
+
+    path = small_disk / "f.db"
+    with FeedbackStorage(path) as store:
+        store.create_many(make_entry(task_id=f"t{n}") for n in range(30))
+    filler = _fill(small_disk)
+    try:
+        runner = CliRunner()
+        for arguments in (
+            ["stats"],
+            ["export"],
+            ["list", "--limit", "100"],
+            ["query", "SELECT COUNT(*) AS n FROM feedback"],
+        ):
+            result = runner.invoke(cli, ["--database", str(path), *arguments])
+            assert result.exit_code == 0, (arguments, result.output)
+            assert "disk I/O error" not in result.output
+        exported = runner.invoke(cli, ["--database", str(path), "export"])
+        assert exported.output.count('"task_id"') == 30
+        added = runner.invoke(
+            cli, ["--database", str(path), "add", "--task", "t", "--type", "general", "x"]
+        )
+        assert added.exit_code == 1 and "the disk is full" in added.output
+    finally:
+        filler.unlink()
+    with FeedbackStorage(path) as store:  # room again: writable as before
+        store.create(make_entry(task_id="after"))
+        assert store.count() == 31

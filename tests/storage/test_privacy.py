@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -235,3 +236,50 @@ def test_forgetting_a_plain_user_leaves_no_bytes(tmp_path: Path, make_entry: Mak
         assert storage.forget_user("carol-the-reviewer") == 50
         raw = _file_bytes(path)
         assert b"carol-the-reviewer" not in raw and b"carol note" not in raw
+
+
+def test_postgres_forgetting_a_user_leaves_no_bytes_in_the_tables_files(
+    postgres_url: str, make_entry: MakeEntry
+) -> None:
+    """Issue "Never lose, never leak, third round", item 5: after forget_user and a
+    checkpoint, neither the tables nor their indexes hold the user's id or text."""
+    import psycopg
+
+    from tests.conftest import skip_or_fail
+
+    marker = f"erase-me-{uuid.uuid4().hex}"
+    with FeedbackStorage(postgres_url) as storage:
+        kept = storage.create(make_entry(user_id="someone-else", content="unrelated text"))
+        entries = storage.create_many(
+            make_entry(user_id=marker, content=f"{marker} wrote this {n} " + "x" * 3000)
+            for n in range(40)
+        )
+        entries[0].content = f"{marker} edited"
+        storage.update(entries[0])  # a copy in the history table
+        assert storage.forget_user(marker) == 40
+        assert storage.get(kept.id) is not None
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("CHECKPOINT")
+        directory = admin.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
+        files = [
+            row[0]
+            for row in admin.execute(
+                "SELECT pg_relation_filepath(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i', 't') "
+                "UNION SELECT pg_relation_filepath(c.reltoastrelid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.reltoastrelid <> 0"
+            )
+            if row[0]
+        ]
+    holding = []
+    for relative in files:
+        for segment in Path(directory).glob(f"{relative}*"):
+            try:
+                data = segment.read_bytes()
+            except PermissionError:
+                skip_or_fail(f"cannot read PostgreSQL's files under {directory}: needs root")
+            if marker.encode() in data:
+                holding.append(segment.name)
+    assert files and not holding, holding

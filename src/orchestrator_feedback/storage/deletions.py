@@ -23,6 +23,7 @@ __all__ = ["BATCH_SECONDS", "Deletions"]
 BATCH_SECONDS = 0.05
 """What one transaction of a long deletion (purge, retention, forget-user) aims to take:
 the longest a writer waits for the write lock behind it is about this."""
+PAUSE_RATIO = 0.5
 _FIRST_BATCH = 200
 _MOST_BATCH = 5_000
 
@@ -101,15 +102,24 @@ class Deletions:
         if self._transactions.connection is not None:
             return self.delete(where, keep_history=keep_history)
         backend = self._backend
+        # As many as match now: entries a writer adds meanwhile (the same user's, say)
+        # cannot keep the deletion going for ever.
+        matching = self._transactions.read(functools.partial(_count, backend, where))
         total, size = 0, _FIRST_BATCH
-        while True:
-            ids = self._transactions.read(functools.partial(_first_ids, backend, where, size))
+        while total < matching:
+            ids = self._transactions.read(
+                functools.partial(_first_ids, backend, where, min(size, matching - total))
+            )
             if not ids:
                 break
             started = time.monotonic()
             total += self.delete(attrs.evolve(where, ids=tuple(ids)), keep_history=keep_history)
             took = time.monotonic() - started
             size = max(1, min(_MOST_BATCH, round(size * BATCH_SECONDS / max(took, 1e-4))))
+            # A pause of half the batch's time: a writer waiting for the lock (SQLite's busy
+            # handler looks again every few to 100 ms) gets it between two batches. Without
+            # it, batches back to back starved a writer for a second (benchmarks/deletions).
+            time.sleep(min(took, BATCH_SECONDS) * PAUSE_RATIO)
         if not keep_history:
             # History of entries deleted earlier (their history kept then) that also matches.
             self._transactions.write(lambda c: (backend.delete_history(c, where), []))

@@ -122,6 +122,7 @@ class StoreCollector:
             ("recorded", "Entries this process's plugin manager recorded."),
             ("rejected", "Entries this process's hooks rejected."),
             ("dropped", "Entries this process dropped (a full background queue)."),
+            ("not_stored", "Entries this process's sync hook calls could not store."),
             ("subscriber_failures", "Exceptions raised by this process's subscribers."),
         ):
             family = CounterMetricFamily(f"{PREFIX}_process_{name}", help_text)

@@ -394,12 +394,27 @@ class PostgresBackend(StorageBackend):
         return connection.execute(_UPDATE, (*params[1:], params[0])).rowcount > 0
 
     def reclaim_space(self) -> None:
-        """VACUUM both tables, so freed space is reused and dead rows are cleared."""
+        """Rewrite both tables and their indexes (``VACUUM (FULL)``): a plain VACUUM marks
+        a deleted row's space free but leaves its bytes in the pages, so an erased user's
+        text would stay readable in the files. Each rewrite holds its table's exclusive lock
+        for as long as it takes (writers wait); it waits at most ``timeout`` for that lock,
+        and says so if another session holds it longer. What PostgreSQL keeps elsewhere
+        (WAL until it is recycled, backups) is in docs/privacy.md."""
         connection = self.acquire()
         try:
-            connection.execute("VACUUM feedback")
-            connection.execute("VACUUM feedback_history")
+            connection.execute(f"SET lock_timeout = {max(1, round(self._timeout * 1000))}")
+            for table in ("feedback", "feedback_history"):
+                try:
+                    connection.execute(f"VACUUM (FULL) {table}")
+                except pg_errors.LockNotAvailable:
+                    raise FeedbackError(
+                        f"the entries were deleted, but {table} could not be rewritten: another "
+                        f"session held it for more than {self._timeout:g} s, so the erased "
+                        f"text stays in its pages until `VACUUM (FULL) {table}` runs"
+                    ) from None
         finally:
+            if not connection.closed:
+                connection.execute("RESET lock_timeout")
             self.release(connection)
 
     def rating_counts(

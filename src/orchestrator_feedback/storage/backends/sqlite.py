@@ -16,6 +16,7 @@ import orjson
 from orchestrator_feedback.errors import (
     DuplicateFeedbackError,
     FeedbackError,
+    StorageFullError,
 )
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.serialization import (
@@ -43,6 +44,7 @@ from orchestrator_feedback.storage.backends.sqlite_files import (
     connect_read_only,
     connect_writer,
     create_private_file,
+    disk_is_full,
     file_identity,
     writable,
 )
@@ -98,12 +100,18 @@ class SQLiteBackend(StorageBackend):
                     path,
                 )
         # One in-memory database is private to its connection: the pool is that connection.
-        self._pool = self._new_pool(1 if self._memory else pool_size)
+        self._pool_size = 1 if self._memory else pool_size
+        self._pool = self._new_pool(self._pool_size)
         self._readers = self._new_reader_pool()
+        self.disk_full = False
+        """Whether the store was opened read-only because the disk holding it is full (a
+        reader needs room for the WAL's index file to open the file for writing)."""
         try:
             connection = self._pool.acquire()
         except sqlite3.DatabaseError as error:
-            raise self._cannot_open(error) from None
+            if self._memory or self.read_only or not disk_is_full(path):
+                raise self._cannot_open(error) from None
+            connection = self._reopen_read_only_on_a_full_disk()
         try:
             self._version = self._migrate(connection)
             most_rows = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 9
@@ -114,6 +122,21 @@ class SQLiteBackend(StorageBackend):
             raise self._cannot_open(error) from None
         finally:
             self._pool.release(connection)
+
+    def _reopen_read_only_on_a_full_disk(self) -> sqlite3.Connection:
+        """Open for reading only, so what is stored can still be read and exported."""
+        self._pool.close()
+        self.read_only = self.disk_full = True
+        logger.warning(
+            "the disk holding %s is full: opened read-only; reading works, writing will fail "
+            "until there is room",
+            self.path,
+        )
+        self._pool = self._new_pool(self._pool_size)
+        try:
+            return self._pool.acquire()
+        except sqlite3.DatabaseError as error:
+            raise self._cannot_open(error) from None
 
     def _cannot_open(self, error: sqlite3.DatabaseError) -> FeedbackError:
         self._pool.close()
@@ -200,6 +223,11 @@ class SQLiteBackend(StorageBackend):
 
     def write_refusal(self, error: BaseException) -> FeedbackError | None:
         """A full disk, or a file opened read-only (see ``read_only``)."""
+        if self.disk_full:
+            return StorageFullError(
+                f"{self.url}: the disk is full (the store was opened read-only for that "
+                "reason): nothing was written; make room and open the store again"
+            )
         if self.read_only and isinstance(error, sqlite3.OperationalError):
             return FeedbackError(
                 f"{self.url} was opened read-only (it, or its folder, is not writable), so "

@@ -17,6 +17,7 @@ __all__ = [
     "connect_read_only",
     "connect_writer",
     "create_private_file",
+    "disk_is_full",
     "file_identity",
     "names_no_file",
     "sqlite_path_from_url",
@@ -122,6 +123,16 @@ def connect_read_only(path: str, timeout: float, *, read_only_media: bool) -> sq
             connection.close()
             connection = sqlite3.connect(f"{uri}&immutable=1", **options)
     return connection
+
+
+def disk_is_full(path: str) -> bool:
+    """Whether the file system holding ``path`` has no room left for a new file's first
+    pages (SQLite's -wal and -shm files need some to open the database for writing)."""
+    try:
+        status = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return False
+    return status.f_bavail * status.f_frsize < 64 * 1024
 
 
 def writable(path: str) -> bool:
