@@ -11,7 +11,7 @@ AIRFLOW_VERSION ?= 3.3.*
 PEERS_VENV := .venv-peers
 PEERS_STAMP := $(PEERS_VENV)/.installed
 
-.PHONY: demo test test-airflow lint bench bench-peers fuzz clean
+.PHONY: demo test test-fast test-airflow lint bench bench-peers fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The loop while working: no slow, PostgreSQL, browser, Airflow or cluster tests.
+test-fast: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/python -m pytest -q -m "not slow and not postgres and not browser and not airflow and not cluster"
 
 $(AIRFLOW_STAMP):
 	$(PYTHON) -m venv $(AIRFLOW_VENV)

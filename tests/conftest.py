@@ -153,3 +153,55 @@ def _our_loggers_stay_enabled() -> None:
         if name.startswith("orchestrator_feedback") and isinstance(logger, logging.Logger):
             logger.disabled = False
             logger.propagate = True
+
+
+_CLUSTER_MODULES = {
+    "test_celery.py",
+    "test_celery_advice.py",
+    "test_dask.py",
+    "test_dask_advice.py",
+}
+_SLOW = {
+    "test_killed_writers_lose_nothing_acknowledged",
+    "test_a_mutated_import_file_is_all_or_nothing_with_a_located_error",
+    "test_import_and_export_stream_in_bounded_memory",
+    "test_processes_opening_a_new_file_at_once_never_see_locked",
+    "test_invalid_values_are_refused_before_anything_is_written",
+    "test_rows_decode_to_the_entry_they_encode",
+    "test_the_fast_import_path_encodes_as_the_model_does",
+    "test_new_entry_accepts_and_refuses_what_the_constructor_does",
+    "test_background_entries_wait_out_a_full_disk_and_are_all_committed",
+    "test_close_gives_up_after_its_timeout_and_says_how_many_remain",
+    "test_sync_hook_calls_on_a_full_disk_say_what_was_not_stored",
+    "test_four_writers_a_fifth_follows_each_entry_once_in_commit_order",
+    "test_four_background_processes_store_all_forty_thousand",
+    "test_a_slow_subscriber_never_delays_the_host",
+    "test_generated_read_only_statements_never_change_anything",
+    "test_generated_statements_with_write_never_leave_the_connection_changed",
+    "test_idle_and_half_sent_connections_never_block_a_scrape",
+    "test_any_sequence_of_writes_keeps_the_rollups_true",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers by what a test needs, so `make test-fast` can leave them out: ``postgres``
+    (a PostgreSQL server), ``cluster`` (real Celery workers or a Dask cluster), ``airflow``
+    (Airflow's own virtual environment), ``browser`` (Chromium), ``slow`` (seconds each)."""
+    for item in items:
+        name = item.name.partition("[")[0]
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        if (
+            "postgres_url" in getattr(item, "fixturenames", ())
+            or params.get("backend_kind") == "postgres"
+            or item.path.name == "test_postgres.py"
+        ):
+            item.add_marker(pytest.mark.postgres)
+        if item.path.name in _CLUSTER_MODULES:
+            item.add_marker(pytest.mark.cluster)
+        if item.path.name == "test_airflow_dag.py":
+            item.add_marker(pytest.mark.airflow)
+        if "chromium" in name:
+            item.add_marker(pytest.mark.browser)
+        if name in _SLOW:
+            item.add_marker(pytest.mark.slow)
