@@ -15,8 +15,10 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +69,53 @@ def _read_lines(stream: object, count: int, timeout: float = 30.0) -> list[str]:
 
 
 _pending: dict[int, bytes] = {}
+_started: list[subprocess.Popen[str]] = []
+
+
+def _ctrl_c_acted_on() -> None:
+    # A test run started in the background inherits SIGINT ignored, and Python keeps an
+    # ignored SIGINT ignored: the child would never see the Ctrl-C these tests send.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _popen(arguments: list[str], **options: Any) -> subprocess.Popen[str]:
+    """Start ``watch`` so that SIGINT reaches it however the test run was started; every
+    one still running at the end of its test is killed (see ``_no_process_left``)."""
+    process: subprocess.Popen[str] = subprocess.Popen(
+        arguments, preexec_fn=_ctrl_c_acted_on, **options
+    )
+    _started.append(process)
+    return process
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left() -> Iterator[None]:
+    yield
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_ctrl_c_stops_watch_even_when_the_test_run_ignores_it(tmp_path: Path) -> None:
+    """Issue "What an operator trips on", item 17: started with SIGINT ignored (as a
+    background job is), the watch these tests start still stops on SIGINT."""
+    database = tmp_path / "feedback.db"
+    FeedbackStorage(database).close()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process = _popen(
+            [SCRIPT, "--database", str(database), "watch"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    time.sleep(1.0)
+    code, err = _stop(process)
+    assert code == 0 and "Traceback" not in err
 
 
 def _stop(process: subprocess.Popen[str]) -> tuple[int, str]:
@@ -80,7 +129,7 @@ def test_piped_watch_prints_one_json_line_per_entry_and_exits_0_on_ctrl_c(
 ) -> None:
     database = tmp_path / "feedback.db"
     FeedbackStorage(database).close()
-    process = subprocess.Popen(
+    process = _popen(
         [SCRIPT, "--database", str(database), "watch"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -111,7 +160,7 @@ def test_watch_replays_since_and_filters(tmp_path: Path) -> None:
                     metadata={"worker_id": "w-slow"},
                 )
             )
-    process = subprocess.Popen(
+    process = _popen(
         [SCRIPT, "--database", str(database), "watch", "--since", "10m", "--type", "error_report"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -166,7 +215,7 @@ def test_the_live_screen_renders_and_updates_on_a_real_terminal(tmp_path: Path) 
     environment = {**os.environ, "TERM": "xterm-256color"}
     environment.pop("NO_COLOR", None)
     environment.pop("COLUMNS", None)
-    process = subprocess.Popen(
+    process = _popen(
         [SCRIPT, "--database", str(database), "watch", "--window", "30m"],
         stdin=slave,
         stdout=slave,
@@ -198,7 +247,7 @@ def test_the_live_screen_renders_and_updates_on_a_real_terminal(tmp_path: Path) 
 
 def test_watch_on_postgres_follows_another_process(postgres_url: str, tmp_path: Path) -> None:
     FeedbackStorage(postgres_url).close()
-    process = subprocess.Popen(
+    process = _popen(
         [SCRIPT, "--database", postgres_url, "watch", "--worker", "w-slow"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
