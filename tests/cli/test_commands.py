@@ -523,3 +523,48 @@ def test_anonymised_store_from_the_command_line(
     listed = json.loads(private("list", "--user", "gina", "--format", "json").output)
     assert len(listed) == 1 and listed[0]["user_id"].startswith("anon:")
     assert "erased 1 entries" in private("forget-user", "gina").output
+
+
+# -- issue "What an operator trips on", items 3 and 4 ----------------------------------------
+
+
+def test_the_list_table_shows_ids_that_tell_rows_apart_and_show_takes_them(
+    database: Path, make_entry: MakeEntry
+) -> None:
+    with FeedbackStorage(database) as store:
+        entries = store.create_many(make_entry(task_id=f"m{n}") for n in range(30))
+    table = run(database, "list", "--format", "table", "--limit", "30").output
+    shown = [
+        line.split("│")[1].strip()
+        for line in table.splitlines()
+        if line.startswith("│") and line.split("│")[2].strip().startswith("m")
+    ]
+    assert len(shown) == 30 and len(set(shown)) == 30  # all told apart
+    assert all(len(prefix) >= 8 for prefix in shown)
+    for prefix in shown[:3]:
+        result = run(database, "show", prefix)
+        assert result.exit_code == 0, result.output
+        (entry,) = [e for e in entries if e.id.startswith(prefix)]
+        assert entry.id in result.output
+    ambiguous = run(database, "show", entries[0].id[:4])
+    assert ambiguous.exit_code == 1
+    assert "ambiguous: more than 5 ids start with it" in ambiguous.output
+    assert min(e.id for e in entries) in ambiguous.output  # candidates named, by id
+    assert run(database, "delete", shown[0]).exit_code == 0
+    with FeedbackStorage(database) as store:
+        assert store.count() == 29
+    missing = run(database, "show", "zzzzzzzz")
+    assert missing.exit_code == 1 and "no feedback with id" in missing.output
+
+
+def test_list_order_newest_first(database: Path, filled: list[FeedbackEntry]) -> None:
+    def ids(*arguments: str) -> list[str]:
+        output = run(database, "list", "--format", "json", *arguments).output
+        return [record["id"] for record in json.loads(output)]
+
+    oldest_first = [e.id for e in sorted(filled, key=lambda e: e.created_at)]
+    assert ids() == ids("--order", "oldest") == oldest_first
+    assert ids("--order", "newest") == oldest_first[::-1]
+    assert ids("--order", "newest", "--limit", "1") == [oldest_first[-1]]
+    assert ids("--order", "newest", "--limit", "1", "--offset", "1") == [oldest_first[-2]]
+    assert ids("--order", "newest", "--offset", "5") == []

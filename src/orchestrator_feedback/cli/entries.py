@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import click
 from rich.console import Console
@@ -24,8 +25,9 @@ from orchestrator_feedback.cli.output import (
     print_entries,
     visible,
 )
-from orchestrator_feedback.errors import FeedbackNotFoundError
+from orchestrator_feedback.errors import FeedbackError, FeedbackNotFoundError
 from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.storage import FeedbackStorage
 
 pass_settings = click.make_pass_decorator(Settings)
 
@@ -135,18 +137,78 @@ def filters_from(options: dict[str, object]) -> dict[str, object]:
     epilog="Example: orchestrator-feedback list --task task-123 --since 7d --format json",
 )
 @filter_options
-@click.option("--limit", type=click.IntRange(min=0, max=2**63 - 1), default=100, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0, max=2**63 - 1), default=0, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0, max=2**63 - 1),
+    default=100,
+    show_default=True,
+    help="At most this many entries.",
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(min=0, max=2**63 - 1),
+    default=0,
+    show_default=True,
+    help="Skip this many first (in the chosen order).",
+)
+@click.option(
+    "--order",
+    type=click.Choice(["oldest", "newest"]),
+    default="oldest",
+    show_default=True,
+    help="Oldest first (as the API's get_filtered), or newest first.",
+)
 @format_option()
 @pass_settings
 @fails_cleanly
 def list_entries(
-    settings: Settings, /, limit: int, offset: int, output_format: str | None, **options: object
+    settings: Settings,
+    /,
+    limit: int,
+    offset: int,
+    order: str,
+    output_format: str | None,
+    **options: object,
 ) -> None:
-    """List entries, oldest first."""
+    """List entries, oldest first unless --order newest. The table shows each id's shortest
+    prefix (8 characters at least) that tells the rows apart; show and delete take it."""
+    filters: Any = filters_from(options)
     with settings.storage() as storage:
-        found = storage.get_filtered(**filters_from(options), limit=limit, offset=offset)  # type: ignore[arg-type]
+        if order == "oldest":
+            found = storage.get_filtered(**filters, limit=limit, offset=offset)
+        else:
+            total = storage.count(**filters)
+            end = max(0, total - offset)
+            start = max(0, end - limit)
+            found = storage.get_filtered(**filters, limit=end - start, offset=start)[::-1]
     print_entries(found, default_format(output_format))
+
+
+_CANDIDATES_SHOWN = 5
+
+
+def resolve_id(storage: FeedbackStorage, given: str) -> str:
+    """The id ``given`` names: itself when an entry (or its history) has that id, else the
+    one id it is a prefix of. Raises ``FeedbackError`` naming the candidates when several ids
+    start with it; returns ``given`` unchanged when none does (the caller says not found)."""
+    if storage.get(given) is not None or storage.get_history(given):
+        return given
+    mark = storage.backend.placeholder
+    rows = storage.execute_query(
+        f"SELECT id FROM feedback WHERE substr(id, 1, {mark}) = {mark} ORDER BY id "
+        f"LIMIT {_CANDIDATES_SHOWN + 1}",
+        [len(given), given],
+        read_only=True,
+    )
+    ids = [str(row[0]) for row in rows]
+    if len(ids) > 1:
+        more = len(ids) > _CANDIDATES_SHOWN
+        shown = ", ".join(ids[:_CANDIDATES_SHOWN]) + (", ..." if more else "")
+        count = f"more than {_CANDIDATES_SHOWN}" if more else str(len(ids))
+        raise FeedbackError(
+            f"{given!r} is ambiguous: {count} ids start with it ({shown}); give more of the id"
+        )
+    return ids[0] if ids else given
 
 
 @click.command(epilog="Example: orchestrator-feedback show 3f2c9a1e-... --history")
@@ -155,8 +217,10 @@ def list_entries(
 @pass_settings
 @fails_cleanly
 def show(settings: Settings, feedback_id: str, history: bool) -> None:
-    """Show one entry, every field, metadata pretty-printed."""
+    """Show one entry, every field, metadata pretty-printed. FEEDBACK_ID may be any prefix of
+    the id that no other entry shares (as list's table shows it)."""
     with settings.storage() as storage:
+        feedback_id = resolve_id(storage, feedback_id)
         entry = storage.get(feedback_id)
         versions = storage.get_history(feedback_id) if history else []
     if entry is None and not versions:
@@ -210,8 +274,9 @@ def _print_entry(console: Console, entry: FeedbackEntry) -> None:
 @pass_settings
 @fails_cleanly
 def delete(settings: Settings, feedback_id: str) -> None:
-    """Delete one entry."""
+    """Delete one entry. FEEDBACK_ID may be any prefix of the id that no other entry shares."""
     with settings.storage() as storage:
+        feedback_id = resolve_id(storage, feedback_id)
         if not storage.delete(feedback_id):
             raise FeedbackNotFoundError(feedback_id)
     click.echo(f"deleted {visible(feedback_id)}")

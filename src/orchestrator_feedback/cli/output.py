@@ -133,15 +133,27 @@ def print_rows(
         write_csv_rows(sys.stdout, columns, rows)
 
 
+def shortest_unique_prefix(ids: Sequence[str], at_least: int = 8) -> int:
+    """The fewest leading characters (``at_least`` or more) that tell ``ids`` apart, as git
+    abbreviates hashes: time-ordered ids written in the same minute share their first 8."""
+    width = at_least
+    longest = max((len(i) for i in ids), default=0)
+    while width < longest and len({i[:width] for i in ids}) < len(set(ids)):
+        width += 1
+    return width
+
+
 def print_entries(entries: Sequence[FeedbackEntry], output_format: str) -> None:
     """Print entries: a compact table, or every field in the data formats."""
     if output_format == "table":
         table = Table()
-        for column in ("id", "task", "type", "rating", "user", "created (UTC)", "content"):
+        width = shortest_unique_prefix([entry.id for entry in entries])
+        table.add_column("id", no_wrap=True, min_width=width)  # never cut: show takes it
+        for column in ("task", "type", "rating", "user", "created (UTC)", "content"):
             table.add_column(column, overflow="fold")
         for entry in entries:
             table.add_row(
-                data_text(entry.id[:8]),
+                data_text(entry.id[:width]),
                 data_text(entry.task_id),
                 entry.feedback_type.value,
                 "" if entry.rating is None else str(entry.rating),
