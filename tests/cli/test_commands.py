@@ -568,3 +568,32 @@ def test_list_order_newest_first(database: Path, filled: list[FeedbackEntry]) ->
     assert ids("--order", "newest", "--limit", "1") == [oldest_first[-1]]
     assert ids("--order", "newest", "--limit", "1", "--offset", "1") == [oldest_first[-2]]
     assert ids("--order", "newest", "--offset", "5") == []
+
+
+def test_global_options_work_after_the_command_too(
+    database: Path, filled: list[FeedbackEntry], tmp_path: Path
+) -> None:
+    """Item 5: `list --database x.db`, as click lets a user expect."""
+    after = CliRunner().invoke(cli, ["list", "--database", str(database), "--format", "json"])
+    assert after.exit_code == 0, after.output
+    assert len(json.loads(after.output)) == len(filled)
+    config = tmp_path / "other.toml"
+    config.write_text(f'database = "{database}"\n')
+    configured = CliRunner().invoke(cli, ["stats", "--config", str(config), "--format", "json"])
+    assert configured.exit_code == 0 and json.loads(configured.output)["total_count"] == 3
+
+
+def test_shell_completion_script_is_printed_as_documented() -> None:
+    """Item 14: the line docs/command-line.md gives."""
+    import os
+    import subprocess
+    import sys
+
+    script = subprocess.run(
+        [str(Path(sys.executable).with_name("orchestrator-feedback"))],
+        env={**os.environ, "_ORCHESTRATOR_FEEDBACK_COMPLETE": "bash_source"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "complete -o nosort -F" in script.stdout

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -45,8 +47,41 @@ def cli(context: click.Context, database: str | None, config_path: str | None) -
     context.obj = Settings(database, config_path)
 
 
+def _after_the_command(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """The callback of a global option given after the subcommand: it sets what the same
+    option before the subcommand would have set."""
+
+    def remember(context: click.Context, _parameter: click.Parameter, value: Any) -> None:
+        if value is not None:
+            setattr(context.find_object(Settings), name, value)
+
+    return remember
+
+
+def _global_options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["--database"],
+            metavar="PATH_OR_URL",
+            expose_value=False,
+            callback=_after_the_command("_database"),
+            help="As before the command: SQLite path or URL.",
+        ),
+        click.Option(
+            ["--config", "config_path"],
+            metavar="FILE",
+            type=click.Path(dir_okay=False),
+            expose_value=False,
+            callback=_after_the_command("_config_path"),
+            help="As before the command: TOML configuration.",
+        ),
+    ]
+
+
 for module in (entries, analysis, scores, report, watch, metrics, transfer, plugins):
     for command in module.COMMANDS:
+        # Global options are taken after the subcommand too (`list --database x.db`).
+        command.params.extend(_global_options())
         cli.add_command(command)
 
 
