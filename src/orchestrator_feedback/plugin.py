@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,9 @@ class FeedbackPlugin:
         storage.add_listener(self._tell_subscribers, batched=True)
         self._advice = plugin_manager.config.advice
         self._half_life = self._advice.half_life_delta
+        self.advice_rng: random.Random | None = None
+        """The random source of ``allocation_advice``'s Thompson draws (None: Python's
+        shared one); a seeded ``random.Random`` makes the advice repeatable."""
 
     # -- the path every entry takes -----------------------------------------------------
 
@@ -357,6 +361,7 @@ class FeedbackPlugin:
                 policy=self._advice.policy,
                 half_life=self._half_life,
                 confidence=self._advice.confidence,
+                rng=self.advice_rng,
             )
         except FeedbackError as error:
             logger.warning("no allocation advice for task %r: %s", task_id, error)

@@ -141,16 +141,25 @@ async def run_job(manager: FeedbackPluginManager, rng: random.Random, job: int, 
             allocation_reason="allocation_advice" if advised else "random",
             metadata={"job": job_id, "run": run},
         )
-        runs.append(run_subtask(manager, rng, subtask, worker))
+        # Each subtask draws from a generator of its own: the same seed gives the same
+        # outcomes whatever order the event loop runs the subtasks in.
+        own = random.Random(f"{rng.random()}:{subtask}")
+        runs.append(run_subtask(manager, own, subtask, worker))
     await asyncio.gather(*runs)
 
 
 async def run_orchestrator(
     manager: FeedbackPluginManager, jobs: int, seed: int, run: int = 1
 ) -> None:
-    """Run ``jobs`` jobs concurrently, as run number ``run``."""
+    """Run ``jobs`` jobs one after another (each job's subtasks concurrently), as run number
+    ``run``. One job at a time, so each allocation is advised from the outcomes of the jobs
+    before it, and the same seed gives the same allocations and the same figures."""
     rng = random.Random(seed + run)
-    await asyncio.gather(*(run_job(manager, rng, job, run) for job in range(jobs)))
+    plugin = manager.feedback_plugin
+    if plugin is not None:
+        plugin.advice_rng = random.Random(f"advice:{seed}:{run}")
+    for job in range(jobs):
+        await run_job(manager, rng, job, run)
 
 
 def allocations_per_run(storage: FeedbackStorage) -> dict[int, dict[str, int]]:

@@ -597,3 +597,30 @@ def test_shell_completion_script_is_printed_as_documented() -> None:
         check=False,
     )
     assert "complete -o nosort -F" in script.stdout
+
+
+def test_demo_with_the_same_seed_gives_the_same_runs(tmp_path: Path) -> None:
+    """Item 13: three fresh stores, the same seed: the same allocations and figures."""
+    import re
+
+    def runs(name: str) -> list[str]:
+        database = tmp_path / f"{name}.db"
+        outputs = []
+        for _ in range(2):
+            result = CliRunner().invoke(
+                cli, ["--database", str(database), "demo", "--seed", "11", "--jobs", "6"]
+            )
+            assert result.exit_code == 0, result.output
+            # Everything but the first line (the file name, the wall time), and its count.
+            count = re.search(r"(\d+) feedback entries", result.output)
+            assert count is not None
+            tables = result.output[result.output.index("Workers, best first") :]
+            outputs.append(f"{count.group(1)} {tables}")
+        return outputs
+
+    first = runs("a")
+    assert runs("b") == first and runs("c") == first
+    other = CliRunner().invoke(
+        cli, ["--database", str(tmp_path / "d.db"), "demo", "--seed", "12", "--jobs", "6"]
+    )
+    assert other.output[other.output.index("Workers, best first") :] not in first[0]

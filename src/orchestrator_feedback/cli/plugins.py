@@ -48,8 +48,20 @@ def plugins(settings: Settings, as_json: bool) -> None:
 
 
 @click.command(epilog="Example: orchestrator-feedback --database demo.db demo --jobs 20")
-@click.option("--jobs", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Jobs to run, one after another (each split into 2-4 subtasks run at once).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=7,
+    show_default=True,
+    help="Seed of the workers' luck and the advice's draws: the same seed, the same runs.",
+)
 @pass_settings
 @fails_cleanly
 def demo(settings: Settings, jobs: int, seed: int) -> None:
