@@ -36,6 +36,8 @@ __all__ = [
     "PluginsConfig",
     "PrivacyConfig",
     "RetentionConfig",
+    "config_search_path",
+    "find_config_file",
     "load_config",
 ]
 
@@ -322,15 +324,31 @@ def config_from_mapping(data: Mapping[str, Any], *, location: str | None = None)
     return config
 
 
+def config_search_path() -> list[Path]:
+    """Where ``load_config`` looks for ``orchestrator-feedback.toml`` when neither a path nor
+    ``ORCHESTRATOR_FEEDBACK_CONFIG`` names one, first found wins: the working directory and
+    each folder above it (as git, ruff and pytest find theirs), then the user's configuration
+    folder (``platformdirs.user_config_dir``: ``~/.config/orchestrator-feedback`` on Linux)."""
+    import platformdirs
+
+    here = Path.cwd()
+    folders = [here, *here.parents]
+    folders.append(Path(platformdirs.user_config_dir("orchestrator-feedback")))
+    return [folder / CONFIG_FILE_NAME for folder in folders]
+
+
+def find_config_file() -> Path | None:
+    """The configuration file ``load_config`` reads, or None (defaults and environment)."""
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG])
+    return next((candidate for candidate in config_search_path() if candidate.is_file()), None)
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> FeedbackConfig:
-    """Read the configuration from ``path``, the environment, the working directory or defaults."""
-    chosen: Path | None = None
-    if path is not None:
-        chosen = Path(path)
-    elif os.environ.get(ENV_CONFIG):
-        chosen = Path(os.environ[ENV_CONFIG])
-    elif Path(CONFIG_FILE_NAME).is_file():
-        chosen = Path(CONFIG_FILE_NAME)
+    """Read the configuration from ``path``, else ``ORCHESTRATOR_FEEDBACK_CONFIG``, else the
+    first ``orchestrator-feedback.toml`` of ``config_search_path()``; then the environment's
+    overrides; defaults for the rest."""
+    chosen: Path | None = Path(path) if path is not None else find_config_file()
     data = _read_toml(chosen) if chosen is not None else {}
     config = config_from_mapping(data, location=str(chosen) if chosen else None)
     overrides: dict[str, Any] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from importlib import metadata as importlib_metadata
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -23,6 +24,7 @@ __all__ = [
     "ENV_TRACE",
     "get_plugin_manager",
     "list_plugins",
+    "local_file",
     "open_storage",
     "storage_options",
 ]
@@ -87,6 +89,18 @@ def storage_options(config: FeedbackConfig) -> dict[str, Any]:
             max_age_days=config.retention.max_age_days, by_type=dict(config.retention.by_type)
         ),
     }
+
+
+def local_file(database: str) -> Path | None:
+    """The file a database path or ``sqlite://`` URL names; None for ``:memory:`` and for
+    every other kind of URL (a server's database)."""
+    scheme = url_scheme(database)
+    if scheme not in (None, "sqlite"):
+        return None
+    path = database.removeprefix("sqlite://")
+    if scheme == "sqlite" and path.startswith("/"):
+        path = path[1:]
+    return None if path.strip() in ("", ":memory:") else Path(path)
 
 
 def open_storage(

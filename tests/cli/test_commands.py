@@ -128,6 +128,7 @@ def test_add_prints_the_id_and_stores_typed_metadata(database: Path) -> None:
 def test_errors_are_one_sentence_with_the_right_status(
     database: Path, arguments: list[str], code: int, message: str
 ) -> None:
+    FeedbackStorage(database).close()  # reading commands refuse a store that does not exist
     result = run(database, *arguments)
     assert result.exit_code == code
     assert message in result.output
@@ -624,3 +625,34 @@ def test_demo_with_the_same_seed_gives_the_same_runs(tmp_path: Path) -> None:
         cli, ["--database", str(tmp_path / "d.db"), "demo", "--seed", "12", "--jobs", "6"]
     )
     assert other.output[other.output.index("Workers, best first") :] not in first[0]
+
+
+def test_reading_commands_refuse_a_store_that_does_not_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 6: a mistyped --database is named, not opened as an empty store; commands that
+    write create it; the configuration is found in the folders above and named."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ORCHESTRATOR_FEEDBACK_DATABASE", raising=False)
+    monkeypatch.delenv("ORCHESTRATOR_FEEDBACK_CONFIG", raising=False)
+    for arguments in (["stats"], ["list"], ["workers"], ["export"], ["query", "SELECT 1"]):
+        result = CliRunner().invoke(cli, ["--database", "tpyo.db", *arguments])
+        assert result.exit_code == 1, arguments
+        assert "no store at tpyo.db (given with --database)" in result.output
+    assert not (tmp_path / "tpyo.db").exists()
+    added = CliRunner().invoke(
+        cli, ["--database", "new.db", "add", "--task", "t", "--type", "general", "x"]
+    )
+    assert added.exit_code == 0 and (tmp_path / "new.db").exists()
+    deep = tmp_path / "project" / "src" / "module"
+    deep.mkdir(parents=True)
+    (tmp_path / "project" / "orchestrator-feedback.toml").write_text(
+        f'database = "{tmp_path / "new.db"}"\n'
+    )
+    monkeypatch.chdir(deep)
+    found = CliRunner().invoke(cli, ["stats", "--format", "json"])
+    assert found.exit_code == 0 and json.loads(found.output)["total_count"] == 1
+    (tmp_path / "project" / "orchestrator-feedback.toml").write_text('database = "gone.db"\n')
+    missing = CliRunner().invoke(cli, ["stats"])
+    assert missing.exit_code == 1
+    assert f"from {tmp_path / 'project' / 'orchestrator-feedback.toml'}" in missing.output

@@ -38,7 +38,8 @@ __all__ = ["cli", "main"]
     "config_path",
     metavar="FILE",
     type=click.Path(dir_okay=False),
-    help="TOML config (default: $ORCHESTRATOR_FEEDBACK_CONFIG, ./orchestrator-feedback.toml).",
+    help="TOML config (default: $ORCHESTRATOR_FEEDBACK_CONFIG, else orchestrator-feedback.toml "
+    "here or in a folder above, else in the user's configuration folder).",
 )
 @click.version_option(package_name="orchestrator-feedback")
 @click.pass_context

@@ -257,7 +257,7 @@ def query(
     runs them; no statement may open or end a transaction, attach a file or change a
     connection setting.
     """
-    with settings.storage() as storage:
+    with settings.storage(create=write) as storage:
         failures: tuple[type[Exception], ...] = (
             ValueError,
             TypeError,

@@ -13,10 +13,16 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from orchestrator_feedback.cli.output import visible
-from orchestrator_feedback.config import FeedbackConfig, load_config
+from orchestrator_feedback.config import (
+    ENV_DATABASE,
+    FeedbackConfig,
+    config_search_path,
+    find_config_file,
+    load_config,
+)
 from orchestrator_feedback.durations import DURATION, parse_duration
 from orchestrator_feedback.errors import FeedbackError, FeedbackValidationError
-from orchestrator_feedback.host import open_storage, storage_options
+from orchestrator_feedback.host import local_file, open_storage, storage_options
 from orchestrator_feedback.models import FeedbackType
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage import FeedbackStorage
@@ -46,10 +52,42 @@ class Settings:
         return self._database or self.config.database
 
     @contextmanager
-    def storage(self) -> Iterator[FeedbackStorage]:
-        """Open the store for one command."""
-        with open_storage(self.database, **storage_options(self.config)) as storage:
+    def storage(self, *, create: bool = False) -> Iterator[FeedbackStorage]:
+        """Open the store for one command. A command that only reads (``create`` False)
+        refuses a SQLite file that does not exist, rather than create an empty store and
+        report that it holds nothing (a mistyped ``--database``)."""
+        options = storage_options(self.config)  # a bad configuration is said first
+        database = self.database
+        if not create:
+            self._refuse_a_missing_file(database)
+        with open_storage(database, **options) as storage:
             yield storage
+
+    def _refuse_a_missing_file(self, database: str) -> None:
+        path = local_file(database)
+        if path is None or path.exists():
+            return
+        if self._database:
+            source = "given with --database"
+        elif os.environ.get(ENV_DATABASE):
+            source = f"from ${ENV_DATABASE}"
+        else:
+            found = self._config_path or find_config_file()
+            source = (
+                f"from {found}"
+                if found is not None and self.config.database == database
+                else "the default"
+            )
+            if found is None:
+                search = config_search_path()
+                source += (
+                    f"; no {search[0].name} in {search[0].parent}, the folders above it "
+                    f"or {search[-1].parent}"
+                )
+        raise FeedbackError(
+            f"no store at {path} ({source}): check the path, or create one with "
+            "`orchestrator-feedback init` (commands that write create it)"
+        )
 
 
 def parse_age(text: str) -> timedelta:

@@ -37,7 +37,7 @@ pass_settings = click.make_pass_decorator(Settings)
 @fails_cleanly
 def init(settings: Settings) -> None:
     """Create or migrate the database and say which schema version it is at."""
-    with settings.storage() as storage:
+    with settings.storage(create=True) as storage:
         kept = (
             " (in memory: nothing is kept once this command ends)"
             if settings.database.removeprefix("sqlite:///") == ":memory:"
@@ -95,7 +95,7 @@ def add(
         user_id=user_id,
         metadata=_parse_meta(meta),
     )
-    with settings.storage() as storage:
+    with settings.storage(create=True) as storage:
         storage.create(entry)
     click.echo(visible(entry.id))
 

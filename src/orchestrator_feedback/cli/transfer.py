@@ -256,7 +256,7 @@ def import_entries(
             raise click.UsageError(
                 f"cannot tell the format of {file} from its extension: give --format"
             )
-        with settings.storage() as storage, _progress() as progress:
+        with settings.storage(create=True) as storage, _progress() as progress:
             task = progress.add_task(
                 "importing", total=None if from_stdin else os.path.getsize(file)
             )

@@ -141,7 +141,7 @@ class Deletions:
                     functools.partial(_count, backend, where)
                 )
             else:
-                    counts[feedback_type] = self._in_batches(where, keep_history=False)
+                counts[feedback_type] = self._in_batches(where, keep_history=False)
         return counts
 
     def forget_user(self, user_id: str) -> int:
