@@ -275,13 +275,13 @@ def test_query_reads_and_writes_only_when_asked(
 
 def test_purge_and_its_dry_run(database: Path, filled: list[FeedbackEntry]) -> None:
     assert (
-        "1 entries older than 30d would be deleted"
+        "1 entry older than 30d would be deleted"
         in run(database, "purge", "--older-than", "30d", "--dry-run").output
     )
     with FeedbackStorage(database) as storage:
         assert storage.count() == 3
     assert (
-        "1 entries older than 30d deleted" in run(database, "purge", "--older-than", "30d").output
+        "1 entry older than 30d deleted" in run(database, "purge", "--older-than", "30d").output
     )
     with FeedbackStorage(database) as storage:
         assert storage.count() == 2
@@ -499,7 +499,7 @@ def test_forget_user_history_and_retention_commands(
     assert no_policy.exit_code == 1 and "no retention policy" in no_policy.output
 
     forgotten = run(database, "forget-user", "erin")
-    assert forgotten.exit_code == 0 and "erased 1 entries by erin" in forgotten.output
+    assert forgotten.exit_code == 0 and "erased 1 entry by erin" in forgotten.output
     with FeedbackStorage(database) as storage:
         assert storage.count() == 1 and storage.get_history(entry.id) == []
 
@@ -523,7 +523,7 @@ def test_anonymised_store_from_the_command_line(
     )
     listed = json.loads(private("list", "--user", "gina", "--format", "json").output)
     assert len(listed) == 1 and listed[0]["user_id"].startswith("anon:")
-    assert "erased 1 entries" in private("forget-user", "gina").output
+    assert "erased 1 entry" in private("forget-user", "gina").output
 
 
 # -- issue "What an operator trips on", items 3 and 4 ----------------------------------------
@@ -656,3 +656,68 @@ def test_reading_commands_refuse_a_store_that_does_not_exist(
     missing = CliRunner().invoke(cli, ["stats"])
     assert missing.exit_code == 1
     assert f"from {tmp_path / 'project' / 'orchestrator-feedback.toml'}" in missing.output
+
+
+def test_what_the_command_line_writes_reaches_the_plugins(
+    database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 8: add, import, delete, purge and forget-user go through the plugin manager, so
+    a plugin hears of each committed change, as it does for the API's."""
+    import textwrap
+
+    site = tmp_path / "site"
+    (site / "heard_plugin-0.1.dist-info").mkdir(parents=True)
+    (site / "heard_plugin-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: heard-plugin\nVersion: 0.1\n"
+    )
+    (site / "heard_plugin-0.1.dist-info" / "entry_points.txt").write_text(
+        "[orchestrator_feedback]\nheard = heard_plugin\n"
+    )
+    log = tmp_path / "heard.log"
+    (site / "heard_plugin.py").write_text(
+        textwrap.dedent(
+            f"""
+            from orchestrator_feedback import hookimpl
+
+            def _note(kind, entry):
+                with open({str(log)!r}, "a") as out:
+                    out.write(f"{{kind}} {{entry.task_id}} {{entry.rating}}\\n")
+
+            @hookimpl
+            def feedback_recorded(entry):
+                _note("recorded", entry)
+
+            @hookimpl
+            def feedback_deleted(entry):
+                _note("deleted", entry)
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(site))
+    for name in ("ORCHESTRATOR_FEEDBACK_PLUGINS", "ORCHESTRATOR_FEEDBACK_DISABLE_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+    added = run(
+        database, "add", "--task", "by-hand", "--type", "task_quality", "--rating", "1", "x"
+    )
+    assert added.exit_code == 0, added.output
+    dump = tmp_path / "dump.jsonl"
+    with FeedbackStorage(tmp_path / "source.db") as source:
+        source.create(
+            FeedbackEntry(
+                task_id="imported",
+                feedback_type=FeedbackType.GENERAL,
+                content="y",
+                user_id="gone",
+                created_at=datetime.now(UTC) - timedelta(days=400),
+            )
+        )
+        source.export_jsonl(dump)
+    assert run(database, "import", str(dump)).exit_code == 0
+    assert run(database, "forget-user", "gone").exit_code == 0
+    assert run(database, "delete", added.output.strip()).exit_code == 0
+    assert log.read_text().splitlines() == [
+        "recorded by-hand 1",
+        "recorded imported None",
+        "deleted imported None",
+        "deleted by-hand 1",
+    ]

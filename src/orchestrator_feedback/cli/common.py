@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
+import attrs
 import click
 
 from orchestrator_feedback.cli.output import visible
@@ -22,7 +23,12 @@ from orchestrator_feedback.config import (
 )
 from orchestrator_feedback.durations import DURATION, parse_duration
 from orchestrator_feedback.errors import FeedbackError, FeedbackValidationError
-from orchestrator_feedback.host import local_file, open_storage, storage_options
+from orchestrator_feedback.host import (
+    get_plugin_manager,
+    local_file,
+    open_storage,
+    storage_options,
+)
 from orchestrator_feedback.models import FeedbackType
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage import FeedbackStorage
@@ -52,16 +58,29 @@ class Settings:
         return self._database or self.config.database
 
     @contextmanager
-    def storage(self, *, create: bool = False) -> Iterator[FeedbackStorage]:
+    def storage(
+        self, *, create: bool = False, tell_plugins: bool = False
+    ) -> Iterator[FeedbackStorage]:
         """Open the store for one command. A command that only reads (``create`` False)
         refuses a SQLite file that does not exist, rather than create an empty store and
-        report that it holds nothing (a mistyped ``--database``)."""
+        report that it holds nothing (a mistyped ``--database``). ``tell_plugins``: a command
+        that changes entries does it through the plugin manager, as the API does, so every
+        enabled plugin hears of each committed change (``feedback_recorded``,
+        ``feedback_updated``, ``feedback_deleted``)."""
         options = storage_options(self.config)  # a bad configuration is said first
         database = self.database
         if not create:
             self._refuse_a_missing_file(database)
         with open_storage(database, **options) as storage:
-            yield storage
+            manager = None
+            if tell_plugins and self.config.enabled:
+                config = attrs.evolve(self.config, database=database, write_mode="sync")
+                manager = get_plugin_manager(config, storage=storage)
+            try:
+                yield storage
+            finally:
+                if manager is not None:
+                    manager.close()
 
     def _refuse_a_missing_file(self, database: str) -> None:
         path = local_file(database)

@@ -21,6 +21,7 @@ from orchestrator_feedback.cli.common import (
 from orchestrator_feedback.cli.output import (
     data_text,
     default_format,
+    entry_count,
     format_option,
     print_entries,
     visible,
@@ -95,7 +96,7 @@ def add(
         user_id=user_id,
         metadata=_parse_meta(meta),
     )
-    with settings.storage(create=True) as storage:
+    with settings.storage(create=True, tell_plugins=True) as storage:
         storage.create(entry)
     click.echo(visible(entry.id))
 
@@ -275,7 +276,7 @@ def _print_entry(console: Console, entry: FeedbackEntry) -> None:
 @fails_cleanly
 def delete(settings: Settings, feedback_id: str) -> None:
     """Delete one entry. FEEDBACK_ID may be any prefix of the id that no other entry shares."""
-    with settings.storage() as storage:
+    with settings.storage(tell_plugins=True) as storage:
         feedback_id = resolve_id(storage, feedback_id)
         if not storage.delete(feedback_id):
             raise FeedbackNotFoundError(feedback_id)
@@ -297,21 +298,21 @@ def purge(settings: Settings, age: str | None, dry_run: bool) -> None:
     from datetime import UTC, datetime
 
     if age is None:
-        with settings.storage() as storage:
+        with settings.storage(tell_plugins=not dry_run) as storage:
             counts = storage.retention_preview() if dry_run else storage.purge()
         verb = "would be deleted (dry run)" if dry_run else "deleted"
         for feedback_type, count in counts.items():
             click.echo(f"{feedback_type.value}: {count}")
-        click.echo(f"{sum(counts.values())} entries {verb} by the retention policy")
+        click.echo(f"{entry_count(sum(counts.values()))} {verb} by the retention policy")
         return
     cutoff = datetime.now(UTC) - parse_age(age)
-    with settings.storage() as storage:
+    with settings.storage(tell_plugins=not dry_run) as storage:
         if dry_run:
             count = storage.count(created_before=cutoff)
-            click.echo(f"{count} entries older than {age} would be deleted (dry run)")
+            click.echo(f"{entry_count(count)} older than {age} would be deleted (dry run)")
         else:
             count = storage.purge(cutoff)
-            click.echo(f"{count} entries older than {age} deleted")
+            click.echo(f"{entry_count(count)} older than {age} deleted")
 
 
 @click.command(name="forget-user", epilog="Example: orchestrator-feedback forget-user user-456")
@@ -320,9 +321,9 @@ def purge(settings: Settings, age: str | None, dry_run: bool) -> None:
 @fails_cleanly
 def forget_user(settings: Settings, user_id: str) -> None:
     """Erase every entry by USER_ID and its history, and reclaim the space."""
-    with settings.storage() as storage:
+    with settings.storage(tell_plugins=True) as storage:
         count = storage.forget_user(user_id)
-    click.echo(f"erased {count} entries by {visible(user_id)}, with their history")
+    click.echo(f"erased {entry_count(count)} by {visible(user_id)}, with their history")
 
 
 COMMANDS = [init, add, list_entries, show, delete, purge, forget_user]

@@ -133,6 +133,11 @@ def print_rows(
         write_csv_rows(sys.stdout, columns, rows)
 
 
+def entry_count(count: int) -> str:
+    """``"1 entry"``, ``"2 entries"``: a count of entries as a person writes it."""
+    return f"{count:,} {'entry' if count == 1 else 'entries'}"
+
+
 def shortest_unique_prefix(ids: Sequence[str], at_least: int = 8) -> int:
     """The fewest leading characters (``at_least`` or more) that tell ``ids`` apart, as git
     abbreviates hashes: time-ordered ids written in the same minute share their first 8."""

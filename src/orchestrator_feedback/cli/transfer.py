@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from orchestrator_feedback.cli.common import Settings, fails_cleanly
 from orchestrator_feedback.cli.entries import filter_options, filters_from
-from orchestrator_feedback.cli.output import data_text, stderr_console
+from orchestrator_feedback.cli.output import data_text, entry_count, stderr_console
 from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.host import open_storage
 from orchestrator_feedback.models import FeedbackEntry
@@ -147,17 +147,13 @@ def export(
         raise
     if unreadable[0]:
         click.echo(
-            f"warning: {_entries(unreadable[0])} {'holds' if unreadable[0] == 1 else 'hold'} "
+            f"warning: {entry_count(unreadable[0])} {'holds' if unreadable[0] == 1 else 'hold'} "
             "encrypted metadata that could not be read (no key, or a key rotated out): the "
             "export has placeholders in their place",
             err=True,
         )
     if output:
-        stderr_console().print(data_text(f"exported {_entries(written)} to {output}"))
-
-
-def _entries(count: int) -> str:
-    return f"{count:,} {'entry' if count == 1 else 'entries'}"
+        stderr_console().print(data_text(f"exported {entry_count(written)} to {output}"))
 
 
 def _format_of(output: str | None) -> str:
@@ -256,7 +252,10 @@ def import_entries(
             raise click.UsageError(
                 f"cannot tell the format of {file} from its extension: give --format"
             )
-        with settings.storage(create=True) as storage, _progress() as progress:
+        with (
+            settings.storage(create=True, tell_plugins=not dry_run) as storage,
+            _progress() as progress,
+        ):
             task = progress.add_task(
                 "importing", total=None if from_stdin else os.path.getsize(file)
             )
@@ -275,7 +274,7 @@ def import_entries(
     verb = "would import" if dry_run else "imported"
     stderr_console().print(
         data_text(
-            f"{verb} {count} entries from {'standard input' if from_stdin else file}"
+            f"{verb} {entry_count(count)} from {'standard input' if from_stdin else file}"
             + (" (dry run: nothing was written)" if dry_run else "")
         )
     )
