@@ -83,6 +83,22 @@ class SchemaVersionError(FeedbackError):
     """The database's schema is newer than this version of orchestrator-feedback knows."""
 
 
+class SchemaUpgradeNeeded(SchemaVersionError):
+    """The database's schema is older than this version uses, and the store was opened with
+    ``migrate=False`` (as the command line opens it): nothing was changed. ``found`` is its
+    version, ``wanted`` this version's."""
+
+    def __init__(self, where: str, found: int, wanted: int) -> None:
+        self.where = where
+        self.found = found
+        self.wanted = wanted
+        super().__init__(
+            f"{where} is at schema version {found}; this orchestrator-feedback uses version "
+            f"{wanted}: run `orchestrator-feedback migrate` (it backs the store up first; "
+            "`migrate --check` says what would change). Nothing was changed"
+        )
+
+
 class PoolTimeoutError(FeedbackError, TimeoutError):
     """No pooled connection became free within the storage's ``timeout``."""
 

@@ -280,9 +280,7 @@ def test_purge_and_its_dry_run(database: Path, filled: list[FeedbackEntry]) -> N
     )
     with FeedbackStorage(database) as storage:
         assert storage.count() == 3
-    assert (
-        "1 entry older than 30d deleted" in run(database, "purge", "--older-than", "30d").output
-    )
+    assert "1 entry older than 30d deleted" in run(database, "purge", "--older-than", "30d").output
     with FeedbackStorage(database) as storage:
         assert storage.count() == 2
 
@@ -721,3 +719,56 @@ def test_what_the_command_line_writes_reaches_the_plugins(
         "deleted imported None",
         "deleted by-hand 1",
     ]
+
+
+SEED_SCHEMA = """
+CREATE TABLE feedback (
+    id TEXT PRIMARY KEY, task_id TEXT NOT NULL, feedback_type TEXT NOT NULL,
+    content TEXT NOT NULL, rating INTEGER, user_id TEXT, metadata TEXT,
+    created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL,
+    CONSTRAINT rating_range CHECK (rating IS NULL OR (rating >= 1 AND rating <= 5))
+);
+INSERT INTO feedback VALUES ('seed-1', 'task-123', 'task_completion', 'done', 5, 'u', '{}',
+    '2026-01-01 10:00:00', '2026-01-01 10:00:00');
+"""
+
+
+def test_the_command_line_never_migrates_on_its_own(database: Path) -> None:
+    """Item 7: a store of the seed's schema is refused by every command but `migrate`, which
+    says what it would do, backs the store up and then upgrades it."""
+    import sqlite3
+
+    from orchestrator_feedback.storage.backends.sqlite_schema import SCHEMA_VERSION
+
+    with sqlite3.connect(database) as raw:
+        raw.executescript(SEED_SCHEMA)
+
+    def version(path: Path) -> int:
+        with sqlite3.connect(path) as raw:
+            return int(raw.execute("PRAGMA user_version").fetchone()[0])
+
+    for arguments in (
+        ["stats"],
+        ["list"],
+        ["init"],
+        ["add", "--task", "t", "--type", "general", "x"],
+    ):
+        refused = run(database, *arguments)
+        assert refused.exit_code == 1, arguments
+        assert "schema version 0" in refused.output and "orchestrator-feedback migrate" in (
+            refused.output
+        )
+    assert version(database) == 0
+    check = run(database, "migrate", "--check")
+    assert check.exit_code == 1 and "would apply" in check.output
+    assert version(database) == 0
+    done = run(database, "migrate")
+    assert done.exit_code == 0, done.output
+    assert f"migrated from schema version 0 to {SCHEMA_VERSION}" in done.output
+    (backup,) = database.parent.glob(f"{database.name}.v0-*.bak")
+    assert version(backup) == 0 and version(database) == SCHEMA_VERSION
+    listed = json.loads(run(database, "list", "--format", "json").output)
+    assert [entry["id"] for entry in listed] == ["seed-1"]
+    again = run(database, "migrate")
+    assert again.exit_code == 0 and "nothing to migrate" in again.output
+    assert run(database, "migrate", "--check").exit_code == 0

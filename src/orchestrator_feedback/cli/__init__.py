@@ -12,6 +12,7 @@ from orchestrator_feedback.cli import (
     analysis,
     entries,
     metrics,
+    migrate,
     plugins,
     report,
     scores,
@@ -79,7 +80,7 @@ def _global_options() -> list[click.Option]:
     ]
 
 
-for module in (entries, analysis, scores, report, watch, metrics, transfer, plugins):
+for module in (entries, analysis, scores, report, watch, metrics, transfer, plugins, migrate):
     for command in module.COMMANDS:
         # Global options are taken after the subcommand too (`list --database x.db`).
         command.params.extend(_global_options())

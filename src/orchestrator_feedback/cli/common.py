@@ -67,7 +67,8 @@ class Settings:
         that changes entries does it through the plugin manager, as the API does, so every
         enabled plugin hears of each committed change (``feedback_recorded``,
         ``feedback_updated``, ``feedback_deleted``)."""
-        options = storage_options(self.config)  # a bad configuration is said first
+        # The command line never changes a schema on its own: `migrate` does (migrate=False).
+        options = {**storage_options(self.config), "migrate": False}  # bad config said first
         database = self.database
         if not create:
             self._refuse_a_missing_file(database)

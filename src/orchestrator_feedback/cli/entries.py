@@ -37,7 +37,8 @@ pass_settings = click.make_pass_decorator(Settings)
 @pass_settings
 @fails_cleanly
 def init(settings: Settings) -> None:
-    """Create or migrate the database and say which schema version it is at."""
+    """Create the database (if new) and say which schema version it is at. An older store is
+    left as it is: `orchestrator-feedback migrate` upgrades it."""
     with settings.storage(create=True) as storage:
         kept = (
             " (in memory: nothing is kept once this command ends)"

@@ -81,6 +81,9 @@ class FeedbackStorage:
     shape background writes (``submit``); ``exit_timeout`` is how long interpreter exit
     waits for them (None: as long as it takes). ``score_refresh``: seconds after which the
     scores ``recommend`` reads from memory are read again (``docs/scores.md``).
+    ``migrate``: bring an older store's schema up to date on opening (the default, for
+    hosts); False refuses one with ``SchemaUpgradeNeeded`` and changes nothing (the command
+    line opens stores so, and upgrades only with ``orchestrator-feedback migrate``).
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class FeedbackStorage:
         on_full: str = "block",
         exit_timeout: float | None = None,
         score_refresh: float = 5.0,
+        migrate: bool = True,
     ) -> None:
         check_connection_options(pool_size, timeout)
         options = writer_options(
@@ -110,7 +114,11 @@ class FeedbackStorage:
             db_path
             if isinstance(db_path, StorageBackend)
             else open_backend(
-                db_path, pool_size=pool_size, timeout=float(timeout), synchronous=synchronous
+                db_path,
+                pool_size=pool_size,
+                timeout=float(timeout),
+                synchronous=synchronous,
+                migrate=migrate,
             )
         )
         self._backend = backend

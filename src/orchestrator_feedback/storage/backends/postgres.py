@@ -16,6 +16,7 @@ from typing import Any
 from orchestrator_feedback.errors import (
     FeedbackError,
     PoolTimeoutError,
+    SchemaUpgradeNeeded,
     SchemaVersionError,
     StorageClosedError,
 )
@@ -93,9 +94,16 @@ class PostgresBackend(StorageBackend):
     json_text = staticmethod(following.json_text)
 
     def __init__(
-        self, url: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
+        self,
+        url: str,
+        *,
+        pool_size: int,
+        timeout: float,
+        synchronous: str = "NORMAL",
+        migrate: bool = True,
     ) -> None:
         self.url = hide_password(url)
+        self._upgrade = migrate
         try:
             conninfo_to_dict(url)
         except psycopg.ProgrammingError as error:
@@ -119,6 +127,8 @@ class PostgresBackend(StorageBackend):
         current = self._current_version(connection)
         if current == SCHEMA_VERSION:
             return current  # nothing to create: a role that may only read opens it too
+        if current is not None and current < SCHEMA_VERSION and not self._upgrade:
+            raise SchemaUpgradeNeeded(self.url, current, SCHEMA_VERSION)
         with connection.transaction():
             # Never wait for ever on the schema lock: another process holding it longer
             # than the timeout is a stuck process, and the error says so.

@@ -74,7 +74,13 @@ class SQLiteBackend(StorageBackend):
     json_text = staticmethod(statements.json_text)
 
     def __init__(
-        self, path: str, *, pool_size: int, timeout: float, synchronous: str = "NORMAL"
+        self,
+        path: str,
+        *,
+        pool_size: int,
+        timeout: float,
+        synchronous: str = "NORMAL",
+        migrate: bool = True,
     ) -> None:
         if synchronous.upper() not in {"NORMAL", "FULL"}:
             raise FeedbackError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
@@ -83,6 +89,7 @@ class SQLiteBackend(StorageBackend):
         self._timeout = timeout
         self._synchronous = synchronous.upper()
         self._memory = path == ":memory:"
+        self._upgrade = migrate
         self._identity: tuple[int, int] | None = None
         self.read_only = False
         """Whether the file could only be opened for reading (it, or its folder, is not
@@ -157,7 +164,7 @@ class SQLiteBackend(StorageBackend):
         return connect_writer(self.path, self._timeout, self._synchronous, wal=not self._memory)
 
     def _migrate(self, connection: sqlite3.Connection) -> int:
-        return migrate(connection, self.path, read_only=self.read_only)
+        return migrate(connection, self.path, read_only=self.read_only, upgrade=self._upgrade)
 
     @property
     def schema_version(self) -> int:

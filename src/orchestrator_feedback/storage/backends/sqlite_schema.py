@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from orchestrator_feedback.errors import FeedbackError, SchemaVersionError
+from orchestrator_feedback.errors import FeedbackError, SchemaUpgradeNeeded, SchemaVersionError
 from orchestrator_feedback.storage.backends.sqlite_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.sqlite_rollups import RESHAPE_SCORES
@@ -96,10 +96,20 @@ def apply_migrations(connection: sqlite3.Connection, version: int) -> None:
             connection.execute(f"PRAGMA user_version = {number}")
 
 
-def migrate(connection: sqlite3.Connection, path: str, *, read_only: bool) -> int:
+def _holds_tables(connection: sqlite3.Connection) -> bool:
+    return connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None
+
+
+def migrate(
+    connection: sqlite3.Connection, path: str, *, read_only: bool, upgrade: bool = True
+) -> int:
     """Bring the database to ``SCHEMA_VERSION`` in one transaction and return it; refuse a
-    newer one (``SchemaVersionError``) and an older one that cannot be written."""
+    newer one (``SchemaVersionError``) and an older one that cannot be written. With
+    ``upgrade`` False an older store that holds tables is refused (``SchemaUpgradeNeeded``)
+    and only a new, empty file is given the schema."""
     version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+    if not upgrade and version < SCHEMA_VERSION and _holds_tables(connection):
+        raise SchemaUpgradeNeeded(path, version, SCHEMA_VERSION)
     if read_only and version < SCHEMA_VERSION:
         raise FeedbackError(
             f"{path} is read-only and at schema version {version}: open it once "
