@@ -23,6 +23,7 @@ from benchmarks import (
     privacy,
     report,
     rollups,
+    startup,
     store,
 )
 
@@ -43,6 +44,7 @@ def main() -> None:
             privacy,
             deletions,
             cli,
+            startup,
             metrics,
             report,
             follow,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import shlex
 import sys
 
 from celery import Celery
@@ -46,7 +47,11 @@ def main() -> None:
     for result in results:
         result.get(timeout=60, propagate=False)
     done = sum(1 for result in results if result.successful())
-    print(f"{done} of {len(results)} tasks succeeded; see: orchestrator-feedback workers")
+    database = os.environ.get("ORCHESTRATOR_FEEDBACK_DATABASE", "feedback.db")
+    print(
+        f"{done} of {len(results)} tasks succeeded; see: "
+        f"orchestrator-feedback --database {shlex.quote(database)} workers"
+    )
 
 
 if __name__ == "__main__":

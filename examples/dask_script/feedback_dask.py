@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import shlex
 import time
 
 from distributed import Client, LocalCluster
@@ -35,9 +36,10 @@ def main() -> None:
         futures = client.map(transform, range(60))
         results = client.gather(futures, errors="skip")
         print(f"{len(results)} of {len(futures)} tasks succeeded")
+    database = os.environ["ORCHESTRATOR_FEEDBACK_DATABASE"]
     print(
-        f"feedback in {os.environ['ORCHESTRATOR_FEEDBACK_DATABASE']}; "
-        "try: orchestrator-feedback workers"
+        f"feedback in {database}; try: "
+        f"orchestrator-feedback --database {shlex.quote(database)} workers"
     )
 
 

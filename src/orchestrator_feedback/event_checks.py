@@ -46,13 +46,28 @@ def _matches(value: object, expected: Any) -> bool:
     return True  # a type this check does not know: the entry builder judges
 
 
+_WORDS = {
+    bool: "True or False",
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    type(None): "None",
+}
+
+
 def _spelled(expected: Any) -> str:
-    return (
-        str(expected)
-        .replace("typing.", "")
-        .replace("collections.abc.", "")
-        .replace("NoneType", "None")
-    )
+    """A type as a person says it: ``float | None`` is "a number or None"."""
+    if expected in _WORDS:
+        return _WORDS[expected]
+    options = typing.get_args(expected)
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_spelled(option) for option in options)
+    if isinstance(origin, type) and issubclass(origin, Mapping):
+        return "a mapping (a dict)"
+    if isinstance(origin, type) and issubclass(origin, Sequence):
+        return f"a list of {_spelled(options[0])}s".replace("a list of a ", "a list of ")
+    return getattr(expected, "__name__", str(expected))
 
 
 def check_event_arguments(hook_name: str, arguments: Mapping[str, object]) -> None:

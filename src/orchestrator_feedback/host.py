@@ -7,18 +7,24 @@ import logging
 import os
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import pluggy
 
 from orchestrator_feedback.config import FeedbackConfig, load_config
 from orchestrator_feedback.errors import FeedbackError
-from orchestrator_feedback.manager import FeedbackPluginManager, PluginInfo
-from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME, FeedbackPlugin
 from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
-from orchestrator_feedback.storage import FeedbackStorage, StorageBackend
+from orchestrator_feedback.storage.backends.base import StorageBackend
 from orchestrator_feedback.storage.backends.registry import BUILTIN_SCHEMES, url_scheme
+from orchestrator_feedback.storage.store import FeedbackStorage
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from orchestrator_feedback.manager import FeedbackPluginManager, PluginInfo
+
+# The plugin manager, pluggy and the built-in plugin are imported by the functions that
+# build or read one: a command that only opens a store does not pay for them at start-up.
 
 __all__ = [
     "ENV_TRACE",
@@ -51,6 +57,9 @@ def get_plugin_manager(
     ``manager.close()``). ``load_entrypoints=False`` skips third-party plugins.
     """
     config = config if config is not None else load_config()
+    from orchestrator_feedback.manager import FeedbackPluginManager
+    from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME, FeedbackPlugin
+
     manager = FeedbackPluginManager(config)
     if os.environ.get(ENV_TRACE):
         _trace_to_log(manager)
@@ -117,6 +126,8 @@ def open_storage(
     if scheme is None or scheme in BUILTIN_SCHEMES:
         return FeedbackStorage(database, pool_size=pool_size, timeout=timeout, **options)
     if plugin_manager is None:
+        from orchestrator_feedback.manager import FeedbackPluginManager
+
         # Only the plugins, to ask them: no built-in plugin, no store of its own.
         plugin_manager = FeedbackPluginManager(attrs.evolve(load_config(), enabled=False))
         plugin_manager.load_entry_points()
@@ -139,6 +150,9 @@ def open_storage(
 def list_plugins(manager: pluggy.PluginManager) -> list[PluginInfo]:
     """Every plugin found: the built-in one, entry-point plugins (even refused ones), and
     any registered by hand, with version, hooks, status and the error of a failed one."""
+    from orchestrator_feedback.manager import PluginInfo
+    from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME
+
     found = dict(getattr(manager, "found", {}))
     infos: list[PluginInfo] = []
     for name, plugin in manager.list_name_plugin():

@@ -46,6 +46,19 @@ def feedback_plugin_manager(
     manager.close()
 
 
+@pytest.fixture
+def strict_feedback_plugin_manager(
+    feedback_storage: FeedbackStorage, tmp_path: Path
+) -> Iterator[FeedbackPluginManager]:
+    """As ``feedback_plugin_manager``, but ``strict``: an exception in a plugin reaches the
+    test instead of being logged and isolated, so a plugin that breaks fails its test. Use it
+    to test your plugin; ``feedback_plugin_manager`` shows what a host sees."""
+    config = FeedbackConfig(database=str(tmp_path / "feedback.db"), strict=True)
+    manager = get_plugin_manager(config, storage=feedback_storage, load_entrypoints=False)
+    yield manager
+    manager.close()
+
+
 class _Recorder:
     def __init__(self) -> None:
         self.entries: list[FeedbackEntry] = []
@@ -56,8 +69,15 @@ class _Recorder:
 
 
 @pytest.fixture
-def recorded_feedback(feedback_plugin_manager: FeedbackPluginManager) -> list[FeedbackEntry]:
-    """The entries committed through ``feedback_plugin_manager`` during the test."""
+def recorded_feedback(request: pytest.FixtureRequest) -> list[FeedbackEntry]:
+    """The entries committed through the test's manager (``strict_feedback_plugin_manager``
+    if the test asks for it, else ``feedback_plugin_manager``) during the test."""
+    name = (
+        "strict_feedback_plugin_manager"
+        if "strict_feedback_plugin_manager" in request.fixturenames
+        else "feedback_plugin_manager"
+    )
+    manager: FeedbackPluginManager = request.getfixturevalue(name)
     recorder = _Recorder()
-    feedback_plugin_manager.register(recorder, name="recorded-feedback-fixture")
+    manager.register(recorder, name="recorded-feedback-fixture")
     return recorder.entries

@@ -160,6 +160,18 @@ def _first_error(error: BaseException, path: str = "") -> tuple[str, BaseExcepti
     return path, error
 
 
+def _at(data: Any, path: str) -> Any:
+    """The value at a cattrs path (``retention.by_type``, ``plugins.enable[2]``) in ``data``,
+    or ``data`` itself when the path cannot be followed."""
+    value = data
+    for part in path.replace("]", "").replace("[", ".").split(".") if path else []:
+        try:
+            value = value[int(part)] if isinstance(value, list) else value[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return data
+    return value
+
+
 def structure_or_explain(data: Any, cls: type[Any], *, location: str | None = None) -> Any:
     """Structure ``data`` as ``cls``; any failure becomes a ``FeedbackValidationError``."""
     try:
@@ -188,6 +200,13 @@ def structure_or_explain(data: Any, cls: type[Any], *, location: str | None = No
             ) from None
         if isinstance(leaf, KeyError):
             raise FeedbackValidationError(path, None, "is required", location=location) from None
+        if isinstance(leaf, AttributeError | TypeError):
+            # cattrs found a value of another kind (a number where a table belongs): say
+            # that, not Python's "'int' object has no attribute 'items'".
+            wanted = "a table (key = value pairs)" if "items" in str(leaf) else "another kind"
+            raise FeedbackValidationError(
+                path or cls.__name__, _at(data, path), f"must be {wanted}", location=location
+            ) from None
         raise FeedbackValidationError(
             path or cls.__name__, data, str(leaf), location=location
         ) from None

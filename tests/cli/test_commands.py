@@ -446,6 +446,11 @@ def test_commands_work_on_postgres(postgres_url: str, make_entry: MakeEntry) -> 
     assert json.loads(run_pg("list", "--format", "json").output)[0]["content"] == "hi"
     assert json.loads(run_pg("workers", "--format", "json").output)[0]["worker_id"] == "w9"
     assert json.loads(run_pg("stats", "--format", "json").output)["total_count"] == 1
+    # AVG is PostgreSQL's numeric: a number in JSON and the table, as SQLite gives it.
+    average = run_pg("query", "SELECT AVG(rating) AS a FROM feedback", "--format", "json")
+    assert json.loads(average.output) == [{"a": 2.0}]
+    table = run_pg("query", "SELECT AVG(rating) AS a FROM feedback", "--format", "csv")
+    assert table.output.splitlines() == ["a", "2.0"]
     assert run_pg("query", "DELETE FROM feedback").exit_code == 1
     assert (
         run_pg(
@@ -772,3 +777,35 @@ def test_the_command_line_never_migrates_on_its_own(database: Path) -> None:
     again = run(database, "migrate")
     assert again.exit_code == 0 and "nothing to migrate" in again.output
     assert run(database, "migrate", "--check").exit_code == 0
+
+
+def test_every_option_has_help_and_ranges_read_as_people_write_them() -> None:
+    """Item 11: no option without help text; ranges such as "0 or more", not
+    ``0<=x<=9223372036854775807``; no Python type in an event's error."""
+    import click
+
+    from orchestrator_feedback.errors import FeedbackValidationError
+    from orchestrator_feedback.event_checks import check_event_arguments
+
+    context = click.Context(cli)
+    missing, unreadable = [], []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if isinstance(command, click.Group):
+            for name in command.list_commands(context):
+                sub = command.get_command(context, name)
+                assert sub is not None
+                walk(sub, [*path, name])
+        for parameter in command.params:
+            if isinstance(parameter, click.Option) and not parameter.hidden:
+                if not parameter.help:
+                    missing.append(f"{' '.join(path)} {parameter.opts[0]}")
+                record = parameter.get_help_record(context)
+                if record and "<=" in record[1]:
+                    unreadable.append(f"{' '.join(path)}: {record[1]}")
+
+    walk(cli, [])
+    assert missing == [] and unreadable == []
+    with pytest.raises(FeedbackValidationError) as raised:
+        check_event_arguments("task_completed", {"success": "yes"})
+    assert "must be True or False" in str(raised.value) and "<class" not in str(raised.value)

@@ -105,3 +105,26 @@ def test_lists_of_names_still_load(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.privacy.encrypt_metadata_keys == ("diagnosis",)
     assert config.plugins.disable == ("noisy",)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "[retention]\nby_type = 3\n",
+            "retention.by_type: must be a table (key = value pairs) (got 3)",
+        ),
+        ('strict = "yes"\n', "strict: must be true or false (got 'yes')"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_said_without_python_words(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    """Issue "What an operator trips on", item 11: no "'int' object has no attribute"."""
+    from orchestrator_feedback import FeedbackValidationError, load_config
+
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(FeedbackValidationError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: {said}"

@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from orchestrator_feedback.cli.common import Settings, fails_cleanly, parse_when
+from orchestrator_feedback.cli.common import (
+    NumberRange,
+    Settings,
+    WholeRange,
+    fails_cleanly,
+    parse_when,
+)
 from orchestrator_feedback.cli.output import (
     data_text,
     default_format,
@@ -62,6 +65,10 @@ def stats(
         }
         click.echo(json.dumps(data, indent=2))
         return
+    from rich.console import Console  # only for a table: a command's JSON does without rich
+    from rich.markup import escape
+    from rich.table import Table
+
     console = Console(highlight=False)
     scope = f"task {escape(task_id)}" if task_id else "all feedback"
     if start is not None:
@@ -163,6 +170,9 @@ def failures(
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     rate = "" if report.success_rate is None else f"{report.success_rate:.1%}"
     Console(highlight=False).print(
         f"{report.successes:,} successes, {report.failures:,} failures, success rate "
@@ -180,9 +190,19 @@ def failures(
 
 @click.command(epilog="Example: orchestrator-feedback trends --days 90 --by week")
 @click.option(
-    "--days", type=click.IntRange(min=1, max=MAX_RETENTION_DAYS), default=30, show_default=True
+    "--days",
+    type=WholeRange(min=1, max=MAX_RETENTION_DAYS),
+    default=30,
+    show_default=True,
+    help="The period: the last N days.",
 )
-@click.option("--by", type=click.Choice(("day", "week")), default="day", show_default=True)
+@click.option(
+    "--by",
+    type=click.Choice(("day", "week")),
+    default="day",
+    show_default=True,
+    help="One row per day, or per week (labelled with its Monday).",
+)
 @format_option()
 @pass_settings
 @fails_cleanly
@@ -198,6 +218,9 @@ def trends(settings: Settings, days: int, by: str, output_format: str | None) ->
             output_format,
         )
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"Last {days} days, by {by}")
     for column in ("period", "avg rating", "count", ""):
         table.add_column(column, justify="right" if column in ("avg rating", "count") else "left")
@@ -227,14 +250,14 @@ def trends(settings: Settings, days: int, by: str, output_format: str | None) ->
 @click.option("--write", is_flag=True, help="Allow statements that change the database.")
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0.001, max=86_400),
+    type=NumberRange(min=0.001, max=86_400),
     default=5.0,
     show_default=True,
     help="Stop the statement after this many seconds.",
 )
 @click.option(
     "--max-rows",
-    type=click.IntRange(min=0, max=100_000_000),
+    type=WholeRange(min=0, max=100_000_000),
     default=100_000,
     show_default=True,
     help="Refuse a result with more rows (use export for whole tables).",

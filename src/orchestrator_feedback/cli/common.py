@@ -34,6 +34,31 @@ from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 from orchestrator_feedback.storage import FeedbackStorage
 
 Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def _spelled_range(low: float | None, high: float | None) -> str:
+    if high is None or high >= 2**53:  # "no upper bound" as far as a person is concerned
+        return f"{low:,g} or more" if low is not None else "any number"
+    if low is None:
+        return f"at most {high:,g}"
+    return f"{low:,g} to {high:,g}"
+
+
+class WholeRange(click.IntRange):
+    """``click.IntRange`` whose help and errors say "1 to 5" or "0 or more", as people write
+    ranges, not ``0<=x<=9223372036854775807``."""
+
+    def _describe_range(self) -> str:
+        return _spelled_range(self.min, self.max)
+
+
+class NumberRange(click.FloatRange):
+    """``click.FloatRange`` with ranges said as ``WholeRange`` says them."""
+
+    def _describe_range(self) -> str:
+        return _spelled_range(self.min, self.max)
+
+
 TYPE_CHOICE = click.Choice([t.value for t in FeedbackType])
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from orchestrator_feedback.cli.common import (
     TYPE_CHOICE,
     Settings,
+    WholeRange,
     fails_cleanly,
     parse_age,
     parse_when,
@@ -108,8 +109,8 @@ def filter_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--task", "task_id", help="Only this task."),
         click.option("--type", "feedback_type", type=TYPE_CHOICE, help="Only this type."),
         click.option("--user", "user_id", help="Only this user."),
-        click.option("--min-rating", type=click.IntRange(1, 5), help="Ratings at least this."),
-        click.option("--max-rating", type=click.IntRange(1, 5), help="Ratings at most this."),
+        click.option("--min-rating", type=WholeRange(1, 5), help="Ratings at least this."),
+        click.option("--max-rating", type=WholeRange(1, 5), help="Ratings at most this."),
         click.option(
             "--since", metavar="WHEN", help="Created at or after: ISO date/time or age (7d, 12h)."
         ),
@@ -141,14 +142,14 @@ def filters_from(options: dict[str, object]) -> dict[str, object]:
 @filter_options
 @click.option(
     "--limit",
-    type=click.IntRange(min=0, max=2**63 - 1),
+    type=WholeRange(min=0, max=2**63 - 1),
     default=100,
     show_default=True,
     help="At most this many entries.",
 )
 @click.option(
     "--offset",
-    type=click.IntRange(min=0, max=2**63 - 1),
+    type=WholeRange(min=0, max=2**63 - 1),
     default=0,
     show_default=True,
     help="Skip this many first (in the chosen order).",

@@ -12,7 +12,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import click
 
-from orchestrator_feedback.cli.common import Settings, fails_cleanly
+from orchestrator_feedback.cli.common import Settings, WholeRange, fails_cleanly
 
 pass_settings = click.make_pass_decorator(Settings)
 
@@ -69,7 +69,7 @@ def _stop_on_sigterm(_signal: int, _frame: FrameType | None) -> None:
     "--port",
     default=9464,
     show_default=True,
-    type=click.IntRange(0, 65535),
+    type=WholeRange(0, 65535),
     help="Port to listen on (0: any free port, printed at start).",
 )
 @pass_settings

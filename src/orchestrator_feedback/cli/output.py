@@ -8,13 +8,14 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 import orjson
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
 from orchestrator_feedback.models import ENTRY_FIELDS, FeedbackEntry
 from orchestrator_feedback.serialization import entry_to_dict
@@ -41,6 +42,8 @@ def visible(value: object) -> str:
 def data_text(value: object) -> Text:
     """Stored text for a rich table or console: ``visible``, and never read as markup, so
     ``[/bold]`` or ``[link=...]`` in it are shown as written."""
+    from rich.text import Text  # rich is imported by what prints for people, when it does
+
     return Text("" if value is None else visible(value))
 
 
@@ -56,11 +59,15 @@ def format_option(choices: tuple[str, ...] = FORMATS) -> Callable[[Command], Com
 
 def stdout_console() -> Console:
     """A console on stdout: colours and boxes only when it is a terminal."""
+    from rich.console import Console
+
     return Console(highlight=False)
 
 
 def stderr_console() -> Console:
     """A console on stderr, for progress bars and messages."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -88,6 +95,8 @@ def _cell(value: Any) -> str:
         return orjson.dumps(value).decode()
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, Decimal):  # PostgreSQL's numeric (AVG): as SQLite shows a number
+        return str(json_value(value))
     return str(value)
 
 
@@ -114,6 +123,8 @@ def print_rows(
 ) -> None:
     """Print rows of plain values in the chosen format."""
     if output_format == "table":
+        from rich.table import Table
+
         table = Table(title=None if title is None else data_text(title))
         for column in columns:
             table.add_column(data_text(column), overflow="fold")
@@ -151,6 +162,8 @@ def shortest_unique_prefix(ids: Sequence[str], at_least: int = 8) -> int:
 def print_entries(entries: Sequence[FeedbackEntry], output_format: str) -> None:
     """Print entries: a compact table, or every field in the data formats."""
     if output_format == "table":
+        from rich.table import Table
+
         table = Table()
         width = shortest_unique_prefix([entry.id for entry in entries])
         table.add_column("id", no_wrap=True, min_width=width)  # never cut: show takes it

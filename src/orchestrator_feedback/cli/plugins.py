@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator_feedback.cli.common import Settings, fails_cleanly
+from orchestrator_feedback.cli.common import Settings, WholeRange, fails_cleanly
 from orchestrator_feedback.host import get_plugin_manager, list_plugins
 from orchestrator_feedback.serialization import converter
 
@@ -50,7 +50,7 @@ def plugins(settings: Settings, as_json: bool) -> None:
 @click.command(epilog="Example: orchestrator-feedback --database demo.db demo --jobs 20")
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
+    type=WholeRange(min=1),
     default=8,
     show_default=True,
     help="Jobs to run, one after another (each split into 2-4 subtasks run at once).",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator_feedback.cli.common import Settings, fails_cleanly, parse_age
+from orchestrator_feedback.cli.common import Settings, WholeRange, fails_cleanly, parse_age
 from orchestrator_feedback.privacy import MAX_RETENTION_DAYS
 
 pass_settings = click.make_pass_decorator(Settings)
@@ -24,7 +24,7 @@ pass_settings = click.make_pass_decorator(Settings)
     "--days",
     default=30,
     show_default=True,
-    type=click.IntRange(1, MAX_RETENTION_DAYS),
+    type=WholeRange(1, MAX_RETENTION_DAYS),
     help="The period: the last N days.",
 )
 @click.option("--task-type", help="Outcomes, failures and workers of this metadata.task_type only.")

@@ -80,7 +80,13 @@ def _scope_options(command: Any) -> Any:
 @click.command(epilog="Example: orchestrator-feedback workers --half-life 7d --task-type build")
 @_scope_options
 @click.option("--since", metavar="WHEN", help="Only outcomes since WHEN: 2026-01-31, or 7d.")
-@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option(
+    "--confidence",
+    type=float,
+    default=0.95,
+    show_default=True,
+    help="The intervals' confidence, between 0 and 1.",
+)
 @format_option()
 @pass_settings
 @fails_cleanly
@@ -116,7 +122,13 @@ def workers(
 @click.command(epilog="Example: orchestrator-feedback recommend w1 w2 w3 --task-type build")
 @click.argument("candidates", nargs=-1, required=True)
 @_scope_options
-@click.option("--policy", type=click.Choice(POLICIES), default="thompson", show_default=True)
+@click.option(
+    "--policy",
+    type=click.Choice(POLICIES),
+    default="thompson",
+    show_default=True,
+    help="How to rank: Thompson draws (explores), the success rate's lower bound, or the mean.",
+)
 @click.option("--seed", type=int, help="Seed the draws (the same seed, the same order).")
 @format_option()
 @pass_settings

@@ -233,6 +233,7 @@ class _CountingReader(io.RawIOBase):
     type=click.Choice(("error", "skip", "replace")),
     default="error",
     show_default=True,
+    help="An id already stored: refuse the whole file, keep the stored entry, or replace it.",
 )
 @click.option("--dry-run", is_flag=True, help="Check everything, import nothing.")
 @pass_settings
@@ -302,6 +303,7 @@ def _read_for_copy(origin: FeedbackStorage, source: str, target: str) -> Iterato
     type=click.Choice(("error", "skip", "replace")),
     default="error",
     show_default=True,
+    help="An id already stored: refuse the whole file, keep the stored entry, or replace it.",
 )
 @fails_cleanly
 def copy(source: str, target: str, on_conflict: str) -> None:

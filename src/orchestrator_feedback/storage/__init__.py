@@ -1,14 +1,24 @@
-"""Storage: the ``FeedbackStorage`` facade and the backends behind it."""
+"""Storage: the ``FeedbackStorage`` facade and the backends behind it.
 
-from orchestrator_feedback.storage.backends.base import (
-    FeedbackChange,
-    FeedbackFilter,
-    OnConflict,
-    QueryRow,
-    StorageBackend,
-)
-from orchestrator_feedback.storage.listeners import ChangeListener
-from orchestrator_feedback.storage.store import FeedbackStorage
+Names are imported when first used (PEP 562): a module that needs one part of the storage
+(``storage.scores``, say) does not import the whole store with it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator_feedback.storage.backends.base import (
+        FeedbackChange,
+        FeedbackFilter,
+        OnConflict,
+        QueryRow,
+        StorageBackend,
+    )
+    from orchestrator_feedback.storage.listeners import ChangeListener
+    from orchestrator_feedback.storage.store import FeedbackStorage
 
 __all__ = [
     "ChangeListener",
@@ -19,3 +29,27 @@ __all__ = [
     "QueryRow",
     "StorageBackend",
 ]
+
+_WHERE = {
+    "ChangeListener": "orchestrator_feedback.storage.listeners",
+    "FeedbackChange": "orchestrator_feedback.storage.backends.base",
+    "FeedbackFilter": "orchestrator_feedback.storage.backends.base",
+    "FeedbackStorage": "orchestrator_feedback.storage.store",
+    "OnConflict": "orchestrator_feedback.storage.backends.base",
+    "QueryRow": "orchestrator_feedback.storage.backends.base",
+    "StorageBackend": "orchestrator_feedback.storage.backends.base",
+}
+"""Each public name's module."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'orchestrator_feedback.storage' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
