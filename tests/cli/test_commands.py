@@ -809,3 +809,50 @@ def test_every_option_has_help_and_ranges_read_as_people_write_them() -> None:
     with pytest.raises(FeedbackValidationError) as raised:
         check_event_arguments("task_completed", {"success": "yes"})
     assert "must be True or False" in str(raised.value) and "<class" not in str(raised.value)
+
+
+QUERY_COMMANDS = [
+    ["list"],
+    ["show", "{id}"],
+    ["stats"],
+    ["failures"],
+    ["trends"],
+    ["workers"],
+    ["recommend", "w1", "w2"],
+    ["query", "SELECT task_id FROM feedback"],
+    ["plugins"],
+]
+
+
+@pytest.mark.parametrize("command", QUERY_COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("chosen", ["table", "json", "jsonl", "csv"])
+def test_every_query_command_takes_every_format_and_prints_only_data(
+    database: Path, filled: list[FeedbackEntry], command: list[str], chosen: str
+) -> None:
+    """Item 9: the same --format choices everywhere; stdout holds the data alone."""
+    import csv as csv_module
+
+    arguments = [part.format(id=filled[0].id) for part in command]
+    result = CliRunner().invoke(cli, ["--database", str(database), *arguments, "--format", chosen])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    if chosen == "json":
+        json.loads(out)
+    elif chosen == "jsonl":
+        for line in out.splitlines():
+            json.loads(line)
+    elif chosen == "csv":
+        rows = list(csv_module.reader(io.StringIO(out)))
+        assert rows and len({len(row) for row in rows}) == 1  # a header, rows alike
+
+
+def test_confirmations_go_to_stderr_and_data_to_stdout(
+    database: Path, filled: list[FeedbackEntry]
+) -> None:
+    deleted = CliRunner().invoke(cli, ["--database", str(database), "delete", filled[0].id])
+    assert deleted.exit_code == 0
+    assert deleted.stdout == "" and "deleted" in deleted.stderr
+    purged = CliRunner().invoke(
+        cli, ["--database", str(database), "purge", "--older-than", "30d", "--dry-run"]
+    )
+    assert purged.stdout == "" and "would be deleted" in purged.stderr

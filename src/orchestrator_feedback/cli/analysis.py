@@ -42,7 +42,7 @@ def _average(value: float | None) -> str:
     metavar="WHEN",
     help="Only entries created since then: an age (30d, 12h) or an ISO date or time.",
 )
-@format_option(("table", "json"))
+@format_option()
 @pass_settings
 @fails_cleanly
 def stats(
@@ -52,7 +52,8 @@ def stats(
     start = None if since is None else parse_when(since)
     with settings.storage() as storage:
         summary = storage.get_summary(task_id, since=start)
-    if default_format(output_format) == "json":
+    output_format = default_format(output_format)
+    if output_format in ("json", "jsonl"):
         import json
 
         data = {
@@ -63,7 +64,16 @@ def stats(
             "rating_distribution": {str(k): v for k, v in summary.rating_distribution.items()},
             "feedback_by_type": {t.value: n for t, n in summary.feedback_by_type.items()},
         }
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(data, indent=2 if output_format == "json" else None))
+        return
+    if output_format == "csv":  # one figure a row: what it is, of what, how much
+        rows: list[tuple[str, str, object]] = [
+            ("total_count", "", summary.total_count),
+            ("average_rating", "", summary.average_rating),
+            *(("rating", str(k), v) for k, v in summary.rating_distribution.items()),
+            *(("feedback_type", t.value, n) for t, n in summary.feedback_by_type.items()),
+        ]
+        print_rows(("figure", "key", "value"), rows, "csv")
         return
     from rich.console import Console  # only for a table: a command's JSON does without rich
     from rich.markup import escape
@@ -113,7 +123,7 @@ def verify_rollups(settings: Settings) -> None:
             err=True,
         )
         sys.exit(1)
-    click.echo("rollups agree with the entries")
+    click.echo("rollups agree with the entries", err=True)
 
 
 @rollups.command(name="rebuild")
@@ -123,7 +133,7 @@ def rebuild_rollups(settings: Settings) -> None:
     """Recompute the rollups from the entries, in one transaction."""
     with settings.storage() as storage:
         storage.rebuild_rollups()
-    click.echo("rollups rebuilt from the entries")
+    click.echo("rollups rebuilt from the entries", err=True)
 
 
 @click.command(epilog="Example: orchestrator-feedback failures --since 7d --task-type etl")
@@ -135,7 +145,7 @@ def rebuild_rollups(settings: Settings) -> None:
     help="Entries created since then: an age (30d, 12h) or an ISO date or time.",
 )
 @click.option("--task-type", help="Only entries whose metadata.task_type is this.")
-@format_option(("table", "json"))
+@format_option()
 @pass_settings
 @fails_cleanly
 def failures(
@@ -156,17 +166,20 @@ def failures(
         )
         for group in report.groups
     ]
+    fields = ("error_type", "count", "share", "newest_at", "newest_message")
+    if default_format(output_format) in ("jsonl", "csv"):  # the error types, a row each
+        print_rows(fields, rows, default_format(output_format))
+        return
     if default_format(output_format) == "json":
         import json
 
-        FIELDS = ("error_type", "count", "share", "newest_at", "newest_message")
         data = {
             "since": start.isoformat(),
             "task_type": task_type,
             "successes": report.successes,
             "failures": report.failures,
             "success_rate": report.success_rate,
-            "by_error_type": [dict(zip(FIELDS, row, strict=True)) for row in rows],
+            "by_error_type": [dict(zip(fields, row, strict=True)) for row in rows],
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return

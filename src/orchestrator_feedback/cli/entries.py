@@ -29,6 +29,7 @@ from orchestrator_feedback.cli.output import (
 )
 from orchestrator_feedback.errors import FeedbackError, FeedbackNotFoundError
 from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.serialization import entry_to_dict
 from orchestrator_feedback.storage import FeedbackStorage
 
 pass_settings = click.make_pass_decorator(Settings)
@@ -217,9 +218,10 @@ def resolve_id(storage: FeedbackStorage, given: str) -> str:
 @click.command(epilog="Example: orchestrator-feedback show 3f2c9a1e-... --history")
 @click.argument("feedback_id")
 @click.option("--history", is_flag=True, help="Also print every earlier version, oldest first.")
+@format_option()
 @pass_settings
 @fails_cleanly
-def show(settings: Settings, feedback_id: str, history: bool) -> None:
+def show(settings: Settings, feedback_id: str, history: bool, output_format: str | None) -> None:
     """Show one entry, every field, metadata pretty-printed. FEEDBACK_ID may be any prefix of
     the id that no other entry shares (as list's table shows it)."""
     with settings.storage() as storage:
@@ -228,6 +230,21 @@ def show(settings: Settings, feedback_id: str, history: bool) -> None:
         versions = storage.get_history(feedback_id) if history else []
     if entry is None and not versions:
         raise FeedbackNotFoundError(feedback_id)
+    chosen = default_format(output_format)
+    if chosen != "table":
+        # The data formats: the entry (json: with "history", as export --with-history
+        # writes it); jsonl and csv: every earlier version, oldest first, then the entry.
+        past = (versions[:-1] if entry is not None else versions) if history else []
+        if chosen == "json":
+            record: dict[str, object] = (
+                entry_to_dict(entry) if entry is not None else {"id": feedback_id}
+            )
+            if history:
+                record["history"] = [entry_to_dict(version) for version in past]
+            click.echo(json.dumps(record, indent=2, ensure_ascii=False, default=str))
+        else:
+            print_entries([*past, *([entry] if entry is not None else [])], chosen)
+        return
     console = Console(highlight=False)
     if history:
         _print_versions(console, versions, deleted=entry is None)
@@ -282,7 +299,7 @@ def delete(settings: Settings, feedback_id: str) -> None:
         feedback_id = resolve_id(storage, feedback_id)
         if not storage.delete(feedback_id):
             raise FeedbackNotFoundError(feedback_id)
-    click.echo(f"deleted {visible(feedback_id)}")
+    click.echo(f"deleted {visible(feedback_id)}", err=True)
 
 
 @click.command(epilog="Example: orchestrator-feedback purge --older-than 90d --dry-run")
@@ -304,17 +321,19 @@ def purge(settings: Settings, age: str | None, dry_run: bool) -> None:
             counts = storage.retention_preview() if dry_run else storage.purge()
         verb = "would be deleted (dry run)" if dry_run else "deleted"
         for feedback_type, count in counts.items():
-            click.echo(f"{feedback_type.value}: {count}")
-        click.echo(f"{entry_count(sum(counts.values()))} {verb} by the retention policy")
+            click.echo(f"{feedback_type.value}: {count}", err=True)
+        click.echo(f"{entry_count(sum(counts.values()))} {verb} by the retention policy", err=True)
         return
     cutoff = datetime.now(UTC) - parse_age(age)
     with settings.storage(tell_plugins=not dry_run) as storage:
         if dry_run:
             count = storage.count(created_before=cutoff)
-            click.echo(f"{entry_count(count)} older than {age} would be deleted (dry run)")
+            click.echo(
+                f"{entry_count(count)} older than {age} would be deleted (dry run)", err=True
+            )
         else:
             count = storage.purge(cutoff)
-            click.echo(f"{entry_count(count)} older than {age} deleted")
+            click.echo(f"{entry_count(count)} older than {age} deleted", err=True)
 
 
 @click.command(name="forget-user", epilog="Example: orchestrator-feedback forget-user user-456")
@@ -325,7 +344,7 @@ def forget_user(settings: Settings, user_id: str) -> None:
     """Erase every entry by USER_ID and its history, and reclaim the space."""
     with settings.storage(tell_plugins=True) as storage:
         count = storage.forget_user(user_id)
-    click.echo(f"erased {entry_count(count)} by {visible(user_id)}, with their history")
+    click.echo(f"erased {entry_count(count)} by {visible(user_id)}, with their history", err=True)
 
 
 COMMANDS = [init, add, list_entries, show, delete, purge, forget_user]

@@ -66,7 +66,8 @@ def migrate(settings: Settings, check: bool, skip_backup: bool) -> None:
         with settings.storage() as storage:
             click.echo(
                 f"{storage.backend.url}: schema version {storage.schema_version}, this "
-                "version's: nothing to migrate"
+                "version's: nothing to migrate",
+                err=True,
             )
             return
     except SchemaUpgradeNeeded as needed:
@@ -77,7 +78,8 @@ def migrate(settings: Settings, check: bool, skip_backup: bool) -> None:
             f"{pending.where}: schema version {pending.found}; `migrate` would apply "
             f"migration{'s' if pending.wanted - pending.found > 1 else ''} {steps} in one "
             f"transaction, to version {pending.wanted} (tables and triggers added or "
-            "changed, the rollups rebuilt from the entries; no entry changes)"
+            "changed, the rollups rebuilt from the entries; no entry changes)",
+            err=True,
         )
         sys.exit(EXIT_MIGRATION_PENDING)
     path = local_file(database)
@@ -93,7 +95,8 @@ def migrate(settings: Settings, check: bool, skip_backup: bool) -> None:
     with open_storage(database, **storage_options(settings.config)) as storage:
         click.echo(
             f"{storage.backend.url}: migrated from schema version {pending.found} to "
-            f"{storage.schema_version}"
+            f"{storage.schema_version}",
+            err=True,
         )
 
 

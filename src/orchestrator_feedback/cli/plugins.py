@@ -9,25 +9,33 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator_feedback.cli.common import Settings, WholeRange, fails_cleanly
+from orchestrator_feedback.cli.output import data_text, default_format, format_option, print_rows
 from orchestrator_feedback.host import get_plugin_manager, list_plugins
 from orchestrator_feedback.serialization import converter
 
 pass_settings = click.make_pass_decorator(Settings)
 
 
-@click.command(epilog="Example: orchestrator-feedback plugins --json")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.command(epilog="Example: orchestrator-feedback plugins --format json")
+@format_option()
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="As --format json.")
 @pass_settings
 @fails_cleanly
-def plugins(settings: Settings, as_json: bool) -> None:
+def plugins(settings: Settings, output_format: str | None, as_json: bool) -> None:
     """List plugins found: name, version, hooks, status, and why a failed one failed."""
     manager = get_plugin_manager(settings.config)
     try:
         infos = list_plugins(manager)
     finally:
         manager.close()
-    if as_json:
+    chosen = "json" if as_json else default_format(output_format)
+    if chosen == "json":
         click.echo(json.dumps(converter.unstructure(infos), indent=2))
+        return
+    if chosen in ("jsonl", "csv"):
+        records = [converter.unstructure(info) for info in infos]
+        columns = ("name", "version", "distribution", "status", "hooks", "error")
+        print_rows(columns, [[record[c] for c in columns] for record in records], chosen)
         return
     table = Table()
     for column in ("name", "version", "distribution", "status", "hooks", "error"):
@@ -37,12 +45,12 @@ def plugins(settings: Settings, as_json: bool) -> None:
             info.status, info.status
         )
         table.add_row(
-            info.name,
-            info.version or "",
-            info.distribution or "",
+            data_text(info.name),
+            data_text(info.version or ""),
+            data_text(info.distribution or ""),
             status,
             ", ".join(info.hooks),
-            info.error or "",
+            data_text(info.error or ""),
         )
     Console(highlight=False).print(table)
 
