@@ -480,7 +480,7 @@ def test_forget_user_history_and_retention_commands(
                 user_id="frank", feedback_type="error_report", created_at=now - timedelta(days=40)
             )
         )
-    shown = run(database, "show", entry.id, "--history")
+    shown = run(database, "show", entry.id, "--history", "--format", "table")
     assert "History, oldest first" in shown.output
     assert "first words" in shown.output and "second words" in shown.output
     exported = run(database, "export", "--with-history", "--format", "jsonl", "--user", "erin")

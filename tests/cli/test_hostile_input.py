@@ -52,8 +52,8 @@ def hostile(database: Path, make_entry: MakeEntry) -> FeedbackEntry:
     "arguments",
     [
         ["list", "--format", "table"],
-        ["show", "{id}"],
-        ["show", "{id}", "--history"],
+        ["show", "{id}", "--format", "table"],
+        ["show", "{id}", "--history", "--format", "table"],
         ["workers", "--format", "table"],
         ["query", "SELECT task_id, content FROM feedback", "--format", "table"],
     ],

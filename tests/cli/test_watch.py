@@ -266,3 +266,71 @@ def _write_from_another_process_to(target: str) -> None:
 
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+
+
+def _start_on_a_terminal(database: Path, columns: int) -> tuple[subprocess.Popen[str], int]:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    environment = {**os.environ, "TERM": "xterm-256color"}
+    environment.pop("NO_COLOR", None)
+    environment.pop("COLUMNS", None)
+    process = _popen(
+        [SCRIPT, "--database", str(database), "watch", "--window", "30m"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=environment,
+        text=True,
+    )
+    os.close(slave)
+    return process, master
+
+
+def _last_frame(screen: str) -> list[str]:
+    start = screen.rindex("orchestrator-feedback watch")
+    return [line for line in screen[start:].splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_the_live_screen_keeps_every_column_it_shows_readable(tmp_path: Path, columns: int) -> None:
+    """Issue "What an operator trips on", item 15: at 80 and 120 columns no column is cut to
+    nothing: the time, the rating and the counts are whole; what does not fit is left out."""
+    database = tmp_path / "feedback.db"
+    FeedbackStorage(database).close()
+    _process, master = _start_on_a_terminal(database, columns)
+    try:
+        _screen_until(master, ["Newest entries"])
+        _write_from_another_process(database)
+        frame = _last_frame(_screen_until(master, ["4 new entries", "crash-1"]))
+        assert all(len(line.rstrip()) <= columns for line in frame), frame
+        fast = next(line for line in frame if "w-fast" in line and "100%" in line)
+        assert re.search(r"w-fast\s*│\s*2\s*│\s*100%\s*│\s*2\s*│\s*0\s*│\s*4\.50", fast), fast
+        rows = [line for line in frame if "build-1" in line]
+        assert rows and re.search(r"\d\d:\d\d:\d\d", rows[-1])  # the time, whole
+        assert re.search(r"│\s+5\s+│", rows[-1]), rows[-1]  # the rating, whole
+        headers = " ".join(line for line in frame if "┃" in line)
+        assert ("ratings" in headers) is (columns >= 86)
+    finally:
+        os.close(master)
+
+
+def test_a_resized_terminal_is_redrawn_at_once(tmp_path: Path) -> None:
+    database = tmp_path / "feedback.db"
+    FeedbackStorage(database).close()
+    process, master = _start_on_a_terminal(database, 120)
+    try:
+        _screen_until(master, ["Newest entries"])
+        _write_from_another_process(database)
+        _screen_until(master, ["4 new entries", "crash-1"])
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 80, 0, 0))
+        process.send_signal(signal.SIGWINCH)
+        started = time.monotonic()
+        while True:
+            frame = _last_frame(_screen_until(master, ["w-fast"], timeout=5))
+            widest = max(len(line.rstrip()) for line in frame)
+            if widest <= 80 or time.monotonic() - started > 5:
+                break
+        assert widest <= 80, frame
+        assert time.monotonic() - started < 2
+    finally:
+        os.close(master)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -34,46 +35,106 @@ def _mean(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def _screen(view: LiveView, source: str, now: datetime) -> Group:
+class _Column:
+    """A column of a live table: its header, the least width its values need to be read,
+    its priority (the lower, the later it is dropped) and whether it takes spare room."""
+
+    def __init__(self, name: str, least: int, priority: int, *, grows: bool = False) -> None:
+        self.name, self.priority, self.grows = name, priority, grows
+        self.least = max(least, len(name))  # a header is never cut either
+
+
+_BORDERS = 3  # a column's share of the box: two spaces of padding and a rule
+
+
+def fitting(columns: list[_Column], width: int) -> list[_Column]:
+    """The columns that fit ``width`` at their least widths, dropping the lowest priority
+    first (never squeezing one to nothing), in their own order."""
+    kept = list(columns)
+    while len(kept) > 1 and sum(c.least + _BORDERS for c in kept) + 1 > width:
+        kept.remove(min(kept, key=lambda column: column.priority))
+    return kept
+
+
+_WORKER_COLUMNS = [
+    _Column("worker", 10, 9, grows=True),
+    _Column("entries", 7, 8),
+    _Column("success rate", 7, 7),
+    _Column("successes", 9, 4),
+    _Column("failures", 8, 5),
+    _Column("mean rating", 6, 6),
+    _Column("ratings", 7, 3),
+]
+_NEWEST_COLUMNS = [
+    _Column("created", 8, 9),
+    _Column("type", 15, 5),
+    _Column("task", 10, 7, grows=True),
+    _Column("worker", 10, 8, grows=True),
+    _Column("rating", 6, 6),
+    _Column("content", 12, 4, grows=True),
+]
+"""The columns of the two tables, in their order, with the least width each needs and its
+priority: at 80 columns the workers' table leaves out ``ratings``; narrower, ``successes``,
+``failures`` and the rest go in priority order, never cut to nothing."""
+
+
+def widths(columns: list[_Column], width: int) -> list[int]:
+    """Each kept column's width: its least, and the room left shared by those that grow
+    (rich would otherwise squeeze a column to nothing when the screen is narrow)."""
+    spare = width - sum(c.least + _BORDERS for c in columns) - 1
+    growing = [c for c in columns if c.grows] or columns[-1:]
+    share, rest = divmod(max(spare, 0), len(growing))
+    return [
+        c.least + (share + (1 if growing.index(c) < rest else 0) if c in growing else 0)
+        for c in columns
+    ]
+
+
+def _table(title: str, columns: list[_Column], width: int) -> tuple[Table, list[str]]:
+    table = Table(title=title, title_justify="left", expand=False)
+    kept = fitting(columns, width)
+    for column, exact in zip(kept, widths(kept, width), strict=True):
+        table.add_column(
+            column.name,
+            width=exact,
+            no_wrap=True,
+            overflow="ellipsis",
+            justify="left" if column.grows or column.name == "type" else "right",
+        )
+    return table, [column.name for column in kept]
+
+
+def _screen(view: LiveView, source: str, now: datetime, width: int = 120) -> Group:
+    """The live screen for a terminal ``width`` columns wide: columns of lower priority are
+    left out when they do not fit, never cut to nothing."""
     minutes = view.window.total_seconds() / 60
     span = f"{minutes:g} min"
     heading = Text(f"orchestrator-feedback watch  {view.total:,} new entries  ")
     heading.append(data_text(source))
     heading.append("  (Ctrl-C to stop)", style="dim")
-    workers = Table(title=f"Workers, entries created in the last {span}", title_justify="left")
-    for column, justify in (
-        ("worker", "left"),
-        ("entries", "right"),
-        ("success rate", "right"),
-        ("successes", "right"),
-        ("failures", "right"),
-        ("mean rating", "right"),
-        ("ratings", "right"),
-    ):
-        workers.add_column(column, justify=justify)  # type: ignore[arg-type]
+    workers, shown = _table(f"Workers, entries created in the last {span}", _WORKER_COLUMNS, width)
     for row in view.workers(now):
-        workers.add_row(
-            data_text("(no worker)" if row.worker == NO_WORKER else row.worker),
-            str(row.entries),
-            _percent(row.success_rate),
-            str(row.successes),
-            str(row.failures),
-            _mean(row.mean_rating),
-            str(row.ratings),
-        )
-    newest = Table(title="Newest entries", title_justify="left")
-    for column in ("created (UTC)", "type", "task", "worker", "rating", "content"):
-        newest.add_column(column, overflow="ellipsis", no_wrap=True)
+        cells: dict[str, str | Text] = {
+            "worker": data_text("(no worker)" if row.worker == NO_WORKER else row.worker),
+            "entries": str(row.entries),
+            "success rate": _percent(row.success_rate),
+            "successes": str(row.successes),
+            "failures": str(row.failures),
+            "mean rating": _mean(row.mean_rating),
+            "ratings": str(row.ratings),
+        }
+        workers.add_row(*(cells[name] for name in shown))
+    newest, shown = _table("Newest entries (times in UTC)", _NEWEST_COLUMNS, width)
     for entry in view.recent:
-        worker = entry.metadata.get("worker_id")
-        newest.add_row(
-            entry.created_at.strftime("%H:%M:%S"),
-            entry.feedback_type.value,
-            data_text(entry.task_id),
-            data_text(worker),
-            "" if entry.rating is None else str(entry.rating),
-            data_text(entry.content.splitlines()[0] if entry.content else ""),
-        )
+        cells = {
+            "created": entry.created_at.strftime("%H:%M:%S"),
+            "type": entry.feedback_type.value,
+            "task": data_text(entry.task_id),
+            "worker": data_text(entry.metadata.get("worker_id")),
+            "rating": "" if entry.rating is None else str(entry.rating),
+            "content": data_text(entry.content.splitlines()[0] if entry.content else ""),
+        }
+        newest.add_row(*(cells[name] for name in shown))
     return Group(heading, workers, newest)
 
 
@@ -98,23 +159,35 @@ def _live(entries: Iterator[FeedbackEntry], window: timedelta, source: str) -> N
     view = LiveView(window)
     arrivals = _follow_on_a_thread(entries)
     console = stdout_console()
-    with Live(
-        _screen(view, source, datetime.now(UTC)), console=console, auto_refresh=False
-    ) as live:
-        while True:
-            try:
-                item = arrivals.get(timeout=_REDRAW)
-                while True:
-                    if isinstance(item, StopIteration):
-                        return
-                    if isinstance(item, BaseException):
-                        raise item
-                    assert isinstance(item, FeedbackEntry)
-                    view.add(item)
-                    item = arrivals.get_nowait()
-            except queue.Empty:
-                pass
-            live.update(_screen(view, source, datetime.now(UTC)), refresh=True)
+    resized = threading.Event()
+    previous = signal.signal(signal.SIGWINCH, lambda _signal, _frame: resized.set())
+    try:
+        with Live(
+            _screen(view, source, datetime.now(UTC), console.width),
+            console=console,
+            auto_refresh=False,
+        ) as live:
+            while True:
+                try:
+                    item = arrivals.get(timeout=_REDRAW)
+                    while True:
+                        if isinstance(item, StopIteration):
+                            return
+                        if isinstance(item, BaseException):
+                            raise item
+                        assert isinstance(item, FeedbackEntry)
+                        view.add(item)
+                        item = arrivals.get_nowait()
+                except queue.Empty:
+                    pass
+                if resized.is_set():
+                    # The terminal changed size: clear the old frame, which was laid out for
+                    # the old width, and draw the new one at once.
+                    resized.clear()
+                    console.clear()
+                live.update(_screen(view, source, datetime.now(UTC), console.width), refresh=True)
+    finally:
+        signal.signal(signal.SIGWINCH, previous)
 
 
 def _json_lines(entries: Iterator[FeedbackEntry]) -> None:
