@@ -270,3 +270,124 @@ def test_chromium_opens_it_offline_without_errors_and_shows_the_numbers(
     taken = _browse(page, f"--screenshot={shot}", "--window-size=1000,1800", "--hide-scrollbars")
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert _distinct_pixels(shot.read_bytes()) > 50  # text, bars and colours: not blank
+
+
+_MEASURE = """
+<script>
+(() => {
+  const body = document.body;
+  const overflow = Math.max(document.documentElement.scrollWidth - window.innerWidth,
+                            body.scrollWidth - body.clientWidth);
+  let smallest = 1000;
+  for (const text of document.querySelectorAll("svg text")) {
+    const scale = text.ownerSVGElement.getScreenCTM().a;
+    const size = parseFloat(getComputedStyle(text).fontSize) * scale;
+    if (text.getClientRects().length) smallest = Math.min(smallest, size);
+  }
+  const names = [...document.querySelectorAll("td.name")].map(
+    (cell) => cell.getBoundingClientRect().width);
+  document.body.setAttribute("data-layout", JSON.stringify(
+    {overflow, smallest, window: window.innerWidth,
+     width: Math.round(body.getBoundingClientRect().width),
+     widest_name: Math.max(0, ...names)}));
+})();
+</script>
+"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_report_fits_a_desktop_and_a_phone(
+    tmp_path: Path, make_entry: MakeEntry, width: int
+) -> None:
+    """Issue "What an operator trips on", item 16: with a 60-character worker id and 50,000
+    entries, no horizontal page scroll at 1,280 or 390 px (wide tables and charts scroll in
+    their own box), chart text at least 10 CSS px, and the long id wraps within its cell."""
+    import json as json_module
+
+    long_worker = "w" * 20 + "-a-very-long-worker-identifier-" + "x" * 9
+    assert len(long_worker) == 60
+    database = tmp_path / "f.db"
+    with FeedbackStorage(database) as storage:
+        storage.create_many(
+            make_entry(
+                task_id=f"t{n}",
+                metadata={
+                    "worker_id": long_worker if n % 3 == 0 else f"w{n % 7}",
+                    "success": n % 5 != 0,
+                    "error_type": "Timeout",
+                },
+                created_at=NOW - timedelta(minutes=n * 0.8),
+            )
+            for n in range(50_000)
+        )
+        page = tmp_path / "report.html"
+        write_report(storage, page, days=30)
+    measured = tmp_path / "measured.html"
+    # Headless Chromium's window is at least 500 px wide: a phone's 390 px is the body's
+    # width instead (the page has no media query that a narrower window would change).
+    narrow = f"<style>body {{ width: {width}px; max-width: {width}px; margin: 0; "
+    narrow += "box-sizing: border-box; }</style>" if width < 500 else ""
+    measured.write_text(
+        page.read_text()
+        .replace("</head>", (narrow if width < 500 else "") + "</head>")
+        .replace("</body>", _MEASURE + "</body>")
+    )
+    shown = _browse(measured, "--dump-dom", f"--window-size={max(width, 500)},900")
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    found = re.search(r'data-layout="([^"]*)"', shown.stdout)
+    assert found is not None, shown.stdout[-2000:]
+    layout = json_module.loads(html.unescape(found.group(1)))
+    assert layout["width"] == width if width < 500 else layout["window"] == width
+    assert layout["overflow"] <= 0, layout
+    assert layout["smallest"] >= 10, layout
+    assert 0 < layout["widest_name"] < width, layout
+
+
+def test_a_worker_that_degraded_shows_among_those_that_changed_most(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    """Item 16: without --half-life, a worker that went from 95% to 40% in the last days
+    leads the section, with a falling line; a steady one is not in it."""
+    with FeedbackStorage(tmp_path / "f.db") as storage:
+        entries = []
+        for hour in range(30 * 24 - 2):
+            at = NOW - timedelta(hours=hour + 1)
+            recent = hour < 4 * 24
+            entries.append(
+                make_entry(
+                    task_id=f"bad-{hour}",
+                    metadata={
+                        "worker_id": "w-degraded",
+                        "success": hour % 10 < (4 if recent else 9),
+                    },
+                    created_at=at,
+                )
+            )
+            entries.append(
+                make_entry(
+                    task_id=f"good-{hour}",
+                    metadata={"worker_id": "w-steady", "success": True},
+                    created_at=at,
+                )
+            )
+        storage.create_many(entries)
+        report = build_report(storage, days=30)
+        page = render_report(report)
+    assert [trend.worker_id for trend in report.changed] == ["w-degraded"]
+    degraded = report.changed[0]
+    assert degraded.change < -0.3
+    assert degraded.rates[0] is not None and degraded.rates[0] > 0.85
+    assert degraded.rates[-1] is not None and degraded.rates[-1] < 0.6
+    section = page[page.index('id="changed-heading"') : page.index('id="worker-failures-heading"')]
+    assert 'data-worker="w-degraded"' in section and 'data-worker="w-steady"' not in section
+    assert "<path" in section
+    failures = page[page.index('id="worker-failures-heading"') : page.index('id="ratings-heading"')]
+    assert 'data-worker="w-degraded"' in failures and 'data-worker="w-steady"' not in failures
+
+
+def test_an_empty_store_has_a_count_axis_of_whole_numbers(tmp_path: Path) -> None:
+    with FeedbackStorage(tmp_path / "f.db") as storage:
+        page = render_report(build_report(storage, days=30))
+    chart = page[page.index("<svg") : page.index("</svg>")]
+    labels = re.findall(r'text-anchor="end">([^<]*)<', chart)
+    assert labels == ["0", "1"]

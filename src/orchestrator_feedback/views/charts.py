@@ -162,9 +162,11 @@ def trend_chart(
         bottom=bottom,
         bar_width=bar_width,
         days=days,
+        # Whole counts only, each at its own height: a small or empty store gets 0 and 1,
+        # not 0, 0, 0, 1, 1.
         count_ticks=[
-            Tick(top + plot_height * (1 - share), f"{largest * share:,.0f}")
-            for share in (0, 0.25, 0.5, 0.75, 1)
+            Tick(top + plot_height * (1 - value / largest), f"{value:,}")
+            for value in sorted({round(largest * share) for share in (0, 0.25, 0.5, 0.75, 1)})
         ],
         rating_ticks=[Tick(rating_y(value), str(value)) for value in (1, 2, 3, 4, 5)],
         day_ticks=[
@@ -271,3 +273,35 @@ def bar_chart(
     ]
     # 28 below the bars for the axis caption
     return BarChart(width, top + row_height * len(bars) + 28, left, top, row_height, bars)
+
+
+@attrs.frozen
+class Sparkline:
+    """A small line of values from 0 to 1 (success rates), one point per span; spans
+    without a value break the line."""
+
+    width: float
+    height: float
+    paths: list[str]
+    points: list[tuple[float, float]]
+
+
+def sparkline(values: Sequence[float | None], width: float = 160, height: float = 28) -> Sparkline:
+    """The line of ``values`` (each 0-1, None for a gap) across ``width``, 1 at the top."""
+    pad = 3.0
+    step = (width - 2 * pad) / max(len(values) - 1, 1)
+    paths: list[str] = []
+    points: list[tuple[float, float]] = []
+    run: list[str] = []
+    for n, value in enumerate(values):
+        if value is None:
+            if run:
+                paths.append("M" + " L".join(run))
+            run = []
+            continue
+        x, y = pad + n * step, pad + (height - 2 * pad) * (1 - value)
+        points.append((x, y))
+        run.append(f"{x:.1f},{y:.1f}")
+    if run:
+        paths.append("M" + " L".join(run))
+    return Sparkline(width, height, paths, points)

@@ -10,6 +10,7 @@ The page is rendered by Jinja2 with autoescaping, its charts are inline SVG
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +26,70 @@ from orchestrator_feedback.summaries import (
 )
 from orchestrator_feedback.views import charts
 
-__all__ = ["Report", "build_report", "render_report", "write_report"]
+__all__ = [
+    "Report",
+    "WorkerTrend",
+    "build_report",
+    "render_report",
+    "worker_trends",
+    "write_report",
+]
+
+
+TREND_SPANS = 6
+"""How many equal spans of the period each worker's small trend has."""
+CHANGED_MOST = 5
+"""How many workers the "changed most" section shows."""
+
+
+@attrs.frozen
+class WorkerTrend:
+    """One worker's success rate in each span of the period (None: no outcome then), and how
+    much its last span differs from the rest of the period (the section's order)."""
+
+    worker_id: str
+    rates: list[float | None]
+    attempts: list[float]
+    change: float
+
+
+def worker_trends(
+    storage: FeedbackStorage, since: datetime, until: datetime, task_type: str | None
+) -> list[WorkerTrend]:
+    """The workers whose success rate in the last span differs most from the rest of the
+    period, most first: each span read with ``worker_scores(since=..., now=...)``, the
+    store's own answer, without decay (a degraded worker shows without ``--half-life``)."""
+    span = (until - since) / TREND_SPANS
+    bounds = [since + span * n for n in range(TREND_SPANS + 1)]
+    per_span = [
+        {s.worker_id: s for s in storage.worker_scores(task_type=task_type, since=a, now=b)}
+        for a, b in itertools.pairwise(bounds)
+    ]
+    rest = {
+        s.worker_id: s
+        for s in storage.worker_scores(task_type=task_type, since=since, now=bounds[-2])
+    }
+    trends = []
+    for worker in set().union(*per_span):
+        last, before = per_span[-1].get(worker), rest.get(worker)
+        if last is None or before is None:
+            continue
+        if last.success_rate is None or before.success_rate is None:
+            continue
+        trends.append(
+            WorkerTrend(
+                worker_id=worker,
+                rates=[
+                    scores[worker].success_rate if worker in scores else None for scores in per_span
+                ],
+                attempts=[
+                    scores[worker].attempts if worker in scores else 0.0 for scores in per_span
+                ],
+                change=last.success_rate - before.success_rate,
+            )
+        )
+    trends.sort(key=lambda trend: (-abs(trend.change), trend.worker_id))
+    return [trend for trend in trends if trend.change][:CHANGED_MOST]
 
 
 @attrs.frozen
@@ -42,6 +106,8 @@ class Report:
     trend: list[TrendPoint]
     workers: list[WorkerScore]
     newest_at: datetime | None
+    changed: list[WorkerTrend] = attrs.field(factory=list)
+    """The workers that changed most (``worker_trends``)."""
 
 
 def build_report(
@@ -68,6 +134,7 @@ def build_report(
         trend=trend,
         workers=storage.worker_scores(task_type=task_type, since=since, half_life=half_life),
         newest_at=storage.newest_created_at(),
+        changed=worker_trends(storage, since, now, task_type),
     )
 
 
@@ -117,6 +184,7 @@ def render_report(report: Report) -> str:
                 if count
             ],
             trend=charts.trend_chart(report.trend, first, last),
+            sparklines=[charts.sparkline(trend.rates) for trend in report.changed],
             leaderboard=charts.interval_chart(report.workers[:40]),
             failure_bars=charts.bar_chart(
                 [
