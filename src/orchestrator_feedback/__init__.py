@@ -10,8 +10,9 @@ command line's ``--version`` stay fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from orchestrator_feedback.lazy import lazy_names
 
 if TYPE_CHECKING:
     from orchestrator_feedback.collector import FeedbackCollector
@@ -117,19 +118,6 @@ _WHERE = {
 """Each public name's module."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'orchestrator_feedback' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
 __all__ = [
     "BackgroundConfig",
     "ChangeListener",
@@ -180,3 +168,5 @@ __all__ = [
     "load_config",
     "open_storage",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, __all__)

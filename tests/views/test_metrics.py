@@ -130,26 +130,8 @@ def test_serve_metrics_answers_a_real_scrape(tmp_path: Path, make_entry: MakeEnt
     database = tmp_path / "metrics.db"
     with FeedbackStorage(database) as storage:
         entries = fill(storage, make_entry)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestrator_feedback",
-            "--database",
-            str(database),
-            "serve-metrics",
-            "--port",
-            "0",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "ORCHESTRATOR_FEEDBACK_PLUGINS": ""},
-    )
+    server, url = _start_server(database)
     try:
-        assert server.stderr is not None
-        line = server.stderr.readline()
-        assert line.startswith("serving metrics on http://127.0.0.1:"), line
-        url = line.split(" on ", 1)[1].strip()
         with urllib.request.urlopen(url, timeout=30) as response:
             assert response.status == 200
             assert response.headers["Content-Type"].startswith("text/plain")

@@ -90,9 +90,10 @@ def serve_metrics(settings: Settings, host: str, port: int) -> None:
             handler_class=_QuietHandler,
         )
         previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
-        click.echo(f"serving metrics on http://{host}:{server.server_port}/metrics", err=True)
-        sys.stderr.flush()
         try:
+            # Said inside the try: a Ctrl-C right after it still ends the server cleanly.
+            click.echo(f"serving metrics on http://{host}:{server.server_port}/metrics", err=True)
+            sys.stderr.flush()
             server.serve_forever()
         except KeyboardInterrupt:
             pass

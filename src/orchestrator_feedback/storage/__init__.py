@@ -6,8 +6,9 @@ Names are imported when first used (PEP 562): a module that needs one part of th
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from orchestrator_feedback.lazy import lazy_names
 
 if TYPE_CHECKING:
     from orchestrator_feedback.storage.backends.base import (
@@ -42,14 +43,4 @@ _WHERE = {
 """Each public name's module."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'orchestrator_feedback.storage' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, __all__)
