@@ -16,6 +16,7 @@ from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
 from orchestrator_feedback.storage.backends.base import StorageBackend
 from orchestrator_feedback.storage.backends.registry import BUILTIN_SCHEMES, url_scheme
+from orchestrator_feedback.storage.backends.sqlite_files import names_no_file, sqlite_path_from_url
 from orchestrator_feedback.storage.store import FeedbackStorage
 
 if TYPE_CHECKING:
@@ -103,13 +104,10 @@ def storage_options(config: FeedbackConfig) -> dict[str, Any]:
 def local_file(database: str) -> Path | None:
     """The file a database path or ``sqlite://`` URL names; None for ``:memory:`` and for
     every other kind of URL (a server's database)."""
-    scheme = url_scheme(database)
-    if scheme not in (None, "sqlite"):
+    if url_scheme(database) not in (None, "sqlite") or names_no_file(database):
         return None
-    path = database.removeprefix("sqlite://")
-    if scheme == "sqlite" and path.startswith("/"):
-        path = path[1:]
-    return None if path.strip() in ("", ":memory:") else Path(path)
+    path = sqlite_path_from_url(database)
+    return None if path == ":memory:" else Path(path)
 
 
 def open_storage(

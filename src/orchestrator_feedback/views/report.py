@@ -45,36 +45,33 @@ CHANGED_MOST = 5
 @attrs.frozen
 class WorkerTrend:
     """One worker's success rate in each span of the period (None: no outcome then), and how
-    much its last span differs from the rest of the period (the section's order)."""
+    much its last span differs from the spans before it (the section's order)."""
 
     worker_id: str
     rates: list[float | None]
-    attempts: list[float]
     change: float
 
 
 def worker_trends(
     storage: FeedbackStorage, since: datetime, until: datetime, task_type: str | None
 ) -> list[WorkerTrend]:
-    """The workers whose success rate in the last span differs most from the rest of the
-    period, most first: each span read with ``worker_scores(since=..., now=...)``, the
-    store's own answer, without decay (a degraded worker shows without ``--half-life``)."""
+    """The workers whose success rate in the last span differs most from the spans before
+    it, most first: each span read with ``worker_scores(since=..., now=...)``, the store's
+    own answer, without decay (a degraded worker shows without ``--half-life``); the rate
+    before is those spans' successes over their outcomes."""
     span = (until - since) / TREND_SPANS
     bounds = [since + span * n for n in range(TREND_SPANS + 1)]
     per_span = [
         {s.worker_id: s for s in storage.worker_scores(task_type=task_type, since=a, now=b)}
         for a, b in itertools.pairwise(bounds)
     ]
-    rest = {
-        s.worker_id: s
-        for s in storage.worker_scores(task_type=task_type, since=since, now=bounds[-2])
-    }
     trends = []
     for worker in set().union(*per_span):
-        last, before = per_span[-1].get(worker), rest.get(worker)
-        if last is None or before is None:
-            continue
-        if last.success_rate is None or before.success_rate is None:
+        last = per_span[-1].get(worker)
+        earlier = [scores[worker] for scores in per_span[:-1] if worker in scores]
+        successes = sum(score.successes for score in earlier)
+        outcomes = successes + sum(score.failures for score in earlier)
+        if last is None or last.success_rate is None or not outcomes:
             continue
         trends.append(
             WorkerTrend(
@@ -82,10 +79,7 @@ def worker_trends(
                 rates=[
                     scores[worker].success_rate if worker in scores else None for scores in per_span
                 ],
-                attempts=[
-                    scores[worker].attempts if worker in scores else 0.0 for scores in per_span
-                ],
-                change=last.success_rate - before.success_rate,
+                change=last.success_rate - successes / outcomes,
             )
         )
     trends.sort(key=lambda trend: (-abs(trend.change), trend.worker_id))

@@ -162,7 +162,10 @@ def refusal(sql: str, *, read_only: bool) -> str | None:
     """Why ``sql`` (with its parameters merged in) may not run as a caller's query, or
     None; decided by PostgreSQL's own parser. (A statement the parser rejects raises
     ``FeedbackError`` with its message.)"""
-    statements = _parsed(sql)
+    return _refusal_of(_parsed(sql), read_only=read_only)
+
+
+def _refusal_of(statements: list[dict[str, Any]], *, read_only: bool) -> str | None:
     if not statements:
         return "the query is empty: give one SQL statement"
     for statement in statements:
@@ -201,11 +204,11 @@ def run_guarded(
     """
     # The text the parser reads is the statement as the server will see it: psycopg's own
     # placeholders (%s, %(name)s, %%) resolved, each parameter a literal.
-    merged = psycopg.ClientCursor(connection).mogrify(sql, params or None)
-    reason = refusal(merged, read_only=read_only)
+    statements = _parsed(psycopg.ClientCursor(connection).mogrify(sql, params or None))
+    reason = _refusal_of(statements, read_only=read_only)
     if reason is not None:
         raise QueryRefusedError(reason)
-    kind, body = _kind(_parsed(merged)[0])
+    kind, body = _kind(statements[0])
     idle = connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     if read_only and not idle:
         raise QueryRefusedError("a read-only query cannot run inside a transaction")
@@ -213,7 +216,9 @@ def run_guarded(
         if kind in _NO_TRANSACTION and idle:
             return _run_alone(connection, sql, params, time_limit)
         with _undone_unless_kept(connection, idle=idle, read_only=read_only):
-            return _run_checked(connection, sql, params, kind, body, time_limit, max_rows)
+            return _run_checked(
+                connection, sql, params, kind, body, time_limit, max_rows, inside=not idle
+            )
     except pg_errors.ReadOnlySqlTransaction:
         raise QueryRefusedError(_READ_ONLY) from None
     except pg_errors.QueryCanceled:
@@ -271,12 +276,21 @@ def _run_checked(
     body: dict[str, Any],
     time_limit: float | None,
     max_rows: int | None,
+    *,
+    inside: bool,
 ) -> list[Any]:
-    """Run the statement inside the query's transaction, under its limits; refuse it when
-    it changed a setting or hid one of the store's tables (the caller then undoes it)."""
-    saved = connection.execute(
-        "SELECT current_setting('statement_timeout'), current_setting('lock_timeout')"
-    ).fetchone()
+    """Run the statement inside the query's transaction (``inside``: a savepoint of the
+    caller's), under its limits; refuse it when it changed a setting or hid one of the
+    store's tables (the caller then undoes it)."""
+    # SET LOCAL ends with a transaction of our own; in the caller's it would outlive the
+    # query, so the caller's limits are put back after it.
+    saved = (
+        connection.execute(
+            "SELECT current_setting('statement_timeout'), current_setting('lock_timeout')"
+        ).fetchone()
+        if inside
+        else None
+    )
     if time_limit is not None:
         connection.execute(f"SET LOCAL statement_timeout = {_milliseconds(time_limit)}")
     connection.execute(f"SET LOCAL lock_timeout = {_milliseconds(LOCK_WAIT_SECONDS)}")
