@@ -13,6 +13,7 @@ __all__ = [
     "FailureGroup",
     "FailureReport",
     "FeedbackSummary",
+    "LifetimeCounts",
     "OutcomeTotals",
     "TrendPoint",
     "WorkerScore",
@@ -106,6 +107,24 @@ class OutcomeTotals:
     failures: int
     ratings: int
     rating_sum: int
+
+
+@attrs.frozen
+class LifetimeCounts:
+    """What a store ever created and deleted, for counters that never go down: deletions,
+    retention and erasure lower what is stored, never these (``docs/metrics.md``). An
+    entry counts under the type, rating and outcome it was created with; an update moves
+    none of them. Counted from the schema that keeps the ledger on (SQLite 8,
+    PostgreSQL 9): what was deleted before is not known."""
+
+    created_by_type: dict[FeedbackType, int]
+    """Entries created, per type; every ``FeedbackType`` is present."""
+    deleted_by_type: dict[FeedbackType, int]
+    """Entries deleted, per type; every ``FeedbackType`` is present."""
+    created_by_rating: dict[int, int]
+    """Rated entries created, per rating; all five keys 1..5 are present."""
+    outcomes: list[OutcomeTotals]
+    """Per worker and task type, the outcomes and ratings of every entry created."""
 
 
 @attrs.frozen

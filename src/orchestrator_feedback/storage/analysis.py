@@ -18,6 +18,7 @@ from orchestrator_feedback.summaries import (
     FailureGroup,
     FailureReport,
     FeedbackSummary,
+    LifetimeCounts,
     OutcomeTotals,
     TrendPoint,
     WorkerStats,
@@ -100,9 +101,23 @@ class Analysis:
         """Per worker and task type: outcomes and ratings over every entry (the rollup)."""
         backend = self._backend
         rows = self._transactions.read(lambda connection: backend.score_totals(connection))
-        return [
-            OutcomeTotals(w, t, int(s), int(f), int(r), int(total)) for w, t, s, f, r, total in rows
-        ]
+        return [_outcome_totals(row) for row in rows]
+
+    def lifetime_counts(self) -> LifetimeCounts:
+        """What the store ever created and deleted (``LifetimeCounts``)."""
+        types, outcomes = self._transactions.read(self._backend.lifetime_counts)
+        created = dict.fromkeys(FeedbackType, 0)
+        deleted = dict.fromkeys(FeedbackType, 0)
+        by_rating = dict.fromkeys(range(1, 6), 0)
+        for type_value, rating, made, gone in types:
+            feedback_type = _feedback_type(type_value)
+            created[feedback_type] += int(made)
+            deleted[feedback_type] += int(gone)
+            if rating in by_rating:
+                by_rating[rating] += int(made)
+        return LifetimeCounts(
+            created, deleted, by_rating, [_outcome_totals(row) for row in outcomes]
+        )
 
     def newest_created_at(self) -> datetime | None:
         """When the newest entry was created (None in an empty store)."""
@@ -126,6 +141,24 @@ class Analysis:
         ]
 
 
+def _feedback_type(value: str) -> FeedbackType:
+    """The type a stored row names; a row another program wrote with another is refused."""
+    feedback_type = TYPE_BY_VALUE.get(value)
+    if feedback_type is None:
+        raise ForeignRowError(
+            f"feedback_type {describe_value(value)}", "not one of the feedback types"
+        )
+    return feedback_type
+
+
+def _outcome_totals(row: tuple[str, str, float, float, float, float]) -> OutcomeTotals:
+    """An ``OutcomeTotals`` from a backend's row (sums may come back as floats)."""
+    worker, task_type, successes, failures, ratings, rating_sum = row
+    return OutcomeTotals(
+        worker, task_type, int(successes), int(failures), int(ratings), int(rating_sum)
+    )
+
+
 def summary_of(groups: Iterable[tuple[str, int | None, int]]) -> FeedbackSummary:
     """A ``FeedbackSummary`` from ``(feedback_type, rating, count)`` groups: the total, the
     mean rating over rated entries (sum of rating x count / rated count), the rating
@@ -135,11 +168,7 @@ def summary_of(groups: Iterable[tuple[str, int | None, int]]) -> FeedbackSummary
     total = rated = rating_sum = 0
     for type_value, rating, count in groups:
         total += count
-        feedback_type = TYPE_BY_VALUE.get(type_value)
-        if feedback_type is None:
-            raise ForeignRowError(
-                f"feedback_type {describe_value(type_value)}", "not one of the feedback types"
-            )
+        feedback_type = _feedback_type(type_value)
         by_type[feedback_type] += count
         if rating is not None:
             distribution[rating] += count

@@ -56,6 +56,7 @@ from orchestrator_feedback.storage.writes import EntryWrites
 from orchestrator_feedback.summaries import (
     FailureReport,
     FeedbackSummary,
+    LifetimeCounts,
     OutcomeTotals,
     TrendPoint,
     WorkerScore,
@@ -371,6 +372,12 @@ class FeedbackStorage:
     def outcome_totals(self) -> list[OutcomeTotals]:
         """Per worker and task type: successes, failures and ratings over every entry."""
         return self._analysis.outcome_totals()
+
+    def lifetime_counts(self) -> LifetimeCounts:
+        """What the store ever created (per type, rating, and worker and task type's
+        outcomes) and deleted (per type): counts that deletions never lower, what the
+        Prometheus counters export (docs/metrics.md)."""
+        return self._analysis.lifetime_counts()
 
     def newest_created_at(self) -> datetime | None:
         """When the newest entry was created (None in an empty store)."""

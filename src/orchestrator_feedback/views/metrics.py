@@ -1,28 +1,37 @@
 """Prometheus metrics read from the store at scrape time (extra ``[metrics]``).
 
 ``StoreCollector(storage, counters)`` is a ``prometheus_client`` collector: each scrape reads
-the rollups (milliseconds at millions of entries) and the manager's ``FeedbackCounters``, so
-the figures cover every process writing the store and survive restarts. Register it in your
+the rollups and the removed ledger (milliseconds at millions of entries) and the manager's
+``FeedbackCounters``, so the figures cover every process writing the store and survive
+restarts. Counters count what was created (and, apart, deleted) and never go down when
+entries are deleted; what is stored now is a gauge. Register it in your
 own registry, mount ``metrics_app(storage, counters)`` (WSGI) in your server, or run
 ``orchestrator-feedback serve-metrics``. Names follow Prometheus' conventions: the
-``orchestrator_feedback_`` prefix, ``_total`` for counters, seconds for times, and no
-per-task labels (workers and task types only).
+``orchestrator_feedback_`` prefix, ``_total`` for counters, ``_ratio`` for 0-1 values,
+seconds since the epoch for times, ``_sum`` and ``_count`` for a mean, and no per-task
+labels (workers and task types only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from orchestrator_feedback.counters import FeedbackCounters
 from orchestrator_feedback.errors import FeedbackError
+from orchestrator_feedback.models import FeedbackType
 from orchestrator_feedback.storage import FeedbackStorage
 from orchestrator_feedback.storage.scores import Tally, check_confidence, score_of
+from orchestrator_feedback.summaries import OutcomeTotals
 
 try:
     from prometheus_client import CollectorRegistry, make_wsgi_app
-    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+    from prometheus_client.core import (
+        CounterMetricFamily,
+        GaugeMetricFamily,
+        Metric,
+        SummaryMetricFamily,
+    )
 except ImportError as missing:  # pragma: no cover - only without the extra
     raise FeedbackError(
         f"metrics need their extra: pip install 'orchestrator-feedback[metrics]' ({missing})"
@@ -39,15 +48,9 @@ class StoreCollector:
     """Collects the store's metrics at each scrape; ``counters`` (a manager's) adds this
     process's recorded, rejected and dropped entries, subscriber failures and queue depth."""
 
-    def __init__(
-        self,
-        storage: FeedbackStorage,
-        counters: FeedbackCounters | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
+    def __init__(self, storage: FeedbackStorage, counters: FeedbackCounters | None = None) -> None:
         self.storage = storage
         self.counters = counters
-        self._clock = clock
 
     def describe(self) -> list[Metric]:
         """Nothing ahead of a scrape: the store is read only when scraped."""
@@ -55,65 +58,83 @@ class StoreCollector:
 
     def collect(self) -> Iterator[Metric]:
         """The metrics, read from the store now."""
-        summary = self.storage.get_summary()
-        entries = CounterMetricFamily(
-            f"{PREFIX}_entries", "Feedback entries stored, by type.", labels=["type"]
+        lifetime = self.storage.lifetime_counts()
+        yield _per_type(
+            CounterMetricFamily,
+            "entries_created",
+            "Feedback entries created, by type (deletions never lower it).",
+            lifetime.created_by_type,
         )
-        for kind, count in summary.feedback_by_type.items():
-            entries.add_metric([kind.value], count)
-        yield entries
+        yield _per_type(
+            CounterMetricFamily,
+            "entries_deleted",
+            "Feedback entries deleted (delete, purge, retention, erasure), by type.",
+            lifetime.deleted_by_type,
+        )
+        yield _per_type(
+            GaugeMetricFamily,
+            "entries",
+            "Feedback entries stored now, by type.",
+            self.storage.get_summary().feedback_by_type,
+        )
         ratings = CounterMetricFamily(
-            f"{PREFIX}_ratings", "Rated entries stored, by rating (1-5).", labels=["rating"]
+            f"{PREFIX}_ratings", "Rated entries created, by rating (1-5).", labels=["rating"]
         )
-        for rating, count in summary.rating_distribution.items():
+        for rating, count in lifetime.created_by_rating.items():
             ratings.add_metric([str(rating)], count)
         yield ratings
-        yield from self._outcomes()
+        yield from self._outcomes(lifetime.outcomes)
+        yield self._success_lower_bounds()
         newest = self.storage.newest_created_at()
         if newest is not None:
-            age = GaugeMetricFamily(
-                f"{PREFIX}_newest_entry_age_seconds",
-                "Seconds since the newest entry was created.",
+            stamp = GaugeMetricFamily(
+                f"{PREFIX}_newest_entry_timestamp_seconds",
+                "When the newest entry was created, in seconds since the Unix epoch.",
             )
-            age.add_metric([], max((self._clock() - newest).total_seconds(), 0.0))
-            yield age
+            stamp.add_metric([], newest.timestamp())
+            yield stamp
         if self.counters is not None:
             yield from self._process_counters(self.counters)
 
-    def _outcomes(self) -> Iterator[Metric]:
+    @staticmethod
+    def _outcomes(totals: list[OutcomeTotals]) -> Iterator[Metric]:
         outcomes = CounterMetricFamily(
             f"{PREFIX}_outcomes",
-            "Task outcomes by worker, task type and outcome (success, failure; docs/scores.md).",
+            "Task outcomes created, by worker, task type and outcome (docs/scores.md).",
             labels=["worker", "task_type", "outcome"],
+        )
+        ratings = SummaryMetricFamily(
+            f"{PREFIX}_worker_rating",
+            "Ratings of each worker's entries created (1-5): _sum / _count is the mean.",
+            labels=["worker", "task_type"],
+        )
+        for total in totals:
+            labels = [total.worker_id, total.task_type]
+            if total.successes or total.failures:
+                outcomes.add_metric([*labels, "success"], total.successes)
+                outcomes.add_metric([*labels, "failure"], total.failures)
+            if total.ratings:
+                ratings.add_metric(labels, total.ratings, total.rating_sum)
+        yield outcomes
+        yield ratings
+
+    def _success_lower_bounds(self) -> Metric:
+        lower = GaugeMetricFamily(
+            f"{PREFIX}_worker_success_lower_bound_ratio",
+            "Lower end of the 95% Wilson interval of each worker's success rate, over the "
+            "entries stored (0-1).",
+            labels=["worker"],
         )
         per_worker: dict[str, Tally] = {}
         for total in self.storage.outcome_totals():
-            if total.successes or total.failures:
-                labels = [total.worker_id, total.task_type]
-                outcomes.add_metric([*labels, "success"], total.successes)
-                outcomes.add_metric([*labels, "failure"], total.failures)
             tally = per_worker.setdefault(total.worker_id, Tally())
             tally.successes += total.successes
             tally.failures += total.failures
-            tally.ratings += total.ratings
-            tally.rating_sum += total.rating_sum
-        yield outcomes
-        lower = GaugeMetricFamily(
-            f"{PREFIX}_worker_success_lower_bound",
-            "Lower end of the 95% Wilson interval of each worker's success rate (0-1).",
-            labels=["worker"],
-        )
-        mean = GaugeMetricFamily(
-            f"{PREFIX}_worker_mean_rating", "Each worker's mean rating (1-5).", labels=["worker"]
-        )
         for worker, tally in sorted(per_worker.items()):
             score = score_of(worker, tally, _Z95)
             if score.success_lower is not None:
                 lower.add_metric([worker], score.success_lower)
-            if score.mean_rating is not None:
-                mean.add_metric([worker], score.mean_rating)
-        yield lower
-        yield mean
+        return lower
 
     @staticmethod
     def _process_counters(counters: FeedbackCounters) -> Iterator[Metric]:
@@ -133,6 +154,18 @@ class StoreCollector:
         )
         depth.add_metric([], counters.queue_depth)
         yield depth
+
+
+def _per_type(
+    family: type[CounterMetricFamily] | type[GaugeMetricFamily],
+    name: str,
+    help_text: str,
+    counts: Mapping[FeedbackType, int],
+) -> Metric:
+    metric = family(f"{PREFIX}_{name}", help_text, labels=["type"])
+    for kind, count in counts.items():
+        metric.add_metric([kind.value], count)
+    return metric
 
 
 def metrics_registry(

@@ -57,6 +57,7 @@ __all__ = [
     "FollowFilter",
     "FollowPosition",
     "FollowSQL",
+    "LifetimeRows",
     "OnConflict",
     "QueryRow",
     "ScoreDay",
@@ -64,6 +65,11 @@ __all__ = [
     "StorageBackend",
     "leave_to_parent",
 ]
+
+LifetimeRows = tuple[
+    list[tuple[str, int, int, int]], list[tuple[str, str, float, float, float, float]]
+]
+"""``lifetime_counts``'s answer: type rows, then outcome rows."""
 
 COLUMNS = ", ".join(ENTRY_FIELDS)
 """The entry columns of ``feedback`` and ``feedback_history``, in ``EncodedRow`` order."""
@@ -414,6 +420,15 @@ class StorageBackend(abc.ABC):
     def score_totals(self, connection: Any) -> list[tuple[str, str, float, float, float, float]]:
         """Per worker and task type ('' for none), over every entry: ``(worker, task_type,
         successes, failures, ratings, rating_sum)``."""
+
+    def lifetime_counts(self, connection: Any) -> LifetimeRows:
+        """What was ever created and deleted, for counters that never go down: per type and
+        rating (0: unrated) ``(feedback_type, rating, created, deleted)``, and per worker
+        and task type the ``score_totals`` of every entry ever created. This default knows
+        no deletions (created: what is stored); SQLite and PostgreSQL keep a ledger."""
+        counts = self.rating_counts(connection, None)
+        types = [(kind, rating or 0, count, 0) for kind, rating, count in counts]
+        return types, self.score_totals(connection)
 
     def newest_created_at(self, connection: Any) -> datetime | None:
         """The newest entry's ``created_at`` (from the index), None in an empty store."""

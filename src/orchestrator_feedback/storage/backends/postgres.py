@@ -27,6 +27,7 @@ from orchestrator_feedback.storage.backends import postgres_rollups as rollups
 from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
     FeedbackFilter,
+    LifetimeRows,
     OnConflict,
     QueryRow,
     ScoreDay,
@@ -449,6 +450,13 @@ class PostgresBackend(StorageBackend):
         """From the scores rollup (and what it has not folded in yet)."""
         self._fold_many_deltas(connection)
         return [tuple(row) for row in connection.execute(rollups.SCORE_TOTALS).fetchall()]
+
+    def lifetime_counts(self, connection: Any) -> LifetimeRows:
+        """From the rollups (and their pending deltas) and the removed ledger."""
+        self._fold_many_deltas(connection)
+        types = connection.execute(rollups.LIFETIME_TYPES).fetchall()
+        outcomes = connection.execute(rollups.LIFETIME_OUTCOMES).fetchall()
+        return [(t, r, int(c), int(d)) for t, r, c, d in types], [tuple(o) for o in outcomes]
 
     def score_days(
         self,

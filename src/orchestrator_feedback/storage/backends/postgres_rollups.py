@@ -21,12 +21,16 @@ from __future__ import annotations
 from orchestrator_feedback.storage.backends.values import RATED_TYPES_SQL
 
 __all__ = [
+    "COMPACT_REMOVED",
     "CREATE",
     "FOLD",
     "FOLD_AT",
     "FOLD_LOCK",
+    "LIFETIME_OUTCOMES",
+    "LIFETIME_TYPES",
     "PENDING",
     "REBUILD",
+    "REMOVED",
     "RESHAPE_SCORES",
     "SCORES",
     "SCORE_TOTALS",
@@ -284,6 +288,24 @@ def _fold_into(table: str, moved: str) -> str:
 
 _TABLE_NAMES = tuple(_ROLLUPS)
 
+_OUTCOME_NAMES = ("successes", "failures", "rated", "rating_sum")
+
+
+def _compact(table: str, keys: str, values: tuple[str, ...]) -> str:
+    sums = ", ".join(f"SUM({name})" for name in values)
+    nonzero = " OR ".join(f"SUM({name}) <> 0" for name in values)
+    return (
+        f"WITH moved AS (DELETE FROM {table} RETURNING *) INSERT INTO {table} "
+        f"SELECT {keys}, {sums} FROM moved GROUP BY {keys} HAVING {nonzero}"
+    )
+
+
+COMPACT_REMOVED = (
+    _compact("feedback_removed_types", "change, feedback_type, rating", ("entries",)),
+    _compact("feedback_removed_outcomes", "change, worker, task_type", _OUTCOME_NAMES),
+)
+"""Sum the removed ledger's appended rows per key (under the fold's lock)."""
+
 FOLD = (
     f"SELECT pg_advisory_xact_lock({FOLD_LOCK})",
     "WITH moved AS (DELETE FROM feedback_rollup_deltas RETURNING *), "
@@ -293,12 +315,14 @@ FOLD = (
     )
     + f" {_fold_into(_TABLE_NAMES[-1], 'moved')}",
     *(f"DELETE FROM {table} WHERE entries = 0" for table in _TABLE_NAMES),
+    *COMPACT_REMOVED,
 )
-"""Move the pending deltas into the rollups (in the caller's transaction)."""
+"""Move the pending deltas into the rollups, and sum the removed ledger's rows per key (in
+the caller's transaction)."""
 
 PENDING = "SELECT count(*) FROM (SELECT 1 FROM feedback_rollup_deltas LIMIT %s) AS pending"
 
-REBUILD = (
+_RECOMPUTE = (
     f"SELECT pg_advisory_xact_lock({FOLD_LOCK})",
     "DELETE FROM feedback_rollup_deltas",
     *(
@@ -307,7 +331,9 @@ REBUILD = (
         for statement in (f"DELETE FROM {table}", f"INSERT INTO {table} {_recomputed(table)}")
     ),
 )
-"""Recompute every rollup from the entries (in the caller's transaction)."""
+REBUILD = (*_RECOMPUTE, *COMPACT_REMOVED)
+"""Recompute every rollup from the entries, and sum the removed ledger's rows per key (in
+the caller's transaction; the ledger itself cannot be recomputed: what it counts is gone)."""
 
 
 def _comparable(table: str, rows: str) -> str:
@@ -422,7 +448,7 @@ _TRIGGERS = (
        EXECUTE FUNCTION feedback_rollup_updated()""",
 )
 
-CREATE = (*_TABLES, *_FUNCTIONS, *_TRIGGERS, *REBUILD)
+CREATE = (*_TABLES, *_FUNCTIONS, *_TRIGGERS, *_RECOMPUTE)
 """The migration that adds the rollups, built from the entries already stored."""
 
 RENEW_FUNCTIONS = _FUNCTIONS
@@ -489,3 +515,79 @@ SCORE_TOTALS = f"""SELECT worker, task_type, SUM(successes)::float8, SUM(failure
         SUM(rated)::float8, SUM(rating_sum)::float8
     FROM ({_with_deltas("feedback_rollup_scores")}) AS s GROUP BY worker, task_type"""
 """Per worker and task type, over every entry: successes, failures, ratings, rating sum."""
+
+
+# The removed ledger (``docs/metrics.md``; SQLite's in ``sqlite_rollups``): what deletes and
+# updates took away, so that counts of what was ever created never go down. A deleted entry
+# adds its values under change 'delete'; an update adds its old values and takes away its
+# new ones under 'update'. Created is the rollups plus the ledger; deleted, the 'delete'
+# rows. Rows are appended per statement, as the deltas are (no lock shared between
+# writers), and summed per key when the deltas are folded.
+_LEDGER_TYPES = "change, feedback_type, rating, entries"
+_LEDGER_OUTCOMES = "change, worker, task_type, successes, failures, rated, rating_sum"
+
+
+def _ledger_of(change: str, source: str, sign: int) -> str:
+    """The statements that append the entries of ``source`` (``old_rows``, ``new_rows``)
+    to the ledger under ``change``, with ``sign``."""
+    deltas = f"(SELECT * FROM ({_deltas_of(source, sign)}) AS d ({_DELTA_COLUMNS})) AS d"
+    scores = _ROLLUPS["feedback_rollup_scores"][1]
+    sums = ", ".join(f"SUM({scores[name]})" for name in _OUTCOME_NAMES)
+    return (
+        f"INSERT INTO feedback_removed_types ({_LEDGER_TYPES}) SELECT '{change}', "
+        f"feedback_type, coalesce(rating, 0), SUM(entries) FROM {deltas} GROUP BY 2, 3; "
+        f"INSERT INTO feedback_removed_outcomes ({_LEDGER_OUTCOMES}) SELECT '{change}', "
+        f"worker, task_type, {sums} FROM {deltas} WHERE worker IS NOT NULL GROUP BY 2, 3"
+    )
+
+
+REMOVED = (
+    """CREATE TABLE IF NOT EXISTS feedback_removed_types (
+        change TEXT NOT NULL,
+        feedback_type TEXT NOT NULL,
+        rating INTEGER NOT NULL,
+        entries BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS feedback_removed_outcomes (
+        change TEXT NOT NULL,
+        worker TEXT NOT NULL,
+        task_type TEXT NOT NULL,
+        successes BIGINT NOT NULL,
+        failures BIGINT NOT NULL,
+        rated BIGINT NOT NULL,
+        rating_sum BIGINT NOT NULL
+    )""",
+    _trigger_function("feedback_removed_deleted", _ledger_of("delete", "old_rows", 1)),
+    _trigger_function(
+        "feedback_removed_updated",
+        f"{_ledger_of('update', 'old_rows', 1)}; {_ledger_of('update', 'new_rows', -1)}",
+    ),
+    """CREATE TRIGGER feedback_removed_delete AFTER DELETE ON feedback
+       REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+       EXECUTE FUNCTION feedback_removed_deleted()""",
+    """CREATE TRIGGER feedback_removed_update AFTER UPDATE ON feedback
+       REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+       EXECUTE FUNCTION feedback_removed_updated()""",
+)
+"""The migration that adds the removed ledger (empty: a store's earlier deletions are not
+known)."""
+
+LIFETIME_TYPES = f"""SELECT feedback_type, rating, SUM(entries), SUM(deleted) FROM (
+        SELECT feedback_type, rating, entries, 0 AS deleted
+        FROM ({_with_deltas("feedback_rollup_types")}) AS stored
+        UNION ALL
+        SELECT feedback_type, rating, entries, (change = 'delete')::int * entries
+        FROM feedback_removed_types
+    ) AS parts GROUP BY feedback_type, rating"""
+"""Per type and rating (0: unrated): the entries ever created and those deleted, in one
+statement (one snapshot)."""
+
+_OUTCOME_COLUMNS = "worker, task_type, " + ", ".join(_OUTCOME_NAMES)
+LIFETIME_OUTCOMES = f"""SELECT worker, task_type,
+        {", ".join(f"SUM({name})::float8" for name in _OUTCOME_NAMES)}
+    FROM (
+        SELECT {_OUTCOME_COLUMNS} FROM ({_with_deltas("feedback_rollup_scores")}) AS stored
+        UNION ALL
+        SELECT {_OUTCOME_COLUMNS} FROM feedback_removed_outcomes
+    ) AS parts GROUP BY worker, task_type"""
+"""Per worker and task type: the outcomes and ratings of every entry ever created."""

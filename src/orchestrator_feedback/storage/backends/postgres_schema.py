@@ -5,7 +5,11 @@ from __future__ import annotations
 from orchestrator_feedback.storage.backends.postgres_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.postgres_follow import SEPARATE_ORDER
 from orchestrator_feedback.storage.backends.postgres_rollups import CREATE as CREATE_ROLLUPS
-from orchestrator_feedback.storage.backends.postgres_rollups import RENEW_FUNCTIONS, RESHAPE_SCORES
+from orchestrator_feedback.storage.backends.postgres_rollups import (
+    REMOVED,
+    RENEW_FUNCTIONS,
+    RESHAPE_SCORES,
+)
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -81,6 +85,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (7, RENEW_FUNCTIONS),
     # Commits numbered in feedback_follow_order, not by updating their log row.
     (8, SEPARATE_ORDER),
+    # What deletions and updates took away, so that counts of what was created never go
+    # down (postgres_rollups, docs/metrics.md).
+    (9, REMOVED),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 

@@ -31,6 +31,7 @@ from orchestrator_feedback.storage.backends import sqlite_statements as statemen
 from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
     FeedbackFilter,
+    LifetimeRows,
     OnConflict,
     QueryRow,
     ScoreDay,
@@ -462,6 +463,13 @@ class SQLiteBackend(StorageBackend):
         """From the scores rollup (and what it has not folded in yet)."""
         self._fold_a_long_tail(connection)
         return [tuple(row) for row in connection.execute(rollups.SCORE_TOTALS).fetchall()]
+
+    def lifetime_counts(self, connection: sqlite3.Connection) -> LifetimeRows:
+        """From the rollups (and their tail) and the removed ledger."""
+        self._fold_a_long_tail(connection)
+        types = connection.execute(rollups.LIFETIME_TYPES).fetchall()
+        outcomes = connection.execute(rollups.LIFETIME_OUTCOMES).fetchall()
+        return [tuple(row) for row in types], [tuple(row) for row in outcomes]
 
     def score_days(
         self,

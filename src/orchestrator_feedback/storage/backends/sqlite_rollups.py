@@ -44,7 +44,10 @@ __all__ = [
     "CREATE",
     "FOLD",
     "FOLD_AT",
+    "LIFETIME_OUTCOMES",
+    "LIFETIME_TYPES",
     "REBUILD",
+    "REMOVED",
     "RESHAPE_SCORES",
     "SCORES",
     "SCORE_TOTALS",
@@ -453,12 +456,87 @@ def trend_parameters(since: datetime) -> dict[str, str]:
 
 
 _TOTAL_NAMES = "worker, task_type, successes, failures, rated, rating_sum"
-SCORE_TOTALS = f"""SELECT worker, task_type, SUM(successes), SUM(failures), SUM(rated),
-        SUM(rating_sum)
-    FROM (
-        SELECT {_TOTAL_NAMES} FROM feedback_rollup_scores
+_TOTAL_SUMS = "SUM(successes), SUM(failures), SUM(rated), SUM(rating_sum)"
+_STORED_TOTALS = f"""SELECT {_TOTAL_NAMES} FROM feedback_rollup_scores
         UNION ALL
-        SELECT {_TOTAL_NAMES} FROM ({_score_rows("")} FROM feedback NOT INDEXED WHERE {_TAIL})
-    )
+        SELECT {_TOTAL_NAMES} FROM ({_score_rows("")} FROM feedback NOT INDEXED WHERE {_TAIL})"""
+SCORE_TOTALS = f"""SELECT worker, task_type, {_TOTAL_SUMS} FROM ({_STORED_TOTALS})
     WHERE worker IS NOT NULL GROUP BY worker, task_type"""
 """Per worker and task type, over every entry: successes, failures, ratings, rating sum."""
+
+
+# The removed ledger (``docs/metrics.md``): what deletes and updates took away, so that
+# counts of what was ever created never go down. Per kind of ``change``: a deleted entry
+# adds its values under 'delete'; an update adds its old values and takes away its new ones
+# under 'update'. What was created is then what the rollups hold plus the ledger, and what
+# was deleted is the 'delete' rows alone. Fires for every row (counted or in the tail).
+_LEDGER_UPSERT = "ON CONFLICT DO UPDATE SET {sums}"
+_TYPE_SUMS = "entries = entries + excluded.entries"
+_OUTCOME_SUMS = ", ".join(
+    f"{name} = {name} + excluded.{name}"
+    for name in ("successes", "failures", "rated", "rating_sum")
+)
+
+
+def _removed(change: str, row: str, sign: str) -> tuple[str, str]:
+    """The ledger statements that add (``sign`` "") or take away ("-") the entry ``row``
+    (``OLD`` or ``NEW``) under ``change``."""
+    columns = _score_columns(row + ".")
+    outcome = ", ".join(
+        f"{sign}{columns[name]}" for name in ("successes", "failures", "rated", "rating_sum")
+    )
+    return (
+        f"""INSERT INTO feedback_removed_types VALUES ('{change}', {row}.feedback_type,
+                ifnull({row}.rating, 0), {sign}1)
+            ON CONFLICT DO UPDATE SET {_TYPE_SUMS}""",
+        f"""INSERT INTO feedback_removed_outcomes
+            SELECT '{change}', worker, task_type, {outcome}
+            FROM (SELECT {columns["worker"]} AS worker, {columns["task_type"]} AS task_type)
+            WHERE worker IS NOT NULL
+            ON CONFLICT DO UPDATE SET {_OUTCOME_SUMS}""",
+    )
+
+
+REMOVED = (
+    """CREATE TABLE IF NOT EXISTS feedback_removed_types (
+        change TEXT NOT NULL,
+        feedback_type TEXT NOT NULL,
+        rating INTEGER NOT NULL,
+        entries INTEGER NOT NULL,
+        PRIMARY KEY (change, feedback_type, rating)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS feedback_removed_outcomes (
+        change TEXT NOT NULL,
+        worker TEXT NOT NULL,
+        task_type TEXT NOT NULL,
+        successes INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        rated INTEGER NOT NULL,
+        rating_sum INTEGER NOT NULL,
+        PRIMARY KEY (change, worker, task_type)
+    ) WITHOUT ROWID""",
+    "CREATE TRIGGER IF NOT EXISTS feedback_removed_delete AFTER DELETE ON feedback BEGIN\n"
+    + ";\n".join(_removed("delete", "OLD", ""))
+    + ";\nEND",
+    "CREATE TRIGGER IF NOT EXISTS feedback_removed_update "
+    "AFTER UPDATE OF feedback_type, rating, metadata ON feedback BEGIN\n"
+    + ";\n".join((*_removed("update", "OLD", ""), *_removed("update", "NEW", "-")))
+    + ";\nEND",
+)
+"""The migration that adds the removed ledger (empty: a store's earlier deletions are not
+known)."""
+
+LIFETIME_TYPES = f"""SELECT feedback_type, rating, SUM(entries), SUM(deleted) FROM (
+        SELECT feedback_type, rating, entries, 0 AS deleted FROM ({TYPES_WITH_TAIL})
+        UNION ALL
+        SELECT feedback_type, rating, entries, (change = 'delete') * entries
+        FROM feedback_removed_types
+    ) GROUP BY feedback_type, rating"""
+"""Per type and rating (0: unrated): the entries ever created and those deleted."""
+
+LIFETIME_OUTCOMES = f"""SELECT worker, task_type, {_TOTAL_SUMS} FROM (
+        {_STORED_TOTALS}
+        UNION ALL
+        SELECT {_TOTAL_NAMES} FROM feedback_removed_outcomes
+    ) WHERE worker IS NOT NULL GROUP BY worker, task_type"""
+"""Per worker and task type: the outcomes and ratings of every entry ever created."""

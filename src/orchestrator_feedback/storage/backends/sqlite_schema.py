@@ -7,7 +7,7 @@ import sqlite3
 from orchestrator_feedback.errors import FeedbackError, SchemaUpgradeNeeded, SchemaVersionError
 from orchestrator_feedback.storage.backends.sqlite_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
-from orchestrator_feedback.storage.backends.sqlite_rollups import RESHAPE_SCORES
+from orchestrator_feedback.storage.backends.sqlite_rollups import REMOVED, RESHAPE_SCORES
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "apply_migrations", "migrate"]
 
@@ -80,6 +80,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # Followers read new entries by rowid; this notes when deleting the newest rows lets
     # SQLite hand their rowids out again (sqlite_follow.py).
     (7, CREATE_FOLLOW),
+    # What deletions and updates took away, so that counts of what was created never go
+    # down (sqlite_rollups.py, docs/metrics.md).
+    (8, REMOVED),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 
