@@ -167,10 +167,28 @@ def test_serve_metrics_answers_a_real_scrape(tmp_path: Path, make_entry: MakeEnt
             assert response.status == 200
             assert response.headers["Content-Type"].startswith("text/plain")
             text = response.read().decode()
+        purge = subprocess.run(
+            [
+                *(sys.executable, "-m", "orchestrator_feedback", "--database", str(database)),
+                *("purge", "--older-than", "1d"),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "ORCHESTRATOR_FEEDBACK_PLUGINS": ""},
+        )
+        assert purge.returncode == 0, purge.stderr
+        with urllib.request.urlopen(url, timeout=30) as response:
+            after = samples(response.read().decode())
     finally:
         server.terminate()
         server.wait(timeout=30)
-    assert_matches(samples(text), entries)
+    before = samples(text)
+    assert_matches(before, entries)
+    kept = [e for e in entries if e.created_at > NOW - timedelta(days=1)]
+    assert_matches(after, kept, entries)
+    assert [key for key, value in before.items() if key[0].endswith("_total")] == [
+        key for key, value in before.items() if key[0].endswith("_total") and after[key] >= value
+    ]
 
 
 def test_the_collector_on_every_backend_with_this_process_counters(
