@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
@@ -50,7 +51,7 @@ entries = st.builds(
     metadata=st.fixed_dictionaries(
         {},
         optional={
-            "worker_id": st.sampled_from([w for w in WORKERS if w is not None]),
+            "worker_id": st.sampled_from(WORKERS),  # None: JSON null, no worker
             "task_type": st.sampled_from(["resize", "ocr", 3]),
             "success": st.sampled_from([True, False, 1, "yes", None]),
             "execution_time": st.sampled_from([0.25, 3, 1e-7, "fast", None, 123456.789]),
@@ -457,3 +458,55 @@ def test_postgres_migration_builds_rollups_from_what_is_stored(
         assert storage.schema_version == POSTGRES[-1][0]
         assert storage.verify_rollups() == []
         assert_answers_match_the_entries(storage)
+
+
+WORKERLESS = [
+    {},
+    {"task_type": "resize"},
+    {"worker_id": None},
+    {"worker_id": None, "task_type": "ocr"},
+]
+
+
+@pytest.mark.parametrize(
+    "how", ["delete", "delete_by_task", "purge", "forget_user", "own_sql", "update"]
+)
+def test_entries_without_a_worker_delete_and_change_every_way(
+    storage: FeedbackStorage, backend_kind: str, how: str
+) -> None:
+    """Issue "Flat at ten million": on PostgreSQL, deleting an entry whose worker_id is JSON
+    null (an error raised before allocation) wrote a scores row for a null worker and failed."""
+    made = [
+        storage.create(
+            FeedbackEntry(
+                task_id=f"t{n}",
+                feedback_type=kind,
+                content="c",
+                rating=3,
+                user_id="ada",
+                metadata=metadata,
+                created_at=NOW - timedelta(days=2),
+            )
+        )
+        for n, (kind, metadata) in enumerate(
+            (kind, metadata) for kind in FeedbackType for metadata in WORKERLESS
+        )
+    ]
+    mark = "%s" if backend_kind == "postgres" else "?"
+    for entry in made:
+        if how == "delete":
+            assert storage.delete(entry.id)
+        elif how == "delete_by_task":
+            assert storage.delete_by_task(entry.task_id) == 1
+        elif how == "own_sql":
+            storage.execute_query(f"DELETE FROM feedback WHERE id = {mark}", [entry.id])
+        elif how == "update":
+            storage.update(attrs.evolve(entry, rating=5))
+    if how == "purge":
+        assert storage.purge(timedelta(days=1)) == len(made)
+    elif how == "forget_user":
+        assert storage.forget_user("ada") == len(made)
+    assert storage.count() == (len(made) if how == "update" else 0)
+    assert storage.verify_rollups() == []
+    deleted = sum(storage.lifetime_counts().deleted_by_type.values())
+    assert deleted == (0 if how == "update" else len(made))

@@ -405,7 +405,7 @@ _DAY_OF_WORKER = """(SELECT * FROM feedback
         AND metadata->>'worker_id' = k.worker) AS f"""
 _KEYS_OF_OLD_ROWS = """(SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date AS day,
         metadata->>'worker_id' AS worker, coalesce(metadata->>'task_type', '') AS task_type
-    FROM old_rows WHERE metadata ? 'worker_id') AS k"""
+    FROM old_rows WHERE metadata->>'worker_id' IS NOT NULL) AS k"""
 # A deleted or changed entry may have been the newest outcome of its day, worker and task
 # type: that day's newest is read again from the entries (the created_at index), kept in
 # the rollup row (added with zero counts if only deltas hold that key so far), and the
@@ -452,8 +452,10 @@ CREATE = (*_TABLES, *_FUNCTIONS, *_TRIGGERS, *_RECOMPUTE)
 """The migration that adds the rollups, built from the entries already stored."""
 
 RENEW_FUNCTIONS = _FUNCTIONS
-"""The migration that replaces the triggers' functions with the current ones (the same
-delta rows, computed in about half the time); the triggers call them by name."""
+"""The migration that replaces the triggers' functions with the current ones; the triggers
+call them by name. Schema 7: the same delta rows, computed in about half the time; schema
+10: deleting an entry whose ``worker_id`` is JSON null no longer writes a scores row for a
+null worker (which failed the delete)."""
 
 RESHAPE_SCORES = (
     f"SELECT pg_advisory_xact_lock({FOLD_LOCK})",

@@ -88,6 +88,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # What deletions and updates took away, so that counts of what was created never go
     # down (postgres_rollups, docs/metrics.md).
     (9, REMOVED),
+    # Deleting or changing an entry whose worker_id is JSON null failed (a scores row for
+    # a null worker): the functions again, with that fixed.
+    (10, RENEW_FUNCTIONS),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 
