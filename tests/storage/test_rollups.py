@@ -7,6 +7,7 @@ import io
 import json
 import sqlite3
 import statistics
+import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -510,3 +511,80 @@ def test_entries_without_a_worker_delete_and_change_every_way(
     assert storage.verify_rollups() == []
     deleted = sum(storage.lifetime_counts().deleted_by_type.values())
     assert deleted == (0 if how == "update" else len(made))
+
+
+def _old_completions(count: int) -> list[FeedbackEntry]:
+    return [
+        FeedbackEntry(
+            task_id=f"t{n}",
+            feedback_type=FeedbackType.TASK_COMPLETION,
+            content="c",
+            rating=n % 5 + 1,
+            metadata={"worker_id": f"w{n % 50}", "task_type": f"k{n % 5}"},
+            created_at=NOW - timedelta(minutes=n),
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_long_tail_folds_in_steps_while_a_writer_keeps_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue "Flat at ten million": the first read after a bulk write folded the whole tail
+    in one write transaction (147 s at 10M) and a create() meanwhile failed with "database
+    is locked". Now it folds FOLD_STEP_ROWS rows a transaction with a pause between, and a
+    writer with a lock wait far shorter than the whole fold stores every entry."""
+    import threading
+    import types
+
+    from orchestrator_feedback.storage.backends import sqlite_rollups
+
+    pauses: list[float] = []
+    clock = types.SimpleNamespace(
+        monotonic=sqlite_rollups.time.monotonic,
+        sleep=lambda seconds: pauses.append(seconds) or time.sleep(seconds),
+    )
+    monkeypatch.setattr(sqlite_rollups, "time", clock)
+    path = tmp_path / "feedback.db"
+    rows = 3 * sqlite_rollups.FOLD_STEP_ROWS + 500
+    with FeedbackStorage(path) as storage:
+        storage.create_many(_old_completions(rows))
+        written: list[FeedbackEntry] = []
+        failures: list[BaseException] = []
+        started = threading.Event()
+        stop = threading.Event()
+
+        def write() -> None:
+            with FeedbackStorage(path, timeout=1.0) as writer:
+                while not stop.is_set():
+                    try:
+                        written.append(writer.create(_old_completions(1)[0]))
+                    except BaseException as error:
+                        failures.append(error)
+                    started.set()
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        started.wait(10)
+        summary = storage.get_summary()  # the read that finds the long tail
+        stop.set()
+        thread.join(30)
+        assert failures == []
+        assert len(pauses) == 4  # three whole steps and the last part, each its own transaction
+        assert rows <= summary.total_count <= rows + len(written)
+        assert storage.count() == rows + len(written)
+        assert storage.verify_rollups() == []
+
+
+def test_an_import_leaves_the_rollups_folded(tmp_path: Path) -> None:
+    from orchestrator_feedback.storage.backends import sqlite_rollups
+
+    source = tmp_path / "entries.jsonl"
+    with FeedbackStorage(tmp_path / "a.db") as storage:
+        storage.create_many(_old_completions(sqlite_rollups.FOLD_AT + 2_000))
+        storage.export_jsonl(source)
+    with FeedbackStorage(tmp_path / "b.db") as storage:
+        storage.import_jsonl(source)
+        (tail,) = storage.execute_query(sqlite_rollups.TAIL_SIZE)[0]
+        assert tail == 0
+        assert storage.verify_rollups() == []

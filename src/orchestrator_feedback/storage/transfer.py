@@ -122,6 +122,9 @@ class BulkTransfer:
                 "import is one transaction, so nothing of it was stored (unless the connection "
                 "broke during its final commit: count the entries to be sure); run it again"
             ) from error
+        # A big import leaves the rollups folded, so that the next reader does not fold it
+        # (in short steps: writers get the lock between two).
+        self._transactions.read(self._backend.fold_rollups)
         return written
 
     def _insert_batches(

@@ -434,7 +434,7 @@ class PostgresBackend(StorageBackend):
         """One task's groups from the entries' index; the whole store's from its rollup."""
         if task_id is not None:
             return super().rating_counts(connection, task_id)
-        self._fold_many_deltas(connection)
+        self.fold_rollups(connection)
         rows = connection.execute(rollups.TYPES).fetchall()
         return [(t, r, int(n)) for t, r, n in rows]
 
@@ -442,18 +442,18 @@ class PostgresBackend(StorageBackend):
         self, connection: psycopg.Connection[Any]
     ) -> list[tuple[str, int, float | None, int]]:
         """Per ``metadata->>'worker_id'``, from its rollup, best first."""
-        self._fold_many_deltas(connection)
+        self.fold_rollups(connection)
         rows = connection.execute(rollups.WORKERS).fetchall()
         return [(w, int(n), a, int(f)) for w, n, a, f in rows]
 
     def score_totals(self, connection: Any) -> list[tuple[str, str, float, float, float, float]]:
         """From the scores rollup (and what it has not folded in yet)."""
-        self._fold_many_deltas(connection)
+        self.fold_rollups(connection)
         return [tuple(row) for row in connection.execute(rollups.SCORE_TOTALS).fetchall()]
 
     def lifetime_counts(self, connection: Any) -> LifetimeRows:
         """From the rollups (and their pending deltas) and the removed ledger."""
-        self._fold_many_deltas(connection)
+        self.fold_rollups(connection)
         types = connection.execute(rollups.LIFETIME_TYPES).fetchall()
         outcomes = connection.execute(rollups.LIFETIME_OUTCOMES).fetchall()
         return [(t, r, int(c), int(d)) for t, r, c, d in types], [tuple(o) for o in outcomes]
@@ -467,7 +467,7 @@ class PostgresBackend(StorageBackend):
     ) -> list[ScoreDay]:
         """From the scores rollup and its pending deltas; the partial days from the
         entries."""
-        self._fold_many_deltas(connection)
+        self.fold_rollups(connection)
         parameters = {
             "task_type": task_type,
             "first_day": window.first_day,
@@ -485,7 +485,7 @@ class PostgresBackend(StorageBackend):
     ) -> list[tuple[str, float | None, int, int]]:
         """Group by day, or by week (labelled with its Monday): the whole hours from the
         hourly rollup, the first, partial hour from the entries."""
-        self._fold_many_deltas(connection)
+        self.fold_rollups(connection)
         since = to_utc(since)
         next_hour = next_whole_hour(since)
         rows = connection.execute(
@@ -504,7 +504,7 @@ class PostgresBackend(StorageBackend):
             lambda: psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
         )
 
-    def _fold_many_deltas(self, connection: psycopg.Connection[Any]) -> None:
+    def fold_rollups(self, connection: psycopg.Connection[Any]) -> None:
         """Fold the pending deltas into the rollups when there are many (a reader outside
         a transaction); else they are read as they are."""
         if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:

@@ -442,7 +442,7 @@ class SQLiteBackend(StorageBackend):
         """One task's groups from the entries' index; the whole store's from its rollup."""
         if task_id is not None:
             return super().rating_counts(connection, task_id)
-        self._fold_a_long_tail(connection)
+        self.fold_rollups(connection)
         return connection.execute(
             f"SELECT feedback_type, NULLIF(rating, 0), entries FROM ({rollups.TYPES_WITH_TAIL})"
         ).fetchall()
@@ -451,7 +451,7 @@ class SQLiteBackend(StorageBackend):
         self, connection: sqlite3.Connection
     ) -> list[tuple[str, int, float | None, int]]:
         """Per ``metadata->>'$.worker_id'`` (as text), from its rollup, best first."""
-        self._fold_a_long_tail(connection)
+        self.fold_rollups(connection)
         return connection.execute(
             f"""SELECT worker, entries, CAST(rating_sum AS REAL) / NULLIF(rated, 0) AS average,
                       failures
@@ -461,12 +461,12 @@ class SQLiteBackend(StorageBackend):
 
     def score_totals(self, connection: Any) -> list[tuple[str, str, float, float, float, float]]:
         """From the scores rollup (and what it has not folded in yet)."""
-        self._fold_a_long_tail(connection)
+        self.fold_rollups(connection)
         return [tuple(row) for row in connection.execute(rollups.SCORE_TOTALS).fetchall()]
 
     def lifetime_counts(self, connection: sqlite3.Connection) -> LifetimeRows:
         """From the rollups (and their tail) and the removed ledger."""
-        self._fold_a_long_tail(connection)
+        self.fold_rollups(connection)
         types = connection.execute(rollups.LIFETIME_TYPES).fetchall()
         outcomes = connection.execute(rollups.LIFETIME_OUTCOMES).fetchall()
         return [tuple(row) for row in types], [tuple(row) for row in outcomes]
@@ -479,7 +479,7 @@ class SQLiteBackend(StorageBackend):
         per_worker: bool = False,
     ) -> list[ScoreDay]:
         """From the scores rollup and its tail; the partial days from the entries."""
-        self._fold_a_long_tail(connection)
+        self.fold_rollups(connection)
         since = window.since or datetime(1, 1, 1, tzinfo=UTC)
         parameters = {
             "task_type": task_type,
@@ -503,13 +503,15 @@ class SQLiteBackend(StorageBackend):
         """Group by day (``YYYY-MM-DD``) or week (labelled with its Monday, ``YYYY-MM-DD``):
         the whole hours from the hourly rollup and its tail, the first, partial hour from
         the entries."""
-        self._fold_a_long_tail(connection)
+        self.fold_rollups(connection)
         period = "day" if by == "day" else "date(day, '-6 days', 'weekday 1')"
         return connection.execute(
             rollups.TREND.format(period=period), rollups.trend_parameters(since)
         ).fetchall()
 
-    def _fold_a_long_tail(self, connection: sqlite3.Connection) -> None:
+    def fold_rollups(self, connection: sqlite3.Connection) -> None:
+        """Fold a tail of more than ``FOLD_AT`` rows, a step of ``FOLD_STEP_ROWS`` a write
+        transaction (``sqlite_rollups.fold_in_steps``); a read-only store reads it as it is."""
         if not self.read_only:
             rollups.fold_a_long_tail(connection)
 
