@@ -27,7 +27,8 @@ from datetime import datetime
 
 import attrs
 
-from orchestrator_feedback.models import WORKER_RATING_TYPES, FeedbackEntry, FeedbackType
+from orchestrator_feedback import rules
+from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage.backends.values import FeedbackChange, ScoreDay, ScoreWindow
 from orchestrator_feedback.storage.listeners import Events
 from orchestrator_feedback.storage.scores import Tally, tallies_of
@@ -47,24 +48,16 @@ Outcome = tuple[str, str, bool, bool, bool]
 
 def outcome_of(entry: FeedbackEntry) -> Outcome | None:
     """``(worker, task_type, success, failure, rated)`` for an entry that counts for a
-    worker's scores, None for one that does not (the rules of ``docs/scores.md``, as the
-    scores rollup applies them)."""
-    metadata = entry.metadata
-    worker = metadata.get("worker_id")
+    worker's scores, None for one that does not (the rules of ``rules``, as the scores
+    rollup applies them)."""
+    worker = rules.worker_of(entry.metadata)
     if worker is None:
         return None
-    kind = entry.feedback_type
-    success = failure = False
-    if kind is FeedbackType.ERROR_REPORT:
-        failure = True
-    elif kind is FeedbackType.TASK_COMPLETION:
-        flag = metadata.get("success", True)
-        success, failure = flag is True, flag is False
-    rated = entry.rating is not None and kind in WORKER_RATING_TYPES
+    success, failure = rules.outcome_of(entry)
+    rated = rules.is_rated(entry)
     if not (success or failure or rated):
         return None
-    task_type = metadata.get("task_type")
-    return str(worker), "" if task_type is None else str(task_type), success, failure, rated
+    return worker, rules.task_type_of(entry.metadata), success, failure, rated
 
 
 @attrs.define

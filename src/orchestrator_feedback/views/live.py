@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from orchestrator_feedback import rules
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage.score_book import outcome_of
 
@@ -72,8 +73,8 @@ class LiveView:
         for entry in self._kept:
             if entry.created_at < start:
                 continue
-            worker = entry.metadata.get("worker_id")
-            key = NO_WORKER if worker is None else str(worker)
+            worker = rules.worker_of(entry.metadata)
+            key = NO_WORKER if worker is None else worker
             row = rows.get(key)
             if row is None:
                 row = rows[key] = WorkerWindow(key)

@@ -24,6 +24,7 @@ from orchestrator_feedback.models import (
     FeedbackType,
     to_utc,
 )
+from orchestrator_feedback.rules import JsonSQL
 from orchestrator_feedback.serialization import (
     EncodedRow,
     entries_from_rows,
@@ -104,19 +105,18 @@ class StorageBackend(abc.ABC):
     """The driver's query parameter placeholder."""
 
     read_columns: str = COLUMNS
+    """The SELECT list that reads an entry back as an ``EncodedRow``."""
     follow_sql: FollowSQL
     """The dialect's commit order for ``follow`` (a module, see ``FollowSQL``)."""
     window_table: str = "feedback"
     """The entries table as the queries over a period of ``created_at`` name it."""
-    success_flag: str = "NULL"
-    """SQL for ``metadata.success`` as JSON text: ``'true'``, ``'false'``, ``'null'`` or
-    another value's spelling; NULL when absent."""
+    json_sql: JsonSQL
+    """How the dialect reads a key of ``metadata``: the rules of ``rules`` are rendered
+    with it (a worker, a task type, an outcome)."""
 
     def json_text(self, key: str) -> str:
         """SQL for ``metadata``'s top-level ``key`` as text (NULL when absent)."""
         raise NotImplementedError
-
-    """The SELECT list that reads an entry back as an ``EncodedRow``."""
 
     def encode_time(self, value: datetime) -> Any:
         """A datetime as this engine compares it with stored times."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from orchestrator_feedback import rules
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage.backends.values import FollowFilter, FollowPosition
 
@@ -43,17 +44,18 @@ class ChangeSignal(Protocol):
 
 def follow_conditions(backend: Any, where: FollowFilter) -> tuple[str, list[Any]]:
     """``where`` as `` AND ...`` conditions on the entries' columns, with parameters, in
-    ``backend``'s placeholder, time encoding and JSON spelling (``json_text``)."""
+    ``backend``'s placeholder, time encoding and JSON spelling (``json_sql``); a worker and
+    a task type named as ``rules`` names them."""
     clauses: list[str] = []
     params: list[Any] = []
     created = where.created_after
     for clause, value in (
-        ("feedback_type = {}", where.feedback_type and where.feedback_type.value),
-        (f"{backend.json_text('worker_id')} = {{}}", where.worker_id),
-        (f"{backend.json_text('task_type')} = {{}}", where.task_type),
-        ("created_at > {}", None if created is None else backend.encode_time(created)),
+        ("feedback_type =", where.feedback_type and where.feedback_type.value),
+        (f"{rules.worker_sql(backend.json_sql)} =", where.worker_id),
+        (f"{rules.task_type_sql(backend.json_sql)} =", where.task_type),
+        ("created_at >", None if created is None else backend.encode_time(created)),
     ):
         if value is not None:
-            clauses.append(clause.format(backend.placeholder))
+            clauses.append(f"{clause} {backend.placeholder}")
             params.append(value)
     return "".join(f" AND {clause}" for clause in clauses), params

@@ -1,13 +1,14 @@
 """Answers over a period of ``created_at``, in SQL both dialects speak: the summary's
 groups since a moment, and the outcomes with the failures by error type. Each reads the
 period through the ``created_at`` index (``backend.window_table``); a backend supplies its
-JSON spelling (``json_text``, ``success_flag``); the outcome rules are applied here."""
+JSON spelling (``json_text``, ``json_sql``); the outcome rules are ``rules``'."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from orchestrator_feedback import rules
 from orchestrator_feedback.models import to_utc
 from orchestrator_feedback.serialization import parse_timestamp
 from orchestrator_feedback.storage.backends.base import StorageBackend
@@ -81,7 +82,7 @@ def _outcome_filter(
     clause = f"created_at >= {backend.placeholder}"
     params: list[Any] = [backend.encode_time(to_utc(since))]
     if task_type is not None:
-        clause += f" AND {backend.json_text('task_type')} = {backend.placeholder}"
+        clause += f" AND {rules.task_type_sql(backend.json_sql)} = {backend.placeholder}"
         params.append(task_type)
     return clause, params
 
@@ -106,7 +107,7 @@ def outcomes(
     """
     clause, params = _outcome_filter(backend, since, task_type)
     error_type = f"coalesce({backend.json_text('error_type')}, 'Unknown')"
-    flag = backend.success_flag
+    flag = backend.json_sql.success_flag("")
     rows = connection.execute(
         f"""SELECT feedback_type,
                 CASE WHEN feedback_type = 'task_completion' THEN {flag} END,

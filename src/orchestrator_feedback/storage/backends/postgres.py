@@ -21,6 +21,7 @@ from orchestrator_feedback.errors import (
     StorageClosedError,
 )
 from orchestrator_feedback.models import to_utc
+from orchestrator_feedback.rules import POSTGRES_JSON
 from orchestrator_feedback.serialization import EncodedRow, entries_from_rows
 from orchestrator_feedback.storage.backends import postgres_follow as following
 from orchestrator_feedback.storage.backends import postgres_rollups as rollups
@@ -91,7 +92,7 @@ class PostgresBackend(StorageBackend):
     encode_time = staticmethod(to_utc)
     read_columns = SELECT_COLUMNS
     follow_sql = following
-    success_flag = following.SUCCESS_FLAG
+    json_sql = POSTGRES_JSON
     json_text = staticmethod(following.json_text)
 
     def __init__(

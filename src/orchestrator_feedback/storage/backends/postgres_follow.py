@@ -101,9 +101,6 @@ _HEAD = "SELECT coalesce(max(seq), 0) FROM feedback_follow_order"
 _NUMBERED_ENTRIES = """feedback_follow_order o JOIN feedback_follow_commits c USING (txid)
             CROSS JOIN LATERAL unnest(c.ids) WITH ORDINALITY AS u(entry_id, ord)"""
 
-SUCCESS_FLAG = "(metadata->'success')::text"
-"""``metadata.success`` as JSON text ('true', 'false', 'null', ...), NULL when absent."""
-
 
 def json_text(key: str) -> str:
     """SQL for ``metadata``'s top-level ``key`` as text (NULL when absent)."""

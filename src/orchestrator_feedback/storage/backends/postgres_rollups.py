@@ -18,6 +18,8 @@ How they stay exact without making writers wait for each other:
 
 from __future__ import annotations
 
+from orchestrator_feedback import rules
+from orchestrator_feedback.rules import POSTGRES_JSON
 from orchestrator_feedback.storage.backends.values import RATED_TYPES_SQL
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "PENDING",
     "REBUILD",
     "REMOVED",
+    "RENAME_WORKERS",
     "RESHAPE_SCORES",
     "SCORES",
     "SCORE_TOTALS",
@@ -152,20 +155,18 @@ def _deltas_of(source: str, sign: int, *, grouped: bool = True) -> str:
     return f"""SELECT {count}, feedback_type, rating, worker, task_type, hour,
             {sums}, {latest}
         FROM (
-            SELECT feedback_type, rating, created_at, worker_id AS worker,
-                coalesce(metadata->>'task_type', '') AS task_type,
+            SELECT feedback_type, rating, created_at, worker, task_type,
                 date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour,
                 date_part('epoch', (created_at AT TIME ZONE 'UTC')::time) / 86400 AS f,
-                coalesce({_COMPLETION} AND (NOT (metadata ? 'success')
-                    OR success = 'true'::jsonb), false)::int AS success,
-                coalesce(feedback_type = 'error_report'
-                    OR ({_COMPLETION} AND success = 'false'::jsonb), false)::int AS failure,
+                {rules.success_sql(POSTGRES_JSON)} AS success,
+                {rules.failure_sql(POSTGRES_JSON)} AS failure,
                 coalesce(jsonb_typeof(execution_time) = 'number', false)::int AS timed,
                 CASE WHEN jsonb_typeof(execution_time) = 'number'
                     THEN execution_time::float8 ELSE 0 END AS elapsed
             FROM (
                 SELECT feedback_type, rating, created_at, metadata,
-                    metadata->>'worker_id' AS worker_id, metadata->'success' AS success,
+                    {rules.worker_sql(POSTGRES_JSON)} AS worker,
+                    {rules.task_type_sql(POSTGRES_JSON)} AS task_type,
                     metadata->'execution_time' AS execution_time
                 FROM {source} OFFSET 0
             ) AS m OFFSET 0
@@ -403,9 +404,11 @@ _DAY_OF_WORKER = """(SELECT * FROM feedback
     WHERE created_at >= k.day::timestamp AT TIME ZONE 'UTC'
         AND created_at < (k.day + 1)::timestamp AT TIME ZONE 'UTC'
         AND metadata->>'worker_id' = k.worker) AS f"""
-_KEYS_OF_OLD_ROWS = """(SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date AS day,
-        metadata->>'worker_id' AS worker, coalesce(metadata->>'task_type', '') AS task_type
-    FROM old_rows WHERE metadata->>'worker_id' IS NOT NULL) AS k"""
+_KEYS_OF_OLD_ROWS = f"""(SELECT DISTINCT day, worker, task_type FROM (
+        SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
+            {rules.worker_sql(POSTGRES_JSON)} AS worker,
+            {rules.task_type_sql(POSTGRES_JSON)} AS task_type
+        FROM old_rows) AS named WHERE worker IS NOT NULL) AS k"""
 # A deleted or changed entry may have been the newest outcome of its day, worker and task
 # type: that day's newest is read again from the entries (the created_at index), kept in
 # the rollup row (added with zero counts if only deltas hold that key so far), and the
@@ -414,7 +417,7 @@ _RENEW_LATEST = f"""PERFORM pg_advisory_xact_lock({FOLD_LOCK});
     INSERT INTO feedback_rollup_scores AS t
         SELECT k.day, k.worker, k.task_type, {_SCORE_ZEROS}, (
             SELECT MAX(d.latest) FROM ({_deltas_of(_DAY_OF_WORKER, 1)}) AS d ({_DELTA_COLUMNS})
-            WHERE d.task_type = k.task_type)
+            WHERE d.worker = k.worker AND d.task_type = k.task_type)
         FROM {_KEYS_OF_OLD_ROWS}
         ON CONFLICT (day, worker, task_type) DO UPDATE SET latest = excluded.latest;
     UPDATE feedback_rollup_deltas AS d SET latest = NULL FROM {_KEYS_OF_OLD_ROWS}
@@ -543,6 +546,14 @@ def _ledger_of(change: str, source: str, sign: int) -> str:
     )
 
 
+_REMOVED_FUNCTIONS = (
+    _trigger_function("feedback_removed_deleted", _ledger_of("delete", "old_rows", 1)),
+    _trigger_function(
+        "feedback_removed_updated",
+        f"{_ledger_of('update', 'old_rows', 1)}; {_ledger_of('update', 'new_rows', -1)}",
+    ),
+)
+
 REMOVED = (
     """CREATE TABLE IF NOT EXISTS feedback_removed_types (
         change TEXT NOT NULL,
@@ -559,11 +570,7 @@ REMOVED = (
         rated BIGINT NOT NULL,
         rating_sum BIGINT NOT NULL
     )""",
-    _trigger_function("feedback_removed_deleted", _ledger_of("delete", "old_rows", 1)),
-    _trigger_function(
-        "feedback_removed_updated",
-        f"{_ledger_of('update', 'old_rows', 1)}; {_ledger_of('update', 'new_rows', -1)}",
-    ),
+    *_REMOVED_FUNCTIONS,
     """CREATE TRIGGER feedback_removed_delete AFTER DELETE ON feedback
        REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
        EXECUTE FUNCTION feedback_removed_deleted()""",
@@ -593,3 +600,9 @@ LIFETIME_OUTCOMES = f"""SELECT worker, task_type,
         SELECT {_OUTCOME_COLUMNS} FROM feedback_removed_outcomes
     ) AS parts GROUP BY worker, task_type"""
 """Per worker and task type: the outcomes and ratings of every entry ever created."""
+
+RENAME_WORKERS = (*_FUNCTIONS, *_REMOVED_FUNCTIONS, *REBUILD)
+"""The migration to the names of ``rules`` (a fraction or an object no longer names a
+worker; every renaming the same as SQLite's and the score book's): the triggers' functions
+again, and every rollup rebuilt from the entries. The removed ledger keeps what it counted
+under the names of then."""

@@ -7,6 +7,7 @@ from orchestrator_feedback.storage.backends.postgres_follow import SEPARATE_ORDE
 from orchestrator_feedback.storage.backends.postgres_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.postgres_rollups import (
     REMOVED,
+    RENAME_WORKERS,
     RENEW_FUNCTIONS,
     RESHAPE_SCORES,
 )
@@ -91,6 +92,8 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # Deleting or changing an entry whose worker_id is JSON null failed (a scores row for
     # a null worker): the functions again, with that fixed.
     (10, RENEW_FUNCTIONS),
+    # Workers and task types named by the one rule of rules.py (postgres_rollups).
+    (11, RENAME_WORKERS),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 

@@ -19,6 +19,7 @@ from orchestrator_feedback.errors import (
     StorageFullError,
 )
 from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.rules import SQLITE_JSON
 from orchestrator_feedback.serialization import (
     EncodedRow,
     entries_from_rows,
@@ -71,7 +72,7 @@ class SQLiteBackend(StorageBackend):
     encode_time = staticmethod(format_sqlite_timestamp)
     follow_sql = following
     window_table = statements.WINDOW_TABLE
-    success_flag = statements.SUCCESS_FLAG
+    json_sql = SQLITE_JSON
     json_text = staticmethod(statements.json_text)
 
     def __init__(

@@ -15,9 +15,9 @@ How they stay exact at no cost to inserts:
   given that rowid again is not taken as counted.
 
 - ``feedback_rollup_types``: per type and rating (0: unrated), the count.
-- ``feedback_rollup_workers``: per ``metadata.worker_id`` (as text, as PostgreSQL's ``->>``
-  gives it: the worker ``7`` and the worker ``"7"`` are one), the count, the rated count and
-  rating sum, the error reports.
+- ``feedback_rollup_workers``: per worker (``metadata.worker_id`` named by ``rules``: the
+  worker ``7`` and the worker ``"7"`` are one), the count, the rated count and rating sum,
+  the error reports.
 - ``feedback_rollup_hours``: per hour of ``created_at`` (``YYYY-MM-DD HH``, UTC), the count,
   the rated count and rating sum.
 - ``feedback_rollup_scores``: per day, worker and ``metadata.task_type`` ('' when absent), what
@@ -38,8 +38,10 @@ import sqlite3
 import time
 from datetime import datetime
 
+from orchestrator_feedback import rules
+from orchestrator_feedback.rules import SQLITE_JSON
 from orchestrator_feedback.serialization import format_sqlite_timestamp
-from orchestrator_feedback.storage.backends.values import RATED_TYPES_SQL, next_whole_hour
+from orchestrator_feedback.storage.backends.values import next_whole_hour
 
 __all__ = [
     "CREATE",
@@ -50,6 +52,7 @@ __all__ = [
     "LIFETIME_TYPES",
     "REBUILD",
     "REMOVED",
+    "RENAME_WORKERS",
     "RESHAPE_SCORES",
     "SCORES",
     "SCORE_TOTALS",
@@ -67,7 +70,7 @@ FOLD_AT = 10_000
 """Tail rows past which a reader folds the tail into the rollups first."""
 
 _MARK = "(SELECT last_rowid FROM feedback_rollup_mark)"
-_WORKER = "CAST(metadata->>'$.worker_id' AS TEXT)"
+_WORKER = rules.worker_sql(SQLITE_JSON)
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS feedback_rollup_types (
@@ -121,15 +124,11 @@ _TABLES = (
 
 def _score_columns(row: str) -> dict[str, str]:
     """The scores rollup's key and per-entry values, for the entry ``row`` ("" for the
-    table's own columns, ``NEW.`` or ``OLD.`` in a trigger)."""
-    success = f"json_type({row}metadata, '$.success')"
+    table's own columns, ``NEW.`` or ``OLD.`` in a trigger); the rules are ``rules``'."""
     timed = f"ifnull(json_type({row}metadata, '$.execution_time') IN ('integer', 'real'), 0)"
-    completion = f"{row}feedback_type = 'task_completion'"
-    is_success = f"ifnull({completion} AND ifnull({success} = 'true', {success} IS NULL), 0)"
-    is_failure = (
-        f"ifnull({row}feedback_type = 'error_report' OR ({completion} AND {success} = 'false'), 0)"
-    )
-    is_rated = f"ifnull({row}rating IS NOT NULL AND {row}feedback_type IN {RATED_TYPES_SQL}, 0)"
+    is_success = rules.success_sql(SQLITE_JSON, row)
+    is_failure = rules.failure_sql(SQLITE_JSON, row)
+    is_rated = rules.rated_sql(row)
     created = f"{row}created_at"
     # The time of day as a fraction of the day, read from the stored text.
     fraction = (
@@ -140,8 +139,8 @@ def _score_columns(row: str) -> dict[str, str]:
     rating = f"ifnull({row}rating, 0)"
     return {
         "day": f"substr({created}, 1, 10)",
-        "worker": f"CAST({row}metadata->>'$.worker_id' AS TEXT)",
-        "task_type": f"ifnull(CAST({row}metadata->>'$.task_type' AS TEXT), '')",
+        "worker": rules.worker_sql(SQLITE_JSON, row),
+        "task_type": rules.task_type_sql(SQLITE_JSON, row),
         "entries": "1",
         "successes": is_success,
         "success_f": f"{is_success} * {fraction}",
@@ -261,6 +260,7 @@ TREND = f"""SELECT period, CAST(SUM(rating_sum) AS REAL) / NULLIF(SUM(rated), 0)
 TAIL_SIZE = f"SELECT ifnull(max(rowid), 0) - {_MARK} FROM feedback"
 """How far the newest row is above the mark: at most that many rows in the tail."""
 
+
 def _fold_through(upper: str) -> tuple[str, ...]:
     """The statements that move the tail's rows up to rowid ``upper`` (an SQL expression:
     a row's rowid, never one above every row) into the rollups and raise the mark there."""
@@ -291,7 +291,7 @@ _PAUSE_RATIO = 0.5
 def _change(row: str, sign: str) -> tuple[str, ...]:
     """The statements that add (``sign`` "+") or take away ("-") one counted row (``NEW``
     or ``OLD``) from every rollup."""
-    worker = f"CAST({row}.metadata->>'$.worker_id' AS TEXT)"
+    worker = rules.worker_sql(SQLITE_JSON, row + ".")
     rated = f"({row}.rating IS NOT NULL)"
     rating = f"ifnull({row}.rating, 0)"
     failure = f"({row}.feedback_type = 'error_report')"
@@ -532,7 +532,7 @@ def _removed(change: str, row: str, sign: str) -> tuple[str, str]:
     )
 
 
-REMOVED = (
+_REMOVED_TABLES = (
     """CREATE TABLE IF NOT EXISTS feedback_removed_types (
         change TEXT NOT NULL,
         feedback_type TEXT NOT NULL,
@@ -550,6 +550,8 @@ REMOVED = (
         rating_sum INTEGER NOT NULL,
         PRIMARY KEY (change, worker, task_type)
     ) WITHOUT ROWID""",
+)
+_REMOVED_TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS feedback_removed_delete AFTER DELETE ON feedback BEGIN\n"
     + ";\n".join(_removed("delete", "OLD", ""))
     + ";\nEND",
@@ -558,6 +560,7 @@ REMOVED = (
     + ";\n".join((*_removed("update", "OLD", ""), *_removed("update", "NEW", "-")))
     + ";\nEND",
 )
+REMOVED = (*_REMOVED_TABLES, *_REMOVED_TRIGGERS)
 """The migration that adds the removed ledger (empty: a store's earlier deletions are not
 known)."""
 
@@ -575,3 +578,22 @@ LIFETIME_OUTCOMES = f"""SELECT worker, task_type, {_TOTAL_SUMS} FROM (
         SELECT {_TOTAL_NAMES} FROM feedback_removed_outcomes
     ) WHERE worker IS NOT NULL GROUP BY worker, task_type"""
 """Per worker and task type: the outcomes and ratings of every entry ever created."""
+
+RENAME_WORKERS = (
+    *(
+        f"DROP TRIGGER IF EXISTS {name}"
+        for name in (
+            "feedback_rollup_delete",
+            "feedback_rollup_update",
+            "feedback_removed_delete",
+            "feedback_removed_update",
+        )
+    ),
+    *_TRIGGERS,
+    *_REMOVED_TRIGGERS,
+    *REBUILD,
+)
+"""The migration to the names of ``rules`` (a ``worker_id`` of ``true`` was the worker "1"
+here, "true" on PostgreSQL and "True" in the score book; a fraction named a worker): the
+triggers again, and every rollup rebuilt from the entries. The removed ledger keeps what
+it counted under the names of then."""

@@ -7,7 +7,11 @@ import sqlite3
 from orchestrator_feedback.errors import FeedbackError, SchemaUpgradeNeeded, SchemaVersionError
 from orchestrator_feedback.storage.backends.sqlite_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
-from orchestrator_feedback.storage.backends.sqlite_rollups import REMOVED, RESHAPE_SCORES
+from orchestrator_feedback.storage.backends.sqlite_rollups import (
+    REMOVED,
+    RENAME_WORKERS,
+    RESHAPE_SCORES,
+)
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "apply_migrations", "migrate"]
 
@@ -83,6 +87,8 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # What deletions and updates took away, so that counts of what was created never go
     # down (sqlite_rollups.py, docs/metrics.md).
     (8, REMOVED),
+    # Workers and task types named by the one rule of rules.py (sqlite_rollups.py).
+    (9, RENAME_WORKERS),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 

@@ -128,8 +128,6 @@ ORDER = " ORDER BY created_at, id"
 # also names a type; the period's own index reads only the period.
 WINDOW_TABLE = "feedback INDEXED BY idx_created_at"
 """The entries table as the queries over a period of ``created_at`` name it."""
-SUCCESS_FLAG = "json_type(metadata, '$.success')"
-"""``metadata.success`` as JSON text ('true', 'false', 'null', ...), NULL when absent."""
 
 
 def json_text(key: str) -> str:
