@@ -128,12 +128,13 @@ def test_retry_then_success_is_one_failed_attempt_and_one_success(store: Any) ->
     second = FakeTaskInstance(try_number=2, state="success")
     airflow.hook.on_task_instance_success(previous_state="running", task_instance=second)
     failed, succeeded = storage.get_all()
-    assert failed.feedback_type is FeedbackType.TASK_COMPLETION  # not an error report
-    assert failed.metadata["success"] is False and failed.metadata["will_retry"] is True
+    # recorded as Celery and Dask record a retried attempt
+    assert failed.feedback_type is FeedbackType.ERROR_REPORT
+    assert failed.metadata["will_retry"] is True and failed.metadata["attempt"] == 1
     assert failed.metadata["error_type"] == "ValueError"
     assert failed.metadata["error_message"] == "first try fails"
     assert succeeded.metadata["try_number"] == 2 and succeeded.metadata["success"] is True
-    assert storage.get_by_type(FeedbackType.ERROR_REPORT) == []
+    assert succeeded.metadata["attempt"] == 2
     # the worker's failed attempt counts in its scores
     (score,) = storage.worker_scores(task_type="etl.load")
     assert (score.successes, score.failures) == (1, 1)
@@ -151,7 +152,8 @@ def test_retry_then_final_failure_reports_the_last_try_only(store: Any) -> None:
         task_instance=FakeTaskInstance(try_number=2, state="failed"),
         error=RuntimeError("always"),
     )
-    (report,) = storage.get_by_type(FeedbackType.ERROR_REPORT)
+    retried, report = storage.get_by_type(FeedbackType.ERROR_REPORT)
+    assert retried.metadata["attempt"] == 1 and retried.metadata["will_retry"] is True
     assert report.metadata["try_number"] == 2 and report.metadata["will_retry"] is False
     assert report.metadata["error_type"] == "RuntimeError"
     assert report.metadata["error_message"] == "always"

@@ -129,11 +129,11 @@ def test_a_dag_run_stores_every_try_once(tmp_path: Path) -> None:
             ("succeeds", allocation, 1, None): 1,
             ("succeeds", completion, 1, True): 1,
             ("flaky", allocation, 1, None): 1,
-            ("flaky", completion, 1, False): 1,  # the try Airflow retried
+            ("flaky", error, 1, None): 1,  # the try Airflow retried
             ("flaky", allocation, 2, None): 1,
             ("flaky", completion, 2, True): 1,
             ("fails", allocation, 1, None): 1,
-            ("fails", completion, 1, False): 1,
+            ("fails", error, 1, None): 1,
             ("fails", allocation, 2, None): 1,
             ("fails", error, 2, None): 1,  # the final failure, once
             **{(f"double/{n}", allocation, 1, None): 1 for n in range(3)},
@@ -150,6 +150,7 @@ def test_a_dag_run_stores_every_try_once(tmp_path: Path) -> None:
         "feedback_demo.fails",
         "feedback_demo.double",
     }
+    assert all(e.metadata["attempt"] == e.metadata["try_number"] for e in entries)
     retried = [e for e in entries if e.metadata.get("will_retry") is True]
     assert {e.task_id.removeprefix(prefix) for e in retried} == {"flaky", "fails"}
     assert all(e.metadata["error_type"] in ("ValueError", "RuntimeError") for e in retried)

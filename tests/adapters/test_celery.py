@@ -100,6 +100,9 @@ def test_success_failure_retry_and_received(
     assert "upstream slow" in attempt.metadata["error_message"]
     [done] = retry[FeedbackType.TASK_COMPLETION]
     assert done.metadata["attempt"] == 2 and done.metadata["task_type"] == "flaky"
+    # Each delivery is an allocation, numbered like the attempt it starts.
+    allocations = sorted(a.metadata["attempt"] for a in retry[FeedbackType.ALLOCATION_FEEDBACK])
+    assert allocations == [1, 2] and allocation.metadata["attempt"] == 1
     assert report.metadata["will_retry"] is False and report.metadata["attempt"] == 1
 
     spent = by_type(feedback_storage, given_up.id)

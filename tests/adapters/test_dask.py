@@ -385,3 +385,30 @@ def test_a_recording_process_that_dies_is_replaced(
     asyncio.run(plugin.close())
     with FeedbackStorage(tmp_path / "d.db") as storage:
         assert sorted(e.task_id for e in storage.get_all()) == ["key-1", "key-3"]
+
+
+def test_a_retried_attempt_after_a_steal_is_the_thiefs_failure() -> None:
+    """The scheduler reports a retried attempt without its worker: after a steal, the
+    attempt ran on the thief, so its failure is the thief's, not the victim's."""
+    from orchestrator_feedback.adapters.dask_events import DaskEventTranslator
+
+    translator = DaskEventTranslator()
+    raw = [
+        ("allocated", "inc-1", "tcp://a:1", "a", 3, "update-graph-1", 2),
+        ("stolen", "inc-1", "tcp://a:1", "tcp://b:2", "steal-1"),
+        ("retried", "inc-1", 1),
+        ("allocated", "inc-1", "tcp://a:1", "a", 0, "task-erred-1", 1),
+        ("retried", "inc-1", 0),
+    ]
+    calls = [call for event in raw for call in translator.hook_calls(event)]
+    hooks = [
+        (name, arguments["worker_id"], arguments["metadata"].get("attempt"))
+        for name, arguments in calls
+    ]
+    assert hooks == [
+        ("worker_allocated", "tcp://a:1", 1),
+        ("worker_allocated", "tcp://b:2", 1),
+        ("task_failed", "tcp://b:2", 1),
+        ("worker_allocated", "tcp://a:1", 2),
+        ("task_failed", "tcp://a:1", 2),
+    ]

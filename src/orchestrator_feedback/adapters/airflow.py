@@ -8,15 +8,16 @@ records every task instance. What is recorded:
   ``worker_id``, ``queue`` and ``pool`` in the reason and metadata;
 - ``on_task_instance_success`` -> ``task_completed`` with ``execution_time`` (start to end,
   seconds) and the try number;
-- ``on_task_instance_failed`` -> ``task_failed`` when the failure is final; for a try that
-  Airflow will retry (state ``up_for_retry``) -> ``task_completed`` with ``success: false``
-  and ``will_retry: true``: the worker's failed attempt counts in its scores, and no error
-  report claims the task failed.
+- ``on_task_instance_failed`` -> ``task_failed`` with ``will_retry: false`` when the
+  failure is final, ``will_retry: true`` for a try that Airflow will retry (state
+  ``up_for_retry``): every failed try counts in its worker's scores, as with Celery and
+  Dask.
 
 ``task_id`` is ``"<dag_id>/<run_id>/<task_id>"`` (``"/<map_index>"`` after it for a mapped
 task instance), the same for every try; ``metadata`` has ``dag_id``, ``run_id``,
-``airflow_task_id``, ``map_index``, ``try_number`` and ``task_type`` =
-``"<dag_id>.<task_id>"`` (what ``workers`` and ``recommend`` rank by).
+``airflow_task_id``, ``map_index``, ``try_number`` (also as ``attempt``, the name the other
+adapters use) and ``task_type`` = ``"<dag_id>.<task_id>"`` (what ``workers`` and
+``recommend`` rank by).
 
 Airflow runs each task in a process of its own: the listener builds its plugin manager (and
 opens the store) in that process, fires the hooks synchronously and commits before the
@@ -72,12 +73,19 @@ def task_key(task_instance: Any) -> str:
 
 def _metadata(task_instance: Any) -> dict[str, Any]:
     map_index = getattr(task_instance, "map_index", -1)
+    try_number = getattr(task_instance, "try_number", None)
+    attempt = (
+        {"attempt": try_number}
+        if isinstance(try_number, int) and not isinstance(try_number, bool) and try_number >= 1
+        else {}
+    )
     return {
         "dag_id": task_instance.dag_id,
         "run_id": task_instance.run_id,
         "airflow_task_id": task_instance.task_id,
         "map_index": -1 if map_index is None else map_index,
-        "try_number": getattr(task_instance, "try_number", None),
+        "try_number": try_number,
+        **attempt,
         "task_type": f"{task_instance.dag_id}.{task_instance.task_id}",
     }
 
@@ -145,25 +153,22 @@ class FeedbackListener:
     def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
         """A try succeeded: ``task_completed``."""
         del previous_state
-        self._completed(task_instance, success=True, metadata=_metadata(task_instance))
-
-    def _completed(self, task_instance: Any, *, success: bool, metadata: dict[str, Any]) -> None:
         self._fire(
             "task_completed",
             task_instance,
             task_id=task_key(task_instance),
             worker_id=getattr(task_instance, "hostname", None),
-            success=success,
+            success=True,
             execution_time=_seconds(task_instance),
             output_quality=None,
-            metadata=metadata,
+            metadata=_metadata(task_instance),
         )
 
     @hookimpl
     def on_task_instance_failed(
         self, previous_state: Any, task_instance: Any, error: BaseException | str | None
     ) -> None:
-        """A try failed: ``task_failed`` if it was the last, else a failed attempt."""
+        """A try failed: ``task_failed``, with ``will_retry`` true when Airflow retries it."""
         del previous_state
         if isinstance(error, BaseException):
             error_type, message = type(error).__name__, str(error)
@@ -171,10 +176,6 @@ class FeedbackListener:
             error_type, message = "AirflowTaskFailure", "" if error is None else str(error)
         will_retry = _text(getattr(task_instance, "state", None)) == _UP_FOR_RETRY
         metadata = {**_metadata(task_instance), "will_retry": will_retry}
-        if will_retry:
-            details = {"error_type": error_type, "error_message": message}
-            self._completed(task_instance, success=False, metadata={**metadata, **details})
-            return
         self._fire(
             "task_failed",
             task_instance,

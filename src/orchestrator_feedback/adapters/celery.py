@@ -9,9 +9,13 @@ Install with ``pip install 'orchestrator-feedback[celery]'``. What is recorded:
   as ``worker_id``, the routing key as the reason, no score;
 - ``task_prerun`` / ``task_postrun`` -> ``task_completed`` with ``execution_time``;
 - ``task_failure`` -> ``task_failed`` with the exception's type, message and traceback
-  text, also when Celery reports it from the main process (time limits, lost workers);
-- ``task_retry`` -> no failure: the next event of that task carries ``attempt`` and
-  ``retry_reason`` in its metadata.
+  text, ``will_retry: false``, also when Celery reports it from the main process (time
+  limits, lost workers);
+- ``task_retry`` -> ``task_failed`` with the cause's type and message and
+  ``will_retry: true``: a failed attempt counts even when a later one succeeds.
+
+Every event's metadata has ``task_type`` (the task's name) and ``attempt`` (1 for the
+first, from the request's retry count).
 
 ``task_id`` is Celery's task id. With the prefork pool, each child process opens its own
 store after the fork; receivers are held strongly, so they cannot vanish.
@@ -108,6 +112,7 @@ class CeleryFeedback:
         if request is None or not self._ours(task):
             return
         delivery = getattr(request, "delivery_info", None) or {}
+        retries = (getattr(request, "request_dict", None) or {}).get("retries") or 0
         self.managers.fire(
             "worker_allocated",
             task_id=request.id,
@@ -118,6 +123,7 @@ class CeleryFeedback:
                 "task_name": request.name,
                 "task_type": request.name,
                 "queue": delivery.get("routing_key"),
+                "attempt": retries + 1,
             },
         )
 

@@ -146,14 +146,21 @@ class DaskEventTranslator:
             },
         }
 
-    @staticmethod
-    def _stolen(key: Any, victim: Any, thief: Any, stimulus_id: Any) -> HookCall:
+    def _stolen(self, key: Any, victim: Any, thief: Any, stimulus_id: Any) -> HookCall:
+        """A confirmed steal: the running attempt is the thief's now (so that the failure of
+        a retried attempt, which the scheduler reports without its worker, is the thief's)."""
+        key_text = str(key)
+        attempt = {}
+        known = self.attempts.get(key_text)
+        if known is not None:
+            self.attempts[key_text] = (str(thief), known[1])
+            attempt = {"attempt": known[1] + 1}
         return "worker_allocated", {
-            "task_id": str(key),
+            "task_id": key_text,
             "worker_id": str(thief),
             "allocation_score": None,
             "allocation_reason": f"stolen from {victim} ({stimulus_id})",
-            "metadata": {"stolen_from": str(victim), "task_type": key_split(key)},
+            "metadata": {"stolen_from": str(victim), "task_type": key_split(key), **attempt},
         }
 
 
