@@ -32,9 +32,8 @@ manager = get_plugin_manager(
 router = AdviceRouter(app, manager, cache_seconds=30)
 app.conf.task_routes = (router,)
 deadline = time.monotonic() + 30
-while len(router.workers()) < 2:  # a ping can miss a busy worker's answer
+while len(router.ask_workers()) < 2:  # a ping can miss a busy worker's answer
     assert time.monotonic() < deadline, router.workers()
-    router._asked_at = -float("inf")
 
 
 def run(count):
@@ -128,8 +127,26 @@ def test_without_workers_or_advice_celery_routes_as_before(tmp_path: Path) -> No
         config_from_mapping({"database": str(tmp_path / "f.db")}), load_entrypoints=False
     )
     router = AdviceRouter(app, manager, ping_timeout=0.1)
-    assert router.workers() == []
+    assert router.ask_workers() == []
     assert router("tasks.add", (), {}, {}) is None
     only = AdviceRouter(app, manager, tasks={"tasks.other"})
     assert only("tasks.add", (), {}, {}) is None
+    manager.close()
+
+
+def test_sending_a_task_never_waits_for_the_workers_answer(tmp_path: Path) -> None:
+    """The ping waits ``ping_timeout`` (20 s here) for answers; a hundred tasks are routed
+    while it is still out (Celery's own route for each, since no worker is known yet)."""
+    import threading
+
+    from celery import Celery
+
+    app = Celery("slow-answers", broker="memory://")
+    manager = get_plugin_manager(
+        config_from_mapping({"database": str(tmp_path / "f.db")}), load_entrypoints=False
+    )
+    router = AdviceRouter(app, manager, ping_timeout=20)
+    routes = [router("tasks.add", (), {}, {}) for _ in range(100)]
+    asking = [t for t in threading.enumerate() if t.name == "feedback-celery-ping"]
+    assert routes == [None] * 100 and len(asking) == 1 and asking[0].is_alive()
     manager.close()

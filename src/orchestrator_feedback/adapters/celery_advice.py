@@ -3,17 +3,23 @@
 
 ``app.conf.task_routes = (AdviceRouter(app),)`` with ``app.conf.worker_direct = True``:
 every worker then also consumes its own direct queue (``<hostname>.dq2``, bound to the
-``C.dq2`` exchange by its hostname), and the router sends a task there, to the worker that
+``C.dq2`` exchange by its hostname: Celery's ``worker_direct(hostname)``, which the router
+returns as the task's queue, so that it is declared once, not with every message), and
+the router sends a task there, to the worker that
 the advice ranks first among the workers alive. The candidates are the hostnames that
 answer Celery's own ``control.ping`` (the ids the Celery adapter records as
-``worker_id``), asked at most every ``cache_seconds`` seconds; the task type is the task's
-name. Without advice (no worker answers, no implementation answers, or ``tasks`` leaves
-the task out) the router returns None and Celery routes the task as it would have.
+``worker_id``), asked on a thread of the router's at most every ``cache_seconds`` seconds:
+sending a task never waits on the broker's round trip (a ping waits ``ping_timeout`` for
+answers). The task type is the task's name. Without advice (no worker known yet or none
+answers, no implementation answers, or ``tasks`` leaves the task out) the router returns
+None and Celery routes the task as it would have.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
@@ -21,8 +27,19 @@ from typing import TYPE_CHECKING, Any
 from orchestrator_feedback.adapters._manager import ManagerSource, ProcessLocalManager
 from orchestrator_feedback.manager import FeedbackPluginManager
 
+try:
+    from celery.utils.nodenames import worker_direct  # type: ignore[import-untyped]
+except ImportError as missing:  # pragma: no cover - only without the extra
+    from orchestrator_feedback.errors import FeedbackError
+
+    raise FeedbackError(
+        "the Celery advice router needs its extra: "
+        f"pip install 'orchestrator-feedback[celery]' ({missing})"
+    ) from None
+
 if TYPE_CHECKING:
     from celery import Celery  # type: ignore[import-untyped]
+    from kombu.entity import Queue
 
 __all__ = ["DIRECT_EXCHANGE", "AdviceRouter"]
 
@@ -56,6 +73,10 @@ class AdviceRouter:
         self.ping_timeout = ping_timeout
         self._workers: list[str] = []
         self._asked_at = -float("inf")
+        self._asking: threading.Thread | None = None
+        self._asking_pid = 0
+        self._lock = threading.Lock()
+        self._queues: dict[str, Queue] = {}
 
     @property
     def plugin_manager(self) -> FeedbackPluginManager:
@@ -63,19 +84,38 @@ class AdviceRouter:
         return self._manager.get()
 
     def workers(self) -> list[str]:
-        """The hostnames of the workers that answer a ping within ``ping_timeout``, asked at
-        most every ``cache_seconds`` (every second while none answers)."""
+        """The hostnames of the workers that last answered a ping, at once: when that answer
+        is older than ``cache_seconds`` (a second while none answered), a ping is sent on the
+        router's thread and its answer serves the calls after it."""
         if time.monotonic() - self._asked_at > self.cache_seconds:
-            try:
-                replies = self.app.control.ping(timeout=self.ping_timeout) or []
-            except Exception as error:  # the broker is away: route as Celery would
-                logger.warning("no allocation advice: pinging the workers failed: %s", error)
-                replies = []
-            self._workers = sorted({name for reply in replies for name in reply})
-            # No answer is asked again a second later, not a whole cache period later.
-            wait = self.cache_seconds if self._workers else min(self.cache_seconds, 1.0)
-            self._asked_at = time.monotonic() - self.cache_seconds + wait
+            self._ask_in_background()
         return self._workers
+
+    def ask_workers(self) -> list[str]:
+        """Ping the workers now and wait for their answers (``ping_timeout`` seconds): the
+        hostnames that answered, which ``workers()`` returns from then on."""
+        try:
+            replies = self.app.control.ping(timeout=self.ping_timeout) or []
+        except Exception as error:  # the broker is away: route as Celery would
+            logger.warning("no allocation advice: pinging the workers failed: %s", error)
+            replies = []
+        self._workers = sorted({name for reply in replies for name in reply})
+        # No answer is asked again a second later, not a whole cache period later.
+        wait = self.cache_seconds if self._workers else min(self.cache_seconds, 1.0)
+        self._asked_at = time.monotonic() - self.cache_seconds + wait
+        return self._workers
+
+    def _ask_in_background(self) -> None:
+        with self._lock:
+            asking = self._asking
+            # A thread of the parent's does not run in a forked child: ask anew there.
+            if asking is not None and asking.is_alive() and self._asking_pid == os.getpid():
+                return
+            self._asking_pid = os.getpid()
+            self._asking = threading.Thread(
+                target=self.ask_workers, name="feedback-celery-ping", daemon=True
+            )
+            self._asking.start()
 
     def __call__(
         self,
@@ -85,7 +125,7 @@ class AdviceRouter:
         options: dict[str, Any],
         task: Any = None,
         **rest: Any,
-    ) -> dict[str, str] | None:
+    ) -> dict[str, Queue] | None:
         """The route of one task: the advised worker's direct queue, or None."""
         if self.tasks is not None and name not in self.tasks:
             return None
@@ -100,8 +140,8 @@ class AdviceRouter:
         )
         if not isinstance(ranking, list) or not ranking:
             return None
-        return {
-            "exchange": DIRECT_EXCHANGE,
-            "exchange_type": "direct",
-            "routing_key": str(ranking[0]),
-        }
+        hostname = str(ranking[0])
+        queue = self._queues.get(hostname)
+        if queue is None:
+            queue = self._queues[hostname] = worker_direct(hostname)
+        return {"queue": queue}
