@@ -13,10 +13,14 @@
   0.82-0.85), since the old outcomes still outweigh the new ones for longer. The next 1,000 tasks,
   30 minutes apart, ask ``recommend(now=...)`` and store their outcome at that time; with a
   half-life of 10 days and without.
+- Objectives: six workers with a success probability and a time each, ``time`` against an
+  oracle that always picks the shortest time per success (successes per second of work);
+  five with a success probability and a usual rating, ``quality`` against an oracle that
+  picks the best rated value per task. Common random numbers, as above.
 - Speed: ``recommend`` on a store of 1,000,000 entries (the rollups benchmark's: 200
-  workers, 8 task types, 90 days) against the bare arithmetic it needs (one
-  ``betavariate`` per candidate over counts in a dict, then a sort), side by side; and
-  ``worker_scores`` on the same store.
+  workers, 8 task types, 90 days), for each objective, against the bare arithmetic it
+  needs (its draws per candidate over counts in a dict, the formula, then a sort), side by
+  side; and ``worker_scores`` on the same store.
 """
 
 from __future__ import annotations
@@ -114,6 +118,75 @@ def drift(workdir: Path, half_life: timedelta | None, seed: int, tasks: int) -> 
     return successes, oracle
 
 
+TIME_PROFILES = {  # worker: (success probability, seconds a task takes)
+    "sure-slow": (0.99, 3.0),
+    "sure": (0.95, 1.6),
+    "fast-flaky": (0.60, 0.6),  # the best: 1.0 s per success
+    "fast": (0.85, 1.0),
+    "flaky": (0.50, 1.0),
+    "slow": (0.90, 2.5),
+}
+QUALITY_PROFILES = {  # worker: (success probability, its usual rating)
+    "sure-poor": (0.98, 2),
+    "good": (0.85, 4),  # the best: 0.85 * 0.75
+    "excellent-flaky": (0.55, 5),
+    "average": (0.90, 3),
+    "good-flaky": (0.65, 4),
+}
+_WORDS = {1: "poor", 2: "low", 3: "average", 4: "good", 5: "excellent"}
+
+
+def objective_bandit(workdir: Path, objective: str, seed: int, tasks: int) -> tuple[float, float]:
+    """What ``objective`` is for, with the built-in plugin's advice (Thompson) and with an
+    oracle that always picks the best worker, over the same draws: for "time", successes
+    per second of work (each task's time is its worker's times a shared factor 0.8-1.2);
+    for "quality", the sum of ``(r - 1) / 4`` over successful results (a worker's rating is
+    its usual one 70% of the time, one lower or higher otherwise)."""
+    path = workdir / f"objective-{objective}-{seed}.db"
+    pm = get_plugin_manager(
+        config_from_mapping({"database": str(path), "advice": {"objective": objective}}),
+        load_entrypoints=False,
+    )
+    plugin = pm.feedback_plugin
+    assert plugin is not None
+    plugin.storage._scoring._rng.seed(seed)
+    profiles = TIME_PROFILES if objective == "time" else QUALITY_PROFILES
+    workers = list(profiles)
+    if objective == "time":
+        best = min(workers, key=lambda w: profiles[w][1] / profiles[w][0])
+    else:
+        best = max(workers, key=lambda w: profiles[w][0] * (profiles[w][1] - 1))
+    draws = random.Random(seed)
+    totals = {"ours": [0.0, 0.0], "oracle": [0.0, 0.0]}  # reward, seconds
+    for task in range(tasks):
+        luck, factor, shade = draws.random(), draws.uniform(0.8, 1.2), draws.random()
+        ranking = pm.hook.allocation_advice(
+            task_id=f"t{task}", task_type="sim", candidates=workers, metadata={}
+        )
+        for who, worker in (("ours", ranking[0]), ("oracle", best)):
+            p, level = profiles[worker]
+            won = luck < p
+            seconds = level * factor if objective == "time" else 1.0
+            rating = level if objective == "quality" else 3
+            rating += -1 if shade < 0.15 else 1 if shade > 0.85 else 0
+            rating = min(max(rating, 1), 5)
+            totals[who][0] += won if objective == "time" else won * (rating - 1) / 4
+            totals[who][1] += seconds
+            if who == "ours":
+                pm.hook.task_completed(
+                    task_id=f"t{task}",
+                    worker_id=worker,
+                    success=won,
+                    execution_time=seconds,
+                    output_quality=_WORDS[rating] if won and objective == "quality" else None,
+                    metadata={"task_type": "sim"},
+                )
+    pm.close()
+    if objective == "time":
+        return totals["ours"][0] / totals["ours"][1], totals["oracle"][0] / totals["oracle"][1]
+    return totals["ours"][0], totals["oracle"][0]
+
+
 def _outcome(worker: str, at: datetime, success: bool) -> FeedbackEntry:
     return FeedbackEntry(
         task_id="t",
@@ -140,7 +213,17 @@ def speed(workdir: Path, quick: bool) -> list[str]:
         began = time.perf_counter()
         scores = storage.worker_scores()
         first = time.perf_counter() - began
-        counts = {s.worker_id: (s.successes, s.failures) for s in scores}
+        counts = {
+            s.worker_id: (
+                s.successes,
+                s.failures,
+                s.attempts,
+                (s.mean_execution_time or 0.0) * s.attempts,
+                s.ratings,
+                ((s.mean_rating or 1.0) - 1) / 4 * s.ratings,
+            )
+            for s in scores
+        }
         rng = random.Random(1)
         lines.append(
             f"advice speed at {total:,} entries ({len(counts)} workers): first call reads the "
@@ -148,20 +231,51 @@ def speed(workdir: Path, quick: bool) -> list[str]:
         )
         for size in (10, 100):
             candidates = list(counts)[:size]
-            for half_life in (None, timedelta(days=10)):
+            load = {w: float(n % 3) for n, w in enumerate(candidates)}
+            pooled = sum(counts[w][3] for w in candidates) / sum(counts[w][2] for w in candidates)
+            for objective, half_life in (
+                ("success", None),
+                ("time", None),
+                ("time", timedelta(days=10)),
+                ("quality", None),
+            ):
 
                 def ours(
-                    candidates: list[str] = candidates, half_life: object = half_life
+                    candidates: list[str] = candidates,
+                    half_life: object = half_life,
+                    objective: str = objective,
+                    load: dict[str, float] = load,
                 ) -> object:
-                    return storage.recommend(candidates, half_life=half_life, rng=rng)  # type: ignore[arg-type]
+                    return storage.recommend(
+                        candidates,
+                        half_life=half_life,  # type: ignore[arg-type]
+                        rng=rng,
+                        objective=objective,
+                        load=load if objective == "time" else None,
+                    )
 
-                def bare(candidates: list[str] = candidates) -> object:
-                    draws = {
-                        w: rng.betavariate(1 + counts[w][0], 1 + counts[w][1]) for w in candidates
-                    }
-                    return sorted(candidates, key=draws.__getitem__, reverse=True)
+                def bare(
+                    candidates: list[str] = candidates,
+                    objective: str = objective,
+                    load: dict[str, float] = load,
+                    pooled: float = pooled,
+                ) -> object:
+                    # What each objective needs: its draws per candidate, then a sort.
+                    keys = {}
+                    for w in candidates:
+                        s, f, n, total_time, ratings, x = counts[w]
+                        p = rng.betavariate(1 + s, 1 + f)
+                        if objective == "time":
+                            d = 1 / rng.gammavariate(1 + n, 1 / (pooled + total_time))
+                            keys[w] = load[w] * d + d / p
+                        elif objective == "quality":
+                            keys[w] = -p * rng.betavariate(1 + x, 1 + ratings - x)
+                        else:
+                            keys[w] = -p
+                    return sorted(candidates, key=keys.__getitem__)
 
-                label = "no decay" if half_life is None else "half-life 10d"
+                label = objective + (" with load" if objective == "time" else "")
+                label += ", no decay" if half_life is None else ", half-life 10d"
                 result = compare(
                     f"  recommend, {size} candidates, {label}",
                     ours,
@@ -208,6 +322,18 @@ def run(workdir: Path, *, quick: bool) -> list[str]:
         if policy == "thompson":
             verdict = f"; target 0.95, {'ok' if statistics.median(ratios) >= 0.95 else 'OVER'}"
         lines.append(f"  {policy:<12} {_spread(ratios)}{verdict}")
+    for objective, measure in (("time", "successes per second"), ("quality", "rated value")):
+        profiles = TIME_PROFILES if objective == "time" else QUALITY_PROFILES
+        lines.append(
+            f"advice, objective {objective}: {len(profiles)} workers, {tasks:,} tasks, "
+            f"{measure} / oracle's"
+        )
+        ratios = []
+        for seed in seeds:
+            ours, oracle = objective_bandit(workdir, objective, seed, tasks)
+            ratios.append(ours / oracle)
+        verdict = "ok" if statistics.median(ratios) >= 0.95 else "OVER"
+        lines.append(f"  thompson     {_spread(ratios)}; target 0.95, {verdict}")
     drift_tasks = 300 if quick else 1_000
     lines.append(
         f"advice, drift: the best worker (the 20,000 tasks before, 30 min apart, 95%) "

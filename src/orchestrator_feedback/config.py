@@ -25,7 +25,8 @@ from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.privacy import check_retention_days
 from orchestrator_feedback.serialization import converter, structure_or_explain
 from orchestrator_feedback.storage.backends.sqlite_files import names_no_file
-from orchestrator_feedback.storage.scores import POLICIES, check_confidence
+from orchestrator_feedback.storage.ranking import OBJECTIVES, POLICIES
+from orchestrator_feedback.storage.scores import check_confidence
 
 __all__ = [
     "CONFIG_FILE_NAME",
@@ -181,8 +182,12 @@ class AdviceConfig:
     (``docs/scores.md``)."""
 
     policy: str = attrs.field(default="thompson", validator=_one_of(*POLICIES))
-    """How candidates are ranked: Thompson sampling, the success rate's lower bound, or
-    the plain rate (for comparison only)."""
+    """How candidates are estimated: Thompson sampling, the lower bounds, or the plain
+    rates (for comparison only)."""
+    objective: str = attrs.field(default="time", validator=_one_of(*OBJECTIVES))
+    """What candidates are ranked by: the expected time until a successful result
+    (``time``), the success rate (``success``) or the rating of successful results
+    (``quality``)."""
     half_life: str | None = attrs.field(default=None, validator=_duration_or_none)
     """Outcomes weigh half as much per this age, such as ``"7d"``; unset: all weigh 1."""
     confidence: float = attrs.field(default=0.95, validator=_confidence)

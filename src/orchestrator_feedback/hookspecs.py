@@ -203,9 +203,12 @@ def allocation_advice(
     """Which worker should run this task? Asked by the host before it allocates.
 
     ``candidates``: the workers it may choose from. ``task_type``: the kind of task (the
-    scores of that type rank the workers), or None. Return the candidates ranked best
-    first (you may leave some out: that forbids them), or None to let the next
-    implementation answer. Stops at the first non-None result.
+    scores of that type rank the workers), or None. ``metadata``: what the host knows of
+    the moment; the built-in plugin reads ``"load"`` (worker id -> tasks ahead of this one
+    per slot) and ``"objective"`` (``"time"``, ``"success"`` or ``"quality"``, instead of
+    ``[advice]``'s). Return the candidates ranked best first (you may leave some out: that
+    forbids them), or None to let the next implementation answer. Stops at the first
+    non-None result.
 
     The built-in plugin answers last, with ``FeedbackStorage.recommend`` and the
     configuration's ``[advice]`` (``docs/scores.md``); a plugin of yours answers before it

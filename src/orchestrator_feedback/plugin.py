@@ -350,10 +350,16 @@ class FeedbackPlugin:
 
     @hookimpl(trylast=True)
     def allocation_advice(
-        self, task_id: str, task_type: str | None, candidates: Sequence[str]
+        self,
+        task_id: str,
+        task_type: str | None,
+        candidates: Sequence[str],
+        metadata: Mapping[str, Any],
     ) -> list[str] | None:
-        """Rank the candidates with ``FeedbackStorage.recommend`` and ``[advice]``; None
-        (no advice) when the store cannot answer, which is logged."""
+        """Rank the candidates with ``FeedbackStorage.recommend`` and ``[advice]``
+        (``metadata["objective"]`` overrides its objective, ``metadata["load"]`` is
+        ``recommend``'s ``load``); None (no advice) when the store cannot answer or the
+        metadata is wrong, which is logged."""
         try:
             return self.storage.recommend(
                 candidates,
@@ -362,6 +368,10 @@ class FeedbackPlugin:
                 half_life=self._half_life,
                 confidence=self._advice.confidence,
                 rng=self.advice_rng,
+                objective=metadata.get("objective", self._advice.objective)
+                if isinstance(metadata, Mapping)
+                else self._advice.objective,
+                load=metadata.get("load") if isinstance(metadata, Mapping) else None,
             )
         except FeedbackError as error:
             logger.warning("no allocation advice for task %r: %s", task_id, error)

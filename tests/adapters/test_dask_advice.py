@@ -3,6 +3,7 @@ task it runs (decided by its name); after a warm-up it is given few of them."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -78,4 +79,62 @@ def test_own_workers_win_and_no_workers_means_no_advice(tmp_path: Path) -> None:
         assert submitter.advise("work", "t") == [address]
         future = submitter.submit(sum, [1, 2], workers=[address])
         assert future.result(timeout=30) == 3
+    manager.close()
+
+
+def slow_work(x: int) -> int:
+    """Half a second; the flaky worker (name 1) fails every odd task."""
+    import time as _time
+
+    _time.sleep(0.5)
+    if get_worker().name == 1 and x % 2:
+        raise RuntimeError(f"worker 1 dropped task {x}")
+    return x
+
+
+def test_a_burst_is_spread_by_the_load_the_submitter_counts(tmp_path: Path) -> None:
+    """Two worker processes of one thread: a good one and one that fails half its tasks.
+    Eight tasks submitted at once: with the load counted, the time objective gives the idle
+    flaky worker some of them (each of its successes costs two attempts, a task queued on
+    the good one waits for all before it); each finished future is uncounted, also one whose
+    reference was dropped."""
+    manager = get_plugin_manager(
+        FeedbackConfig(database=str(tmp_path / "dask.db")), load_entrypoints=False
+    )
+    plugin = FeedbackSchedulerPlugin(plugin_manager=manager)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        cluster.scheduler.add_plugin(plugin)
+        client.wait_for_workers(2)
+        submitter = AdvisedSubmitter(client, manager)
+        by_name = {
+            info["name"]: address for address, info in client.scheduler_info()["workers"].items()
+        }
+        good, flaky = by_name[0], by_name[1]
+        # What the store knows: 10 of 10 on the good worker, 5 of 10 on the flaky one.
+        warm = [
+            client.submit(slow_work, n, key=f"slow_work-{n}", workers=[address], pure=False)
+            for address in (good, flaky)
+            for n in range(10)
+        ]
+        client.gather(warm, errors="skip")
+        assert plugin.flush(timeout=30)
+        burst = [
+            submitter.submit(slow_work, 2 * n, key=f"slow_work-{100 + n}", pure=False)
+            for n in range(8)
+        ]
+        load = submitter.load()  # one thread each: tasks in flight
+        assert sum(load.values()) == 8 and load.get(flaky, 0) >= 2 and load.get(good, 0) >= 3, load
+        client.gather(burst)
+        dropped = submitter.submit(slow_work, 0, key="slow_work-999", pure=False)
+        del dropped
+        for _ in range(300):
+            if not submitter.load():
+                break
+            time.sleep(0.1)
+        assert submitter.load() == {}
     manager.close()

@@ -12,7 +12,7 @@ import click
 
 from orchestrator_feedback.cli.common import Settings, fails_cleanly, parse_age, parse_when
 from orchestrator_feedback.cli.output import default_format, format_option, print_rows
-from orchestrator_feedback.storage.scores import POLICIES
+from orchestrator_feedback.storage.ranking import OBJECTIVES, POLICIES
 from orchestrator_feedback.summaries import WorkerScore
 
 pass_settings = click.make_pass_decorator(Settings)
@@ -129,6 +129,14 @@ def workers(
     show_default=True,
     help="How to rank: Thompson draws (explores), the success rate's lower bound, or the mean.",
 )
+@click.option(
+    "--objective",
+    type=click.Choice(OBJECTIVES),
+    default="time",
+    show_default=True,
+    help="What to rank by: the expected time to a successful result, the success rate, "
+    "or the rating of successful results.",
+)
 @click.option("--seed", type=int, help="Seed the draws (the same seed, the same order).")
 @format_option()
 @pass_settings
@@ -139,6 +147,7 @@ def recommend(
     half_life: str | None,
     task_type: str | None,
     policy: str,
+    objective: str,
     seed: int | None,
     output_format: str | None,
 ) -> None:
@@ -151,6 +160,7 @@ def recommend(
             candidates,
             task_type=task_type,
             policy=policy,
+            objective=objective,
             half_life=age,
             now=now,
             rng=random.Random(seed),
@@ -165,7 +175,8 @@ def recommend(
             (str(place), *(_table_row(scores[w]) if w in scores else (w, "0", "-", "-", "-", "-")))
             for place, w in enumerate(ranking, 1)
         ]
-        print_rows(("rank", *_TABLE_COLUMNS), rows, "table", title=f"Ranked by {policy}")
+        title = f"Ranked by {objective} ({policy})"
+        print_rows(("rank", *_TABLE_COLUMNS), rows, "table", title=title)
     else:
         records = [
             (place, *(_record(scores[w]) if w in scores else (w, *[None] * (len(_COLUMNS) - 1))))

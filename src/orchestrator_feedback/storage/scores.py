@@ -1,5 +1,5 @@
-"""Worker scores from the scores rollup's days: decayed counts, Wilson score intervals, and
-the policies that rank candidates. Pure functions (``docs/scores.md`` has the formulas).
+"""Worker scores from the scores rollup's days: decayed counts and Wilson score intervals
+(``ranking.py`` ranks candidates with them). Pure functions (``docs/scores.md`` has the formulas).
 
 - Decay: an outcome of age ``a`` weighs ``0.5 ** (a / half_life)``. A day's ``n`` outcomes
   at times of day ``f_i`` (fractions of a day) weigh ``sum(exp(lam * (f_i - a0)))`` with
@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
-import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
 
@@ -34,19 +33,14 @@ from orchestrator_feedback.storage.backends.values import ScoreDay
 from orchestrator_feedback.summaries import WorkerScore
 
 __all__ = [
-    "POLICIES",
     "Tally",
     "best_first",
     "check_confidence",
     "check_half_life",
-    "rank",
     "score_of",
     "tallies_of",
     "wilson",
 ]
-
-POLICIES = ("thompson", "lower_bound", "mean")
-"""The ranking policies of ``recommend``."""
 
 _DAY = 86_400.0
 
@@ -75,9 +69,6 @@ class Tally:
             self.time_sum * factor,
             self.latest,
         )
-
-
-_UNSEEN = Tally()
 
 
 def check_half_life(half_life: object) -> float | None:
@@ -220,38 +211,3 @@ def best_first(scores: Iterable[WorkerScore]) -> list[WorkerScore]:
             s.worker_id,
         ),
     )
-
-
-def rank(
-    candidates: Sequence[str],
-    tallies: Mapping[str, Tally],
-    policy: str,
-    rng: random.Random,
-    factor: float,
-    z: float,
-) -> list[str]:
-    """``candidates`` (distinct) best first by ``policy`` over their ``tallies`` (each
-    times ``factor``, the decay since they were counted; ``z`` for "lower_bound"). Ties keep
-    the given order."""
-    unseen = _UNSEEN
-    if policy == "thompson":
-        draw = rng.betavariate
-        draws = {}
-        for worker in candidates:
-            tally = tallies.get(worker, unseen)
-            draws[worker] = -draw(1.0 + tally.successes * factor, 1.0 + tally.failures * factor)
-        return sorted(candidates, key=draws.__getitem__)
-    if policy == "lower_bound":
-        bounds = {}
-        for worker in candidates:
-            tally = tallies.get(worker, unseen)
-            attempts = (tally.successes + tally.failures) * factor
-            low, _high = wilson(tally.successes * factor, attempts, z)
-            bounds[worker] = -1.0 if low is None else low
-        return sorted(candidates, key=lambda worker: -bounds[worker])
-    rates = {}
-    for worker in candidates:
-        tally = tallies.get(worker, unseen)
-        attempts = tally.successes + tally.failures
-        rates[worker] = tally.successes / attempts if attempts > 0 else -1.0
-    return sorted(candidates, key=lambda worker: -rates[worker])

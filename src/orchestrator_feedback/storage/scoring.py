@@ -5,21 +5,20 @@ for (``since``, or a ``now`` earlier than the newest entry)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.storage.backends.values import ScoreWindow
 from orchestrator_feedback.storage.listeners import Listeners
 from orchestrator_feedback.storage.options import check_optional_text, check_time
+from orchestrator_feedback.storage.ranking import OBJECTIVES, POLICIES, check_load, rank
 from orchestrator_feedback.storage.score_book import Page, ScoreBook
 from orchestrator_feedback.storage.scores import (
-    POLICIES,
     Tally,
     best_first,
     check_confidence,
     check_half_life,
-    rank,
     score_of,
     tallies_of,
 )
@@ -134,11 +133,18 @@ class Scoring:
         confidence: float,
         now: datetime | None,
         rng: random.Random | None,
+        objective: str,
+        load: Mapping[str, float] | None,
     ) -> list[str]:
         """See ``FeedbackStorage.recommend``."""
         workers = _candidates(candidates)
         if policy not in POLICIES:
             raise FeedbackValidationError("policy", policy, f"must be one of {', '.join(POLICIES)}")
+        if objective not in OBJECTIVES:
+            raise FeedbackValidationError(
+                "objective", objective, f"must be one of {', '.join(OBJECTIVES)}"
+            )
+        ahead = check_load(load)
         z = check_confidence(confidence)
         days = check_half_life(half_life)
         at = datetime.now(UTC) if now is None else check_time("now", now)
@@ -147,4 +153,4 @@ class Scoring:
         tallies, factor = self._tallies(
             check_optional_text("task_type", task_type), None, days, at, now is not None
         )
-        return rank(workers, tallies, policy, rng or self._rng, factor, z)
+        return rank(workers, tallies, policy, rng or self._rng, factor, z, objective, ahead)

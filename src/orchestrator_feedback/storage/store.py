@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Self, overload
@@ -407,11 +407,16 @@ class FeedbackStorage:
         confidence: float = 0.95,
         now: datetime | None = None,
         rng: random.Random | None = None,
+        objective: str = "time",
+        load: Mapping[str, float] | None = None,
     ) -> list[str]:
-        """Every candidate once, best first by ``policy`` ("thompson", "lower_bound",
-        "mean"), from the scores in memory (``docs/scores.md``)."""
-        scoring = self._scoring
-        return scoring.recommend(candidates, task_type, policy, half_life, confidence, now, rng)
+        """Every candidate once, best first by ``objective`` ("time": the expected time to a
+        successful result, ``load`` tasks ahead per slot; "success"; "quality") as
+        ``policy`` ("thompson", "lower_bound", "mean") estimates it, from the scores in
+        memory (``docs/scores.md``)."""
+        return self._scoring.recommend(
+            candidates, task_type, policy, half_life, confidence, now, rng, objective, load
+        )
 
     def verify_rollups(self) -> list[str]:
         """Recompute the rollups (the aggregates behind the whole-store summary, workers and
