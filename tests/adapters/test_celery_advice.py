@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from orchestrator_feedback import FeedbackStorage, get_plugin_manager
 from orchestrator_feedback.adapters.celery_advice import AdviceRouter
@@ -50,7 +51,36 @@ manager.close()
 """
 
 
-def test_most_tasks_go_to_the_good_worker_after_a_warm_up(tmp_path: Path) -> None:
+BURST = """
+import json, sys, time
+from orchestrator_feedback import get_plugin_manager
+from orchestrator_feedback.adapters.celery_advice import AdviceRouter
+from orchestrator_feedback.config import config_from_mapping
+from tests.adapters.celery_advice_app import app, job
+
+manager = get_plugin_manager(
+    config_from_mapping({"database": sys.argv[1]}), load_entrypoints=False
+)
+router = AdviceRouter(app, manager, cache_seconds=30)
+app.conf.task_routes = (router,)
+deadline = time.monotonic() + 30
+while len(router.ask_workers()) < 2:
+    assert time.monotonic() < deadline, router.workers()
+results = [job.delay(n) for n in range(20)]
+sent = router.load()
+for result in results:
+    result.get(timeout=60, propagate=False)
+deadline = time.monotonic() + 30
+while router.load() and time.monotonic() < deadline:
+    time.sleep(0.1)
+print(json.dumps({"sent": sent, "after": router.load()}))
+manager.close()
+"""
+
+
+def _run_with_two_workers(tmp_path: Path, producer: str) -> dict[str, object]:
+    """``producer`` run beside two solo-pool worker processes, ``good@`` and ``flaky@`` (which
+    fails every job), on Redis; the JSON its last line prints."""
     broker = _redis_or_skip()
     database = tmp_path / "celery.db"
     env = {
@@ -86,7 +116,7 @@ def test_most_tasks_go_to_the_good_worker_after_a_warm_up(tmp_path: Path) -> Non
     ]
     try:
         produced = subprocess.run(
-            [sys.executable, "-c", PRODUCER, str(database)],
+            [sys.executable, "-c", producer, str(database)],
             env=env,
             cwd=tmp_path,
             capture_output=True,
@@ -103,7 +133,24 @@ def test_most_tasks_go_to_the_good_worker_after_a_warm_up(tmp_path: Path) -> Non
                 worker.kill()
                 worker.communicate()
     assert produced.returncode == 0, produced.stderr
-    ran = json.loads(produced.stdout.strip().splitlines()[-1])
+    result: dict[str, object] = json.loads(produced.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_router_counts_what_it_sent_until_the_outcome_is_stored(tmp_path: Path) -> None:
+    """Twenty tasks sent at once to two one-process workers: each is pending on the worker it
+    was routed to (the advice is given that load, so a burst spreads), until the worker
+    stores its outcome; then none is."""
+    ran = _run_with_two_workers(tmp_path, BURST)
+    sent = ran["sent"]
+    assert isinstance(sent, dict) and sum(sent.values()) == 20, ran
+    assert len(sent) == 2 and min(sent.values()) >= 3, ran  # spread, not all on one
+    assert ran["after"] == {}, ran
+
+
+def test_most_tasks_go_to_the_good_worker_after_a_warm_up(tmp_path: Path) -> None:
+    ran: dict[str, Any] = _run_with_two_workers(tmp_path, PRODUCER)
+    database = tmp_path / "celery.db"
     assert sorted(name.split("@")[0] for name in ran["workers"]) == ["flaky", "good"]
     with FeedbackStorage(database) as storage:
         scores = {s.worker_id.split("@")[0]: s for s in storage.worker_scores()}

@@ -6,7 +6,9 @@ every worker then also consumes its own direct queue (``<hostname>.dq2``, bound 
 ``C.dq2`` exchange by its hostname: Celery's ``worker_direct(hostname)``, which the router
 returns as the task's queue, so that it is declared once, not with every message), and
 the router sends a task there, to the worker that
-the advice ranks first among the workers alive. The candidates are the hostnames that
+the advice ranks first among the workers alive, given their load: per worker, the tasks
+this router sent there whose outcome the store has not committed yet (it follows the store
+for them), per process of the worker's pool. The candidates are the hostnames that
 answer Celery's own ``control.ping`` (the ids the Celery adapter records as
 ``worker_id``), asked on a thread of the router's at most every ``cache_seconds`` seconds:
 sending a task never waits on the broker's round trip (a ping waits ``ping_timeout`` for
@@ -21,11 +23,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING, Any
 
+from orchestrator_feedback import rules
 from orchestrator_feedback.adapters._manager import ManagerSource, ProcessLocalManager
 from orchestrator_feedback.manager import FeedbackPluginManager
+from orchestrator_feedback.models import FeedbackEntry
 
 try:
     from celery.utils.nodenames import worker_direct  # type: ignore[import-untyped]
@@ -77,6 +82,11 @@ class AdviceRouter:
         self._asking_pid = 0
         self._lock = threading.Lock()
         self._queues: dict[str, Queue] = {}
+        # Tasks sent to each worker whose outcome is not stored yet, and each worker's
+        # pool size; the outcomes are followed on a thread of the router's.
+        self._pending: Counter[str] = Counter()
+        self._slots: dict[str, int] = {}
+        self._following_pid = 0
 
     @property
     def plugin_manager(self) -> FeedbackPluginManager:
@@ -100,10 +110,64 @@ class AdviceRouter:
             logger.warning("no allocation advice: pinging the workers failed: %s", error)
             replies = []
         self._workers = sorted({name for reply in replies for name in reply})
+        if self._workers:
+            self._slots = self._pool_sizes(self._workers)
         # No answer is asked again a second later, not a whole cache period later.
         wait = self.cache_seconds if self._workers else min(self.cache_seconds, 1.0)
         self._asked_at = time.monotonic() - self.cache_seconds + wait
         return self._workers
+
+    def _pool_sizes(self, workers: list[str]) -> dict[str, int]:
+        """Each worker's pool size (``inspect().stats()``; 1 when it does not say)."""
+        try:
+            stats = self.app.control.inspect(timeout=self.ping_timeout, destination=workers)
+            replies = stats.stats() or {}
+        except Exception as error:
+            logger.warning("no pool sizes for allocation advice: %s", error)
+            replies = {}
+        sizes = {}
+        for worker, reply in replies.items():
+            size = (reply.get("pool") or {}).get("max-concurrency")
+            if isinstance(size, int) and size > 0:
+                sizes[worker] = size
+        return sizes
+
+    def load(self) -> dict[str, float]:
+        """Per worker, the tasks this router sent there whose outcome is not stored yet,
+        per process of its pool (what ``allocation_advice`` is given as ``load``)."""
+        with self._lock:
+            pending = {worker: count for worker, count in self._pending.items() if count > 0}
+        return {worker: count / self._slots.get(worker, 1) for worker, count in pending.items()}
+
+    def _follow_outcomes(self) -> None:
+        """Start following the store's outcomes (once per process): each outcome of a worker
+        with tasks pending takes one off. Outcomes of tasks another producer sent there can
+        take off one of ours; a count never goes below zero."""
+        if self._following_pid == os.getpid():
+            return
+        self._following_pid = os.getpid()
+        with self._lock:
+            self._pending.clear()
+        plugin = self.plugin_manager.feedback_plugin
+        if plugin is None:
+            return
+        # The position is taken here, before any task is sent: no outcome is missed.
+        entries = plugin.storage.follow(poll=0.2)
+        threading.Thread(
+            target=self._count_outcomes, args=(entries,), name="feedback-celery-load", daemon=True
+        ).start()
+
+    def _count_outcomes(self, entries: Iterator[FeedbackEntry]) -> None:
+        try:
+            for entry in entries:
+                worker = rules.worker_of(entry.metadata)
+                if worker is None or not any(rules.outcome_of(entry)):
+                    continue
+                with self._lock:
+                    if self._pending[worker] > 0:
+                        self._pending[worker] -= 1
+        except Exception:  # the store closed or went away: no load from here on
+            logger.debug("following the outcomes for allocation advice ended", exc_info=True)
 
     def _ask_in_background(self) -> None:
         with self._lock:
@@ -132,15 +196,18 @@ class AdviceRouter:
         candidates = self.workers()
         if not candidates:
             return None
+        self._follow_outcomes()
         ranking = self.plugin_manager.hook.allocation_advice(
             task_id=str(options.get("task_id") or name),
             task_type=name,
             candidates=candidates,
-            metadata={},
+            metadata={"load": self.load()},
         )
         if not isinstance(ranking, list) or not ranking:
             return None
         hostname = str(ranking[0])
+        with self._lock:
+            self._pending[hostname] += 1
         queue = self._queues.get(hostname)
         if queue is None:
             queue = self._queues[hostname] = worker_direct(hostname)
