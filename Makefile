@@ -11,7 +11,7 @@ AIRFLOW_VERSION ?= 3.3.*
 PEERS_VENV := .venv-peers
 PEERS_STAMP := $(PEERS_VENV)/.installed
 
-.PHONY: demo test test-fast test-airflow lint bench bench-peers fuzz clean
+.PHONY: demo test test-fast test-airflow lint bench bench-cluster bench-peers fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# Not part of make test or CI: real Celery workers on the local RabbitMQ (127.0.0.1:5672)
+# and a Dask LocalCluster, about 20 minutes.
+bench-cluster: $(STAMP)
+	$(BIN)/python -m benchmarks.cluster
 
 clean:
 	rm -rf $(VENV) $(AIRFLOW_VENV) $(PEERS_VENV) build *.egg-info src/*.egg-info

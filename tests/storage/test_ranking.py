@@ -209,3 +209,15 @@ def test_allocation_advice_takes_load_and_objective_from_metadata() -> None:
     # A wrong load is no advice (logged), never an exception into the host.
     assert advice(task_id="t", task_type=None, candidates=["good"], metadata={"load": 5}) is None
     manager.close()
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "slots", "ahead"),
+    [(0, 2, 0.0), (1, 2, 0.0), (2, 2, 0.5), (5, 2, 2.0), (3, 1, 3.0), (4, 4, 0.25)],
+)
+def test_tasks_ahead_counts_only_what_a_free_slot_would_not_absorb(
+    in_flight: int, slots: int, ahead: float
+) -> None:
+    from orchestrator_feedback.storage.ranking import tasks_ahead
+
+    assert tasks_ahead(in_flight, slots) == ahead

@@ -31,6 +31,7 @@ from orchestrator_feedback import rules
 from orchestrator_feedback.adapters._manager import ManagerSource, ProcessLocalManager
 from orchestrator_feedback.manager import FeedbackPluginManager
 from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.storage.ranking import tasks_ahead
 
 try:
     from celery.utils.nodenames import worker_direct  # type: ignore[import-untyped]
@@ -133,11 +134,13 @@ class AdviceRouter:
         return sizes
 
     def load(self) -> dict[str, float]:
-        """Per worker, the tasks this router sent there whose outcome is not stored yet,
-        per process of its pool (what ``allocation_advice`` is given as ``load``)."""
+        """Per worker, the tasks ahead of the next one, per process of its pool (what
+        ``allocation_advice`` is given as ``load``): ``tasks_ahead(pending, pool size)``
+        of the tasks this router sent there whose outcome is not stored yet."""
         with self._lock:
             pending = {worker: count for worker, count in self._pending.items() if count > 0}
-        return {worker: count / self._slots.get(worker, 1) for worker, count in pending.items()}
+        loads = {w: tasks_ahead(count, self._slots.get(w, 1)) for w, count in pending.items()}
+        return {worker: ahead for worker, ahead in loads.items() if ahead > 0}
 
     def _follow_outcomes(self) -> None:
         """Start following the store's outcomes (once per process): each outcome of a worker
@@ -152,7 +155,7 @@ class AdviceRouter:
         if plugin is None:
             return
         # The position is taken here, before any task is sent: no outcome is missed.
-        entries = plugin.storage.follow(poll=0.2)
+        entries = plugin.storage.follow(poll=0.05)
         threading.Thread(
             target=self._count_outcomes, args=(entries,), name="feedback-celery-load", daemon=True
         ).start()

@@ -24,6 +24,7 @@ from dask.utils import funcname, key_split
 from distributed import Client, Future
 
 from orchestrator_feedback.manager import FeedbackPluginManager
+from orchestrator_feedback.storage.ranking import tasks_ahead
 
 __all__ = ["AdvisedSubmitter"]
 
@@ -59,15 +60,16 @@ class AdvisedSubmitter:
         return self._workers
 
     def load(self) -> dict[str, float]:
-        """Per worker, the futures this submitter sent there on advice that have not
-        finished, per thread of the worker."""
+        """Per worker, the tasks ahead of the next one, per thread (what
+        ``allocation_advice`` is given as ``load``): ``tasks_ahead(unfinished, threads)`` of
+        the futures this submitter sent there on advice that have not finished."""
         with self._lock:
             unfinished = dict(self._unfinished)
-        return {
-            address: count / self._threads.get(address, 1)
+        loads = {
+            address: tasks_ahead(count, self._threads.get(address, 1))
             for address, count in unfinished.items()
-            if count
         }
+        return {address: ahead for address, ahead in loads.items() if ahead > 0}
 
     def advise(self, task_type: str, task_id: str) -> list[str] | None:
         """The workers ranked for a task of ``task_type``, or None without advice."""

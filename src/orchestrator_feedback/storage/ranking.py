@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.storage.scores import Tally, wilson
 
-__all__ = ["OBJECTIVES", "POLICIES", "check_load", "rank"]
+__all__ = ["OBJECTIVES", "POLICIES", "check_load", "rank", "tasks_ahead"]
 
 POLICIES = ("thompson", "lower_bound", "mean")
 """How ``recommend`` estimates each candidate."""
@@ -47,6 +47,14 @@ OBJECTIVES = ("time", "success", "quality")
 
 _UNSEEN = Tally()
 _WORST = math.inf
+
+
+def tasks_ahead(in_flight: int, slots: int) -> float:
+    """The ``load`` of a worker running ``slots`` tasks at once with ``in_flight`` tasks
+    sent to it and not finished: the next task starts at once while a slot is free (0);
+    otherwise it waits for ``in_flight - slots + 1`` of them to finish, ``slots`` at a
+    time."""
+    return max(in_flight - slots + 1, 0) / max(slots, 1)
 
 
 def check_load(load: object) -> dict[str, float]:
