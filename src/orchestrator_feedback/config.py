@@ -194,7 +194,8 @@ class AdviceConfig:
     """The confidence of the Wilson intervals."""
     refresh_s: float = attrs.field(default=5.0, validator=_at_least(0))
     """Seconds after which the scores held in memory are read again from the store, so
-    that other processes' outcomes count (this process's count at once)."""
+    that other processes' updates and deletions count (new entries count within about
+    0.2 s: the scores follow the store)."""
 
     @property
     def half_life_delta(self) -> timedelta | None:

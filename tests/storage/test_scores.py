@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -334,6 +335,33 @@ def test_another_process_entries_count_after_the_refresh(
         deadline = datetime.now(UTC) + timedelta(seconds=5)
         while asking.recommend(["a", "b"], policy="lower_bound", now=now) != ["b", "a"]:
             assert datetime.now(UTC) < deadline, "another store's entry never counted"
+    finally:
+        writing.close()
+        asking.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite-file", "postgres"])
+def test_another_process_entries_count_within_a_poll_and_own_ones_once(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, make_entry: MakeEntry
+) -> None:
+    """The score book follows the store: another store's outcomes count long before the
+    refresh (an hour here), and this store's own, heard both ways, count once."""
+    asking = open_store(kind, tmp_path, request, score_refresh=3600)
+    writing = FeedbackStorage(
+        asking.backend.url if kind == "postgres" else tmp_path / "feedback.db"
+    )
+    try:
+        now = datetime.now(UTC) + timedelta(minutes=1)
+        assert asking.worker_scores(now=now) == []  # the book's first page
+        writing.create_many([outcome(make_entry, "b", at=datetime.now(UTC)) for _ in range(5)])
+        for _ in range(3):
+            asking.create(outcome(make_entry, "b", at=datetime.now(UTC)))
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        while [s.attempts for s in asking.worker_scores(now=now)] != [8]:
+            assert datetime.now(UTC) < deadline, asking.worker_scores(now=now)
+            time.sleep(0.05)
+        time.sleep(1)  # several polls later, nothing is counted twice
+        assert [s.attempts for s in asking.worker_scores(now=now)] == [8]
     finally:
         writing.close()
         asking.close()

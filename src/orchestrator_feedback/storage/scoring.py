@@ -1,16 +1,26 @@
 """A store's worker scores and allocation advice: checks the caller's arguments, answers
 from the score book's pages (``score_book.py``), or from the rollup when a window is asked
-for (``since``, or a ``now`` earlier than the newest entry)."""
+for (``since``, or a ``now`` earlier than the newest entry).
+
+The book hears this store's commits as they happen (a listener) and, from its first page
+on, every process's new entries by following the store (``follow``, every ``FOLLOW_POLL``
+seconds, on a thread of its own): an entry another process commits counts within a poll.
+An entry this store commits is seen both ways and counted once (``SeenOnce``)."""
 
 from __future__ import annotations
 
+import logging
+import os
 import random
-from collections.abc import Iterable, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.storage.backends.values import ScoreWindow
-from orchestrator_feedback.storage.listeners import Listeners
+from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.storage.backends.values import FeedbackChange, ScoreWindow
+from orchestrator_feedback.storage.listeners import Events, Listeners
 from orchestrator_feedback.storage.options import check_optional_text, check_time
 from orchestrator_feedback.storage.ranking import OBJECTIVES, POLICIES, check_load, rank
 from orchestrator_feedback.storage.score_book import Page, ScoreBook
@@ -25,7 +35,39 @@ from orchestrator_feedback.storage.scores import (
 from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.summaries import WorkerScore
 
-__all__ = ["Scoring"]
+__all__ = ["FOLLOW_POLL", "Scoring", "SeenOnce"]
+
+logger = logging.getLogger("orchestrator_feedback.storage")
+
+FOLLOW_POLL = 0.2
+"""Seconds between two looks for entries other processes committed."""
+
+
+class SeenOnce:
+    """Entries heard from two sources (this store's listener, and following the store),
+    each let through once: the first sighting counts, the second is dropped. Holds the
+    ``limit`` newest ids (an entry another process wrote is only ever heard once)."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._limit = limit
+        self._heard: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first(self, entry_ids: Iterable[str], source: str) -> set[str]:
+        """The ids of ``entry_ids`` not heard before from the other source."""
+        new = set()
+        with self._lock:
+            heard = self._heard
+            for entry_id in entry_ids:
+                earlier = heard.get(entry_id)
+                if earlier is None:
+                    heard[entry_id] = source
+                    new.add(entry_id)
+                elif earlier != source:
+                    del heard[entry_id]
+            while len(heard) > self._limit:
+                heard.popitem(last=False)
+        return new
 
 
 def _candidates(candidates: object) -> list[str]:
@@ -47,7 +89,11 @@ class Scoring:
     is where the score book hears of commits once it has a page."""
 
     def __init__(
-        self, transactions: Transactions, listeners: Listeners, refresh: float = 5.0
+        self,
+        transactions: Transactions,
+        listeners: Listeners,
+        refresh: float = 5.0,
+        follow: Callable[[], Iterator[FeedbackEntry]] | None = None,
     ) -> None:
         if isinstance(refresh, bool) or not isinstance(refresh, int | float) or not refresh >= 0:
             raise FeedbackValidationError("score_refresh", refresh, "must be seconds, 0 or more")
@@ -62,15 +108,49 @@ class Scoring:
             refresh,
         )
         self._listening = False
+        self._follow = follow
+        self._following_pid = 0
+        self._seen = SeenOnce()
         self._rng = random.Random()
+
+    def _hear_own(self, changes: Events) -> None:
+        """This store's commits (the listener)."""
+        recorded = [entry.id for change, entry in changes if change is FeedbackChange.RECORDED]
+        new = self._seen.first(recorded, "own")
+        self.book.hear(
+            [
+                (change, entry)
+                for change, entry in changes
+                if change is not FeedbackChange.RECORDED or entry.id in new
+            ]
+        )
+
+    def _start_following(self) -> None:
+        """Follow every process's new entries into the book (once per process)."""
+        if self._follow is None or self._following_pid == os.getpid():
+            return
+        self._following_pid = os.getpid()
+        entries = self._follow()  # from the current head: nothing committed later is missed
+        threading.Thread(
+            target=self._hear_followed, args=(entries,), name="feedback-score-follow", daemon=True
+        ).start()
+
+    def _hear_followed(self, entries: Iterator[FeedbackEntry]) -> None:
+        try:
+            for entry in entries:
+                if self._seen.first([entry.id], "followed"):
+                    self.book.hear([(FeedbackChange.RECORDED, entry)])
+        except Exception:  # the store closed or the database went away: the refresh remains
+            logger.debug("following the store for the score book ended", exc_info=True)
 
     def _page(
         self, task_type: str | None, half_life: float | None, now: datetime, exact: bool
     ) -> Page | None:
         """The score book's page (the book hears of commits from its first page on)."""
         if not self._listening:
-            self._listeners.add(self.book.hear, batched=True)
+            self._listeners.add(self._hear_own, batched=True)
             self._listening = True
+        self._start_following()
         return self.book.page(task_type, half_life, now, exact=exact)
 
     def _tallies(

@@ -49,7 +49,7 @@ from orchestrator_feedback.storage.options import (
 )
 from orchestrator_feedback.storage.pseudonym_keys import refuse_another_secret
 from orchestrator_feedback.storage.reads import Reads
-from orchestrator_feedback.storage.scoring import Scoring
+from orchestrator_feedback.storage.scoring import FOLLOW_POLL, Scoring
 from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.storage.transfer import BulkTransfer, Target
 from orchestrator_feedback.storage.writes import EntryWrites
@@ -138,9 +138,15 @@ class FeedbackStorage:
         self._writes = EntryWrites(self._transactions, self._privacy, history=history)
         self._bulk = BulkTransfer(self._transactions, self._privacy, history=history)
         self._analysis = Analysis(self._transactions)
-        self._scoring = Scoring(self._transactions, self._listeners, score_refresh)
         self._reads = Reads(self._transactions, self._privacy)
         self._following = Following(self._transactions, self._reads.reveal)
+        self._scoring = Scoring(
+            self._transactions,
+            self._listeners,
+            score_refresh,
+            # No other process writes to a database in memory: nothing to follow.
+            follow=None if str(db_path) == ":memory:" else lambda: self.follow(poll=FOLLOW_POLL),
+        )
         self._deletions = Deletions(
             self._transactions,
             privacy=self._privacy,
