@@ -4,12 +4,13 @@ task it runs (decided by its name); after a warm-up it is given few of them."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from distributed import Client, LocalCluster, get_worker
 
-from orchestrator_feedback import FeedbackConfig, get_plugin_manager
+from orchestrator_feedback import FeedbackConfig, FeedbackPluginManager, get_plugin_manager
 from orchestrator_feedback.adapters.dask import FeedbackSchedulerPlugin
 from orchestrator_feedback.adapters.dask_advice import AdvisedSubmitter
 
@@ -33,23 +34,30 @@ def run_phase(submitter: AdvisedSubmitter, plugin: FeedbackSchedulerPlugin, star
     return failures
 
 
-@pytest.mark.parametrize("processes", [True], ids=["processes"])
-def test_the_failing_worker_gets_fewer_tasks_after_a_warm_up(
-    tmp_path: Path, processes: bool
-) -> None:
+@contextmanager
+def two_workers(
+    tmp_path: Path,
+) -> Iterator[tuple[FeedbackPluginManager, FeedbackSchedulerPlugin, Client, AdvisedSubmitter]]:
+    """A process ``LocalCluster`` of two one-thread workers, its scheduler recording through
+    a manager of its own store, and a submitter advised by that manager."""
     manager = get_plugin_manager(
         FeedbackConfig(database=str(tmp_path / "dask.db")), load_entrypoints=False
     )
     plugin = FeedbackSchedulerPlugin(plugin_manager=manager)
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=":0"
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):
         cluster.scheduler.add_plugin(plugin)
         client.wait_for_workers(2)
-        submitter = AdvisedSubmitter(client, manager)
+        yield manager, plugin, client, AdvisedSubmitter(client, manager)
+    manager.close()
+
+
+def test_the_failing_worker_gets_fewer_tasks_after_a_warm_up(tmp_path: Path) -> None:
+    with two_workers(tmp_path) as (manager, plugin, _client, submitter):
         assert len(submitter.workers()) == 2
         # Each worker tried once, under the task type the phases use ("work": key_split
         # drops the number; a key such as "work-first-0" would be another type).
@@ -60,10 +68,9 @@ def test_the_failing_worker_gets_fewer_tasks_after_a_warm_up(
         assert len(storage.worker_scores(task_type="work")) == 2
         warm_up = run_phase(submitter, plugin, 0)
         after = run_phase(submitter, plugin, 100)
-    scores = {s.worker_id: s for s in storage.worker_scores(task_type="work")}
+        scores = {s.worker_id: s for s in storage.worker_scores(task_type="work")}
     assert len(scores) == 2 and min(s.failures for s in scores.values()) == 0
     assert after <= 3, (warm_up, after)  # of 30: Thompson rarely tries a 0-for-n worker
-    manager.close()
 
 
 def test_own_workers_win_and_no_workers_means_no_advice(tmp_path: Path) -> None:
@@ -98,19 +105,7 @@ def test_a_burst_is_spread_by_the_load_the_submitter_counts(tmp_path: Path) -> N
     flaky worker some of them (each of its successes costs two attempts, a task queued on
     the good one waits for all before it); each finished future is uncounted, also one whose
     reference was dropped."""
-    manager = get_plugin_manager(
-        FeedbackConfig(database=str(tmp_path / "dask.db")), load_entrypoints=False
-    )
-    plugin = FeedbackSchedulerPlugin(plugin_manager=manager)
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        cluster.scheduler.add_plugin(plugin)
-        client.wait_for_workers(2)
-        submitter = AdvisedSubmitter(client, manager)
+    with two_workers(tmp_path) as (_manager, plugin, client, submitter):
         by_name = {
             info["name"]: address for address, info in client.scheduler_info()["workers"].items()
         }
@@ -137,4 +132,3 @@ def test_a_burst_is_spread_by_the_load_the_submitter_counts(tmp_path: Path) -> N
                 break
             time.sleep(0.1)
         assert submitter.load() == {}
-    manager.close()
