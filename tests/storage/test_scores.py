@@ -408,6 +408,35 @@ def test_a_forked_child_reads_its_own_scores(tmp_path: Path, make_entry: MakeEnt
     storage.close()
 
 
+def test_forks_while_the_scores_follow_the_store_never_hang(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    """The score book's follower reads SQLite five times a second on a thread; a child
+    forked while it was inside SQLite inherited SQLite's mutexes held and hung in its first
+    connect (2 forks in 3, here). Forty forks: every child stores and ranks."""
+    import multiprocessing
+
+    storage = FeedbackStorage(tmp_path / "forks.db")
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    storage.recommend(["a", "b"], policy="lower_bound", now=now)  # the follower starts
+    context = multiprocessing.get_context("fork")
+
+    def child() -> None:
+        storage.create(outcome(make_entry, "b", at=datetime.now(UTC)))
+        storage.recommend(["a", "b"], now=now)
+
+    try:
+        for _ in range(40):
+            process = context.Process(target=child)
+            process.start()
+            process.join(timeout=20)
+            if process.exitcode is None:
+                process.kill()
+            assert process.exitcode == 0
+    finally:
+        storage.close()
+
+
 def test_a_clock_running_ahead_counts_now_but_not_in_a_chosen_now(
     storage: FeedbackStorage, make_entry: MakeEntry
 ) -> None:

@@ -88,16 +88,26 @@ class AdviceRouter:
         self._pending: Counter[str] = Counter()
         self._slots: dict[str, int] = {}
         self._following_pid = 0
+        self._pid = os.getpid()
 
     @property
     def plugin_manager(self) -> FeedbackPluginManager:
         """The manager asked for advice (this process's)."""
         return self._manager.get()
 
+    def _renew_if_forked(self) -> None:
+        """In a forked child: a lock and counts of its own (the parent's threads, which
+        may have held the lock, do not run here)."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._lock = threading.Lock()
+            self._pending = Counter()
+
     def workers(self) -> list[str]:
         """The hostnames of the workers that last answered a ping, at once: when that answer
         is older than ``cache_seconds`` (a second while none answered), a ping is sent on the
         router's thread and its answer serves the calls after it."""
+        self._renew_if_forked()
         if time.monotonic() - self._asked_at > self.cache_seconds:
             self._ask_in_background()
         return self._workers
@@ -149,8 +159,6 @@ class AdviceRouter:
         if self._following_pid == os.getpid():
             return
         self._following_pid = os.getpid()
-        with self._lock:
-            self._pending.clear()
         plugin = self.plugin_manager.feedback_plugin
         if plugin is None:
             return

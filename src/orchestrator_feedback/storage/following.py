@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from orchestrator_feedback.errors import FeedbackValidationError, StorageClosedError
+from orchestrator_feedback.forks import fork_gate
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType, to_utc
 from orchestrator_feedback.storage.backends.values import FollowFilter, FollowPosition
 from orchestrator_feedback.storage.transactions import Transactions
@@ -98,7 +99,8 @@ class Following:
             position = start
             while True:
                 try:
-                    entries, position = self._batch(position, None, where)
+                    with fork_gate.working():
+                        entries, position = self._batch(position, None, where)
                 except StorageClosedError:
                     return  # the store was closed: nothing more will come through it
                 yield from self._reveal(entries)

@@ -28,6 +28,7 @@ from datetime import datetime
 import attrs
 
 from orchestrator_feedback import rules
+from orchestrator_feedback.forks import fork_gate
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage.backends.values import FeedbackChange, ScoreDay, ScoreWindow
 from orchestrator_feedback.storage.listeners import Events
@@ -185,7 +186,8 @@ class ScoreBook:
     def _refresh(self, key: tuple[str | None, float | None], now: datetime) -> None:
         old = self._pages.get(key)
         try:
-            page = self._read(key[0], key[1], now)
+            with fork_gate.working():
+                page = self._read(key[0], key[1], now)
         except Exception:  # the store closed, or the database is away: try again later
             logger.debug("reading the score book again failed", exc_info=True)
             with self._lock:

@@ -113,6 +113,12 @@ class Scoring:
         self._seen = SeenOnce()
         self._rng = random.Random()
 
+    def after_fork_in_child(self) -> None:
+        """In a forked child: no page, lock or follower of the parent's (the next page
+        starts a follower of the child's own)."""
+        self.book.forget()
+        self._seen = SeenOnce()
+
     def _hear_own(self, changes: Events) -> None:
         """This store's commits (the listener)."""
         recorded = [entry.id for change, entry in changes if change is FeedbackChange.RECORDED]

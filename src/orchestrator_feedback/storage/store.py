@@ -170,7 +170,7 @@ class FeedbackStorage:
         """In a forked child: no transaction or writer of the parent's, new connections."""
         self._transactions.after_fork_in_child()
         self._background.after_fork_in_child()
-        self._scoring.book.forget()
+        self._scoring.after_fork_in_child()
 
     def __enter__(self) -> Self:
         return self

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from orchestrator_feedback.forks import fork_gate
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.serialization import entries_from_rows, format_sqlite_timestamp
 from orchestrator_feedback.storage.backends.values import FollowFilter, FollowPosition
@@ -135,7 +136,8 @@ class DataVersionSignal:
     def wait(self, timeout: float) -> bool:
         """Sleep ``timeout`` seconds; True when something was committed meanwhile."""
         time.sleep(timeout)
-        version = self._current()
+        with fork_gate.working():
+            version = self._current()
         changed = version is None or version != self._version
         self._version = version
         return changed
