@@ -109,6 +109,36 @@ def scores(storage: FeedbackStorage, **window: Any) -> dict[str, list[float]]:
     }
 
 
+def outcomes_by_pair(stored: list[FeedbackEntry]) -> dict[tuple[str, str], int]:
+    """Per worker and task type ("" when none is named): the outcomes (docs/scores.md)."""
+    by_pair: dict[tuple[str, str], int] = defaultdict(int)
+    for entry in stored:
+        worker = named(entry.metadata.get("worker_id"))
+        if worker is not None:
+            pair = (worker, named(entry.metadata.get("task_type")) or "")
+            flag = entry.metadata.get("success", True)
+            # A success flag is JSON true or false, never 1 or 0 (which equal them in Python).
+            by_pair[pair] += entry.feedback_type is FeedbackType.ERROR_REPORT or (
+                entry.feedback_type is FeedbackType.TASK_COMPLETION
+                and (flag is True or flag is False)
+            )
+    return by_pair
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(batch=entries)
+def test_outcome_totals_follow_the_rules(batch: list[FeedbackEntry]) -> None:
+    """``outcome_totals`` (the scores rollup per worker and task type) against the rules, on a
+    store of each example's entries alone."""
+    with FeedbackStorage(":memory:") as storage:
+        storage.create_many(batch)
+        totals: dict[tuple[str, str], int] = defaultdict(int)
+        for total in storage.outcome_totals():
+            totals[total.worker_id, total.task_type] += total.successes + total.failures
+        want = outcomes_by_pair(storage.get_all())
+    assert {k: v for k, v in totals.items() if v} == {k: v for k, v in want.items() if v}
+
+
 def test_every_rendering_of_the_rules_agrees(storage: FeedbackStorage) -> None:
     storage.worker_scores()  # the score book's page is read now, then kept by each commit
 
@@ -129,18 +159,10 @@ def test_every_rendering_of_the_rules_agrees(storage: FeedbackStorage) -> None:
             assert got.keys() == want.keys()
             for worker, values in want.items():
                 assert got[worker] == pytest.approx(values), worker
+        by_pair = outcomes_by_pair(stored)
         totals: dict[tuple[str, str], int] = defaultdict(int)
         for total in storage.outcome_totals():
             totals[total.worker_id, total.task_type] += total.successes + total.failures
-        by_pair: dict[tuple[str, str], int] = defaultdict(int)
-        for entry in stored:
-            worker = named(entry.metadata.get("worker_id"))
-            if worker is not None:
-                pair = (worker, named(entry.metadata.get("task_type")) or "")
-                flag = entry.metadata.get("success", True)
-                by_pair[pair] += entry.feedback_type is FeedbackType.ERROR_REPORT or (
-                    entry.feedback_type is FeedbackType.TASK_COMPLETION and flag in (True, False)
-                )
         assert {k: v for k, v in totals.items() if v} == {k: v for k, v in by_pair.items() if v}
         workers = {stats.worker_id: stats.count for stats in storage.worker_stats()}
         per_worker: dict[str, int] = defaultdict(int)
