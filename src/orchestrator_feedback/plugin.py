@@ -360,6 +360,7 @@ class FeedbackPlugin:
         (``metadata["objective"]`` overrides its objective, ``metadata["load"]`` is
         ``recommend``'s ``load``); None (no advice) when the store cannot answer or the
         metadata is wrong, which is logged."""
+        given = metadata if isinstance(metadata, Mapping) else {}
         try:
             return self.storage.recommend(
                 candidates,
@@ -368,10 +369,8 @@ class FeedbackPlugin:
                 half_life=self._half_life,
                 confidence=self._advice.confidence,
                 rng=self.advice_rng,
-                objective=metadata.get("objective", self._advice.objective)
-                if isinstance(metadata, Mapping)
-                else self._advice.objective,
-                load=metadata.get("load") if isinstance(metadata, Mapping) else None,
+                objective=given.get("objective", self._advice.objective),
+                load=given.get("load"),
             )
         except FeedbackError as error:
             logger.warning("no allocation advice for task %r: %s", task_id, error)

@@ -80,14 +80,13 @@ class AdviceRouter:
         self._workers: list[str] = []
         self._asked_at = -float("inf")
         self._asking: threading.Thread | None = None
-        self._asking_pid = 0
         self._lock = threading.Lock()
         self._queues: dict[str, Queue] = {}
         # Tasks sent to each worker whose outcome is not stored yet, and each worker's
         # pool size; the outcomes are followed on a thread of the router's.
         self._pending: Counter[str] = Counter()
         self._slots: dict[str, int] = {}
-        self._following_pid = 0
+        self._following = False
         self._pid = os.getpid()
 
     @property
@@ -96,12 +95,14 @@ class AdviceRouter:
         return self._manager.get()
 
     def _renew_if_forked(self) -> None:
-        """In a forked child: a lock and counts of its own (the parent's threads, which
-        may have held the lock, do not run here)."""
+        """In a forked child: a lock, counts and threads of its own (the parent's threads,
+        which may have held the lock, do not run here)."""
         if self._pid != os.getpid():
             self._pid = os.getpid()
             self._lock = threading.Lock()
             self._pending = Counter()
+            self._asking = None
+            self._following = False
 
     def workers(self) -> list[str]:
         """The hostnames of the workers that last answered a ping, at once: when that answer
@@ -148,7 +149,7 @@ class AdviceRouter:
         ``allocation_advice`` is given as ``load``): ``tasks_ahead(pending, pool size)``
         of the tasks this router sent there whose outcome is not stored yet."""
         with self._lock:
-            pending = {worker: count for worker, count in self._pending.items() if count > 0}
+            pending = dict(self._pending)
         loads = {w: tasks_ahead(count, self._slots.get(w, 1)) for w, count in pending.items()}
         return {worker: ahead for worker, ahead in loads.items() if ahead > 0}
 
@@ -156,9 +157,9 @@ class AdviceRouter:
         """Start following the store's outcomes (once per process): each outcome of a worker
         with tasks pending takes one off. Outcomes of tasks another producer sent there can
         take off one of ours; a count never goes below zero."""
-        if self._following_pid == os.getpid():
+        if self._following:
             return
-        self._following_pid = os.getpid()
+        self._following = True
         plugin = self.plugin_manager.feedback_plugin
         if plugin is None:
             return
@@ -182,11 +183,8 @@ class AdviceRouter:
 
     def _ask_in_background(self) -> None:
         with self._lock:
-            asking = self._asking
-            # A thread of the parent's does not run in a forked child: ask anew there.
-            if asking is not None and asking.is_alive() and self._asking_pid == os.getpid():
+            if self._asking is not None and self._asking.is_alive():
                 return
-            self._asking_pid = os.getpid()
             self._asking = threading.Thread(
                 target=self.ask_workers, name="feedback-celery-ping", daemon=True
             )
@@ -204,7 +202,7 @@ class AdviceRouter:
         """The route of one task: the advised worker's direct queue, or None."""
         if self.tasks is not None and name not in self.tasks:
             return None
-        candidates = self.workers()
+        candidates = self.workers()  # renews what a forked child inherited
         if not candidates:
             return None
         self._follow_outcomes()

@@ -159,7 +159,8 @@ def rank(
     counted; ``z`` for "lower_bound") and ``load`` (tasks ahead per slot; absent: 0). Ties
     keep the given order."""
     ahead = load or {}
-    pooled = _pooled_time(candidates, tallies)
+    # Only the time objective uses a duration.
+    pooled = _pooled_time(candidates, tallies) if objective == "time" else None
     keys: dict[str, tuple[float, bool]] = {}
     for worker in candidates:
         tally = tallies.get(worker, _UNSEEN)

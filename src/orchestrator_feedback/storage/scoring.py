@@ -10,7 +10,6 @@ An entry this store commits is seen both ways and counted once (``SeenOnce``).""
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 from collections import OrderedDict
@@ -109,7 +108,7 @@ class Scoring:
         )
         self._listening = False
         self._follow = follow
-        self._following_pid = 0
+        self._following = False
         self._seen = SeenOnce()
         self._rng = random.Random()
 
@@ -118,6 +117,7 @@ class Scoring:
         starts a follower of the child's own)."""
         self.book.forget()
         self._seen = SeenOnce()
+        self._following = False
 
     def _hear_own(self, changes: Events) -> None:
         """This store's commits (the listener)."""
@@ -132,10 +132,11 @@ class Scoring:
         )
 
     def _start_following(self) -> None:
-        """Follow every process's new entries into the book (once per process)."""
-        if self._follow is None or self._following_pid == os.getpid():
+        """Follow every process's new entries into the book (once per process: a forked
+        child starts its own, ``after_fork_in_child``)."""
+        if self._follow is None or self._following:
             return
-        self._following_pid = os.getpid()
+        self._following = True
         entries = self._follow()  # from the current head: nothing committed later is missed
         threading.Thread(
             target=self._hear_followed, args=(entries,), name="feedback-score-follow", daemon=True
