@@ -110,6 +110,9 @@ class Scoring:
         self._follow = follow
         self._following = False
         self._seen = SeenOnce()
+        # Held from an entry's first sighting until the book has counted it: the other
+        # source, dropping it as seen, then finds it counted.
+        self._hearing = threading.Lock()
         self._rng = random.Random()
 
     def after_fork_in_child(self) -> None:
@@ -117,19 +120,21 @@ class Scoring:
         starts a follower of the child's own)."""
         self.book.forget()
         self._seen = SeenOnce()
+        self._hearing = threading.Lock()
         self._following = False
 
     def _hear_own(self, changes: Events) -> None:
         """This store's commits (the listener)."""
         recorded = [entry.id for change, entry in changes if change is FeedbackChange.RECORDED]
-        new = self._seen.first(recorded, "own")
-        self.book.hear(
-            [
-                (change, entry)
-                for change, entry in changes
-                if change is not FeedbackChange.RECORDED or entry.id in new
-            ]
-        )
+        with self._hearing:
+            new = self._seen.first(recorded, "own")
+            self.book.hear(
+                [
+                    (change, entry)
+                    for change, entry in changes
+                    if change is not FeedbackChange.RECORDED or entry.id in new
+                ]
+            )
 
     def _start_following(self) -> None:
         """Follow every process's new entries into the book (once per process: a forked
@@ -145,8 +150,9 @@ class Scoring:
     def _hear_followed(self, entries: Iterator[FeedbackEntry]) -> None:
         try:
             for entry in entries:
-                if self._seen.first([entry.id], "followed"):
-                    self.book.hear([(FeedbackChange.RECORDED, entry)])
+                with self._hearing:
+                    if self._seen.first([entry.id], "followed"):
+                        self.book.hear([(FeedbackChange.RECORDED, entry)])
         except Exception:  # the store closed or the database went away: the refresh remains
             logger.debug("following the store for the score book ended", exc_info=True)
 
