@@ -21,7 +21,7 @@ from cattrs.gen import make_dict_structure_fn
 
 from orchestrator_feedback.durations import parse_duration
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackEntry, FeedbackType
+from orchestrator_feedback.models import TYPE_BY_VALUE, FeedbackEntry, FeedbackType
 from orchestrator_feedback.privacy import check_retention_days
 from orchestrator_feedback.serialization import converter, structure_or_explain
 from orchestrator_feedback.storage.backends.sqlite_files import names_no_file
@@ -37,6 +37,7 @@ __all__ = [
     "PluginsConfig",
     "PrivacyConfig",
     "RetentionConfig",
+    "ScoresConfig",
     "config_search_path",
     "find_config_file",
     "load_config",
@@ -203,6 +204,31 @@ class AdviceConfig:
         return None if self.half_life is None else parse_duration(self.half_life, "half_life")
 
 
+def _rating_types(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        if not value:
+            raise FeedbackValidationError(
+                attribute.name, value, "must name at least one feedback type, or be left out"
+            )
+        for name in value:
+            if name not in TYPE_BY_VALUE:
+                raise FeedbackValidationError(
+                    attribute.name,
+                    name,
+                    f"is not a feedback type (one of {', '.join(TYPE_BY_VALUE)})",
+                )
+
+
+@attrs.frozen(kw_only=True)
+class ScoresConfig:
+    """``[scores]``: what counts toward a worker's scores (``docs/scores.md``)."""
+
+    rating_types: tuple[str, ...] | None = attrs.field(default=None, validator=_rating_types)
+    """The entry types whose rating rates the worker the entry names, such as
+    ``["task_completion", "manager_review"]``; unset: the store's (every type unless set
+    before). Kept in the store; other ones than the store's count every rating again."""
+
+
 @attrs.frozen(kw_only=True)
 class FeedbackConfig:
     """Everything orchestrator-feedback can be configured with."""
@@ -242,6 +268,8 @@ class FeedbackConfig:
     """``[collection_points.NAME]``: the collector's points, by name."""
     advice: AdviceConfig = attrs.field(factory=AdviceConfig)
     """``[advice]``: how ``allocation_advice`` is answered."""
+    scores: ScoresConfig = attrs.field(factory=ScoresConfig)
+    """``[scores]``: what counts toward a worker's scores."""
 
     def plugin_settings(self, name: str) -> Mapping[str, Any]:
         """Return the ``[plugins.NAME]`` table for plugin ``name`` (empty if none)."""

@@ -94,6 +94,7 @@ def storage_options(config: FeedbackConfig) -> dict[str, Any]:
         "exit_timeout": background.exit_timeout_s,
         "history": config.history,
         "score_refresh": config.advice.refresh_s,
+        "rating_types": config.scores.rating_types,
         "privacy": privacy,
         "retention": RetentionPolicy(
             max_age_days=config.retention.max_age_days, by_type=dict(config.retention.by_type)

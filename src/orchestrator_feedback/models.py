@@ -57,10 +57,9 @@ TYPE_BY_VALUE = {member.value: member for member in FeedbackType}
 _VALID_TYPES = ", ".join(TYPE_BY_VALUE)
 
 
-WORKER_RATING_TYPES = frozenset(
-    {FeedbackType.TASK_COMPLETION, FeedbackType.WORKER_PERFORMANCE, FeedbackType.MANAGER_REVIEW}
-)
-"""The types whose rating rates the worker the entry names (``docs/scores.md``)."""
+WORKER_RATING_TYPES = frozenset(FeedbackType)
+"""The types whose rating rates the worker the entry names unless a store is configured
+otherwise (``[scores] rating_types``, ``docs/scores.md``): every type."""
 
 
 def to_feedback_type(value: FeedbackType | str) -> FeedbackType:

@@ -15,8 +15,11 @@ worker and no task type (the task type is then ``""``).
 
 **Outcomes.** A ``task_completion`` whose ``metadata.success`` is ``true`` or absent is a
 success; one whose ``success`` is ``false`` is a failure (any other value: neither); every
-``error_report`` is a failure. A rating rates the worker when its entry is one of
-``RATED_TYPES``. An entry's time is ``metadata.execution_time`` when it is a number.
+``error_report`` is a failure. A rating rates the worker the entry names when the entry's
+type is one of the store's rating types: every type (``RATED_TYPES``) unless the store is
+configured otherwise (``[scores] rating_types``); the store keeps its set in the table
+``feedback_rated_types``, which the SQL reads. An entry's time is
+``metadata.execution_time`` when it is a number.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ __all__ = [
     "MOST_DIGITS",
     "POSTGRES_JSON",
     "RATED_TYPES",
+    "RATED_TYPES_TABLE",
     "SQLITE_JSON",
     "JsonSQL",
     "failure_sql",
@@ -53,9 +57,11 @@ SUCCESS_KEY = "success"
 MOST_DIGITS = 18
 """The longest whole number that names a worker or a task type (it fits every integer type)."""
 _MOST = 10**MOST_DIGITS - 1
-RATED_TYPES: tuple[FeedbackType, ...] = tuple(sorted(WORKER_RATING_TYPES, key=lambda t: t.value))
-"""The entry types whose rating rates the worker they name."""
-_RATED_TYPES_SQL = "(" + ", ".join(f"'{kind.value}'" for kind in RATED_TYPES) + ")"
+RATED_TYPES: frozenset[FeedbackType] = WORKER_RATING_TYPES
+"""The entry types whose rating rates the worker they name, unless a store is configured
+otherwise: every type."""
+RATED_TYPES_TABLE = "feedback_rated_types"
+"""The table of a store's rating types (one ``feedback_type`` a row), which the SQL reads."""
 
 
 # --- Python: applied to each committed entry -------------------------------------------
@@ -93,9 +99,10 @@ def outcome_of(entry: FeedbackEntry) -> tuple[bool, bool]:
     return False, False
 
 
-def is_rated(entry: FeedbackEntry) -> bool:
-    """Whether the entry's rating rates the worker it names."""
-    return entry.rating is not None and entry.feedback_type in WORKER_RATING_TYPES
+def is_rated(entry: FeedbackEntry, rated_types: frozenset[FeedbackType] = RATED_TYPES) -> bool:
+    """Whether the entry's rating rates the worker it names, for a store whose rating types
+    are ``rated_types``."""
+    return entry.rating is not None and entry.feedback_type in rated_types
 
 
 # --- SQL: the same rules for a dialect --------------------------------------------------
@@ -157,10 +164,10 @@ def failure_sql(json: JsonSQL, row: str = "") -> str:
 
 
 def rated_sql(row: str = "") -> str:
-    """SQL for ``is_rated``: 1 or 0."""
+    """SQL for ``is_rated`` with the store's rating types: 1 or 0."""
     return (
-        f"(CASE WHEN {row}rating IS NOT NULL AND {row}feedback_type IN {_RATED_TYPES_SQL} "
-        "THEN 1 ELSE 0 END)"
+        f"(CASE WHEN {row}rating IS NOT NULL AND {row}feedback_type IN "
+        f"(SELECT feedback_type FROM {RATED_TYPES_TABLE}) THEN 1 ELSE 0 END)"
     )
 
 

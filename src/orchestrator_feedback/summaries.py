@@ -81,8 +81,8 @@ class WorkerScore:
     success_upper: float | None
     """The upper end of that interval."""
     ratings: float
-    """Weighted count of ratings of this worker (``task_completion``,
-    ``worker_performance`` and ``manager_review`` entries that name it)."""
+    """Weighted count of ratings of this worker: the rated entries that name it, of the
+    store's rating types (every type unless configured otherwise)."""
     mean_rating: float | None
     """The weighted mean rating, 1 to 5; None without ratings."""
     rating_lower: float | None

@@ -211,16 +211,37 @@ def test_workers_ranked_by_the_lower_bound(database: Path, filled: list[Feedback
     recent = json.loads(run(database, "workers", "--since", "7d", "--format", "json").output)
     # one success each: the rating's lower bound decides
     assert [(r["worker_id"], r["attempts"]) for r in recent] == [("w1", 1.0), ("w2", 1.0)]
-    decayed = json.loads(
-        run(database, "workers", "--half-life", "1d", "--format", "csv").output
-        if False
-        else run(database, "workers", "--half-life", "1d", "--format", "json").output
-    )
+    decayed = json.loads(run(database, "workers", "--half-life", "1d", "--format", "json").output)
     w2 = next(r for r in decayed if r["worker_id"] == "w2")
     assert w2["failures"] == pytest.approx(0.5**40, rel=0.01)  # the error is 40 days old
     table = run(database, "workers", "--format", "table").output
     assert "100.0%" in table and "20.7%" in table
     assert run(database, "workers", "--half-life", "soon").exit_code == 2
+
+
+def test_workers_lists_every_worker_an_entry_names_and_rated_quality_counts(
+    database: Path, make_entry: MakeEntry
+) -> None:
+    """A task_quality rating rates the worker it names; a worker named only by an
+    allocation is listed last, with nothing known; --task-type lists the scored only."""
+    with FeedbackStorage(database) as storage:
+        storage.create(
+            make_entry(feedback_type="task_quality", rating=4, metadata={"worker_id": "q"})
+        )
+        storage.create(
+            make_entry(
+                feedback_type="allocation_feedback", rating=None, metadata={"worker_id": "idle"}
+            )
+        )
+    rows = json.loads(run(database, "workers", "--format", "json").output)
+    assert [(r["worker_id"], r["ratings"], r["mean_rating"], r["attempts"]) for r in rows] == [
+        ("q", 1.0, 4.0, 0.0),
+        ("idle", 0.0, None, 0.0),
+    ]
+    table = run(database, "workers", "--format", "table").output
+    assert "idle" in table and "4.00" in table
+    scoped = json.loads(run(database, "workers", "--task-type", "", "--format", "json").output)
+    assert [r["worker_id"] for r in scoped] == ["q"]
 
 
 def test_recommend_ranks_every_candidate_once(database: Path, filled: list[FeedbackEntry]) -> None:

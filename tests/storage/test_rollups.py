@@ -93,11 +93,7 @@ def expected_workers(stored: list[FeedbackEntry]) -> list[tuple[str, int, float 
     return sorted(rows, key=lambda r: (r[2] is None, -(r[2] or 0), r[3], -r[1], r[0]))
 
 
-RATED_TYPES = {
-    FeedbackType.TASK_COMPLETION,
-    FeedbackType.WORKER_PERFORMANCE,
-    FeedbackType.MANAGER_REVIEW,
-}
+RATED_TYPES = set(FeedbackType)  # docs/scores.md: every type, unless configured otherwise
 
 
 def expected_scores(stored: list[FeedbackEntry]) -> dict[tuple[str, str, str], tuple[Any, ...]]:
@@ -398,6 +394,28 @@ def test_a_schema_5_database_gets_the_new_scores_rollup(tmp_path: Path) -> None:
     assert sum(s.ratings for s in scores.values()) == sum(
         e.rating is not None and e.feedback_type in RATED_TYPES for e in stored
     )
+
+
+def test_a_schema_9_database_counts_every_type_of_rating_after_the_upgrade(tmp_path: Path) -> None:
+    """A real database of schema 9 (only three types' ratings rated a worker, and no
+    ``feedback_rated_types``): migrated, every rated entry naming a worker counts, and the
+    store's rating types are every type."""
+    path = tmp_path / "schema9.db"
+    connection = sqlite3.connect(path)
+    connection.executescript((Path(__file__).parent / "data" / "schema9.sql").read_text())
+    connection.close()
+    with FeedbackStorage(path) as storage:
+        assert storage.schema_version == MIGRATIONS[-1][0]
+        assert storage.rating_types == set(FeedbackType)
+        assert storage.verify_rollups() == []
+        stored = storage.get_all()
+        scores = {s.worker_id: s for s in storage.worker_scores(now=NOW + timedelta(days=30))}
+    for worker in ("w0", "w1", "w2"):
+        ratings = [e.rating for e in stored if e.metadata["worker_id"] == worker and e.rating]
+        assert scores[worker].ratings == len(ratings)
+        if ratings:
+            assert scores[worker].mean_rating == pytest.approx(sum(ratings) / len(ratings))
+    assert any(e.feedback_type is FeedbackType.TASK_QUALITY and e.rating for e in stored)
 
 
 def test_the_command_line_verifies_and_rebuilds(tmp_path: Path) -> None:

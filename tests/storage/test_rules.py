@@ -83,11 +83,7 @@ def expected(stored: list[FeedbackEntry]) -> dict[str, list[float]]:
         failure = kind is FeedbackType.ERROR_REPORT or (
             kind is FeedbackType.TASK_COMPLETION and flag is False
         )
-        rated = entry.rating is not None and kind in (
-            FeedbackType.TASK_COMPLETION,
-            FeedbackType.WORKER_PERFORMANCE,
-            FeedbackType.MANAGER_REVIEW,
-        )
+        rated = entry.rating is not None  # every type rates, unless configured otherwise
         if success or failure or rated:
             tally = counts[worker]
             tally[0] += success

@@ -14,7 +14,12 @@ from typing import Any
 
 import pytest
 
-from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackValidationError
+from orchestrator_feedback import (
+    FeedbackEntry,
+    FeedbackStorage,
+    FeedbackType,
+    FeedbackValidationError,
+)
 from orchestrator_feedback.storage.scores import wilson
 from tests.conftest import open_store
 
@@ -187,14 +192,59 @@ def test_outcome_rules(storage: FeedbackStorage, make_entry: MakeEntry) -> None:
             outcome(make_entry, "w", kind="error_report", success=None),
             outcome(make_entry, "w", kind="worker_performance", success=None, rating=2),
             outcome(make_entry, "w", kind="manager_review", success=None, rating=4),
-            outcome(make_entry, "w", kind="general", success=None, rating=1),  # not a rating
+            outcome(make_entry, "w", kind="task_quality", success=None, rating=3),
             outcome(make_entry, "w", kind="allocation_feedback", success=None),  # no outcome
             make_entry(metadata={"success": True}, created_at=NOW),  # no worker: not counted
         ]
     )
     (score,) = storage.worker_scores(now=NOW)
     assert (score.attempts, score.successes, score.failures) == (3, 1, 2)
-    assert (score.ratings, score.mean_rating) == (2, 3.0)
+    assert (score.ratings, score.mean_rating) == (3, 3.0)
+
+
+def test_rating_types_choose_the_ratings_that_rate_a_worker_and_stay_with_the_store(
+    backend_kind: str, tmp_path: Path, request: pytest.FixtureRequest, make_entry: MakeEntry
+) -> None:
+    """Every type's rating rates the worker its entry names, unless the store is given
+    ``rating_types``: then the stored ratings are counted again by them, the store keeps
+    them for the next opening, and what is committed later counts by them too."""
+    rated = [
+        outcome(make_entry, "w", kind="task_quality", success=None, rating=1),
+        outcome(make_entry, "w", kind="manager_review", success=None, rating=5),
+    ]
+    storage = open_store(backend_kind, tmp_path, request)
+    storage.create_many(rated)
+    assert [(s.ratings, s.mean_rating) for s in storage.worker_scores(now=NOW)] == [(2, 3.0)]
+    if backend_kind == "sqlite-memory":
+        storage.close()
+        return  # a store in memory is gone at closing: nothing to reopen
+    storage.close()
+    storage = open_store(backend_kind, tmp_path, request, rating_types=["manager_review"])
+    try:
+        assert storage.rating_types == {FeedbackType.MANAGER_REVIEW}
+        assert [(s.ratings, s.mean_rating) for s in storage.worker_scores(now=NOW)] == [(1, 5.0)]
+        storage.create(outcome(make_entry, "w", kind="task_quality", success=None, rating=1))
+        storage.create(outcome(make_entry, "w", kind="manager_review", success=None, rating=3))
+        assert [(s.ratings, s.mean_rating) for s in storage.worker_scores(now=NOW)] == [(2, 4.0)]
+        assert storage.verify_rollups() == []
+    finally:
+        storage.close()
+    storage = open_store(backend_kind, tmp_path, request)  # no rating_types: the store's
+    try:
+        assert storage.rating_types == {FeedbackType.MANAGER_REVIEW}
+        later = NOW + timedelta(seconds=1)
+        assert [(s.ratings, s.mean_rating) for s in storage.worker_scores(now=later)] == [(2, 4.0)]
+    finally:
+        storage.close()
+
+
+@pytest.mark.parametrize("value", ["task_quality", ["task_quality", "nope"], [{"a": 1}], 7, []])
+def test_rating_types_that_are_not_feedback_types_are_refused_before_opening(
+    tmp_path: Path, value: Any
+) -> None:
+    with pytest.raises(FeedbackValidationError, match="rating_types"):
+        FeedbackStorage(tmp_path / "f.db", rating_types=value)
+    assert not (tmp_path / "f.db").exists()
 
 
 def test_task_type_since_and_now_choose_the_outcomes(

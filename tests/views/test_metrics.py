@@ -128,11 +128,7 @@ def _outcomes(
             e.feedback_type is FeedbackType.ERROR_REPORT
             or (completion and e.metadata.get("success") is False)
         )
-        if e.rating is not None and e.feedback_type in (
-            FeedbackType.TASK_COMPLETION,
-            FeedbackType.MANAGER_REVIEW,
-            FeedbackType.WORKER_PERFORMANCE,
-        ):
+        if e.rating is not None:  # every type's rating rates the worker (docs/scores.md)
             count, total = rated.get((worker, task_type), (0, 0))
             rated[(worker, task_type)] = (count + 1, total + e.rating)
     return outcomes, rated

@@ -68,6 +68,11 @@ def _record(score: WorkerScore) -> tuple[Any, ...]:
     return tuple(values)
 
 
+def _nothing_known(worker: str) -> WorkerScore:
+    """A worker named by entries none of which is an outcome or a rating of it."""
+    return WorkerScore(worker, 0, 0, 0, None, None, None, 0, None, None, None, None, None)
+
+
 def _scope_options(command: Any) -> Any:
     command = click.option(
         "--half-life",
@@ -99,7 +104,9 @@ def workers(
     output_format: str | None,
 ) -> None:
     """Rank workers by the lower bound of their success rate (Wilson interval), then of
-    their rating: attempts, success rate and rating with intervals, mean time, last seen."""
+    their rating: attempts, success rate and rating with intervals, mean time, last seen.
+    Without --task-type and --since, every worker an entry names is listed: the ones with
+    no outcome or rating last, with nothing known."""
     with settings.storage() as storage:
         scores = storage.worker_scores(
             task_type=task_type,
@@ -107,6 +114,13 @@ def workers(
             half_life=None if half_life is None else parse_age(half_life),
             confidence=confidence,
         )
+        if task_type is None and since is None:
+            scored = {score.worker_id for score in scores}
+            scores += [
+                _nothing_known(stats.worker_id)
+                for stats in sorted(storage.worker_stats(), key=lambda stats: stats.worker_id)
+                if stats.worker_id not in scored
+            ]
     output_format = default_format(output_format)
     if output_format == "table":
         print_rows(

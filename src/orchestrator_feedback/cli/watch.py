@@ -155,8 +155,13 @@ def _follow_on_a_thread(entries: Iterator[FeedbackEntry]) -> queue.Queue[object]
     return arrivals
 
 
-def _live(entries: Iterator[FeedbackEntry], window: timedelta, source: str) -> None:
-    view = LiveView(window)
+def _live(
+    entries: Iterator[FeedbackEntry],
+    window: timedelta,
+    source: str,
+    rated_types: frozenset[FeedbackType],
+) -> None:
+    view = LiveView(window, rated_types=rated_types)
     arrivals = _follow_on_a_thread(entries)
     console = stdout_console()
     resized = threading.Event()
@@ -253,7 +258,7 @@ def watch(
             if chosen == "jsonl":
                 _json_lines(entries)
             else:
-                _live(entries, span, storage.backend.url)
+                _live(entries, span, storage.backend.url, storage.rating_types)
         except KeyboardInterrupt:
             pass
 

@@ -29,7 +29,7 @@ import attrs
 
 from orchestrator_feedback import rules
 from orchestrator_feedback.forks import fork_gate
-from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.storage.backends.values import FeedbackChange, ScoreDay, ScoreWindow
 from orchestrator_feedback.storage.listeners import Events
 from orchestrator_feedback.storage.scores import Tally, tallies_of
@@ -47,15 +47,17 @@ Outcome = tuple[str, str, bool, bool, bool]
 """``(worker, task_type, success, failure, rated)``."""
 
 
-def outcome_of(entry: FeedbackEntry) -> Outcome | None:
+def outcome_of(
+    entry: FeedbackEntry, rated_types: frozenset[FeedbackType] = rules.RATED_TYPES
+) -> Outcome | None:
     """``(worker, task_type, success, failure, rated)`` for an entry that counts for a
     worker's scores, None for one that does not (the rules of ``rules``, as the scores
-    rollup applies them)."""
+    rollup applies them, for a store whose rating types are ``rated_types``)."""
     worker = rules.worker_of(entry.metadata)
     if worker is None:
         return None
     success, failure = rules.outcome_of(entry)
-    rated = rules.is_rated(entry)
+    rated = rules.is_rated(entry, rated_types)
     if not (success or failure or rated):
         return None
     return worker, rules.task_type_of(entry.metadata), success, failure, rated
@@ -117,8 +119,11 @@ class ScoreBook:
         read_days: Callable[[str | None, ScoreWindow], list[ScoreDay]],
         newest: Callable[[], datetime | None],
         refresh: float = 5.0,
+        rated_types: frozenset[FeedbackType] = rules.RATED_TYPES,
     ) -> None:
         self._read_days = read_days
+        self.rated_types = rated_types
+        """The store's rating types (``rules.is_rated``)."""
         self._newest = newest
         self.refresh = refresh
         """Seconds after which a page is read again (in the background)."""
@@ -217,7 +222,7 @@ class ScoreBook:
                     for page in self._pages.values():
                         page.stale = True
                     return
-                outcome = outcome_of(entry)
+                outcome = outcome_of(entry, self.rated_types)
                 if outcome is None:
                     continue
                 for page in self._pages.values():

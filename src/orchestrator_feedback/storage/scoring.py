@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType
+from orchestrator_feedback.rules import RATED_TYPES
 from orchestrator_feedback.storage.backends.values import FeedbackChange, ScoreWindow
 from orchestrator_feedback.storage.listeners import Events, Listeners
 from orchestrator_feedback.storage.options import check_optional_text, check_time
@@ -85,13 +86,15 @@ def _candidates(candidates: object) -> list[str]:
 
 class Scoring:
     """Scores and advice from one store's backend, through ``transactions``; ``listeners``
-    is where the score book hears of commits once it has a page."""
+    is where the score book hears of commits once it has a page; ``rated_types`` are the
+    store's rating types."""
 
     def __init__(
         self,
         transactions: Transactions,
         listeners: Listeners,
         refresh: float = 5.0,
+        rated_types: frozenset[FeedbackType] = RATED_TYPES,
         follow: Callable[[], Iterator[FeedbackEntry]] | None = None,
     ) -> None:
         if isinstance(refresh, bool) or not isinstance(refresh, int | float) or not refresh >= 0:
@@ -105,6 +108,7 @@ class Scoring:
             ),
             lambda: transactions.read(backend.newest_created_at),
             refresh,
+            rated_types,
         )
         self._listening = False
         self._follow = follow

@@ -15,9 +15,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Self, overload
 
-from orchestrator_feedback.errors import (
-    FeedbackError,
-)
 from orchestrator_feedback.forks import renew_after_fork
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
@@ -48,6 +45,7 @@ from orchestrator_feedback.storage.options import (
     writer_options,
 )
 from orchestrator_feedback.storage.pseudonym_keys import refuse_another_secret
+from orchestrator_feedback.storage.rating_types import check_rating_types, settle_rating_types
 from orchestrator_feedback.storage.reads import Reads
 from orchestrator_feedback.storage.scoring import FOLLOW_POLL, Scoring
 from orchestrator_feedback.storage.transactions import Transactions
@@ -82,6 +80,9 @@ class FeedbackStorage:
     shape background writes (``submit``); ``exit_timeout`` is how long interpreter exit
     waits for them (None: as long as it takes). ``score_refresh``: seconds after which the
     scores ``recommend`` reads from memory are read again (``docs/scores.md``).
+    ``rating_types``: the entry types whose rating rates the worker the entry names (None:
+    the store's, every type unless set; other ones than the store's are kept in it and
+    every rating is counted again by them, ``docs/scores.md``).
     ``migrate``: bring an older store's schema up to date on opening (the default, for
     hosts); False refuses one with ``SchemaUpgradeNeeded`` and changes nothing (the command
     line opens stores so, and upgrades only with ``orchestrator-feedback migrate``).
@@ -105,12 +106,14 @@ class FeedbackStorage:
         exit_timeout: float | None = None,
         score_refresh: float = 5.0,
         migrate: bool = True,
+        rating_types: Iterable[FeedbackType | str] | None = None,
     ) -> None:
         check_connection_options(pool_size, timeout)
         options = writer_options(
             queue_size=queue_size, batch_size=batch_size, batch_window=batch_window, on_full=on_full
         )
         check_exit_timeout(exit_timeout)
+        wanted_rating_types = check_rating_types(rating_types)
         backend = (
             db_path
             if isinstance(db_path, StorageBackend)
@@ -126,12 +129,14 @@ class FeedbackStorage:
         self._listeners = Listeners(list(listeners))
         self._transactions = Transactions(backend, self._listeners)
         self._privacy = privacy if privacy is not None and privacy.active else None
-        if self._privacy is not None and self._privacy.anonymize_user_ids:
-            try:
+        try:
+            if self._privacy is not None and self._privacy.anonymize_user_ids:
                 refuse_another_secret(backend, self._privacy)
-            except FeedbackError:
-                backend.close()
-                raise
+            self.rating_types = settle_rating_types(self._transactions, wanted_rating_types)
+            """The entry types whose rating rates the worker the entry names."""
+        except BaseException:
+            backend.close()
+            raise
         self._background = BackgroundWrites(
             self._create_group, self.create, backend.is_transient, options, exit_timeout
         )
@@ -144,6 +149,7 @@ class FeedbackStorage:
             self._transactions,
             self._listeners,
             score_refresh,
+            self.rating_types,
             # No other process writes to a database in memory: nothing to follow.
             follow=None if str(db_path) == ":memory:" else lambda: self.follow(poll=FOLLOW_POLL),
         )

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from orchestrator_feedback import rules
-from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.storage.score_book import outcome_of
 
 __all__ = ["LiveView", "WorkerWindow"]
@@ -50,8 +50,16 @@ class LiveView:
     """The entries followed so far, kept for a live screen: the ``newest`` few, and enough
     (at most ``keep``) to count every worker over the last ``window``."""
 
-    def __init__(self, window: timedelta, newest: int = 12, keep: int = 100_000) -> None:
+    def __init__(
+        self,
+        window: timedelta,
+        newest: int = 12,
+        keep: int = 100_000,
+        rated_types: frozenset[FeedbackType] = rules.RATED_TYPES,
+    ) -> None:
         self.window = window
+        self.rated_types = rated_types
+        """The store's rating types (``rules.is_rated``)."""
         self.total = 0
         """Entries seen since the view began."""
         self.recent: collections.deque[FeedbackEntry] = collections.deque(maxlen=newest)
@@ -79,7 +87,7 @@ class LiveView:
             if row is None:
                 row = rows[key] = WorkerWindow(key)
             row.entries += 1
-            outcome = outcome_of(entry)
+            outcome = outcome_of(entry, self.rated_types)
             if outcome is not None:
                 _worker, _task_type, success, failure, rated = outcome
                 row.successes += success

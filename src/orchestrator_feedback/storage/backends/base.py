@@ -20,11 +20,12 @@ from orchestrator_feedback.errors import (
 )
 from orchestrator_feedback.models import (
     ENTRY_FIELDS,
+    TYPE_BY_VALUE,
     FeedbackEntry,
     FeedbackType,
     to_utc,
 )
-from orchestrator_feedback.rules import JsonSQL
+from orchestrator_feedback.rules import RATED_TYPES_TABLE, JsonSQL
 from orchestrator_feedback.serialization import (
     EncodedRow,
     entries_from_rows,
@@ -383,6 +384,22 @@ class StorageBackend(abc.ABC):
             raise FeedbackError(f"{self.url} keeps no rollups: its answers read the entries")
         for statement in self.rollup_rebuild:
             connection.execute(statement)
+
+    def rated_types(self, connection: Any) -> frozenset[FeedbackType]:
+        """The store's rating types: the entry types whose rating rates the worker named."""
+        rows = connection.execute(f"SELECT feedback_type FROM {RATED_TYPES_TABLE}").fetchall()
+        return frozenset(TYPE_BY_VALUE[row[0]] for row in rows if row[0] in TYPE_BY_VALUE)
+
+    def set_rated_types(self, connection: Any, rated_types: frozenset[FeedbackType]) -> None:
+        """Make ``rated_types`` the store's rating types and count every rating again by
+        them (the rollups rebuilt), in the caller's transaction."""
+        connection.execute(f"DELETE FROM {RATED_TYPES_TABLE}")
+        for kind in sorted(rated_types, key=lambda kind: kind.value):
+            connection.execute(
+                f"INSERT INTO {RATED_TYPES_TABLE} VALUES ({self.placeholder})", (kind.value,)
+            )
+        if self.rollup_rebuild:
+            self.rebuild_rollups(connection)
 
     def fold_rollups(self, connection: Any) -> None:  # noqa: B027 - optional: not all keep rollups
         """Bring the rollups up to date when much is pending (outside a transaction), in

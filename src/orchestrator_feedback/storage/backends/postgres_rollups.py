@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from orchestrator_feedback import rules
 from orchestrator_feedback.rules import POSTGRES_JSON
-from orchestrator_feedback.storage.backends.values import RATED_TYPES_SQL
 
 __all__ = [
     "COMPACT_REMOVED",
@@ -31,6 +30,7 @@ __all__ = [
     "LIFETIME_OUTCOMES",
     "LIFETIME_TYPES",
     "PENDING",
+    "RATED_TYPES",
     "REBUILD",
     "REMOVED",
     "RENAME_WORKERS",
@@ -48,7 +48,20 @@ FOLD_AT = 10_000
 FOLD_LOCK = 7_362_810_442
 """The ``pg_advisory_xact_lock`` key of folds and rebuilds ("feedback rollups")."""
 
+_RATED_TYPES_SQL = f"(SELECT feedback_type FROM {rules.RATED_TYPES_TABLE})"
+RATED_TYPES = (
+    f"""CREATE TABLE IF NOT EXISTS {rules.RATED_TYPES_TABLE} (
+        feedback_type TEXT NOT NULL PRIMARY KEY
+    )""",
+    f"INSERT INTO {rules.RATED_TYPES_TABLE} SELECT column1 FROM (VALUES "
+    + ", ".join(f"('{kind.value}')" for kind in sorted(rules.RATED_TYPES, key=lambda t: t.value))
+    + f") AS every_type WHERE NOT EXISTS (SELECT 1 FROM {rules.RATED_TYPES_TABLE})",
+)
+"""The store's rating types (``rules``): every type in a store that has none yet (a store
+never has none: ``rating_types`` must name one)."""
+
 _TABLES = (
+    *RATED_TYPES,
     """CREATE TABLE IF NOT EXISTS feedback_rollup_types (
         feedback_type TEXT NOT NULL,
         rating INTEGER NOT NULL,
@@ -126,7 +139,7 @@ _MEASURES = (
     "failure * f * f",
 )
 _HAS_OUTCOME = (
-    f"success = 1 OR failure = 1 OR (rating IS NOT NULL AND feedback_type IN {RATED_TYPES_SQL})"
+    f"success = 1 OR failure = 1 OR (rating IS NOT NULL AND feedback_type IN {_RATED_TYPES_SQL})"
 )
 
 
@@ -178,7 +191,7 @@ _DELTA_COLUMNS = (
     "time_sum, all_f, all_ff, success_f, success_ff, failure_f, failure_ff, latest"
 )
 
-_RATED = f"(rating IS NOT NULL AND feedback_type IN {RATED_TYPES_SQL})::int"
+_RATED = f"(rating IS NOT NULL AND feedback_type IN {_RATED_TYPES_SQL})::int"
 
 # Each rollup: its keys and its values, as expressions over delta rows (summed; ``latest``
 # is the newest, not a sum).
@@ -601,7 +614,7 @@ LIFETIME_OUTCOMES = f"""SELECT worker, task_type,
     ) AS parts GROUP BY worker, task_type"""
 """Per worker and task type: the outcomes and ratings of every entry ever created."""
 
-RENAME_WORKERS = (*_FUNCTIONS, *_REMOVED_FUNCTIONS, *REBUILD)
+RENAME_WORKERS = (*RATED_TYPES, *_FUNCTIONS, *_REMOVED_FUNCTIONS, *REBUILD)
 """The migration to the names of ``rules`` (a fraction or an object no longer names a
 worker; every renaming the same as SQLite's and the score book's): the triggers' functions
 again, and every rollup rebuilt from the entries. The removed ledger keeps what it counted

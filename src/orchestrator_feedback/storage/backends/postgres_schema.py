@@ -94,6 +94,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (10, RENEW_FUNCTIONS),
     # Workers and task types named by the one rule of rules.py (postgres_rollups).
     (11, RENAME_WORKERS),
+    # Ratings rate the worker their entry names whatever its type, unless the store is
+    # configured otherwise (feedback_rated_types): the functions again, every rollup rebuilt.
+    (12, RENAME_WORKERS),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 

@@ -20,16 +20,17 @@ How they stay exact at no cost to inserts:
   the error reports.
 - ``feedback_rollup_hours``: per hour of ``created_at`` (``YYYY-MM-DD HH``, UTC), the count,
   the rated count and rating sum.
-- ``feedback_rollup_scores``: per day, worker and ``metadata.task_type`` ('' when absent), what
-  a worker's scores need (``docs/scores.md``): the count; the successes (a ``task_completion``
-  whose ``metadata.success`` is true or absent) and failures (one with it false, and every
-  ``error_report``); the ratings of ``task_completion``, ``worker_performance`` and
-  ``manager_review`` entries, their count and sum; for each of those four measures the sums of
-  ``f`` and ``f * f``, where ``f`` is the entry's time of day as a fraction of the day (the
-  moments that make decayed sums exact to within 1% for half-lives of a day or more); the
-  sum and count of a numeric ``metadata.execution_time``; the newest outcome or rating
-  (``latest``). Days, not hours: a worker runs a task type a few times an hour, so hourly
-  rows would be about as many as the entries.
+- ``feedback_rollup_scores``: per day, worker and ``metadata.task_type`` ('' when absent),
+  what a worker's scores need (``docs/scores.md``): the count; the successes (a
+  ``task_completion`` whose ``metadata.success`` is true or absent) and failures (one with
+  it false, and every ``error_report``); the ratings of the store's rating types
+  (``feedback_rated_types``, every type unless configured otherwise), their count and sum;
+  for each of those four measures the sums of ``f`` and ``f * f``, where ``f`` is the
+  entry's time of day as a fraction of the day (the moments that make decayed sums exact to
+  within 1% for half-lives of a day or more); the sum and count of a numeric
+  ``metadata.execution_time``; the newest outcome or rating (``latest``). Days, not hours: a
+  worker runs a task type a few times an hour, so hourly rows would be about as many as the
+  entries.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "FOLD_STEP_ROWS",
     "LIFETIME_OUTCOMES",
     "LIFETIME_TYPES",
+    "RATED_TYPES",
     "REBUILD",
     "REMOVED",
     "RENAME_WORKERS",
@@ -72,7 +74,19 @@ FOLD_AT = 10_000
 _MARK = "(SELECT last_rowid FROM feedback_rollup_mark)"
 _WORKER = rules.worker_sql(SQLITE_JSON)
 
+RATED_TYPES = (
+    f"""CREATE TABLE IF NOT EXISTS {rules.RATED_TYPES_TABLE} (
+        feedback_type TEXT NOT NULL PRIMARY KEY
+    ) WITHOUT ROWID""",
+    f"INSERT INTO {rules.RATED_TYPES_TABLE} SELECT column1 FROM (VALUES "
+    + ", ".join(f"('{kind.value}')" for kind in sorted(rules.RATED_TYPES, key=lambda t: t.value))
+    + f") WHERE NOT EXISTS (SELECT 1 FROM {rules.RATED_TYPES_TABLE})",
+)
+"""The store's rating types (``rules``): every type in a store that has none yet (a store
+never has none: ``rating_types`` must name one)."""
+
 _TABLES = (
+    *RATED_TYPES,
     """CREATE TABLE IF NOT EXISTS feedback_rollup_types (
         feedback_type TEXT NOT NULL,
         rating INTEGER NOT NULL,
@@ -580,6 +594,7 @@ LIFETIME_OUTCOMES = f"""SELECT worker, task_type, {_TOTAL_SUMS} FROM (
 """Per worker and task type: the outcomes and ratings of every entry ever created."""
 
 RENAME_WORKERS = (
+    *RATED_TYPES,  # the rebuild's SQL reads them: a store older than schema 10 has none yet
     *(
         f"DROP TRIGGER IF EXISTS {name}"
         for name in (

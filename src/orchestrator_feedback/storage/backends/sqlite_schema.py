@@ -89,6 +89,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (8, REMOVED),
     # Workers and task types named by the one rule of rules.py (sqlite_rollups.py).
     (9, RENAME_WORKERS),
+    # Ratings rate the worker their entry names whatever its type, unless the store is
+    # configured otherwise (feedback_rated_types): the triggers again, every rollup rebuilt.
+    (10, RENAME_WORKERS),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 

@@ -13,7 +13,6 @@ import attrs
 
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import (
-    WORKER_RATING_TYPES,
     FeedbackType,
     check_rating,
     text_problem,
@@ -23,7 +22,6 @@ from orchestrator_feedback.models import (
 
 __all__ = [
     "ALL",
-    "RATED_TYPES_SQL",
     "FeedbackChange",
     "FeedbackFilter",
     "FollowFilter",
@@ -159,10 +157,6 @@ def next_whole_hour(since: datetime) -> datetime:
     """The first hour (UTC) that starts after ``since``: where a trend's hourly rollup
     takes over from the entries of its partial first hour."""
     return since.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-
-
-RATED_TYPES_SQL = "(" + ", ".join(sorted(f"'{t.value}'" for t in WORKER_RATING_TYPES)) + ")"
-"""``WORKER_RATING_TYPES`` as an SQL list, for ``feedback_type IN ...``."""
 
 
 class ScoreDay(NamedTuple):
