@@ -266,7 +266,7 @@ def speed(workdir: Path, quick: bool) -> list[str]:
                         s, f, n, total_time, ratings, x = counts[w]
                         p = rng.betavariate(1 + s, 1 + f)
                         if objective == "time":
-                            d = 1 / rng.gammavariate(1 + n, 1 / (pooled + total_time))
+                            d = 2 * (pooled + total_time) / rng.gammavariate(2 * (1 + n), 1)
                             keys[w] = load[w] * d + d / p
                         elif objective == "quality":
                             keys[w] = -p * rng.betavariate(1 + x, 1 + ratings - x)

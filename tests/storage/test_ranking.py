@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
 
@@ -13,6 +14,8 @@ import pytest
 from orchestrator_feedback import FeedbackStorage, FeedbackValidationError, get_plugin_manager
 from orchestrator_feedback.config import config_from_mapping
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType
+from orchestrator_feedback.storage.ranking import _drawn
+from orchestrator_feedback.storage.scores import Tally
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
@@ -221,3 +224,15 @@ def test_tasks_ahead_counts_only_what_a_free_slot_would_not_absorb(
     from orchestrator_feedback.storage.ranking import tasks_ahead
 
     assert tasks_ahead(in_flight, slots) == ahead
+
+
+def test_the_drawn_duration_follows_its_posterior() -> None:
+    """Thompson's duration for a worker with 9 timings summing to 18 s, the candidates'
+    pooled mean 2 s: d = k / beta, beta ~ Gamma(2 * 10, 2 + 18), an inverse gamma of mean
+    2 * 20 / 19 = 2.105 s and standard deviation 2.105 / sqrt(18) = 0.496 s (hand-computed;
+    an exponential model's would be 2.222 s and 0.786 s)."""
+    tally = Tally(successes=9, timed=9, time_sum=18.0)
+    rng = random.Random(7)
+    draws = [_drawn("time", tally, 1.0, 2.0, rng)[1] for _ in range(40_000)]
+    assert statistics.fmean(draws) == pytest.approx(40 / 19, rel=0.02)
+    assert statistics.stdev(draws) == pytest.approx(40 / 19 / math.sqrt(18), rel=0.05)

@@ -6,10 +6,12 @@ Per candidate, a policy estimates its success probability ``p``, its duration ``
 quality ``q`` of its results:
 
 - ``"thompson"``: one draw from each posterior (Thompson, 1933; Russo et al., "A Tutorial
-  on Thompson Sampling", 2018). ``p ~ Beta(1 + successes, 1 + failures)``. ``d = 1 / rate``
-  with ``rate ~ Gamma(1 + timed, m + time_sum)`` (shape, rate): the conjugate posterior of an
-  exponential duration's rate, with one pseudo-observation of ``m``, the candidates' pooled
-  mean time. ``q ~ Beta(1 + x, 1 + ratings - x)`` with ``x`` the ratings' sum on the scale
+  on Thompson Sampling", 2018). ``p ~ Beta(1 + successes, 1 + failures)``. ``d = k / beta``
+  with ``beta ~ Gamma(k (1 + timed), m + time_sum)`` (shape, rate): the conjugate posterior
+  of the rate of a Gamma-distributed duration of known shape ``k = DURATION_SHAPE``, with one
+  pseudo-observation of ``m``, the candidates' pooled mean time (Fink, "A Compendium of
+  Conjugate Priors", 1997, for the Gamma likelihood of known shape).
+  ``q ~ Beta(1 + x, 1 + ratings - x)`` with ``x`` the ratings' sum on the scale
   ``(r - 1) / 4``: the fractional Bernoulli posterior of Agrawal and Goyal ("Analysis of
   Thompson Sampling for the Multi-armed Bandit Problem", COLT 2012).
 - ``"lower_bound"``: the Wilson lower bounds of ``p`` and ``q``, and the mean time.
@@ -37,13 +39,19 @@ from collections.abc import Mapping, Sequence
 from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.storage.scores import Tally, wilson
 
-__all__ = ["OBJECTIVES", "POLICIES", "check_load", "rank", "tasks_ahead"]
+__all__ = ["DURATION_SHAPE", "OBJECTIVES", "POLICIES", "check_load", "rank", "tasks_ahead"]
 
 POLICIES = ("thompson", "lower_bound", "mean")
 """How ``recommend`` estimates each candidate."""
 
 OBJECTIVES = ("time", "success", "quality")
 """What ``recommend`` ranks by."""
+
+DURATION_SHAPE = 2.0
+"""The shape ``k`` the time objective's posterior gives a worker's durations: a coefficient
+of variation of ``1 / sqrt(k)``, 0.71, between an exponential's 1 (``k = 1``, which
+explored the durations of steady task types far longer than they needed) and the steady
+times of most task types. The rollups keep no second moment of the times to estimate it."""
 
 _UNSEEN = Tally()
 _WORST = math.inf
@@ -100,9 +108,9 @@ def _drawn(
     p = rng.betavariate(1.0 + tally.successes * factor, 1.0 + tally.failures * factor)
     d, q = 1.0, 0.0
     if objective == "time" and pooled is not None:
-        scale = 1.0 / (pooled + tally.time_sum * factor)
-        rate = rng.gammavariate(1.0 + tally.timed * factor, scale)
-        d = 1.0 / rate if rate > 0 else _WORST
+        # beta ~ Gamma(k (1 + timed), m + time_sum) as Gamma(shape, 1) / rate; d = k / beta
+        drawn = rng.gammavariate(DURATION_SHAPE * (1.0 + tally.timed * factor), 1.0)
+        d = DURATION_SHAPE * (pooled + tally.time_sum * factor) / drawn if drawn > 0 else _WORST
     elif objective == "quality":
         ratings = tally.ratings * factor
         x = min(max((tally.rating_sum * factor - ratings) / 4, 0.0), ratings)
