@@ -5,6 +5,7 @@ worker also consumes its direct queue (``worker_direct``); the one whose name st
 from __future__ import annotations
 
 import os
+import time
 
 from celery import Celery
 
@@ -19,8 +20,10 @@ connect_celery(app)
 
 
 @app.task(bind=True)
-def job(self: object, n: int) -> str:
+def job(self: object, n: int, seconds: float = 0.0) -> str:
+    """Job ``n``, taking ``seconds``."""
     hostname: str = self.request.hostname  # type: ignore[attr-defined]
+    time.sleep(seconds)
     if hostname.startswith("flaky@"):
         raise RuntimeError(f"{hostname} failed job {n}")
     return hostname

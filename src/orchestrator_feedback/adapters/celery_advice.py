@@ -14,7 +14,11 @@ answer Celery's own ``control.ping`` (the ids the Celery adapter records as
 sending a task never waits on the broker's round trip (a ping waits ``ping_timeout`` for
 answers). The task type is the task's name. Without advice (no worker known yet or none
 answers, no implementation answers, or ``tasks`` leaves the task out) the router returns
-None and Celery routes the task as it would have.
+None and Celery routes the task as it would have. So it does while the built-in plugin's
+store holds no outcome of the task's type: advice without evidence could only spread the
+tasks by the load it counts, which Celery's shared queue does better (a free process takes
+the next task, where a routed one waits for its worker); a burst sent before any outcome
+returns is placed by Celery.
 """
 
 from __future__ import annotations
@@ -87,6 +91,8 @@ class AdviceRouter:
         self._pending: Counter[str] = Counter()
         self._slots: dict[str, int] = {}
         self._following = False
+        # Task types the store holds an outcome of: routed by advice from then on.
+        self._informed: set[str] = set()
         self._pid = os.getpid()
 
     @property
@@ -181,6 +187,20 @@ class AdviceRouter:
         except Exception:  # the store closed or went away: no load from here on
             logger.debug("following the outcomes for allocation advice ended", exc_info=True)
 
+    def _has_evidence(self, task_type: str) -> bool:
+        """Whether the built-in plugin's store holds an outcome of ``task_type`` (its score
+        book, in memory: it follows the store); true once, true from then on. Without the
+        built-in plugin, the advice of the others is followed."""
+        if task_type in self._informed:
+            return True
+        plugin = self.plugin_manager.feedback_plugin
+        if plugin is not None:
+            scores = plugin.storage.worker_scores(task_type=task_type)
+            if not any(score.attempts > 0 for score in scores):
+                return False
+        self._informed.add(task_type)
+        return True
+
     def _ask_in_background(self) -> None:
         with self._lock:
             if self._asking is not None and self._asking.is_alive():
@@ -206,6 +226,8 @@ class AdviceRouter:
         if not candidates:
             return None
         self._follow_outcomes()
+        if not self._has_evidence(name):
+            return None
         ranking = self.plugin_manager.hook.allocation_advice(
             task_id=str(options.get("task_id") or name),
             task_type=name,
