@@ -19,6 +19,7 @@ from orchestrator_feedback import (
     FeedbackError,
     FeedbackStorage,
     FeedbackType,
+    QueryRefusedError,
     SchemaVersionError,
 )
 from orchestrator_feedback.storage.backends.postgres import SCHEMA_VERSION, hide_password
@@ -56,6 +57,23 @@ def test_metadata_is_queryable_as_jsonb_with_psycopg_placeholders(
             ('{"worker_id": "w1"}',),
         )
         assert [(row["worker_id"], float(row["avg_rating"])) for row in rows] == [("w1", 4.0)]
+
+
+def test_own_sql_that_writes_on_a_connection_new_to_triggers_is_not_refused(
+    postgres_url: str,
+) -> None:
+    """The first trigger function a connection runs loads plpgsql, whose five settings then
+    appear in pg_settings at their defaults; the guard took that for the query changing a
+    setting and refused an UPDATE run on such a connection."""
+    with FeedbackStorage(postgres_url) as writing:
+        entry = writing.create(
+            FeedbackEntry(task_id="t", feedback_type="general", content="c", rating=2)
+        )
+    with FeedbackStorage(postgres_url, pool_size=1) as storage:  # its one connection is new
+        storage.execute_query("UPDATE feedback SET rating = 5 WHERE id = %s", [entry.id])
+        assert storage.get(entry.id).rating == 5
+        with pytest.raises(QueryRefusedError, match="connection setting"):
+            storage.execute_query("SELECT set_config('work_mem', '8MB', false)")
 
 
 def test_a_newer_schema_is_refused(postgres_url: str) -> None:

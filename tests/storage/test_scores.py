@@ -449,6 +449,32 @@ def test_an_own_entry_the_follower_sees_first_counts_at_the_next_call(
         asking.close()
 
 
+def test_the_scores_in_memory_follow_the_callers_own_sql(
+    backend_kind: str, tmp_path: Path, request: pytest.FixtureRequest, make_entry: MakeEntry
+) -> None:
+    """A rating changed or an entry deleted with ``execute_query`` counts at the next call,
+    not at the next re-read of the book (an hour here); a SELECT leaves the book as it is."""
+    storage = open_store(backend_kind, tmp_path, request, score_refresh=3600)
+    try:
+        rated = storage.create(
+            outcome(make_entry, "w", success=None, kind="task_quality", rating=2)
+        )
+        failed = storage.create(outcome(make_entry, "w", success=False))
+        now = NOW + timedelta(minutes=1)
+        assert [(s.mean_rating, s.failures) for s in storage.worker_scores(now=now)] == [(2, 1)]
+        storage.execute_query("SELECT count(*) FROM feedback")
+        assert storage._scoring.book.page(None, None, now) is not None
+        storage.execute_query(
+            "UPDATE feedback SET rating = 5 WHERE id = " + storage.backend.placeholder, [rated.id]
+        )
+        storage.execute_query(
+            "DELETE FROM feedback WHERE id = " + storage.backend.placeholder, [failed.id]
+        )
+        assert [(s.mean_rating, s.failures) for s in storage.worker_scores(now=now)] == [(5, 0)]
+    finally:
+        storage.close()
+
+
 def test_scores_survive_reopening_and_match_a_rebuild(
     tmp_path: Path, make_entry: MakeEntry
 ) -> None:

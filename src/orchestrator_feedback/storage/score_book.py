@@ -205,6 +205,13 @@ class ScoreBook:
             page.stale = old is not None and old.stale
         self._install(key, page, heard)
 
+    def mark_stale(self) -> None:
+        """Have every page read again at its next use (the store changed in a way the book
+        does not hear of: the caller's own SQL)."""
+        with self._lock:
+            for page in self._pages.values():
+                page.stale = True
+
     def forget(self) -> None:
         """Drop every page (in a forked child: the parent's reads in flight are not its)."""
         self._lock = threading.Lock()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -62,6 +63,9 @@ from orchestrator_feedback.summaries import (
 )
 
 __all__ = ["ChangeListener", "FeedbackStorage"]
+
+# A statement without any of these words changes no entry (over-matching costs a re-read).
+_MAY_WRITE = re.compile(r"\b(insert|update|delete|replace|truncate|drop|alter)\b", re.IGNORECASE)
 
 
 class FeedbackStorage:
@@ -451,7 +455,8 @@ class FeedbackStorage:
         """Run one statement of your own SQL; its rows index by position and column name.
 
         Datetime parameters are converted to the stored timestamp format; changes made here
-        are not told to listeners. ``read_only`` refuses a statement that would write,
+        are not told to listeners (the scores this store holds in memory are read again after
+        any statement that may write). ``read_only`` refuses a statement that would write,
         ``time_limit`` (seconds) stops a slow one, ``max_rows`` refuses a larger result. A
         statement that would begin, end or save a transaction, attach a file or change a
         connection setting, or more than one statement, raises ``QueryRefusedError``.
@@ -459,9 +464,13 @@ class FeedbackStorage:
         limits = query_limits(time_limit, max_rows)
         backend = self._backend
         encoded = encode_parameters(backend.encode_parameter, params)
-        return self._transactions.read(
-            lambda connection: backend.execute(connection, sql, encoded, read_only, **limits)
-        )
+        try:
+            return self._transactions.read(
+                lambda connection: backend.execute(connection, sql, encoded, read_only, **limits)
+            )
+        finally:
+            if not read_only and _MAY_WRITE.search(sql):
+                self._scoring.book.mark_stale()
 
     # -- background writes (the writer thread: ``BackgroundWrites``) --------------------
 

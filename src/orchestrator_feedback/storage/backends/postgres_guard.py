@@ -110,7 +110,12 @@ _NO_TRANSACTION = {"VacuumStmt"}
 """Statements PostgreSQL refuses to run inside a transaction block; none changes a
 setting or leaves anything on the connection."""
 
-_SETTINGS = "SELECT md5(string_agg(name || '=' || setting, ',' ORDER BY name)) FROM pg_settings"
+# Only what was set: a library's settings appear, at their defaults, when it is first loaded
+# in a session (plpgsql's five, the first time a trigger function runs on a connection).
+_SETTINGS = (
+    "SELECT md5(string_agg(name || '=' || setting, ',' ORDER BY name)) FROM pg_settings "
+    "WHERE source <> 'default'"
+)
 _SHADOWING = (
     "SELECT relname FROM pg_class WHERE relnamespace = pg_my_temp_schema() "
     "AND relname LIKE 'feedback%' AND relname <> 'feedback_incoming' LIMIT 1"
