@@ -70,7 +70,7 @@ def _record(score: WorkerScore) -> tuple[Any, ...]:
 
 def _nothing_known(worker: str) -> WorkerScore:
     """A worker named by entries none of which is an outcome or a rating of it."""
-    return WorkerScore(worker, 0, 0, 0, None, None, None, 0, None, None, None, None, None)
+    return WorkerScore(worker, 0.0, 0.0, 0.0, None, None, None, 0.0, None, None, None, None, None)
 
 
 def _scope_options(command: Any) -> Any:
