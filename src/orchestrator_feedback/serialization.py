@@ -101,10 +101,29 @@ def dump_metadata(metadata: Mapping[str, Any]) -> str:
     if not metadata:
         return "{}"
     try:
-        return orjson.dumps(metadata, option=_STRICT_JSON).decode()
+        text = orjson.dumps(metadata, option=_STRICT_JSON)
     except TypeError:
         validate_metadata(metadata)
         raise
+    if b"e+" in text:  # rare: a whole float of 17 digits or more, or a string holding "e+"
+        text = orjson.dumps(_whole_floats_positional(metadata), option=_STRICT_JSON)
+    return text.decode()
+
+
+def _whole_floats_positional(value: Any) -> Any:
+    """``value`` with each whole float that orjson would write in exponent form (``1e+16``)
+    as positional JSON text with a point (``10000000000000000.0``): PostgreSQL's ``jsonb``
+    keeps no exponent, so ``1e+16`` came back as the integer ``10000000000000000``, a
+    different value, which named a worker there and nowhere else (``rules``)."""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) >= 1e16:
+            return orjson.Fragment(f"{int(value)}.0")
+        return value
+    if isinstance(value, dict):
+        return {key: _whole_floats_positional(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_floats_positional(item) for item in value]
+    return value
 
 
 converter = cattrs.Converter(forbid_extra_keys=True)
@@ -294,7 +313,7 @@ def record_to_row(record: Any, may_hold_escapes: bool) -> EncodedRow | None:
         content,
         rating,
         user_id,
-        orjson.dumps(metadata).decode() if metadata else "{}",
+        dump_metadata(metadata),
         created_at,
         updated_at,
     )

@@ -205,3 +205,28 @@ def test_a_worker_id_of_true_is_one_worker_everywhere(storage: FeedbackStorage) 
     assert [s.worker_id for s in storage.worker_scores(since=LONG_AGO)] == ["true"]
     assert [s.worker_id for s in storage.worker_stats()] == ["true"]
     assert storage.recommend(["true", "1", "True"], policy="lower_bound")[0] == "true"
+
+
+@pytest.mark.parametrize("value", [1e16, -2.110613891649416e16, 1.2345678901234568e17])
+def test_a_whole_float_of_17_digits_names_no_worker_and_stays_a_float(
+    storage: FeedbackStorage, value: float
+) -> None:
+    """A float is a fraction by the rules, whatever its digits; orjson writes these in
+    exponent form, which PostgreSQL's jsonb read as a whole number: there it named a worker
+    (in the rollups, not in the score book) and came back as an int."""
+    storage.worker_scores()
+    stored = storage.create(
+        FeedbackEntry(
+            task_id="t",
+            feedback_type=FeedbackType.ERROR_REPORT,
+            content="c",
+            metadata={"worker_id": value, "nested": [value]},
+            created_at=NOW,
+        )
+    )
+    again = storage.get(stored.id)
+    assert again is not None and again.metadata == {"worker_id": value, "nested": [value]}
+    assert type(again.metadata["worker_id"]) is float
+    assert storage.worker_scores() == storage.worker_scores(since=LONG_AGO) == []
+    assert storage.worker_stats() == []
+    assert storage.verify_rollups() == []

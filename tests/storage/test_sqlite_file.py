@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import sqlite3
@@ -223,6 +224,9 @@ def test_two_processes_of_eight_threads_lose_nothing(tmp_path: Path) -> None:
 
 
 def _open_and_close(path: str, start: Any) -> None:
+    # A child that hangs prints where (in the failure's captured stderr) before the test
+    # gives up on it: such a hang was seen once in CI, in the first round, two of four.
+    faulthandler.dump_traceback_later(50, exit=True)
     start.wait()
     FeedbackStorage(path).close()
 
