@@ -568,3 +568,22 @@ def test_a_success_of_json_null_is_no_outcome_on_every_backend(
     storage.rebuild_rollups()
     (rebuilt,) = storage.worker_scores(now=NOW + timedelta(seconds=1))
     assert (rebuilt.successes, rebuilt.failures) == (1, 0)
+
+
+def test_a_backend_that_keeps_no_rating_types_counts_every_types_ratings(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    """A third-party backend need not keep the rating types' table: its store counts every
+    type's ratings, and asking it for other rating types is one clear error."""
+    from orchestrator_feedback import FeedbackError
+    from orchestrator_feedback.storage.backends.sqlite import SQLiteBackend
+
+    class KeepsNone(SQLiteBackend):
+        keeps_rating_types = False
+
+    with FeedbackStorage(KeepsNone(str(tmp_path / "a.db"), pool_size=2, timeout=5)) as storage:
+        assert storage.rating_types == set(FeedbackType)
+    with pytest.raises(FeedbackError, match="keeps no rating types"):
+        FeedbackStorage(
+            KeepsNone(str(tmp_path / "b.db"), pool_size=2, timeout=5), rating_types=["general"]
+        )

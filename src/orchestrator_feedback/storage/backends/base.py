@@ -25,7 +25,7 @@ from orchestrator_feedback.models import (
     FeedbackType,
     to_utc,
 )
-from orchestrator_feedback.rules import RATED_TYPES_TABLE, JsonSQL
+from orchestrator_feedback.rules import RATED_TYPES, RATED_TYPES_TABLE, JsonSQL
 from orchestrator_feedback.serialization import (
     EncodedRow,
     entries_from_rows,
@@ -385,14 +385,22 @@ class StorageBackend(abc.ABC):
         for statement in self.rollup_rebuild:
             connection.execute(statement)
 
+    keeps_rating_types: bool = False
+    """Whether the database keeps the store's rating types (the table ``RATED_TYPES_TABLE``
+    of ``rules``, which its SQL reads); one that does not counts every type's ratings."""
+
     def rated_types(self, connection: Any) -> frozenset[FeedbackType]:
         """The store's rating types: the entry types whose rating rates the worker named."""
+        if not self.keeps_rating_types:
+            return RATED_TYPES
         rows = connection.execute(f"SELECT feedback_type FROM {RATED_TYPES_TABLE}").fetchall()
         return frozenset(TYPE_BY_VALUE[row[0]] for row in rows if row[0] in TYPE_BY_VALUE)
 
     def set_rated_types(self, connection: Any, rated_types: frozenset[FeedbackType]) -> None:
         """Make ``rated_types`` the store's rating types and count every rating again by
         them (the rollups rebuilt), in the caller's transaction."""
+        if not self.keeps_rating_types:
+            raise FeedbackError(f"{self.url} keeps no rating types: it counts every type's")
         connection.execute(f"DELETE FROM {RATED_TYPES_TABLE}")
         for kind in sorted(rated_types, key=lambda kind: kind.value):
             connection.execute(

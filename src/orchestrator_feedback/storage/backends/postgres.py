@@ -89,6 +89,7 @@ class PostgresBackend(StorageBackend):
     placeholder = "%s"
     rollup_checks = rollups.VERIFY
     rollup_rebuild = rollups.REBUILD
+    keeps_rating_types = True
     encode_time = staticmethod(to_utc)
     read_columns = SELECT_COLUMNS
     follow_sql = following

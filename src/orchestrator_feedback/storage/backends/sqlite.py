@@ -69,6 +69,7 @@ class SQLiteBackend(StorageBackend):
     placeholder = "?"
     rollup_checks = rollups.VERIFY
     rollup_rebuild = rollups.REBUILD
+    keeps_rating_types = True
     encode_time = staticmethod(format_sqlite_timestamp)
     follow_sql = following
     window_table = statements.WINDOW_TABLE
