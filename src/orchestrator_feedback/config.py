@@ -21,11 +21,12 @@ from cattrs.gen import make_dict_structure_fn
 
 from orchestrator_feedback.durations import parse_duration
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import TYPE_BY_VALUE, FeedbackEntry, FeedbackType
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.privacy import check_retention_days
 from orchestrator_feedback.serialization import converter, structure_or_explain
 from orchestrator_feedback.storage.backends.sqlite_files import names_no_file
 from orchestrator_feedback.storage.ranking import OBJECTIVES, POLICIES
+from orchestrator_feedback.storage.rating_types import check_rating_types
 from orchestrator_feedback.storage.scores import check_confidence
 
 __all__ = [
@@ -205,18 +206,7 @@ class AdviceConfig:
 
 
 def _rating_types(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None:
-        if not value:
-            raise FeedbackValidationError(
-                attribute.name, value, "must name at least one feedback type, or be left out"
-            )
-        for name in value:
-            if name not in TYPE_BY_VALUE:
-                raise FeedbackValidationError(
-                    attribute.name,
-                    name,
-                    f"is not a feedback type (one of {', '.join(TYPE_BY_VALUE)})",
-                )
+    check_rating_types(value)  # the store's own check: feedback types, at least one
 
 
 @attrs.frozen(kw_only=True)

@@ -35,6 +35,7 @@ __all__ = [
     "MOST_DIGITS",
     "POSTGRES_JSON",
     "RATED_TYPES",
+    "RATED_TYPES_DEFAULT_SQL",
     "RATED_TYPES_TABLE",
     "SQLITE_JSON",
     "JsonSQL",
@@ -62,6 +63,13 @@ RATED_TYPES: frozenset[FeedbackType] = WORKER_RATING_TYPES
 otherwise: every type."""
 RATED_TYPES_TABLE = "feedback_rated_types"
 """The table of a store's rating types (one ``feedback_type`` a row), which the SQL reads."""
+RATED_TYPES_DEFAULT_SQL = (
+    f"INSERT INTO {RATED_TYPES_TABLE} SELECT column1 FROM (VALUES "
+    + ", ".join(f"('{kind.value}')" for kind in sorted(RATED_TYPES, key=lambda t: t.value))
+    + f") AS every_type WHERE NOT EXISTS (SELECT 1 FROM {RATED_TYPES_TABLE})"
+)
+"""Both dialects: every type, into a rating types table that has none yet (a store never
+has none: ``rating_types`` must name one)."""
 
 
 # --- Python: applied to each committed entry -------------------------------------------

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import TYPE_BY_VALUE, FeedbackType
+from orchestrator_feedback.models import FeedbackType, to_feedback_type
 from orchestrator_feedback.storage.transactions import Transactions
 
 __all__ = ["check_rating_types", "settle_rating_types"]
@@ -27,15 +27,10 @@ def check_rating_types(value: object) -> frozenset[FeedbackType] | None:
         )
     kinds: set[FeedbackType] = set()
     for item in value:
-        if isinstance(item, FeedbackType):
-            kind: FeedbackType | None = item
-        else:
-            kind = TYPE_BY_VALUE.get(item) if isinstance(item, str) else None
-        if kind is None:
-            raise FeedbackValidationError(
-                "rating_types", item, f"is not a feedback type (one of {', '.join(TYPE_BY_VALUE)})"
-            )
-        kinds.add(kind)
+        try:
+            kinds.add(to_feedback_type(item))
+        except FeedbackValidationError as error:
+            raise FeedbackValidationError("rating_types", item, error.rule) from None
     if not kinds:
         raise FeedbackValidationError(
             "rating_types", value, "must name at least one feedback type, such as ['task_quality']"

@@ -48,17 +48,13 @@ FOLD_AT = 10_000
 FOLD_LOCK = 7_362_810_442
 """The ``pg_advisory_xact_lock`` key of folds and rebuilds ("feedback rollups")."""
 
-_RATED_TYPES_SQL = f"(SELECT feedback_type FROM {rules.RATED_TYPES_TABLE})"
 RATED_TYPES = (
     f"""CREATE TABLE IF NOT EXISTS {rules.RATED_TYPES_TABLE} (
         feedback_type TEXT NOT NULL PRIMARY KEY
     )""",
-    f"INSERT INTO {rules.RATED_TYPES_TABLE} SELECT column1 FROM (VALUES "
-    + ", ".join(f"('{kind.value}')" for kind in sorted(rules.RATED_TYPES, key=lambda t: t.value))
-    + f") AS every_type WHERE NOT EXISTS (SELECT 1 FROM {rules.RATED_TYPES_TABLE})",
+    rules.RATED_TYPES_DEFAULT_SQL,
 )
-"""The store's rating types (``rules``): every type in a store that has none yet (a store
-never has none: ``rating_types`` must name one)."""
+"""The store's rating types (``rules``), every type to begin with."""
 
 _TABLES = (
     *RATED_TYPES,
@@ -138,9 +134,7 @@ _MEASURES = (
     "failure * f",
     "failure * f * f",
 )
-_HAS_OUTCOME = (
-    f"success = 1 OR failure = 1 OR (rating IS NOT NULL AND feedback_type IN {_RATED_TYPES_SQL})"
-)
+_HAS_OUTCOME = f"success = 1 OR failure = 1 OR {rules.rated_sql()} = 1"
 
 
 def _deltas_of(source: str, sign: int, *, grouped: bool = True) -> str:
@@ -191,7 +185,7 @@ _DELTA_COLUMNS = (
     "time_sum, all_f, all_ff, success_f, success_ff, failure_f, failure_ff, latest"
 )
 
-_RATED = f"(rating IS NOT NULL AND feedback_type IN {_RATED_TYPES_SQL})::int"
+_RATED = rules.rated_sql()
 
 # Each rollup: its keys and its values, as expressions over delta rows (summed; ``latest``
 # is the newest, not a sum).

@@ -78,12 +78,9 @@ RATED_TYPES = (
     f"""CREATE TABLE IF NOT EXISTS {rules.RATED_TYPES_TABLE} (
         feedback_type TEXT NOT NULL PRIMARY KEY
     ) WITHOUT ROWID""",
-    f"INSERT INTO {rules.RATED_TYPES_TABLE} SELECT column1 FROM (VALUES "
-    + ", ".join(f"('{kind.value}')" for kind in sorted(rules.RATED_TYPES, key=lambda t: t.value))
-    + f") WHERE NOT EXISTS (SELECT 1 FROM {rules.RATED_TYPES_TABLE})",
+    rules.RATED_TYPES_DEFAULT_SQL,
 )
-"""The store's rating types (``rules``): every type in a store that has none yet (a store
-never has none: ``rating_types`` must name one)."""
+"""The store's rating types (``rules``), every type to begin with."""
 
 _TABLES = (
     *RATED_TYPES,
