@@ -17,6 +17,7 @@ from orchestrator_feedback.lazy import lazy_names
 if TYPE_CHECKING:
     from orchestrator_feedback.collector import FeedbackCollector
     from orchestrator_feedback.config import (
+        AlertsConfig,
         BackgroundConfig,
         CollectionPointConfig,
         FeedbackConfig,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
         StorageBackend,
     )
     from orchestrator_feedback.summaries import (
+        Alert,
         FeedbackSummary,
         TrendPoint,
         WorkerScore,
@@ -68,6 +70,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "hookimpl": "orchestrator_feedback.markers",
     "hookspec": "orchestrator_feedback.markers",
+    "Alert": "orchestrator_feedback.summaries",
+    "AlertsConfig": "orchestrator_feedback.config",
     "BackgroundConfig": "orchestrator_feedback.config",
     "ChangeListener": "orchestrator_feedback.storage",
     "CollectionPointConfig": "orchestrator_feedback.config",
@@ -119,6 +123,8 @@ _WHERE = {
 
 
 __all__ = [
+    "Alert",
+    "AlertsConfig",
     "BackgroundConfig",
     "ChangeListener",
     "CollectionPointConfig",

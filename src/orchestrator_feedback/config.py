@@ -24,6 +24,7 @@ from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.privacy import check_retention_days
 from orchestrator_feedback.serialization import converter, structure_or_explain
+from orchestrator_feedback.storage.alerts import AlertSettings
 from orchestrator_feedback.storage.backends.sqlite_files import names_no_file
 from orchestrator_feedback.storage.ranking import OBJECTIVES, POLICIES
 from orchestrator_feedback.storage.rating_types import check_rating_types
@@ -32,6 +33,7 @@ from orchestrator_feedback.storage.scores import check_confidence
 __all__ = [
     "CONFIG_FILE_NAME",
     "AdviceConfig",
+    "AlertsConfig",
     "BackgroundConfig",
     "CollectionPointConfig",
     "FeedbackConfig",
@@ -219,6 +221,53 @@ class ScoresConfig:
     before). Kept in the store; other ones than the store's count every rating again."""
 
 
+def _task_types_or_none(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not all(isinstance(name, str) for name in value):
+        raise FeedbackValidationError(attribute.name, value, "must be a list of task types")
+
+
+@attrs.frozen(kw_only=True)
+class AlertsConfig:
+    """``[alerts]``: change detection on workers' outcomes (``docs/alerts.md``)."""
+
+    enabled: bool = True
+    """Whether the built-in plugin's store detects changes and fires ``feedback_alert``."""
+    false_alarm_every: int = attrs.field(
+        default=10_000, validator=lambda _c, a, v: _check_alert_setting(a.name, v)
+    )
+    """On average at most one false alarm per this many outcomes of a steady worker, per
+    detector."""
+    min_outcomes: int = attrs.field(
+        default=20, validator=lambda _c, a, v: _check_alert_setting(a.name, v)
+    )
+    """The outcomes a worker's reference must rest on before it can be called degraded."""
+    task_types: tuple[str, ...] | None = attrs.field(default=None, validator=_task_types_or_none)
+    """The task types watched (unset: every one)."""
+    poll_s: float = attrs.field(
+        default=1.0, validator=lambda _c, a, v: _check_alert_setting("poll", v)
+    )
+    """Seconds between two looks for alerts in what other processes committed."""
+    deprioritise: bool = False
+    """Rank the candidates with an open ``degraded`` alert last in ``allocation_advice``
+    (off by default: ``docs/alerts.md`` has what it was measured to do)."""
+
+    @property
+    def settings(self) -> AlertSettings | None:
+        """The store's ``AlertSettings`` (None when disabled)."""
+        if not self.enabled:
+            return None
+        return AlertSettings(
+            false_alarm_every=self.false_alarm_every,
+            min_outcomes=self.min_outcomes,
+            task_types=self.task_types,
+            poll=self.poll_s,
+        )
+
+
+def _check_alert_setting(name: str, value: Any) -> None:
+    AlertSettings(**{name: value})  # the store's own checks
+
+
 @attrs.frozen(kw_only=True)
 class FeedbackConfig:
     """Everything orchestrator-feedback can be configured with."""
@@ -260,6 +309,8 @@ class FeedbackConfig:
     """``[advice]``: how ``allocation_advice`` is answered."""
     scores: ScoresConfig = attrs.field(factory=ScoresConfig)
     """``[scores]``: what counts toward a worker's scores."""
+    alerts: AlertsConfig = attrs.field(factory=AlertsConfig)
+    """``[alerts]``: change detection on workers' outcomes."""
 
     def plugin_settings(self, name: str) -> Mapping[str, Any]:
         """Return the ``[plugins.NAME]`` table for plugin ``name`` (empty if none)."""

@@ -21,6 +21,7 @@ from orchestrator_feedback.config import FeedbackConfig
 from orchestrator_feedback.markers import hookspec
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage import StorageBackend
+from orchestrator_feedback.summaries import Alert
 
 # -- orchestrator events: fired by the host --------------------------------------------
 
@@ -147,6 +148,16 @@ def feedback_updated(entry: FeedbackEntry) -> None:
 @hookspec
 def feedback_deleted(entry: FeedbackEntry) -> None:
     """An entry was deleted; ``entry`` is what was deleted. Fired after the commit."""
+
+
+@hookspec
+def feedback_alert(alert: Alert) -> None:
+    """A worker's outcomes changed: ``alert.kind`` is ``"degraded"`` (raised) or
+    ``"recovered"`` (cleared), for its success rate or its ratings (``alert.measure``), on
+    one task type or all (``docs/alerts.md``). Fired after the commit that stored the
+    alert, in the one process that raised it (many processes on one store raise each
+    alert once), on the store's detection thread. Return values are ignored.
+    """
 
 
 # -- extension points ------------------------------------------------------------------

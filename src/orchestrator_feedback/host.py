@@ -68,7 +68,9 @@ def get_plugin_manager(
         manager.load_entry_points()  # first, so that a plugin can serve the database URL
     if config.enabled:
         if storage is None:
-            storage = open_storage(config.database, manager, **storage_options(config))
+            storage = open_storage(
+                config.database, manager, **storage_options(config), alerts=config.alerts.settings
+            )
             manager.own(storage)
         plugin = FeedbackPlugin(storage, manager, write_mode=config.write_mode)
         manager.register(plugin, name=BUILTIN_PLUGIN_NAME)

@@ -18,6 +18,7 @@ from orchestrator_feedback.events import ORCHESTRATOR_EVENTS
 from orchestrator_feedback.markers import hookimpl
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.storage import FeedbackChange, FeedbackStorage
+from orchestrator_feedback.summaries import Alert
 
 if TYPE_CHECKING:
     from orchestrator_feedback.manager import FeedbackPluginManager
@@ -69,6 +70,8 @@ class FeedbackPlugin:
         this manager, not of ``FeedbackEntry``)."""
         plugin_manager.counters.queue_depth_source = lambda: storage.queue_depth
         storage.add_listener(self._tell_subscribers, batched=True)
+        storage.add_alert_listener(self._tell_alert)
+        self._deprioritise = plugin_manager.config.alerts.deprioritise
         self._advice = plugin_manager.config.advice
         self._half_life = self._advice.half_life_delta
         self.advice_rng: random.Random | None = None
@@ -218,6 +221,14 @@ class FeedbackPlugin:
                 except Exception:  # a strict manager re-raises; the other entries still go
                     logger.exception("%s failed for feedback %s", hook_name, entry.id)
 
+    def _tell_alert(self, alert: Alert) -> None:
+        """Fire ``feedback_alert`` for an alert the store raised or cleared."""
+        if self._manager.has_implementations("feedback_alert"):
+            try:
+                self._hook.feedback_alert(alert=alert)
+            except Exception:  # a strict manager re-raises; the store's thread goes on
+                logger.exception("feedback_alert failed for alert %s", alert.id)
+
     # -- orchestrator events ------------------------------------------------------------
 
     @hookimpl
@@ -362,7 +373,7 @@ class FeedbackPlugin:
         metadata is wrong, which is logged."""
         given = metadata if isinstance(metadata, Mapping) else {}
         try:
-            return self.storage.recommend(
+            ranked = self.storage.recommend(
                 candidates,
                 task_type=task_type,
                 policy=self._advice.policy,
@@ -372,6 +383,10 @@ class FeedbackPlugin:
                 objective=given.get("objective", self._advice.objective),
                 load=given.get("load"),
             )
+            if self._deprioritise:
+                alerted = self.storage.alerted_workers(task_type)
+                ranked = sorted(ranked, key=lambda worker: worker in alerted)
+            return ranked
         except FeedbackError as error:
             logger.warning("no allocation advice for task %r: %s", task_id, error)
             return None

@@ -10,6 +10,7 @@ import attrs
 from orchestrator_feedback.models import FeedbackType
 
 __all__ = [
+    "Alert",
     "FailureGroup",
     "FailureReport",
     "FeedbackSummary",
@@ -154,3 +155,30 @@ class FailureReport:
         """Successes over outcomes; None without any."""
         outcomes = self.successes + self.failures
         return self.successes / outcomes if outcomes else None
+
+
+@attrs.frozen
+class Alert:
+    """A worker whose outcomes changed: ``kind`` is ``"degraded"`` or ``"recovered"``, of
+    ``measure`` (``"success"``: the success rate; ``"rating"``: the mean rating), for one
+    ``task_type`` (None: all of the worker's task types). ``since`` is the estimated change
+    point (the first outcome of the change); ``before`` and ``after`` are the rate or mean
+    before it and since it, each with its 95% interval; ``outcomes`` how many outcomes
+    since the change point it rests on; ``statistic`` the CUSUM statistic that crossed
+    ``threshold`` (``docs/alerts.md``). ``id`` orders alerts; ``raised_at`` is when the
+    store raised it."""
+
+    id: int
+    worker_id: str
+    task_type: str | None
+    kind: str
+    measure: str
+    since: datetime
+    raised_at: datetime
+    before: float
+    before_interval: tuple[float, float]
+    after: float
+    after_interval: tuple[float, float]
+    outcomes: int
+    statistic: float
+    threshold: float

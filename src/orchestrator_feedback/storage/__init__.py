@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from orchestrator_feedback.lazy import lazy_names
 
 if TYPE_CHECKING:
+    from orchestrator_feedback.storage.alerts import AlertSettings
     from orchestrator_feedback.storage.backends.base import (
         FeedbackChange,
         FeedbackFilter,
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from orchestrator_feedback.storage.store import FeedbackStorage
 
 __all__ = [
+    "AlertSettings",
     "ChangeListener",
     "FeedbackChange",
     "FeedbackFilter",
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 _WHERE = {
+    "AlertSettings": "orchestrator_feedback.storage.alerts",
     "ChangeListener": "orchestrator_feedback.storage.listeners",
     "FeedbackChange": "orchestrator_feedback.storage.backends.base",
     "FeedbackFilter": "orchestrator_feedback.storage.backends.base",

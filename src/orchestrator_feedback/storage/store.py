@@ -16,10 +16,12 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Self, overload
 
+from orchestrator_feedback.errors import FeedbackValidationError
 from orchestrator_feedback.forks import renew_after_fork
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.privacy import PrivacyPolicy, RetentionPolicy
 from orchestrator_feedback.storage import file_formats
+from orchestrator_feedback.storage.alerts import Alerting, AlertListener, AlertSettings
 from orchestrator_feedback.storage.analysis import Analysis
 from orchestrator_feedback.storage.backends.base import (
     ALL,
@@ -40,7 +42,9 @@ from orchestrator_feedback.storage.options import (
     check_entry,
     check_exit_timeout,
     check_id,
+    check_optional_text,
     check_page,
+    check_time,
     encode_parameters,
     query_limits,
     writer_options,
@@ -53,6 +57,7 @@ from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.storage.transfer import BulkTransfer, Target
 from orchestrator_feedback.storage.writes import EntryWrites
 from orchestrator_feedback.summaries import (
+    Alert,
     FailureReport,
     FeedbackSummary,
     LifetimeCounts,
@@ -87,6 +92,9 @@ class FeedbackStorage:
     ``rating_types``: the entry types whose rating rates the worker the entry names (None:
     the store's, every type unless set; other ones than the store's are kept in it and
     every rating is counted again by them, ``docs/scores.md``).
+    ``alerts``: detect workers whose outcomes change, raising and clearing alerts
+    (``docs/alerts.md``; None: no detection here, though ``alerts()`` lists what other
+    processes raised).
     ``migrate``: bring an older store's schema up to date on opening (the default, for
     hosts); False refuses one with ``SchemaUpgradeNeeded`` and changes nothing (the command
     line opens stores so, and upgrades only with ``orchestrator-feedback migrate``).
@@ -111,6 +119,7 @@ class FeedbackStorage:
         score_refresh: float = 5.0,
         migrate: bool = True,
         rating_types: Iterable[FeedbackType | str] | None = None,
+        alerts: AlertSettings | None = None,
     ) -> None:
         check_connection_options(pool_size, timeout)
         options = writer_options(
@@ -157,6 +166,7 @@ class FeedbackStorage:
             # No other process writes to a database in memory: nothing to follow.
             follow=None if str(db_path) == ":memory:" else lambda: self.follow(poll=FOLLOW_POLL),
         )
+        self._alerting = Alerting(self._transactions, self._listeners, self.rating_types, alerts)
         self._deletions = Deletions(
             self._transactions,
             privacy=self._privacy,
@@ -173,6 +183,7 @@ class FeedbackStorage:
         connection. Any later call raises ``StorageClosedError``."""
         try:
             self._background.stop(timeout)
+            self._alerting.close()
         finally:
             self._backend.close()
 
@@ -181,6 +192,7 @@ class FeedbackStorage:
         self._transactions.after_fork_in_child()
         self._background.after_fork_in_child()
         self._scoring.after_fork_in_child()
+        self._alerting.after_fork_in_child()
 
     def __enter__(self) -> Self:
         return self
@@ -433,6 +445,54 @@ class FeedbackStorage:
         return self._scoring.recommend(
             candidates, task_type, policy, half_life, confidence, now, rng, objective, load
         )
+
+    @property
+    def alert_settings(self) -> AlertSettings | None:
+        """How this store detects changes (None: it does not)."""
+        return self._alerting.settings
+
+    def alerts(
+        self,
+        *,
+        open_only: bool = False,
+        since: datetime | None = None,
+        worker_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Alert]:
+        """The alerts raised and cleared, newest first: with ``open_only`` only the
+        ``degraded`` ones not yet ``recovered``; raised since ``since``; of one worker; at
+        most ``limit`` (``docs/alerts.md``)."""
+        if not isinstance(open_only, bool):
+            raise FeedbackValidationError("open_only", open_only, "must be True or False")
+        start = None if since is None else check_time("since", since)
+        worker = check_optional_text("worker_id", worker_id)
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise FeedbackValidationError("limit", limit, "must be a whole number, 1 or more")
+        return self._alerting.alerts(
+            open_only=open_only, since=start, worker_id=worker, limit=limit
+        )
+
+    def check_alerts(self) -> list[Alert]:
+        """Read every entry committed since detection last read (any process's) now, not
+        at the detection thread's next turn; return the alerts raised or cleared (each
+        also told to the alert listeners). Nothing when the store does not detect."""
+        return self._alerting.check()
+
+    def alerted_workers(self, task_type: str | None = None) -> set[str]:
+        """The workers with an open ``degraded`` alert for ``task_type`` or for all of
+        their task types (read from the store at most every 5 seconds)."""
+        return self._alerting.alerted_workers(check_optional_text("task_type", task_type))
+
+    def add_alert_listener(self, listener: AlertListener) -> None:
+        """Call ``listener(alert)`` after the commit of each alert this store raises or
+        clears; an exception in it is logged and ignored."""
+        self._alerting.add_listener(listener)
+
+    def remove_alert_listener(self, listener: AlertListener) -> None:
+        """Stop calling ``listener``."""
+        self._alerting.remove_listener(listener)
 
     def verify_rollups(self) -> list[str]:
         """Recompute the rollups (the aggregates behind the whole-store summary, workers and

@@ -409,6 +409,13 @@ class StorageBackend(abc.ABC):
         if self.rollup_rebuild:
             self.rebuild_rollups(connection)
 
+    keeps_alerts: bool = False
+    """Whether the database has the alert tables of ``alert_tables`` (a store on one that
+    does not detects nothing and lists no alerts)."""
+    lock_row_sql: str = ""
+    """What makes a ``SELECT`` lock the rows it reads until the transaction ends (nothing
+    where a write transaction holds the whole database)."""
+
     def fold_rollups(self, connection: Any) -> None:  # noqa: B027 - optional: not all keep rollups
         """Bring the rollups up to date when much is pending (outside a transaction), in
         transactions short enough that writers barely wait; a backend without rollups has

@@ -90,6 +90,8 @@ class PostgresBackend(StorageBackend):
     rollup_checks = rollups.VERIFY
     rollup_rebuild = rollups.REBUILD
     keeps_rating_types = True
+    keeps_alerts = True
+    lock_row_sql = " FOR UPDATE"
     encode_time = staticmethod(to_utc)
     read_columns = SELECT_COLUMNS
     follow_sql = following

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestrator_feedback.storage.backends.alert_tables import POSTGRES_CREATE as POSTGRES_ALERTS
 from orchestrator_feedback.storage.backends.postgres_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.postgres_follow import SEPARATE_ORDER
 from orchestrator_feedback.storage.backends.postgres_rollups import CREATE as CREATE_ROLLUPS
@@ -97,6 +98,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # Ratings rate the worker their entry names whatever its type, unless the store is
     # configured otherwise (feedback_rated_types): the functions again, every rollup rebuilt.
     (12, RENAME_WORKERS),
+    # Alerts: what was raised, each detector's state, how far detection has read
+    # (alert_tables.py).
+    (13, POSTGRES_ALERTS),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 

@@ -70,6 +70,7 @@ class SQLiteBackend(StorageBackend):
     rollup_checks = rollups.VERIFY
     rollup_rebuild = rollups.REBUILD
     keeps_rating_types = True
+    keeps_alerts = True
     encode_time = staticmethod(format_sqlite_timestamp)
     follow_sql = following
     window_table = statements.WINDOW_TABLE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from orchestrator_feedback.errors import FeedbackError, SchemaUpgradeNeeded, SchemaVersionError
+from orchestrator_feedback.storage.backends.alert_tables import SQLITE_CREATE as SQLITE_ALERTS
 from orchestrator_feedback.storage.backends.sqlite_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.sqlite_rollups import (
@@ -92,6 +93,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # Ratings rate the worker their entry names whatever its type, unless the store is
     # configured otherwise (feedback_rated_types): the triggers again, every rollup rebuilt.
     (10, RENAME_WORKERS),
+    # Alerts: what was raised, each detector's state, how far detection has read
+    # (alert_tables.py).
+    (11, SQLITE_ALERTS),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 

@@ -1,0 +1,426 @@
+"""A store's alerts: change detection on every committed outcome, per worker and task type
+and per worker over all its task types (``change_detection.py``), with the alerts it
+raises kept in the store (``backends/alert_tables.py``).
+
+Detection reads committed entries in commit order, from every process, on a thread of its
+own: woken by this store's commits and every ``AlertSettings.poll`` seconds for other
+processes' (it never runs on the caller's write path). Each reading is one transaction
+that locks the position read to, updates the detectors and stores the alerts raised, so
+that whichever process reads an entry first is the only one to: each alert is raised
+once, by one process, and told to that process's alert listeners after its commit. The
+detectors' state lives in the store: a restart, or another process, goes on from it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from orchestrator_feedback import rules
+from orchestrator_feedback.errors import FeedbackValidationError
+from orchestrator_feedback.models import FeedbackEntry, FeedbackType
+from orchestrator_feedback.serialization import converter
+from orchestrator_feedback.storage.backends import alert_tables
+from orchestrator_feedback.storage.backends.values import (
+    FeedbackChange,
+    FollowFilter,
+    FollowPosition,
+)
+from orchestrator_feedback.storage.change_detection import (
+    RATING,
+    SUCCESS,
+    Change,
+    Detector,
+    threshold,
+)
+from orchestrator_feedback.storage.listeners import Events, Listeners
+from orchestrator_feedback.storage.scores import rating_interval, wilson
+from orchestrator_feedback.storage.transactions import Transactions
+from orchestrator_feedback.summaries import Alert
+
+__all__ = ["AlertListener", "AlertSettings", "Alerting"]
+
+logger = logging.getLogger("orchestrator_feedback.storage")
+
+AlertListener = Callable[[Alert], None]
+"""Called as ``listener(alert)`` after the commit that raised or cleared the alert."""
+
+_BATCH = 2_000
+"""Entries read in one transaction (a few milliseconds of the write lock)."""
+_SPACING = 0.2
+"""The least time between two readings on the detection thread."""
+_Z95 = 1.959963984540054
+_OPEN_ALERTS_FOR = 5.0
+"""Seconds the advice keeps the set of workers with an open alert before reading it again."""
+
+
+def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise FeedbackValidationError(attribute.name, value, "must be a number above 0")
+
+
+def _whole(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FeedbackValidationError(attribute.name, value, "must be a whole number, 0 or more")
+
+
+def _false_alarm_every(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 10:
+        raise FeedbackValidationError(
+            attribute.name, value, "must be a whole number of outcomes, 10 or more"
+        )
+
+
+def _task_types(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, tuple) or not all(isinstance(name, str) for name in value):
+        raise FeedbackValidationError(attribute.name, value, "must be a list of task types")
+
+
+def _names_or_none(value: Any) -> Any:
+    if isinstance(value, list | set | frozenset):
+        return tuple(value)
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class AlertSettings:
+    """How a store detects changes (``docs/alerts.md``)."""
+
+    false_alarm_every: int = attrs.field(default=10_000, validator=_false_alarm_every)
+    """On average at most one false alarm per this many outcomes of a steady worker, per
+    detector (the CUSUM threshold is its natural log)."""
+    min_outcomes: int = attrs.field(default=20, validator=_whole)
+    """The outcomes a detector's reference must rest on before it raises ``degraded``."""
+    task_types: tuple[str, ...] | None = attrs.field(
+        default=None,
+        converter=_names_or_none,
+        validator=_task_types,
+    )
+    """The task types watched (None: every one)."""
+    poll: float = attrs.field(default=1.0, validator=_positive)
+    """Seconds between two looks for other processes' commits."""
+
+
+def _key(worker: str, task_type: str | None, measure: str) -> str:
+    return json.dumps([worker, task_type, measure])
+
+
+def _observations(
+    entry: FeedbackEntry, rated_types: frozenset[FeedbackType], task_types: tuple[str, ...] | None
+) -> Iterator[tuple[str, str, str | None, str, float]]:
+    """``(key, worker, task_type, measure, value)`` of each detector an entry feeds."""
+    metadata = entry.metadata
+    worker = rules.worker_of(metadata)
+    if worker is None:
+        return
+    task_type = rules.task_type_of(metadata)
+    if task_types is not None and task_type not in task_types:
+        return
+    success, failure = rules.outcome_of(entry)
+    measures: list[tuple[str, float]] = []
+    if success or failure:
+        measures.append((SUCCESS, 1.0 if success else 0.0))
+    if entry.rating is not None and rules.is_rated(entry, rated_types):
+        measures.append((RATING, float(entry.rating)))
+    for measure, value in measures:
+        yield _key(worker, task_type, measure), worker, task_type, measure, value
+        yield _key(worker, None, measure), worker, None, measure, value
+
+
+@attrs.define
+class _State:
+    """A detector and, for the one over all of a worker's task types, the first two task
+    types it heard of (it raises alerts only once there are two: with one, the task
+    type's own detector says the same)."""
+
+    detector: Detector
+    task_types: list[str] = attrs.Factory(list)
+
+
+def _interval(measure: str, mean: float, weight: float) -> tuple[float, float]:
+    if measure == SUCCESS:
+        low, high = wilson(mean * weight, weight, _Z95)
+    else:
+        low, high = rating_interval(mean, weight, _Z95)
+    return (mean if low is None else low, mean if high is None else high)
+
+
+def alert_of(row: alert_tables.AlertRow) -> Alert:
+    """An ``Alert`` from a row of ``feedback_alerts``."""
+    (alert_id, worker, task_type, kind, measure, since, raised_at, before, before_low,
+     before_high, after, after_low, after_high, outcomes, statistic, limit) = row  # fmt: skip
+    return Alert(
+        id=int(alert_id),
+        worker_id=worker,
+        task_type=task_type,
+        kind=kind,
+        measure=measure,
+        since=since,
+        raised_at=raised_at,
+        before=float(before),
+        before_interval=(float(before_low), float(before_high)),
+        after=float(after),
+        after_interval=(float(after_low), float(after_high)),
+        outcomes=int(outcomes),
+        statistic=float(statistic),
+        threshold=float(limit),
+    )
+
+
+class Alerting:
+    """Detection for one store (``settings`` None: none, but alerts stored are listed)."""
+
+    def __init__(
+        self,
+        transactions: Transactions,
+        listeners: Listeners,
+        rated_types: frozenset[FeedbackType],
+        settings: AlertSettings | None,
+    ) -> None:
+        self._transactions = transactions
+        self._rated_types = rated_types
+        self.settings = settings
+        """How this store detects changes (None: it does not)."""
+        self._listeners: list[AlertListener] = []
+        self._detecting = settings is not None and transactions.backend.keeps_alerts
+        self._fresh()
+        if self._detecting:
+            listeners.add(self._heard, batched=True)
+
+    def _fresh(self) -> None:
+        self._states: dict[str, _State] = {}
+        self._position: FollowPosition | None = None
+        self._reading = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._open: tuple[float, dict[str | None, set[str]]] | None = None
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child: no thread, lock or cached state of the parent's."""
+        self._fresh()
+
+    def add_listener(self, listener: AlertListener) -> None:
+        """Call ``listener(alert)`` for each alert this store raises or clears."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: AlertListener) -> None:
+        """Stop calling ``listener``."""
+        self._listeners.remove(listener)
+
+    # -- the detection thread --------------------------------------------------------
+
+    def _heard(self, changes: Events) -> None:
+        """This store committed: read on soon (starting the thread on the first time)."""
+        if not any(change is FeedbackChange.RECORDED for change, _entry in changes):
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name="feedback-alerts", daemon=True)
+            self._thread.start()
+        self._wake.set()
+
+    def _watch(self) -> None:
+        assert self.settings is not None
+        while not self._stop.is_set():
+            self._wake.wait(self.settings.poll)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                if self._behind():
+                    self.check()
+            except Exception:  # the store closed or the database is away: try again later
+                logger.debug("reading entries for alerts failed", exc_info=True)
+            self._stop.wait(_SPACING)
+
+    def _behind(self) -> bool:
+        """Whether entries were committed since the last reading (cheap, no lock)."""
+        backend = self._transactions.backend
+        head = self._transactions.read(backend.follow_head)
+        return self._position is None or head != self._position
+
+    def close(self, timeout: float | None = 5.0) -> None:
+        """Stop the thread, after reading what this store committed last."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stop.set()
+        self._wake.set()
+        thread.join(timeout)
+        self._thread = None
+        try:
+            self.check(most=10)
+        except Exception:
+            logger.warning("reading the last entries for alerts failed", exc_info=True)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def check(self, most: int | None = None) -> list[Alert]:
+        """Read every entry committed since the last reading (any process's), in
+        transactions of at most ``_BATCH`` entries (at most ``most`` of them), and return
+        the alerts raised or cleared, each told to the listeners after its commit."""
+        if not self._detecting:
+            return []
+        raised: list[Alert] = []
+        with self._reading:
+            count = 0
+            while most is None or count < most:
+                count += 1
+                try:
+                    found, position, full = self._transactions.write(
+                        lambda connection: (self._read_on(connection), ())
+                    )
+                except BaseException:
+                    self._states.clear()  # rolled back: what is cached may not be stored
+                    self._position = None
+                    raise
+                self._position = position
+                self._tell(found)
+                raised.extend(found)
+                if not full:
+                    break
+        return raised
+
+    def _tell(self, found: list[Alert]) -> None:
+        for alert in found:
+            self._open = None
+            for listener in list(self._listeners):
+                try:
+                    listener(alert)
+                except Exception:
+                    logger.exception("alert listener %r failed on alert %s", listener, alert.id)
+
+    def _read_on(self, connection: object) -> tuple[list[Alert], FollowPosition, bool]:
+        backend = self._transactions.backend
+        settings = self.settings
+        assert settings is not None
+        position = alert_tables.read_position(backend, connection)
+        if position is None:  # the first reading: from the newest entry on
+            head = backend.follow_head(connection)
+            alert_tables.write_position(backend, connection, head)
+            return [], head, False
+        if position != self._position:  # another process read on: its states are newer
+            self._states.clear()
+        entries, after = backend.follow_read(connection, position, None, FollowFilter(), _BATCH)
+        observed = [
+            (entry, observation)
+            for entry in entries
+            for observation in _observations(entry, self._rated_types, settings.task_types)
+        ]
+        self._load([observation[0] for _entry, observation in observed], connection)
+        h = threshold(settings.false_alarm_every)
+        touched: dict[str, _State] = {}
+        found: list[Alert] = []
+        now = datetime.now(UTC)
+        for entry, (key, worker, task_type, _measure, value) in observed:
+            state = self._states[key]
+            if task_type is None:
+                own = rules.task_type_of(entry.metadata)
+                if len(state.task_types) < 2 and own not in state.task_types:
+                    state.task_types.append(own)
+            change = state.detector.hear(
+                value,
+                entry.created_at,
+                h,
+                settings.min_outcomes,
+                may_raise=task_type is not None or len(state.task_types) > 1,
+            )
+            touched[key] = state
+            if change is not None:
+                found.append(self._store(connection, worker, task_type, change, now))
+        alert_tables.save_detectors(
+            backend,
+            connection,
+            {key: json.dumps(converter.unstructure(state)) for key, state in touched.items()},
+        )
+        alert_tables.write_position(backend, connection, after)
+        return found, after, len(entries) >= _BATCH
+
+    def _load(self, keys: list[str], connection: object) -> None:
+        """Have the state of each detector named in ``keys`` at hand (stored or new)."""
+        missing = list(dict.fromkeys(key for key in keys if key not in self._states))
+        if not missing:
+            return
+        stored = alert_tables.load_detectors(self._transactions.backend, connection, missing)
+        for key in missing:
+            text = stored.get(key)
+            if text is None:
+                self._states[key] = _State(Detector(json.loads(key)[2]))
+            else:
+                self._states[key] = converter.structure(json.loads(text), _State)
+
+    def _store(
+        self,
+        connection: object,
+        worker: str,
+        task_type: str | None,
+        change: Change,
+        now: datetime,
+    ) -> Alert:
+        before, after = change.before, change.after
+        before_mean, after_mean = before.mean, after.mean
+        row = (
+            worker,
+            task_type,
+            change.kind,
+            change.measure,
+            change.since,
+            now,
+            before_mean,
+            *_interval(change.measure, before_mean, before.weight),
+            after_mean,
+            *_interval(change.measure, after_mean, after.weight),
+            change.outcomes,
+            change.statistic,
+            change.threshold,
+        )
+        alert_id = alert_tables.insert_alert(self._transactions.backend, connection, row)
+        return alert_of((alert_id, *row))
+
+    # -- listing ---------------------------------------------------------------------
+
+    def alerts(
+        self,
+        *,
+        open_only: bool = False,
+        since: datetime | None = None,
+        worker_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Alert]:
+        """See ``FeedbackStorage.alerts``."""
+        backend = self._transactions.backend
+        if not backend.keeps_alerts:
+            return []
+        rows = self._transactions.read(
+            lambda connection: alert_tables.read_alerts(
+                backend,
+                connection,
+                open_only=open_only,
+                since=since,
+                worker=worker_id,
+                limit=limit,
+            )
+        )
+        return [alert_of(row) for row in rows]
+
+    def alerted_workers(self, task_type: str | None) -> set[str]:
+        """The workers with an open ``degraded`` alert for ``task_type`` or for all their
+        task types (read again every ``_OPEN_ALERTS_FOR`` seconds, and after this store
+        raises or clears one)."""
+        cached = self._open
+        if cached is None or time.monotonic() - cached[0] > _OPEN_ALERTS_FOR:
+            by_type: dict[str | None, set[str]] = {}
+            for alert in self.alerts(open_only=True):
+                by_type.setdefault(alert.task_type, set()).add(alert.worker_id)
+            cached = self._open = (time.monotonic(), by_type)
+        by_type = cached[1]
+        return by_type.get(None, set()) | (by_type.get(task_type, set()) if task_type else set())
