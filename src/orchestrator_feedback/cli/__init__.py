@@ -29,6 +29,7 @@ COMMAND_MODULES = {
     "query": "analysis",
     "rollups": "analysis",
     "workers": "scores",
+    "alerts": "alerts",
     "recommend": "scores",
     "report": "report",
     "watch": "watch",

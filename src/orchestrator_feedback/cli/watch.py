@@ -6,7 +6,8 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import click
@@ -20,11 +21,13 @@ from orchestrator_feedback.cli.common import Settings, fails_cleanly, parse_age,
 from orchestrator_feedback.cli.output import data_text, stdout_console
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.serialization import entry_to_dict
+from orchestrator_feedback.summaries import Alert
 from orchestrator_feedback.views.live import NO_WORKER, LiveView
 
 pass_settings = click.make_pass_decorator(Settings)
 
 _REDRAW = 0.25  # seconds between redraws when nothing arrives (the window moves on)
+_ALERTS_EVERY = 2.0  # seconds between two readings of the open alerts
 
 
 def _percent(value: float | None) -> str:
@@ -104,7 +107,35 @@ def _table(title: str, columns: list[_Column], width: int) -> tuple[Table, list[
     return table, [column.name for column in kept]
 
 
-def _screen(view: LiveView, source: str, now: datetime, width: int = 120) -> Group:
+def alerts_line(alerts: Sequence[Alert]) -> Text:
+    """One line naming the open alerts (worker, task type, measure, before and after)."""
+    line = Text("Open alerts: ", style="bold")
+    if not alerts:
+        line.append("none", style="dim")
+        return line
+    for number, alert in enumerate(alerts):
+        scope = "all types" if alert.task_type is None else alert.task_type
+        if alert.measure == "success":
+            change = f"{alert.before:.0%} -> {alert.after:.0%}"
+        else:
+            change = f"{alert.before:.2f} -> {alert.after:.2f}"
+        line.append("; " if number else "")
+        name = data_text(alert.worker_id)
+        name.stylize("red")
+        line.append(name)
+        line.append(" (")
+        line.append(data_text(scope))
+        line.append(f", {alert.measure} {change} since {alert.since:%H:%M})")
+    return line
+
+
+def _screen(
+    view: LiveView,
+    source: str,
+    now: datetime,
+    width: int = 120,
+    alerts: Sequence[Alert] = (),
+) -> Group:
     """The live screen for a terminal ``width`` columns wide: columns of lower priority are
     left out when they do not fit, never cut to nothing."""
     minutes = view.window.total_seconds() / 60
@@ -135,7 +166,7 @@ def _screen(view: LiveView, source: str, now: datetime, width: int = 120) -> Gro
             "content": data_text(entry.content.splitlines()[0] if entry.content else ""),
         }
         newest.add_row(*(cells[name] for name in shown))
-    return Group(heading, workers, newest)
+    return Group(heading, alerts_line(alerts), workers, newest)
 
 
 def _follow_on_a_thread(entries: Iterator[FeedbackEntry]) -> queue.Queue[object]:
@@ -160,15 +191,18 @@ def _live(
     window: timedelta,
     source: str,
     rated_types: frozenset[FeedbackType],
+    open_alerts: Callable[[], list[Alert]],
 ) -> None:
     view = LiveView(window, rated_types=rated_types)
+    alerts = open_alerts()
+    alerts_read = time.monotonic()
     arrivals = _follow_on_a_thread(entries)
     console = stdout_console()
     resized = threading.Event()
     previous = signal.signal(signal.SIGWINCH, lambda _signal, _frame: resized.set())
     try:
         with Live(
-            _screen(view, source, datetime.now(UTC), console.width),
+            _screen(view, source, datetime.now(UTC), console.width, alerts),
             console=console,
             auto_refresh=False,
         ) as live:
@@ -190,7 +224,10 @@ def _live(
                     # the old width, and draw the new one at once.
                     resized.clear()
                     console.clear()
-                live.update(_screen(view, source, datetime.now(UTC), console.width), refresh=True)
+                if time.monotonic() - alerts_read > _ALERTS_EVERY:
+                    alerts, alerts_read = open_alerts(), time.monotonic()
+                screen = _screen(view, source, datetime.now(UTC), console.width, alerts)
+                live.update(screen, refresh=True)
     finally:
         signal.signal(signal.SIGWINCH, previous)
 
@@ -245,8 +282,9 @@ def watch(
     output_format: str | None,
 ) -> None:
     """Show new feedback as any process commits it, until Ctrl-C: on a terminal a live
-    screen (the newest entries, and per worker the count, success rate and mean rating
-    over the last --window); piped, one JSON object per line, flushed as each arrives."""
+    screen (the open alerts, the newest entries, and per worker the count, success rate
+    and mean rating over the last --window); piped, one JSON object per line, flushed as
+    each arrives."""
     start = None if since is None else parse_when(since)
     span = parse_age(window)
     chosen = output_format or ("live" if sys.stdout.isatty() else "jsonl")
@@ -258,7 +296,13 @@ def watch(
             if chosen == "jsonl":
                 _json_lines(entries)
             else:
-                _live(entries, span, storage.backend.url, storage.rating_types)
+                _live(
+                    entries,
+                    span,
+                    storage.backend.url,
+                    storage.rating_types,
+                    lambda: storage.alerts(open_only=True),
+                )
         except KeyboardInterrupt:
             pass
 

@@ -194,7 +194,20 @@ class Alerting:
         self._detecting = settings is not None and transactions.backend.keeps_alerts
         self._fresh()
         if self._detecting:
+            self._start_reading()
             listeners.add(self._heard, batched=True)
+
+    def _start_reading(self) -> None:
+        """Detection reads what is committed from the first detecting store's opening on."""
+        backend = self._transactions.backend
+        if self._transactions.read(lambda c: alert_tables.read_position(backend, c, lock=False)):
+            return
+
+        def start(connection: object) -> tuple[None, Events]:
+            alert_tables.start_position(backend, connection, backend.follow_head(connection))
+            return None, ()
+
+        self._transactions.write(start)
 
     def _fresh(self) -> None:
         self._states: dict[str, _State] = {}
@@ -304,10 +317,8 @@ class Alerting:
         settings = self.settings
         assert settings is not None
         position = alert_tables.read_position(backend, connection)
-        if position is None:  # the first reading: from the newest entry on
-            head = backend.follow_head(connection)
-            alert_tables.write_position(backend, connection, head)
-            return [], head, False
+        if position is None:  # the store's alert tables were emptied meanwhile
+            position = backend.follow_head(connection)
         if position != self._position:  # another process read on: its states are newer
             self._states.clear()
         entries, after = backend.follow_read(connection, position, None, FollowFilter(), _BATCH)

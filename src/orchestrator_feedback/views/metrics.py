@@ -85,6 +85,7 @@ class StoreCollector:
         yield ratings
         yield from self._outcomes(lifetime.outcomes)
         yield self._success_lower_bounds()
+        yield self._open_alerts()
         newest = self.storage.newest_created_at()
         if newest is not None:
             stamp = GaugeMetricFamily(
@@ -135,6 +136,18 @@ class StoreCollector:
             if score.success_lower is not None:
                 lower.add_metric([worker], score.success_lower)
         return lower
+
+    def _open_alerts(self) -> Metric:
+        gauge = GaugeMetricFamily(
+            f"{PREFIX}_worker_alert_open",
+            "1 for each open alert: a worker's success rate or rating degraded on a task type "
+            '("*": all its task types) and not recovered (docs/alerts.md).',
+            labels=["worker", "task_type", "measure"],
+        )
+        for alert in self.storage.alerts(open_only=True):
+            task_type = "*" if alert.task_type is None else alert.task_type
+            gauge.add_metric([alert.worker_id, task_type, alert.measure], 1)
+        return gauge
 
     @staticmethod
     def _process_counters(counters: FeedbackCounters) -> Iterator[Metric]:

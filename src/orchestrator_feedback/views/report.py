@@ -13,12 +13,14 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 import jinja2
 
 from orchestrator_feedback.storage import FeedbackStorage
 from orchestrator_feedback.summaries import (
+    Alert,
     FailureReport,
     FeedbackSummary,
     TrendPoint,
@@ -102,6 +104,10 @@ class Report:
     newest_at: datetime | None
     changed: list[WorkerTrend] = attrs.field(factory=list)
     """The workers that changed most (``worker_trends``)."""
+    alerts: list[Alert] = attrs.field(factory=list)
+    """The alerts open now or raised in the period, newest first (``docs/alerts.md``)."""
+    open_alerts: frozenset[int] = frozenset()
+    """The ids of the open ones."""
 
 
 def build_report(
@@ -129,7 +135,18 @@ def build_report(
         workers=storage.worker_scores(task_type=task_type, since=since, half_life=half_life),
         newest_at=storage.newest_created_at(),
         changed=worker_trends(storage, since, now, task_type),
+        **_alerts(storage, since),
     )
+
+
+def _alerts(storage: FeedbackStorage, since: datetime) -> dict[str, Any]:
+    opened = storage.alerts(open_only=True)
+    recent = storage.alerts(since=since, limit=200)
+    shown = {alert.id: alert for alert in [*opened, *recent]}
+    return {
+        "alerts": sorted(shown.values(), key=lambda alert: alert.id, reverse=True),
+        "open_alerts": frozenset(alert.id for alert in opened),
+    }
 
 
 def _environment() -> jinja2.Environment:

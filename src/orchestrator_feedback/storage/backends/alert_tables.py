@@ -32,6 +32,7 @@ __all__ = [
     "read_alerts",
     "read_position",
     "save_detectors",
+    "start_position",
     "write_position",
 ]
 
@@ -82,11 +83,11 @@ SQLITE_CREATE = _create("INTEGER PRIMARY KEY AUTOINCREMENT", "REAL", "TIMESTAMP"
 POSTGRES_CREATE = _create("BIGSERIAL PRIMARY KEY", "DOUBLE PRECISION", "TIMESTAMPTZ")
 
 
-def read_position(backend: Any, connection: Any) -> FollowPosition | None:
-    """The position detection has read to, locked until the transaction ends (None before
-    the first reading)."""
+def read_position(backend: Any, connection: Any, *, lock: bool = True) -> FollowPosition | None:
+    """The position detection has read to (None before the first detecting store opened),
+    locked until the transaction ends unless ``lock`` is False."""
     row = connection.execute(
-        f"SELECT major, minor FROM feedback_alert_position{backend.lock_row_sql}"
+        f"SELECT major, minor FROM feedback_alert_position{backend.lock_row_sql if lock else ''}"
     ).fetchone()
     return None if row is None else FollowPosition(int(row[0]), int(row[1]))
 
@@ -97,6 +98,16 @@ def write_position(backend: Any, connection: Any, position: FollowPosition) -> N
     connection.execute(
         f"INSERT INTO feedback_alert_position (only_row, major, minor) VALUES (1, {mark}, {mark})"
         " ON CONFLICT (only_row) DO UPDATE SET major = excluded.major, minor = excluded.minor",
+        (position.major, position.minor),
+    )
+
+
+def start_position(backend: Any, connection: Any, position: FollowPosition) -> None:
+    """Have detection start reading at ``position`` unless it started before."""
+    mark = backend.placeholder
+    connection.execute(
+        f"INSERT INTO feedback_alert_position (only_row, major, minor) VALUES (1, {mark}, {mark})"
+        " ON CONFLICT (only_row) DO NOTHING",
         (position.major, position.minor),
     )
 
@@ -118,7 +129,7 @@ def load_detectors(backend: Any, connection: Any, keys: Sequence[str]) -> dict[s
 def save_detectors(backend: Any, connection: Any, states: Mapping[str, str]) -> None:
     """Store each detector's state (JSON)."""
     mark = backend.placeholder
-    connection.executemany(
+    connection.cursor().executemany(
         f"INSERT INTO feedback_alert_detectors (detector, state) VALUES ({mark}, {mark})"
         " ON CONFLICT (detector) DO UPDATE SET state = excluded.state",
         list(states.items()),
