@@ -171,13 +171,13 @@ def test_detection_goes_on_after_a_restart(
     first = open_store(backend_kind, tmp_path, request, alerts=AlertSettings())
     for _ in range(10):
         write(first, "w1", steady(20, 20))
-    write(first, "w1", iter([False] * 5))  # half the evidence an alarm needs
+    write(first, "w1", iter([False] * 2))  # half the evidence an alarm needs
     first.check_alerts()
     assert first.alerts() == []
     first.close()
     second = open_store(backend_kind, tmp_path, request, alerts=AlertSettings())
     try:
-        write(second, "w1", iter([False] * 5))  # the other half
+        write(second, "w1", iter([False] * 3))  # the rest: alone, too little
         second.check_alerts()
         assert [alert.kind for alert in second.alerts()] == ["degraded"]
     finally:

@@ -299,3 +299,20 @@ def test_background_writes_wait_out_a_lock_held_past_the_busy_timeout(
     assert any("takes writes again" in m for m in messages)
     storage.close()
     other.close()
+
+
+def test_a_thread_working_alone_keeps_its_warm_connection(tmp_path: Path) -> None:
+    """Once a second thread made the pool open a second connection, a thread working alone
+    still gets back the connection it used last (its SQLite caches warm), not each idle
+    one in turn (every other one's cache stale from the commits made meanwhile)."""
+    with FeedbackStorage(tmp_path / "f.db") as storage:
+        pool = storage.backend._pool  # type: ignore[attr-defined]
+        first, second = pool.acquire(), pool.acquire()
+        pool.release(second)
+        pool.release(first)
+        used = []
+        for _ in range(4):
+            connection = pool.acquire()
+            used.append(connection)
+            pool.release(connection)
+        assert used == [first] * 4

@@ -25,12 +25,10 @@ import attrs
 
 from orchestrator_feedback import rules
 from orchestrator_feedback.errors import FeedbackValidationError
-from orchestrator_feedback.models import FeedbackEntry, FeedbackType
 from orchestrator_feedback.serialization import converter
 from orchestrator_feedback.storage.backends import alert_tables
 from orchestrator_feedback.storage.backends.values import (
     FeedbackChange,
-    FollowFilter,
     FollowPosition,
 )
 from orchestrator_feedback.storage.change_detection import (
@@ -38,7 +36,6 @@ from orchestrator_feedback.storage.change_detection import (
     SUCCESS,
     Change,
     Detector,
-    threshold,
 )
 from orchestrator_feedback.storage.listeners import Events, Listeners
 from orchestrator_feedback.storage.scores import rating_interval, wilson
@@ -52,10 +49,18 @@ logger = logging.getLogger("orchestrator_feedback.storage")
 AlertListener = Callable[[Alert], None]
 """Called as ``listener(alert)`` after the commit that raised or cleared the alert."""
 
-_BATCH = 2_000
+_BATCH = 10_000
 """Entries read in one transaction (a few milliseconds of the write lock)."""
+_YIELD_EVERY = 64
+"""Outcomes between two offers of the GIL to the host's threads while detecting: without
+them a host thread back from SQLite waits for the interpreter's switch interval (5 ms)."""
 _SPACING = 0.2
 """The least time between two readings on the detection thread."""
+_SHARE = 0.05
+"""The most of the host's time the detection thread takes: after a reading that took
+``t`` seconds it rests ``t / _SHARE - t``. A host that commits outcomes faster than
+detection reads them at that share (thousands a second) gets its alerts later, never
+fewer: detection catches up when the rate falls, and ``close`` reads what is left."""
 _Z95 = 1.959963984540054
 _OPEN_ALERTS_FOR = 5.0
 """Seconds the advice keeps the set of workers with an open alert before reading it again."""
@@ -110,30 +115,45 @@ class AlertSettings:
     """Seconds between two looks for other processes' commits."""
 
 
-def _key(worker: str, task_type: str | None, measure: str) -> str:
-    return json.dumps([worker, task_type, measure])
+Key = tuple[str, str | None, str]
+"""A detector's ``(worker, task type or None for all, measure)``."""
 
 
-def _observations(
-    entry: FeedbackEntry, rated_types: frozenset[FeedbackType], task_types: tuple[str, ...] | None
-) -> Iterator[tuple[str, str, str | None, str, float]]:
-    """``(key, worker, task_type, measure, value)`` of each detector an entry feeds."""
-    metadata = entry.metadata
-    worker = rules.worker_of(metadata)
+def _stored_key(key: Key) -> str:
+    return json.dumps(key)
+
+
+def _columns(json_sql: rules.JsonSQL) -> str:
+    """What detection reads of each entry, by the rules of ``rules`` in the dialect's SQL:
+    worker, task type, success, failure, rated, rating, created_at."""
+    return ", ".join(
+        (
+            rules.worker_sql(json_sql),
+            rules.task_type_sql(json_sql),
+            rules.success_sql(json_sql),
+            rules.failure_sql(json_sql),
+            rules.rated_sql(),
+            "rating",
+            "created_at",
+        )
+    )
+
+
+def _observations(row: tuple[Any, ...], settings: AlertSettings) -> Iterator[tuple[Key, float]]:
+    """``(key, value)`` of each detector an entry's row feeds (the task type's, and the one
+    over all of the worker's task types, per measure)."""
+    worker, task_type, success, failure, rated, rating, _created = row
     if worker is None:
         return
-    task_type = rules.task_type_of(metadata)
-    if task_types is not None and task_type not in task_types:
+    if settings.task_types is not None and task_type not in settings.task_types:
         return
-    success, failure = rules.outcome_of(entry)
-    measures: list[tuple[str, float]] = []
     if success or failure:
-        measures.append((SUCCESS, 1.0 if success else 0.0))
-    if entry.rating is not None and rules.is_rated(entry, rated_types):
-        measures.append((RATING, float(entry.rating)))
-    for measure, value in measures:
-        yield _key(worker, task_type, measure), worker, task_type, measure, value
-        yield _key(worker, None, measure), worker, None, measure, value
+        value = 1.0 if success else 0.0
+        yield (worker, task_type, SUCCESS), value
+        yield (worker, None, SUCCESS), value
+    if rated and rating is not None:
+        yield (worker, task_type, RATING), float(rating)
+        yield (worker, None, RATING), float(rating)
 
 
 @attrs.define
@@ -183,11 +203,10 @@ class Alerting:
         self,
         transactions: Transactions,
         listeners: Listeners,
-        rated_types: frozenset[FeedbackType],
         settings: AlertSettings | None,
     ) -> None:
         self._transactions = transactions
-        self._rated_types = rated_types
+        self._columns = _columns(transactions.backend.json_sql)
         self.settings = settings
         """How this store detects changes (None: it does not)."""
         self._listeners: list[AlertListener] = []
@@ -210,7 +229,7 @@ class Alerting:
         self._transactions.write(start)
 
     def _fresh(self) -> None:
-        self._states: dict[str, _State] = {}
+        self._states: dict[Key, _State] = {}
         self._position: FollowPosition | None = None
         self._reading = threading.Lock()
         self._wake = threading.Event()
@@ -248,12 +267,14 @@ class Alerting:
             self._wake.clear()
             if self._stop.is_set():
                 return
+            began = time.monotonic()
             try:
-                if self._behind():
-                    self.check()
+                if self._behind() and self._check(1)[1]:
+                    self._wake.set()  # more is waiting: the next batch, after the rest below
             except Exception:  # the store closed or the database is away: try again later
                 logger.debug("reading entries for alerts failed", exc_info=True)
-            self._stop.wait(_SPACING)
+            took = time.monotonic() - began
+            self._stop.wait(max(_SPACING, took / _SHARE - took))
 
     def _behind(self) -> bool:
         """Whether entries were committed since the last reading (cheap, no lock)."""
@@ -278,30 +299,104 @@ class Alerting:
     # -- reading ---------------------------------------------------------------------
 
     def check(self, most: int | None = None) -> list[Alert]:
-        """Read every entry committed since the last reading (any process's), in
-        transactions of at most ``_BATCH`` entries (at most ``most`` of them), and return
-        the alerts raised or cleared, each told to the listeners after its commit."""
-        if not self._detecting:
-            return []
+        """Read every entry committed since the last reading (any process's), at most
+        ``_BATCH`` at a time (at most ``most`` times), and return the alerts raised or
+        cleared, each told to the listeners after its commit.
+
+        Each batch is read and run through the detectors outside any write transaction;
+        then one short transaction stores the detectors, the alerts and the new position,
+        if the position is still the one read from (else another process read the same
+        entries first: this reading is dropped, and the next starts from its states)."""
+        return self._check(most)[0]
+
+    def _check(self, most: int | None) -> tuple[list[Alert], bool]:
+        """``check``, and whether more may be waiting."""
         raised: list[Alert] = []
+        full = False
+        if not self._detecting:
+            return raised, full
         with self._reading:
             count = 0
             while most is None or count < most:
                 count += 1
                 try:
-                    found, position, full = self._transactions.write(
-                        lambda connection: (self._read_on(connection), ())
-                    )
+                    found, full = self._read_batch()
                 except BaseException:
-                    self._states.clear()  # rolled back: what is cached may not be stored
-                    self._position = None
+                    self._forget()  # what is cached may not be what is stored
                     raise
-                self._position = position
                 self._tell(found)
                 raised.extend(found)
                 if not full:
                     break
-        return raised
+        return raised, full
+
+    def _forget(self) -> None:
+        self._states.clear()
+        self._position = None
+
+    def _read_batch(self) -> tuple[list[Alert], bool]:
+        """One batch: ``(alerts committed, whether more may be waiting)``."""
+        backend = self._transactions.backend
+        settings = self.settings
+        assert settings is not None
+        position = self._transactions.read(
+            lambda connection: alert_tables.read_position(backend, connection, lock=False)
+        )
+        if position is None:
+            return [], False
+        if position != self._position:  # another process read on: its states are newer
+            self._states.clear()
+        rows, after = self._transactions.read(
+            lambda connection: backend.follow_read_rows(connection, position, _BATCH, self._columns)
+        )
+        if after == position:
+            self._position = position
+            return [], False
+        observed = [
+            (row, observation) for row in rows for observation in _observations(row, settings)
+        ]
+        states = self._states
+        missing = [key for _row, (key, _value) in observed if key not in states]
+        if missing:
+            self._transactions.read(lambda connection: self._load(missing, connection))
+        touched: dict[Key, _State] = {}
+        changes: list[tuple[str, str | None, Change]] = []
+        every, least = settings.false_alarm_every, settings.min_outcomes
+        for number, (row, (key, value)) in enumerate(observed):
+            if not number % _YIELD_EVERY:
+                time.sleep(0)  # let the host's threads have the GIL (see _YIELD_EVERY)
+            state = states[key]
+            worker, task_type, _measure = key
+            if task_type is None:
+                own = row[1]
+                if len(state.task_types) < 2 and own not in state.task_types:
+                    state.task_types.append(own)
+            change = state.detector.hear(
+                value, row[6], every, least, task_type is not None or len(state.task_types) > 1
+            )
+            touched[key] = state
+            if change is not None:
+                changes.append((worker, task_type, change))
+        stored = {
+            _stored_key(key): json.dumps(converter.unstructure(state))
+            for key, state in touched.items()
+        }
+
+        def store(connection: object) -> tuple[list[Alert] | None, Events]:
+            if alert_tables.read_position(backend, connection) != position:
+                return None, ()
+            alert_tables.save_detectors(backend, connection, stored)
+            now = datetime.now(UTC)
+            found = [self._store(connection, *change, now) for change in changes]
+            alert_tables.write_position(backend, connection, after)
+            return found, ()
+
+        found = self._transactions.write(store)
+        if found is None:  # another process stored this batch first
+            self._forget()
+            return [], True
+        self._position = after
+        return found, len(rows) >= _BATCH
 
     def _tell(self, found: list[Alert]) -> None:
         for alert in found:
@@ -312,60 +407,14 @@ class Alerting:
                 except Exception:
                     logger.exception("alert listener %r failed on alert %s", listener, alert.id)
 
-    def _read_on(self, connection: object) -> tuple[list[Alert], FollowPosition, bool]:
-        backend = self._transactions.backend
-        settings = self.settings
-        assert settings is not None
-        position = alert_tables.read_position(backend, connection)
-        if position is None:  # the store's alert tables were emptied meanwhile
-            position = backend.follow_head(connection)
-        if position != self._position:  # another process read on: its states are newer
-            self._states.clear()
-        entries, after = backend.follow_read(connection, position, None, FollowFilter(), _BATCH)
-        observed = [
-            (entry, observation)
-            for entry in entries
-            for observation in _observations(entry, self._rated_types, settings.task_types)
-        ]
-        self._load([observation[0] for _entry, observation in observed], connection)
-        h = threshold(settings.false_alarm_every)
-        touched: dict[str, _State] = {}
-        found: list[Alert] = []
-        now = datetime.now(UTC)
-        for entry, (key, worker, task_type, _measure, value) in observed:
-            state = self._states[key]
-            if task_type is None:
-                own = rules.task_type_of(entry.metadata)
-                if len(state.task_types) < 2 and own not in state.task_types:
-                    state.task_types.append(own)
-            change = state.detector.hear(
-                value,
-                entry.created_at,
-                h,
-                settings.min_outcomes,
-                may_raise=task_type is not None or len(state.task_types) > 1,
-            )
-            touched[key] = state
-            if change is not None:
-                found.append(self._store(connection, worker, task_type, change, now))
-        alert_tables.save_detectors(
-            backend,
-            connection,
-            {key: json.dumps(converter.unstructure(state)) for key, state in touched.items()},
-        )
-        alert_tables.write_position(backend, connection, after)
-        return found, after, len(entries) >= _BATCH
-
-    def _load(self, keys: list[str], connection: object) -> None:
+    def _load(self, keys: list[Key], connection: object) -> None:
         """Have the state of each detector named in ``keys`` at hand (stored or new)."""
-        missing = list(dict.fromkeys(key for key in keys if key not in self._states))
-        if not missing:
-            return
-        stored = alert_tables.load_detectors(self._transactions.backend, connection, missing)
-        for key in missing:
-            text = stored.get(key)
+        missing = {_stored_key(key): key for key in keys}
+        stored = alert_tables.load_detectors(self._transactions.backend, connection, list(missing))
+        for name, key in missing.items():
+            text = stored.get(name)
             if text is None:
-                self._states[key] = _State(Detector(json.loads(key)[2]))
+                self._states[key] = _State(Detector(key[2]))
             else:
                 self._states[key] = converter.structure(json.loads(text), _State)
 

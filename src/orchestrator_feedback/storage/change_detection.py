@@ -6,11 +6,14 @@ entries and keeps their state in the store); ``docs/alerts.md`` has the formulas
 - CUSUM (Page, E. S. (1954), "Continuous inspection schemes", Biometrika 41(1/2)):
   ``S_t = max(0, S_{t-1} + log(f1(x_t) / f0(x_t)))``, an alarm when ``S_t >= h``. The
   change point is estimated as the first outcome after ``S`` last left 0.
-- Threshold: ``h = ln(ARL)``. For a CUSUM of log-likelihood ratios the average number of
-  in-control observations between false alarms is at least ``e**h`` (Lorden, G. (1971),
-  "Procedures for reacting to a change in distribution", Ann. Math. Statist. 42(6)), so
-  ``h = ln(ARL)`` gives at most one false alarm per ``ARL`` outcomes when the reference
-  is the worker's true rate.
+- Threshold: the ``h`` whose in-control average run length (outcomes between false
+  alarms) is ``ARL``, by Wald's approximation for a CUSUM of log-likelihood ratios,
+  ``ARL0 = (e**h - h - 1) / K`` with ``K`` the Kullback-Leibler divergence of the
+  in-control law from the alternative, the mean fall of the statistic per in-control
+  outcome (Siegmund, D. (1985), "Sequential Analysis", Springer, ch. II; the overshoot it
+  leaves out makes false alarms rarer still). ``h`` follows the reference, so the rate
+  of false alarms stays at the configured one whatever a worker's usual rate; ``make
+  bench`` measures it.
 - Success (a Bernoulli CUSUM, Reynolds, M. R. and Stoumbos, Z. G. (1999), "A CUSUM chart
   for monitoring a proportion when inspecting continuously", J. Quality Technology 31(1)):
   the in-control failure rate ``q0`` is the worker's decayed history (an outcome ``k``
@@ -30,10 +33,13 @@ entries and keeps their state in the store); ``docs/alerts.md`` has the formulas
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import datetime
 
 import attrs
+
+from orchestrator_feedback.serialization import parse_timestamp
 
 __all__ = [
     "BASELINE_HALF_LIFE",
@@ -60,19 +66,44 @@ RECOVERED = "recovered"
 
 BASELINE_HALF_LIFE = 200.0
 """Outcomes after which an outcome weighs half as much in the reference."""
-ODDS_RATIO = 4.0
+ODDS_RATIO = 8.0
 """How much larger the failure odds the success detector is tuned to find."""
 RATING_SPREAD_FLOOR = 0.75
 """The least spread of ratings assumed (ratings are whole numbers from 1 to 5)."""
 _KEEP = 0.5 ** (1 / BASELINE_HALF_LIFE)
+_LEAST_THRESHOLD = 2.0
+SETTLE_EVERY = 8
+"""Outcomes between two workings-out of a detector's constants from its reference (which
+moves by at most 3% in as many)."""
+WALD_MARGIN = 2.0
+"""How much longer than Wald's approximation the in-control run is taken to be: its
+overshoot and the reference that follows the outcomes each lengthen it (at least 1.6
+times for a fixed reference; ``make bench`` measures the false alarms)."""
 _CLIP = 3.0
 _LOWEST_RATE, _HIGHEST_RATE = 0.005, 0.5
 
 
-def threshold(average_run_length: float) -> float:
-    """The CUSUM threshold ``h`` for at most one false alarm per ``average_run_length``
-    in-control outcomes (Lorden's bound, above)."""
-    return math.log(average_run_length)
+@functools.lru_cache(maxsize=4096)
+def _solve_threshold(average_run_length: float, log_divergence: int) -> float:
+    target = average_run_length * math.exp(log_divergence / 100)
+    h = math.log(target + 1.0)
+    for _ in range(6):  # h = ln(ARL K + h + 1): a contraction, settled in a few steps
+        h = math.log(target + h + 1.0)
+    return max(h, _LEAST_THRESHOLD)
+
+
+def threshold(average_run_length: float, divergence: float) -> float:
+    """The CUSUM threshold ``h`` for one false alarm per ``average_run_length`` in-control
+    outcomes when the statistic falls by ``divergence`` per in-control outcome on average
+    (Wald's approximation, above)."""
+    # The divergence to 1% (the threshold moves by 0.01 at most): a handful of solutions.
+    return _solve_threshold(
+        float(average_run_length) / WALD_MARGIN, round(math.log(divergence) * 100)
+    )
+
+
+def _bernoulli_divergence(q0: float, q1: float) -> float:
+    return q0 * math.log(q0 / q1) + (1 - q0) * math.log((1 - q0) / (1 - q1))
 
 
 @attrs.define
@@ -130,17 +161,6 @@ class Change:
     threshold: float
 
 
-def _bernoulli_step(value: float, q0: float, q1: float) -> float:
-    failed = value < 0.5
-    return math.log(q1 / q0) if failed else math.log((1 - q1) / (1 - q0))
-
-
-def _normal_step(value: float, mu0: float, mu1: float, sigma: float) -> float:
-    delta = mu1 - mu0
-    shift = min(max(value - mu0, -_CLIP * sigma), _CLIP * sigma)
-    return (delta * shift - delta * delta / 2) / (sigma * sigma)
-
-
 @attrs.define
 class Detector:
     """One measure's CUSUM for one worker (and task type), with everything it needs to go
@@ -163,55 +183,100 @@ class Detector:
     history_at_run: Sums | None = None
     """The reference as it was when the run began (the ``before`` of an alarm)."""
 
-    def _step(self, value: float) -> float:
-        """The log-likelihood ratio of ``value``: changed against as things stand."""
-        if self.degraded:
-            assert self.healthy is not None and self.since_change is not None
-            if self.measure == SUCCESS:
+    settle_in: int = 0
+    """Outcomes until the constants below are worked out again from the reference."""
+    constants: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    """Success: the steps of a failure and of a success, the divergence and ``h``.
+    Ratings: the reference mean, the spread, the shift looked for and ``h``."""
+
+    def _settle(self, average_run_length: float) -> None:
+        """Work the CUSUM's constants out from the reference as it stands (every
+        ``SETTLE_EVERY`` outcomes, and after an alarm)."""
+        if self.measure == SUCCESS:
+            if self.degraded:
+                assert self.healthy is not None and self.since_change is not None
                 q0 = self.since_change.failure_rate
                 odds = q0 / (1 - q0) / ODDS_RATIO
-                return _bernoulli_step(value, q0, min(self.healthy.failure_rate, odds / (1 + odds)))
-            sigma = self.healthy.spread
-            mu0 = self.since_change.mean
-            return _normal_step(value, mu0, max(self.healthy.mean, mu0 + sigma), sigma)
-        if self.measure == SUCCESS:
-            q0 = self.history.failure_rate
-            odds = ODDS_RATIO * q0 / (1 - q0)
-            return _bernoulli_step(value, q0, odds / (1 + odds))
-        sigma = self.history.spread
-        return _normal_step(value, self.history.mean, self.history.mean - sigma, sigma)
+                q1 = min(self.healthy.failure_rate, odds / (1 + odds))
+            else:
+                q0 = self.history.failure_rate
+                odds = ODDS_RATIO * q0 / (1 - q0)
+                q1 = odds / (1 + odds)
+            divergence = _bernoulli_divergence(q0, q1)
+            self.constants = (
+                math.log(q1 / q0),
+                math.log((1 - q1) / (1 - q0)),
+                divergence,
+                threshold(average_run_length, divergence),
+            )
+        else:
+            if self.degraded:
+                assert self.healthy is not None and self.since_change is not None
+                sigma = self.healthy.spread
+                mu0 = self.since_change.mean
+                delta = max(self.healthy.mean, mu0 + sigma) - mu0
+            else:
+                sigma = self.history.spread
+                mu0 = self.history.mean
+                delta = -sigma
+            divergence = delta * delta / (2 * sigma * sigma)
+            self.constants = (mu0, sigma, delta, threshold(average_run_length, divergence))
+        self.settle_in = SETTLE_EVERY
 
     def hear(
-        self, value: float, at: datetime, h: float, min_outcomes: int, may_raise: bool = True
+        self,
+        value: float,
+        at: datetime | str,
+        average_run_length: float,
+        min_outcomes: int,
+        may_raise: bool = True,
     ) -> Change | None:
         """Count one outcome (``value``: 1 or 0 for success, the rating for ratings) made
-        at ``at``; the alarm it raises, if any. No ``degraded`` alarm before the reference
-        rests on ``min_outcomes`` outcomes, nor when ``may_raise`` is False."""
+        at ``at`` (a datetime, or its ISO text, read only when a run begins); return the
+        alarm it raises, if any, at one false alarm per ``average_run_length`` steady
+        outcomes. No ``degraded`` alarm before the reference rests on ``min_outcomes``
+        outcomes, nor when ``may_raise`` is False."""
+        if self.settle_in <= 0:
+            self._settle(average_run_length)
+        self.settle_in -= 1
+        first, second, third, h = self.constants
+        if self.measure == SUCCESS:
+            step = first if value < 0.5 else second
+        else:  # first: mu0, second: sigma, third: delta
+            shift = min(max(value - first, -_CLIP * second), _CLIP * second)
+            step = (third * shift - third * third / 2) / (second * second)
         before = self.statistic
-        self.statistic = max(0.0, before + self._step(value))
-        if self.statistic > 0.0:
+        statistic = self.statistic = before + step if before + step > 0.0 else 0.0
+        if statistic > 0.0:
+            run = self.run
             if before == 0.0:
                 reference = self.since_change if self.degraded else self.history
                 assert reference is not None
-                self.run_start, self.run, self.run_outcomes = at, Sums(), 0
+                self.run_start = parse_timestamp(at)
+                run = self.run = Sums()
+                self.run_outcomes = 0
                 self.history_at_run = reference.copy()
-            self.run.add(value, 1.0)
+            run.weight += 1.0
+            run.total += value
+            run.squares += value * value
             self.run_outcomes += 1
-        else:
+        elif self.run_start is not None:
             self.run_start, self.run, self.run_outcomes, self.history_at_run = None, Sums(), 0, None
         self.outcomes += 1
-        if self.degraded:
-            assert self.since_change is not None
-            self.since_change.add(value)
-        else:
-            self.history.add(value)
-        if self.statistic < h or self.run_start is None:
+        reference = self.since_change if self.degraded else self.history
+        assert reference is not None
+        reference.weight = reference.weight * _KEEP + 1.0
+        reference.total = reference.total * _KEEP + value
+        reference.squares = reference.squares * _KEEP + value * value
+        if statistic < h or self.run_start is None:
             return None
         if not self.degraded and (
             not may_raise or self.outcomes - self.run_outcomes < min_outcomes
         ):
             return None
-        return self._alarm(h)
+        change = self._alarm(h)
+        self.settle_in = 0
+        return change
 
     def _alarm(self, h: float) -> Change:
         assert self.run_start is not None and self.history_at_run is not None

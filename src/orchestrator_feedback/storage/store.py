@@ -166,7 +166,7 @@ class FeedbackStorage:
             # No other process writes to a database in memory: nothing to follow.
             follow=None if str(db_path) == ":memory:" else lambda: self.follow(poll=FOLLOW_POLL),
         )
-        self._alerting = Alerting(self._transactions, self._listeners, self.rating_types, alerts)
+        self._alerting = Alerting(self._transactions, self._listeners, alerts)
         self._deletions = Deletions(
             self._transactions,
             privacy=self._privacy,

@@ -496,6 +496,15 @@ class StorageBackend(abc.ABC):
             connection, after, upto, where, limit, self.read_columns, conditions
         )
 
+    def follow_read_rows(
+        self, connection: Any, after: FollowPosition, limit: int, columns: str
+    ) -> tuple[list[tuple[Any, ...]], FollowPosition]:
+        """As ``follow_read`` over every entry, each row the values of ``columns`` (a
+        select list over the entry table, in this dialect)."""
+        return self.follow_sql.read_rows(
+            connection, after, None, FollowFilter(), limit, columns, ("", [])
+        )
+
     @abc.abstractmethod
     def change_signal(self) -> ChangeSignal:
         """A new watch for commits from any process (close it after use)."""

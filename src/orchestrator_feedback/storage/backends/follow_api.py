@@ -31,6 +31,17 @@ class FollowSQL(Protocol):
         conditions: tuple[str, list[Any]],
     ) -> tuple[list[FeedbackEntry], FollowPosition]: ...
 
+    def read_rows(
+        self,
+        connection: Any,
+        after: FollowPosition,
+        upto: FollowPosition | None,
+        where: FollowFilter,
+        limit: int,
+        columns: str,
+        conditions: tuple[str, list[Any]],
+    ) -> tuple[list[tuple[Any, ...]], FollowPosition]: ...
+
 
 class ChangeSignal(Protocol):
     """A watch for commits made by any process, for ``follow``."""

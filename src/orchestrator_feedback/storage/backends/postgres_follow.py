@@ -27,7 +27,16 @@ from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.serialization import entries_from_rows
 from orchestrator_feedback.storage.backends.values import FollowFilter, FollowPosition
 
-__all__ = ["CHANNEL", "CREATE", "SEPARATE_ORDER", "ListenSignal", "head", "position_of", "read"]
+__all__ = [
+    "CHANNEL",
+    "CREATE",
+    "SEPARATE_ORDER",
+    "ListenSignal",
+    "head",
+    "position_of",
+    "read",
+    "read_rows",
+]
 
 logger = logging.getLogger("orchestrator_feedback")
 
@@ -142,6 +151,20 @@ def read(
     """Up to ``limit`` entries matching ``where`` committed after ``after`` (and not after
     ``upto``), in commit order, with the position after them. ``columns`` is the entry's
     select list; its names are the entry table's alone in this join."""
+    rows, stop = read_rows(connection, after, upto, where, limit, columns, conditions)
+    return entries_from_rows(rows), stop
+
+
+def read_rows(
+    connection: Any,
+    after: FollowPosition,
+    upto: FollowPosition | None,
+    where: FollowFilter,
+    limit: int,
+    columns: str,
+    conditions: tuple[str, list[object]],
+) -> tuple[list[tuple[Any, ...]], FollowPosition]:
+    """As ``read``, the rows of ``columns`` (any select list over the entry table)."""
     # Read the newest number first: every commit up to it is visible to the next statement.
     stop = head(connection)
     if upto is not None:
@@ -159,7 +182,7 @@ def read(
     ).fetchall()
     if len(rows) == limit:
         stop = FollowPosition(rows[-1][0], rows[-1][1])
-    return entries_from_rows([row[2:] for row in rows]), stop
+    return [tuple(row[2:]) for row in rows], stop
 
 
 class ListenSignal:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from orchestrator_feedback.forks import fork_gate
 from orchestrator_feedback.models import FeedbackEntry
@@ -22,7 +22,7 @@ from orchestrator_feedback.storage.backends.values import FollowFilter, FollowPo
 
 Result = TypeVar("Result")
 
-__all__ = ["CREATE", "DataVersionSignal", "head", "position_of", "read"]
+__all__ = ["CREATE", "DataVersionSignal", "head", "position_of", "read", "read_rows"]
 
 CREATE = (
     """CREATE TABLE IF NOT EXISTS feedback_top_deletions (
@@ -79,8 +79,22 @@ def read(
 ) -> tuple[list[FeedbackEntry], FollowPosition]:
     """Up to ``limit`` entries matching ``where`` (as SQL ``conditions``) committed after
     ``after`` (and not after ``upto``), in commit order, with the position after them."""
+    rows, stop = read_rows(connection, after, upto, where, limit, columns, conditions)
+    return entries_from_rows(rows), stop
 
-    def take() -> tuple[list[FeedbackEntry], FollowPosition]:
+
+def read_rows(
+    connection: sqlite3.Connection,
+    after: FollowPosition,
+    upto: FollowPosition | None,
+    where: FollowFilter,
+    limit: int,
+    columns: str,
+    conditions: tuple[str, list[object]],
+) -> tuple[list[tuple[Any, ...]], FollowPosition]:
+    """As ``read``, the rows of ``columns`` (any select list over the entry table)."""
+
+    def take() -> tuple[list[tuple[Any, ...]], FollowPosition]:
         generation, floor = connection.execute(
             _DELETIONS_SINCE, (after.minor, after.minor)
         ).fetchone()
@@ -103,7 +117,7 @@ def read(
         ).fetchall()
         if len(rows) == limit:
             stop = rows[-1][0]
-        return entries_from_rows([row[1:] for row in rows]), FollowPosition(stop, generation)
+        return [tuple(row[1:]) for row in rows], FollowPosition(stop, generation)
 
     return _in_snapshot(connection, take)
 
