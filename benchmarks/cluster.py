@@ -82,7 +82,9 @@ def report(orchestrator: str, results: Results) -> list[str]:
             lines.append(
                 f"  {mode:<8} goodput {_spread(goodputs, 'goodput', 1)}/s, "
                 f"makespan {_spread(runs, 'makespan')} s, failed {_spread(runs, 'failed', 0)}, "
-                f"odd worker's share {_spread(runs, 'odd_share')}"
+                f"odd worker's share {_spread(runs, 'odd_share')}, "
+                f"degraded alerts on the failing worker {_spread(runs, 'failing_alerts', 0)}, "
+                f"on the other {_spread(runs, 'other_alerts', 0)}"
                 + (f", sending {_spread(runs, 'sending')} s" if "sent at once" in label else "")
                 + (
                     ", drifted worker's share of the 100 after "

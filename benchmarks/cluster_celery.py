@@ -21,7 +21,7 @@ from pathlib import Path
 
 from celery import Celery
 
-from orchestrator_feedback import get_plugin_manager
+from orchestrator_feedback import FeedbackStorage, get_plugin_manager
 from orchestrator_feedback.adapters.celery_advice import AdviceRouter
 from orchestrator_feedback.config import config_from_mapping
 
@@ -98,6 +98,20 @@ def _producer(router: AdviceRouter | None) -> Celery:
     return app
 
 
+def _alerts(storage: FeedbackStorage, name: str, scenario: str) -> dict[str, float]:
+    """The ``degraded`` alerts the workers' stores raised on task ``name``: on the worker
+    that fails (``odd@``; in drift ``good@``) and on the other."""
+    time.sleep(1.5)  # the workers' detection reads their last outcomes (a second apart)
+    storage.check_alerts()
+    raised = [
+        alert for alert in storage.alerts(limit=10_000)
+        if alert.task_type == name and alert.kind == "degraded"
+    ]  # fmt: skip
+    failing = "good@" if scenario == "drift" else "odd@"
+    on_failing = sum(alert.worker_id.startswith(failing) for alert in raised)
+    return {"failing_alerts": on_failing, "other_alerts": len(raised) - on_failing}
+
+
 def _run(app: Celery, name: str, scenario: str, tasks: int, burst: bool, half: int) -> Result:
     """Send ``tasks`` tasks of ``name`` and wait for every result."""
     began = time.perf_counter()
@@ -158,7 +172,9 @@ def run(workdir: Path, seeds: range) -> dict[str, dict[str, list[Result]]]:
                     app = plain if mode == "celery" else advised
                     name = f"job{run_number}"
                     run_number += 1
-                    per_mode[mode].append(_run(app, name, scenario, tasks, burst, half))
+                    outcome = _run(app, name, scenario, tasks, burst, half)
+                    storage = manager.feedback_plugin.storage  # type: ignore[union-attr]
+                    per_mode[mode].append({**outcome, **_alerts(storage, name, scenario)})
         manager.close()
         results[label] = per_mode
     return results

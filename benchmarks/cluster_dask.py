@@ -107,6 +107,17 @@ def _run(
         if entry.task_id.startswith(f"{task_type}-"):
             last[int(entry.task_id.rsplit("-", 1)[1])] = entry.metadata.get("worker_name")
     result["odd_share"] = sum(name == odd for name in last.values()) / max(len(last), 1)
+    storage.check_alerts()
+    addresses = {
+        address for address, info in client.scheduler_info()["workers"].items()
+        if str(info["name"]) == str(odd)
+    }  # fmt: skip
+    raised = [
+        alert for alert in storage.alerts(limit=10_000)
+        if alert.task_type == task_type and alert.kind == "degraded"
+    ]  # fmt: skip
+    result["failing_alerts"] = sum(alert.worker_id in addresses for alert in raised)
+    result["other_alerts"] = sum(alert.worker_id not in addresses for alert in raised)
     if scenario == "drift":
         after = [last.get(n) for n in range(half, half + 100)]
         result["drifted_share_100"] = sum(name == odd for name in after) / len(after)

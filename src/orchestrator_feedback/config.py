@@ -233,7 +233,7 @@ class AlertsConfig:
     enabled: bool = True
     """Whether the built-in plugin's store detects changes and fires ``feedback_alert``."""
     false_alarm_every: int = attrs.field(
-        default=10_000, validator=lambda _c, a, v: _check_alert_setting(a.name, v)
+        default=100_000, validator=lambda _c, a, v: _check_alert_setting(a.name, v)
     )
     """On average at most one false alarm per this many outcomes of a steady worker, per
     detector."""

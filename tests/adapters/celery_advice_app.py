@@ -27,3 +27,14 @@ def job(self: object, n: int, seconds: float = 0.0) -> str:
     if hostname.startswith("flaky@"):
         raise RuntimeError(f"{hostname} failed job {n}")
     return hostname
+
+
+@app.task(bind=True)
+def phased_job(self: object, n: int, failing: bool) -> str:
+    """Job ``n``; while ``failing``, the worker whose name starts with ``flaky@`` fails four
+    in five (the others never)."""
+    hostname: str = self.request.hostname  # type: ignore[attr-defined]
+    time.sleep(0.01)
+    if failing and hostname.startswith("flaky@") and n % 5:
+        raise RuntimeError(f"{hostname} failed job {n}")
+    return hostname

@@ -14,6 +14,7 @@ from typing import Any
 from orchestrator_feedback import FeedbackStorage, get_plugin_manager
 from orchestrator_feedback.adapters.celery_advice import AdviceRouter
 from orchestrator_feedback.config import config_from_mapping
+from orchestrator_feedback.storage import AlertSettings
 from tests.adapters.test_celery import ROOT, _redis_or_skip
 
 # The producer runs in a process of its own: broker connections left in the test process
@@ -84,6 +85,24 @@ while router.load() and time.monotonic() < deadline:
     time.sleep(0.1)
 print(json.dumps({"unrouted": unrouted, "sent": sent, "after": router.load()}))
 manager.close()
+"""
+
+
+PHASES = """
+import json, sys, time
+from tests.adapters.celery_advice_app import app, phased_job
+
+n = 0
+ran = {}
+for failing, count in ((False, 120), (True, 80), (False, 160)):
+    for _ in range(count // 10):  # ten at a time: Celery places them on both workers
+        results = [phased_job.delay(n + k, failing) for k in range(10)]
+        for result in results:
+            value = result.get(timeout=60, propagate=False)
+            name = value.split("@")[0] if isinstance(value, str) else "flaky"
+            ran[name] = ran.get(name, 0) + 1
+        n += 10
+print(json.dumps(ran))
 """
 
 
@@ -208,3 +227,19 @@ def test_sending_a_task_never_waits_for_the_workers_answer(tmp_path: Path) -> No
     asking = [t for t in threading.enumerate() if t.name == "feedback-celery-ping"]
     assert routes == [None] * 100 and len(asking) == 1 and asking[0].is_alive()
     manager.close()
+
+
+def test_the_worker_that_turns_flaky_raises_one_alert_and_one_when_it_recovers(
+    tmp_path: Path,
+) -> None:
+    """Real worker processes write the outcomes and detect in the store they share: the
+    worker that fails four in five for a while raises one ``degraded`` alert, then one
+    ``recovered``; the good worker none (``docs/alerts.md``)."""
+    ran = _run_with_two_workers(tmp_path, PHASES)
+    assert min(ran.values()) >= 60, ran  # placed by Celery on both
+    with FeedbackStorage(tmp_path / "celery.db", alerts=AlertSettings()) as storage:
+        storage.check_alerts()  # what the workers had not read when they stopped
+        alerts = storage.alerts()
+    raised = [(alert.worker_id.split("@")[0], alert.task_type, alert.kind) for alert in alerts]
+    task_type = "tests.adapters.celery_advice_app.phased_job"
+    assert raised == [("flaky", task_type, "recovered"), ("flaky", task_type, "degraded")], ran

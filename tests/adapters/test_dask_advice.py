@@ -132,3 +132,39 @@ def test_a_burst_is_spread_by_the_load_the_submitter_counts(tmp_path: Path) -> N
                 break
             time.sleep(0.1)
         assert submitter.load() == {}
+
+
+def phased_work(x: int, failing: bool) -> int:
+    """While ``failing``, the worker named 1 fails four tasks in five."""
+    if failing and get_worker().name == 1 and x % 5:
+        raise RuntimeError(f"worker 1 dropped task {x}")
+    return x
+
+
+def test_the_worker_that_turns_flaky_raises_one_alert_and_one_when_it_recovers(
+    tmp_path: Path,
+) -> None:
+    """Dask places the tasks (ten at a time) on two worker processes; the scheduler's
+    store detects: the worker that fails four in five for a while raises one ``degraded``
+    alert, then one ``recovered``; the other none (``docs/alerts.md``)."""
+    with two_workers(tmp_path) as (manager, plugin, client, _submitter):
+        by_name = {
+            info["name"]: address for address, info in client.scheduler_info()["workers"].items()
+        }
+        n = 0
+        for failing, count in ((False, 120), (True, 80), (False, 160)):
+            for _ in range(count // 10):
+                batch = [
+                    client.submit(phased_work, n + k, failing, key=f"phased-{n + k}", pure=False)
+                    for k in range(10)
+                ]
+                client.gather(batch, errors="skip")
+                n += 10
+        assert plugin.flush(timeout=30)
+        storage = manager.feedback_plugin.storage  # type: ignore[union-attr]
+        storage.check_alerts()
+        alerts = storage.alerts()
+        per_worker = {s.worker_id: s.successes + s.failures for s in storage.worker_scores()}
+    assert min(per_worker.values()) >= 60, per_worker  # placed by Dask on both
+    raised = [(alert.worker_id, alert.task_type, alert.kind) for alert in alerts]
+    assert raised == [(by_name[1], "phased", "recovered"), (by_name[1], "phased", "degraded")]

@@ -236,3 +236,16 @@ def test_bad_arguments_are_one_clear_error(storage: FeedbackStorage) -> None:
         AlertSettings(false_alarm_every=1)
     with pytest.raises(FeedbackValidationError, match="task_types"):
         AlertSettings(task_types="build")  # type: ignore[arg-type]
+
+
+def test_a_worker_failing_from_its_first_task_is_degraded_against_its_peers(
+    alerting: FeedbackStorage,
+) -> None:
+    for _ in range(5):
+        write(alerting, "w1", steady(20, 20))
+        write(alerting, "w2", steady(20, 20))
+    write(alerting, "new", iter([False] * 12))
+    alerting.check_alerts()
+    [alert] = alerting.alerts()
+    assert (alert.worker_id, alert.kind) == ("new", "degraded")
+    assert alert.before > 0.9 and alert.after == 0.0 and alert.outcomes <= 12

@@ -100,7 +100,7 @@ def _names_or_none(value: Any) -> Any:
 class AlertSettings:
     """How a store detects changes (``docs/alerts.md``)."""
 
-    false_alarm_every: int = attrs.field(default=10_000, validator=_false_alarm_every)
+    false_alarm_every: int = attrs.field(default=100_000, validator=_false_alarm_every)
     """On average at most one false alarm per this many outcomes of a steady worker, per
     detector (the CUSUM threshold is its natural log)."""
     min_outcomes: int = attrs.field(default=20, validator=_whole)
@@ -115,8 +115,13 @@ class AlertSettings:
     """Seconds between two looks for other processes' commits."""
 
 
-Key = tuple[str, str | None, str]
-"""A detector's ``(worker, task type or None for all, measure)``."""
+Key = tuple[str | None, str | None, str]
+"""A detector's ``(worker, task type or None for all, measure)``; with no worker, the
+peers of a task type (every worker's outcomes of it, ``Detector.reference``)."""
+
+
+def _peers_key(task_type: str | None, measure: str) -> Key:
+    return (None, task_type, measure)
 
 
 def _stored_key(key: Key) -> str:
@@ -356,7 +361,12 @@ class Alerting:
             (row, observation) for row in rows for observation in _observations(row, settings)
         ]
         states = self._states
-        missing = [key for _row, (key, _value) in observed if key not in states]
+        missing = [
+            wanted
+            for _row, (key, _value) in observed
+            for wanted in (key, _peers_key(key[1], key[2]))
+            if wanted not in states
+        ]
         if missing:
             self._transactions.read(lambda connection: self._load(missing, connection))
         touched: dict[Key, _State] = {}
@@ -366,16 +376,26 @@ class Alerting:
             if not number % _YIELD_EVERY:
                 time.sleep(0)  # let the host's threads have the GIL (see _YIELD_EVERY)
             state = states[key]
-            worker, task_type, _measure = key
+            worker, task_type, measure = key
             if task_type is None:
                 own = row[1]
                 if len(state.task_types) < 2 and own not in state.task_types:
                     state.task_types.append(own)
+            pool_key = _peers_key(task_type, measure)
+            pool = states[pool_key]
             change = state.detector.hear(
-                value, row[6], every, least, task_type is not None or len(state.task_types) > 1
+                value,
+                row[6],
+                every,
+                least,
+                task_type is not None or len(state.task_types) > 1,
+                pool.detector.history,
             )
+            pool.detector.history.add(value)
             touched[key] = state
+            touched[pool_key] = pool
             if change is not None:
+                assert worker is not None
                 changes.append((worker, task_type, change))
         stored = {
             _stored_key(key): json.dumps(converter.unstructure(state))

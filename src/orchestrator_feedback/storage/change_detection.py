@@ -14,6 +14,9 @@ entries and keeps their state in the store); ``docs/alerts.md`` has the formulas
   leaves out makes false alarms rarer still). ``h`` follows the reference, so the rate
   of false alarms stays at the configured one whatever a worker's usual rate; ``make
   bench`` measures it.
+- A new worker: until its own history rests on ``PEER_OUTCOMES`` outcomes, its reference
+  takes the rest from its peers' (every worker's outcomes of the task type, decayed
+  alike), so that a worker failing from its first task is a change from what is usual.
 - Success (a Bernoulli CUSUM, Reynolds, M. R. and Stoumbos, Z. G. (1999), "A CUSUM chart
   for monitoring a proportion when inspecting continuously", J. Quality Technology 31(1)):
   the in-control failure rate ``q0`` is the worker's decayed history (an outcome ``k``
@@ -46,6 +49,7 @@ __all__ = [
     "DEGRADED",
     "MEASURES",
     "ODDS_RATIO",
+    "PEER_OUTCOMES",
     "RATING",
     "RATING_SPREAD_FLOOR",
     "RECOVERED",
@@ -72,9 +76,11 @@ RATING_SPREAD_FLOOR = 0.75
 """The least spread of ratings assumed (ratings are whole numbers from 1 to 5)."""
 _KEEP = 0.5 ** (1 / BASELINE_HALF_LIFE)
 _LEAST_THRESHOLD = 2.0
+PEER_OUTCOMES = 20.0
+"""The outcomes a new worker's reference borrows from its peers until it has its own."""
 SETTLE_EVERY = 8
 """Outcomes between two workings-out of a detector's constants from its reference (which
-moves by at most 3% in as many)."""
+moves by at most 3% in as many); every outcome while it borrows from its peers."""
 WALD_MARGIN = 2.0
 """How much longer than Wald's approximation the in-control run is taken to be: its
 overshoot and the reference that follows the outcomes each lengthen it (at least 1.6
@@ -189,7 +195,21 @@ class Detector:
     """Success: the steps of a failure and of a success, the divergence and ``h``.
     Ratings: the reference mean, the spread, the shift looked for and ``h``."""
 
-    def _settle(self, average_run_length: float) -> None:
+    def reference(self, peers: Sums | None = None) -> Sums:
+        """The healthy reference: the worker's history, and while that rests on fewer
+        than ``PEER_OUTCOMES`` outcomes, as many of its peers' (``peers``: every worker's
+        outcomes of the same task type, decayed alike) as make up the difference."""
+        history = self.history
+        if peers is None or not peers.weight or history.weight >= PEER_OUTCOMES:
+            return history
+        borrowed = min(PEER_OUTCOMES - history.weight, peers.weight) / peers.weight
+        return Sums(
+            history.weight + borrowed * peers.weight,
+            history.total + borrowed * peers.total,
+            history.squares + borrowed * peers.squares,
+        )
+
+    def _settle(self, average_run_length: float, peers: Sums | None) -> None:
         """Work the CUSUM's constants out from the reference as it stands (every
         ``SETTLE_EVERY`` outcomes, and after an alarm)."""
         if self.measure == SUCCESS:
@@ -199,7 +219,7 @@ class Detector:
                 odds = q0 / (1 - q0) / ODDS_RATIO
                 q1 = min(self.healthy.failure_rate, odds / (1 + odds))
             else:
-                q0 = self.history.failure_rate
+                q0 = self.reference(peers).failure_rate
                 odds = ODDS_RATIO * q0 / (1 - q0)
                 q1 = odds / (1 + odds)
             divergence = _bernoulli_divergence(q0, q1)
@@ -216,12 +236,14 @@ class Detector:
                 mu0 = self.since_change.mean
                 delta = max(self.healthy.mean, mu0 + sigma) - mu0
             else:
-                sigma = self.history.spread
-                mu0 = self.history.mean
+                reference = self.reference(peers)
+                sigma = reference.spread
+                mu0 = reference.mean
                 delta = -sigma
             divergence = delta * delta / (2 * sigma * sigma)
             self.constants = (mu0, sigma, delta, threshold(average_run_length, divergence))
-        self.settle_in = SETTLE_EVERY
+        # A reference still borrowing from its peers moves with them: settled each time.
+        self.settle_in = SETTLE_EVERY if self.history.weight >= PEER_OUTCOMES else 1
 
     def hear(
         self,
@@ -230,14 +252,17 @@ class Detector:
         average_run_length: float,
         min_outcomes: int,
         may_raise: bool = True,
+        peers: Sums | None = None,
     ) -> Change | None:
         """Count one outcome (``value``: 1 or 0 for success, the rating for ratings) made
         at ``at`` (a datetime, or its ISO text, read only when a run begins); return the
         alarm it raises, if any, at one false alarm per ``average_run_length`` steady
         outcomes. No ``degraded`` alarm before the reference rests on ``min_outcomes``
-        outcomes, nor when ``may_raise`` is False."""
+        outcomes (``peers``' included, ``reference``), nor when ``may_raise`` is False; no
+        ``recovered`` one before the recovery has lasted ``min_outcomes`` outcomes (a short
+        lucky run of a degraded worker is not a recovery)."""
         if self.settle_in <= 0:
-            self._settle(average_run_length)
+            self._settle(average_run_length, peers)
         self.settle_in -= 1
         first, second, third, h = self.constants
         if self.measure == SUCCESS:
@@ -250,7 +275,7 @@ class Detector:
         if statistic > 0.0:
             run = self.run
             if before == 0.0:
-                reference = self.since_change if self.degraded else self.history
+                reference = self.since_change if self.degraded else self.reference(peers)
                 assert reference is not None
                 self.run_start = parse_timestamp(at)
                 run = self.run = Sums()
@@ -270,9 +295,11 @@ class Detector:
         reference.squares = reference.squares * _KEEP + value * value
         if statistic < h or self.run_start is None:
             return None
-        if not self.degraded and (
-            not may_raise or self.outcomes - self.run_outcomes < min_outcomes
-        ):
+        assert self.history_at_run is not None
+        if self.degraded:
+            if self.run_outcomes < min_outcomes:  # a recovery shows itself at length
+                return None
+        elif not may_raise or self.history_at_run.weight < min_outcomes - 1e-9:
             return None
         change = self._alarm(h)
         self.settle_in = 0
