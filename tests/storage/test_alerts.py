@@ -143,11 +143,10 @@ def test_steady_workers_raise_nothing_and_non_outcomes_count_for_nothing(
     assert alerting.alerts() == []
 
 
+@pytest.mark.parametrize("backend_kind", ["sqlite-file", "postgres"], indirect=True)
 def test_a_store_that_does_not_detect_still_lists_alerts(
     backend_kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if backend_kind == "sqlite-memory":
-        pytest.skip("a database in memory is one store's alone")
     detecting = open_store(backend_kind, tmp_path, request, alerts=AlertSettings())
     listing = open_store(backend_kind, tmp_path, request)
     try:
