@@ -213,7 +213,7 @@ def test_the_live_screen_renders_and_updates_on_a_real_terminal(tmp_path: Path) 
     process, master = _start_on_a_terminal(database, 140)
     try:
         first = _screen_until(master, ["Workers, entries created in the last 30 min", "Newest"])
-        assert "0 new entries" in first
+        assert "0 new entries" in first and "Open alerts: none" in first
         _write_from_another_process(database)
         screen = _screen_until(master, ["4 new entries", "crash-1", "w-slow"])
         last = screen[screen.rindex("4 new entries") :]
