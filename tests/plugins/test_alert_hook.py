@@ -4,6 +4,7 @@ tells plugins; a broken alert plugin never reaches the host; ``deprioritise``.""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,12 @@ from orchestrator_feedback.config import config_from_mapping
 from tests.plugins.test_advice import ask, fire_outcomes
 
 
-def manager(tmp_path: Path, **alerts: Any) -> FeedbackPluginManager:
-    settings: dict[str, Any] = {"database": str(tmp_path / "f.db"), "alerts": alerts}
+def manager(tmp_path: Path, write_mode: str = "sync", **alerts: Any) -> FeedbackPluginManager:
+    settings: dict[str, Any] = {
+        "database": str(tmp_path / "f.db"),
+        "write_mode": write_mode,
+        "alerts": alerts,
+    }
     return get_plugin_manager(config_from_mapping(settings), load_entrypoints=False)
 
 
@@ -66,6 +71,19 @@ def test_plugins_hear_of_an_alert_once_and_a_broken_one_is_isolated(
         ("flaky", "degraded", "success")
     ]
     assert "the pager is down" in caplog.text
+
+
+def test_in_background_mode_the_alert_comes_from_the_detection_thread(tmp_path: Path) -> None:
+    pm = manager(tmp_path, write_mode="background", poll_s=0.05)
+    pager = Pager()
+    pm.register(pager, name="pager")
+    turn_flaky(pm)
+    assert pm.feedback_plugin.flush(timeout=30)
+    deadline = time.monotonic() + 30
+    while not pager.alerts and time.monotonic() < deadline:  # no check_alerts() here
+        time.sleep(0.05)
+    pm.close()
+    assert [(alert.worker_id, alert.kind) for alert in pager.alerts] == [("flaky", "degraded")]
 
 
 def test_alerts_can_be_turned_off(tmp_path: Path) -> None:

@@ -4,11 +4,13 @@ raises kept in the store (``backends/alert_tables.py``).
 
 Detection reads committed entries in commit order, from every process, on a thread of its
 own: woken by this store's commits and every ``AlertSettings.poll`` seconds for other
-processes' (it never runs on the caller's write path). Each reading is one transaction
-that locks the position read to, updates the detectors and stores the alerts raised, so
-that whichever process reads an entry first is the only one to: each alert is raised
-once, by one process, and told to that process's alert listeners after its commit. The
-detectors' state lives in the store: a restart, or another process, goes on from it.
+processes' (it never runs on the caller's write path). A batch is read and run through the
+detectors outside any write transaction; one short transaction then stores the detectors,
+the alerts raised and the position read to, if that position is still the one the batch
+began at (the row locked). Whichever process stores a batch first is the only one to: each
+alert is raised once, by one process, and told to that process's alert listeners after its
+commit. The detectors' state lives in the store: a restart, or another process, goes on
+from it.
 """
 
 from __future__ import annotations
@@ -50,10 +52,7 @@ AlertListener = Callable[[Alert], None]
 """Called as ``listener(alert)`` after the commit that raised or cleared the alert."""
 
 _BATCH = 10_000
-"""Entries read in one transaction (a few milliseconds of the write lock)."""
-_YIELD_EVERY = 64
-"""Outcomes between two offers of the GIL to the host's threads while detecting: without
-them a host thread back from SQLite waits for the interpreter's switch interval (5 ms)."""
+"""Entries read in one batch (its write transaction stores only what changed)."""
 _SPACING = 0.2
 """The least time between two readings on the detection thread."""
 _SHARE = 0.05
@@ -102,9 +101,10 @@ class AlertSettings:
 
     false_alarm_every: int = attrs.field(default=100_000, validator=_false_alarm_every)
     """On average at most one false alarm per this many outcomes of a steady worker, per
-    detector (the CUSUM threshold is its natural log)."""
+    detector (``change_detection.threshold``)."""
     min_outcomes: int = attrs.field(default=20, validator=_whole)
-    """The outcomes a detector's reference must rest on before it raises ``degraded``."""
+    """The outcomes a detector's reference must rest on (its peers' included) before it
+    raises ``degraded``, and a recovery must last before it raises ``recovered``."""
     task_types: tuple[str, ...] | None = attrs.field(
         default=None,
         converter=_names_or_none,
@@ -219,6 +219,7 @@ class Alerting:
         self._fresh()
         if self._detecting:
             self._start_reading()
+        if self._detecting:
             listeners.add(self._heard, batched=True)
 
     def _start_reading(self) -> None:
@@ -231,7 +232,11 @@ class Alerting:
             alert_tables.start_position(backend, connection, backend.follow_head(connection))
             return None, ()
 
-        self._transactions.write(start)
+        try:
+            self._transactions.write(start)
+        except Exception as error:  # a store this process may only read: nothing to detect
+            logger.warning("alerts: detection is off, the store refused a write: %s", error)
+            self._detecting = False
 
     def _fresh(self) -> None:
         self._states: dict[Key, _State] = {}
@@ -240,6 +245,7 @@ class Alerting:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
         self._open: tuple[float, dict[str | None, set[str]]] | None = None
 
     def after_fork_in_child(self) -> None:
@@ -261,8 +267,13 @@ class Alerting:
         if not any(change is FeedbackChange.RECORDED for change, _entry in changes):
             return
         if self._thread is None:
-            self._thread = threading.Thread(target=self._watch, name="feedback-alerts", daemon=True)
-            self._thread.start()
+            with self._starting:
+                if self._thread is None:
+                    thread = threading.Thread(
+                        target=self._watch, name="feedback-alerts", daemon=True
+                    )
+                    thread.start()
+                    self._thread = thread
         self._wake.set()
 
     def _watch(self) -> None:
@@ -372,9 +383,7 @@ class Alerting:
         touched: dict[Key, _State] = {}
         changes: list[tuple[str, str | None, Change]] = []
         every, least = settings.false_alarm_every, settings.min_outcomes
-        for number, (row, (key, value)) in enumerate(observed):
-            if not number % _YIELD_EVERY:
-                time.sleep(0)  # let the host's threads have the GIL (see _YIELD_EVERY)
+        for row, (key, value) in observed:
             state = states[key]
             worker, task_type, measure = key
             if task_type is None:
