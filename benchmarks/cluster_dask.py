@@ -155,7 +155,6 @@ def run(workdir: Path, seeds: range) -> dict[str, dict[str, list[Result]]]:
     ):
         cluster.scheduler.add_plugin(plugin)
         client.wait_for_workers(2)
-        odd = _preferred(client)
         submitter = AdvisedSubmitter(client, manager)
         for label, (scenario, tasks, in_flight, retries) in SCENARIOS.items():
             per_mode: dict[str, list[Result]] = {"dask": [], "advice": []}
@@ -163,6 +162,9 @@ def run(workdir: Path, seeds: range) -> dict[str, dict[str, list[Result]]]:
                 manager.feedback_plugin.advice_rng = random.Random(seed)  # type: ignore[union-attr]
                 order = ("dask", "advice") if seed % 2 == 0 else ("advice", "dask")
                 for mode in order:
+                    # Probed before each run: which worker Dask prefers depends on the data
+                    # its workers hold (results still referenced), which earlier runs change.
+                    odd = _preferred(client)
                     submit = client.submit if mode == "dask" else submitter.submit
                     task_type = f"{scenario}{in_flight}r{retries}s{seed}{mode}"
                     per_mode[mode].append(
