@@ -248,3 +248,22 @@ def test_a_worker_failing_from_its_first_task_is_degraded_against_its_peers(
     [alert] = alerting.alerts()
     assert (alert.worker_id, alert.kind) == ("new", "degraded")
     assert alert.before > 0.9 and alert.after == 0.0 and alert.outcomes <= 12
+
+
+def test_a_process_leaves_the_reading_to_the_one_that_is_reading(tmp_path: Path) -> None:
+    """Two detecting stores on one file: while one moves the position on, the other
+    reads nothing (it would only redo the batch and throw it away); once the position
+    stops moving it reads again."""
+    first = FeedbackStorage(tmp_path / "f.db", alerts=AlertSettings())
+    second = FeedbackStorage(tmp_path / "f.db", alerts=AlertSettings())
+    try:
+        assert not second._alerting._another_reads()  # first look
+        write(first, "w1", steady(20, 20))
+        first.check_alerts()
+        assert second._alerting._another_reads()  # the first moved it
+        assert not second._alerting._another_reads()  # not since: the second may read
+        assert second.check_alerts() == []
+        assert not first._alerting._another_reads()
+    finally:
+        second.close()
+        first.close()

@@ -241,6 +241,7 @@ class Alerting:
     def _fresh(self) -> None:
         self._states: dict[Key, _State] = {}
         self._position: FollowPosition | None = None
+        self._seen_stored: FollowPosition | None = None
         self._reading = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -285,12 +286,26 @@ class Alerting:
                 return
             began = time.monotonic()
             try:
+                if self._another_reads():
+                    self._stop.wait(self.settings.poll)
+                    continue
                 if self._behind() and self._check(1)[1]:
                     self._wake.set()  # more is waiting: the next batch, after the rest below
             except Exception:  # the store closed or the database is away: try again later
                 logger.debug("reading entries for alerts failed", exc_info=True)
             took = time.monotonic() - began
             self._stop.wait(max(_SPACING, took / _SHARE - took))
+
+    def _another_reads(self) -> bool:
+        """Whether another process moved the position since the last look: it is reading,
+        and this one leaves the reading to it (every process reading each batch would do
+        the work as many times, all but one thrown away) until it stops for a poll."""
+        backend = self._transactions.backend
+        stored = self._transactions.read(
+            lambda connection: alert_tables.read_position(backend, connection, lock=False)
+        )
+        seen, self._seen_stored = self._seen_stored, stored
+        return seen is not None and stored != seen and stored != self._position
 
     def _behind(self) -> bool:
         """Whether entries were committed since the last reading (cheap, no lock)."""
