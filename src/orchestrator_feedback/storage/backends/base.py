@@ -492,9 +492,10 @@ class StorageBackend(abc.ABC):
         after ``upto`` (None: no bound), in commit order, and the position after them: past
         every entry committed so far when fewer than ``limit`` matched."""
         conditions = follow_conditions(self, where)
-        return self.follow_sql.read(
+        rows, position = self.follow_sql.read_rows(
             connection, after, upto, where, limit, self.read_columns, conditions
         )
+        return entries_from_rows(rows), position
 
     def follow_read_rows(
         self, connection: Any, after: FollowPosition, limit: int, columns: str

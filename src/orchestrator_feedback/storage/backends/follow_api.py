@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from orchestrator_feedback import rules
-from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.storage.backends.values import FollowFilter, FollowPosition
 
 __all__ = ["ChangeSignal", "FollowSQL", "follow_conditions"]
@@ -19,17 +18,6 @@ class FollowSQL(Protocol):
     def head(self, connection: Any) -> FollowPosition: ...
 
     def position_of(self, connection: Any, feedback_id: str) -> FollowPosition | None: ...
-
-    def read(
-        self,
-        connection: Any,
-        after: FollowPosition,
-        upto: FollowPosition | None,
-        where: FollowFilter,
-        limit: int,
-        columns: str,
-        conditions: tuple[str, list[Any]],
-    ) -> tuple[list[FeedbackEntry], FollowPosition]: ...
 
     def read_rows(
         self,

@@ -23,8 +23,6 @@ import logging
 import time
 from typing import Any
 
-from orchestrator_feedback.models import FeedbackEntry
-from orchestrator_feedback.serialization import entries_from_rows
 from orchestrator_feedback.storage.backends.values import FollowFilter, FollowPosition
 
 __all__ = [
@@ -34,7 +32,6 @@ __all__ = [
     "ListenSignal",
     "head",
     "position_of",
-    "read",
     "read_rows",
 ]
 
@@ -139,22 +136,6 @@ def position_of(connection: Any, feedback_id: str) -> FollowPosition | None:
     return FollowPosition(0, 0) if row is None else FollowPosition(row[0], row[1])
 
 
-def read(
-    connection: Any,
-    after: FollowPosition,
-    upto: FollowPosition | None,
-    where: FollowFilter,
-    limit: int,
-    columns: str,
-    conditions: tuple[str, list[object]],
-) -> tuple[list[FeedbackEntry], FollowPosition]:
-    """Up to ``limit`` entries matching ``where`` committed after ``after`` (and not after
-    ``upto``), in commit order, with the position after them. ``columns`` is the entry's
-    select list; its names are the entry table's alone in this join."""
-    rows, stop = read_rows(connection, after, upto, where, limit, columns, conditions)
-    return entries_from_rows(rows), stop
-
-
 def read_rows(
     connection: Any,
     after: FollowPosition,
@@ -164,7 +145,9 @@ def read_rows(
     columns: str,
     conditions: tuple[str, list[object]],
 ) -> tuple[list[tuple[Any, ...]], FollowPosition]:
-    """As ``read``, the rows of ``columns`` (any select list over the entry table)."""
+    """Up to ``limit`` entries matching ``where`` committed after ``after`` (and not after
+    ``upto``), in commit order, as rows of ``columns`` (a select list whose names are the
+    entry table's alone in this join), with the position after them."""
     # Read the newest number first: every commit up to it is visible to the next statement.
     stop = head(connection)
     if upto is not None:

@@ -16,13 +16,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from orchestrator_feedback.forks import fork_gate
-from orchestrator_feedback.models import FeedbackEntry
-from orchestrator_feedback.serialization import entries_from_rows, format_sqlite_timestamp
+from orchestrator_feedback.serialization import format_sqlite_timestamp
 from orchestrator_feedback.storage.backends.values import FollowFilter, FollowPosition
 
 Result = TypeVar("Result")
 
-__all__ = ["CREATE", "DataVersionSignal", "head", "position_of", "read", "read_rows"]
+__all__ = ["CREATE", "DataVersionSignal", "head", "position_of", "read_rows"]
 
 CREATE = (
     """CREATE TABLE IF NOT EXISTS feedback_top_deletions (
@@ -68,21 +67,6 @@ def position_of(connection: sqlite3.Connection, feedback_id: str) -> FollowPosit
     return _in_snapshot(connection, find)
 
 
-def read(
-    connection: sqlite3.Connection,
-    after: FollowPosition,
-    upto: FollowPosition | None,
-    where: FollowFilter,
-    limit: int,
-    columns: str,
-    conditions: tuple[str, list[object]],
-) -> tuple[list[FeedbackEntry], FollowPosition]:
-    """Up to ``limit`` entries matching ``where`` (as SQL ``conditions``) committed after
-    ``after`` (and not after ``upto``), in commit order, with the position after them."""
-    rows, stop = read_rows(connection, after, upto, where, limit, columns, conditions)
-    return entries_from_rows(rows), stop
-
-
 def read_rows(
     connection: sqlite3.Connection,
     after: FollowPosition,
@@ -92,7 +76,9 @@ def read_rows(
     columns: str,
     conditions: tuple[str, list[object]],
 ) -> tuple[list[tuple[Any, ...]], FollowPosition]:
-    """As ``read``, the rows of ``columns`` (any select list over the entry table)."""
+    """Up to ``limit`` entries matching ``where`` (as SQL ``conditions``) committed after
+    ``after`` (and not after ``upto``), in commit order, as rows of ``columns`` (a select
+    list over the entry table), with the position after them."""
 
     def take() -> tuple[list[tuple[Any, ...]], FollowPosition]:
         generation, floor = connection.execute(
