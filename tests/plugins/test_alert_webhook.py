@@ -4,9 +4,6 @@ alert reaches a local HTTP server once, as JSON; a server that is down takes not
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -17,22 +14,13 @@ import pytest
 
 from orchestrator_feedback import get_plugin_manager
 from orchestrator_feedback.config import config_from_mapping
+from tests.plugins.examples import install_example
 from tests.plugins.test_alert_hook import turn_flaky
-
-EXAMPLE = Path(__file__).parents[2] / "examples" / "alert_webhook"
 
 
 @pytest.fixture(scope="module")
 def webhook_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("site")
-    source = tmp_path_factory.mktemp("source") / "alert_webhook"
-    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--target", str(target), str(source)],
-        check=True,
-    )  # fmt: skip
-    return target
+    return install_example("alert_webhook", tmp_path_factory)
 
 
 @pytest.fixture

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,33 +16,13 @@ from orchestrator_feedback import (
     get_plugin_manager,
     list_plugins,
 )
-
-EXAMPLE = Path(__file__).parents[2] / "examples" / "alerts_plugin"
+from tests.plugins.examples import install_example
 
 
 @pytest.fixture(scope="session")
 def alerts_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example package installed (with its entry point) into a folder of its own."""
-    target = tmp_path_factory.mktemp("site")
-    # Build from a copy, so that the build leaves nothing in the source tree.
-    source = tmp_path_factory.mktemp("source") / "alerts_plugin"
-    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(source),
-        ],
-        check=True,
-    )
-    return target
+    return install_example("alerts_plugin", tmp_path_factory)
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ from orchestrator_feedback.storage.change_detection import (
     Detector,
 )
 from orchestrator_feedback.storage.listeners import Events, Listeners
+from orchestrator_feedback.storage.options import is_number
 from orchestrator_feedback.storage.scores import rating_interval, wilson
 from orchestrator_feedback.storage.transactions import Transactions
 from orchestrator_feedback.summaries import Alert
@@ -66,7 +67,7 @@ _OPEN_ALERTS_FOR = 5.0
 
 
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if not is_number(value) or not value > 0:
         raise FeedbackValidationError(attribute.name, value, "must be a number above 0")
 
 
@@ -229,7 +230,8 @@ class Alerting:
             return
 
         def start(connection: object) -> tuple[None, Events]:
-            alert_tables.start_position(backend, connection, backend.follow_head(connection))
+            head = backend.follow_head(connection)
+            alert_tables.write_position(backend, connection, head, first=True)
             return None, ()
 
         try:

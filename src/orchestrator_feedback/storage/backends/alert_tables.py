@@ -32,7 +32,6 @@ __all__ = [
     "read_alerts",
     "read_position",
     "save_detectors",
-    "start_position",
     "write_position",
 ]
 
@@ -92,22 +91,18 @@ def read_position(backend: Any, connection: Any, *, lock: bool = True) -> Follow
     return None if row is None else FollowPosition(int(row[0]), int(row[1]))
 
 
-def write_position(backend: Any, connection: Any, position: FollowPosition) -> None:
-    """Record that detection has read to ``position``."""
+def write_position(
+    backend: Any, connection: Any, position: FollowPosition, *, first: bool = False
+) -> None:
+    """Record that detection has read to ``position``; with ``first``, only if it has not
+    started before (where it starts reading)."""
     mark = backend.placeholder
-    connection.execute(
-        f"INSERT INTO feedback_alert_position (only_row, major, minor) VALUES (1, {mark}, {mark})"
-        " ON CONFLICT (only_row) DO UPDATE SET major = excluded.major, minor = excluded.minor",
-        (position.major, position.minor),
+    on_conflict = (
+        "DO NOTHING" if first else "DO UPDATE SET major = excluded.major, minor = excluded.minor"
     )
-
-
-def start_position(backend: Any, connection: Any, position: FollowPosition) -> None:
-    """Have detection start reading at ``position`` unless it started before."""
-    mark = backend.placeholder
     connection.execute(
         f"INSERT INTO feedback_alert_position (only_row, major, minor) VALUES (1, {mark}, {mark})"
-        " ON CONFLICT (only_row) DO NOTHING",
+        f" ON CONFLICT (only_row) {on_conflict}",
         (position.major, position.minor),
     )
 
