@@ -47,7 +47,6 @@ from orchestrator_feedback.serialization import parse_timestamp
 __all__ = [
     "BASELINE_HALF_LIFE",
     "DEGRADED",
-    "MEASURES",
     "ODDS_RATIO",
     "PEER_OUTCOMES",
     "RATING",
@@ -64,7 +63,6 @@ SUCCESS = "success"
 """The success rate (an outcome is 1 for a success, 0 for a failure)."""
 RATING = "rating"
 """The mean rating (1-5)."""
-MEASURES = (SUCCESS, RATING)
 DEGRADED = "degraded"
 RECOVERED = "recovered"
 
@@ -120,11 +118,11 @@ class Sums:
     total: float = 0.0
     squares: float = 0.0
 
-    def add(self, value: float, keep: float = _KEEP) -> None:
-        """Decay the sums by ``keep`` and add ``value``."""
-        self.weight = self.weight * keep + 1.0
-        self.total = self.total * keep + value
-        self.squares = self.squares * keep + value * value
+    def add(self, value: float) -> None:
+        """Decay the sums by one outcome's keep and add ``value``."""
+        self.weight = self.weight * _KEEP + 1.0
+        self.total = self.total * _KEEP + value
+        self.squares = self.squares * _KEEP + value * value
 
     def copy(self) -> Sums:
         """An independent copy."""
