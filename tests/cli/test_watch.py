@@ -188,13 +188,17 @@ def test_watch_refuses_a_bad_since_in_one_line(tmp_path: Path) -> None:
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-def _screen_until(master: int, wanted: list[str], timeout: float = 30.0) -> str:
-    """What the terminal received, read until every ``wanted`` text is on it."""
+def _screen_until(
+    master: int, wanted: list[str], timeout: float = 30.0, *, in_one_frame: bool = False
+) -> str:
+    """What the terminal received, read until every ``wanted`` text is on it (with
+    ``in_one_frame``: on the newest whole frame, not spread over several)."""
     received = b""
     deadline = time.monotonic() + timeout
     while True:
         text = _ANSI.sub("", received.decode("utf-8", "replace"))
-        if all(piece in text for piece in wanted):
+        seen = "\n".join(_last_frame(text)) if in_one_frame else text
+        if all(piece in seen for piece in wanted):
             return text
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -278,6 +282,8 @@ def _last_frame(screen: str) -> list[str]:
     the frame being written may still be half-way)."""
     frames = screen.split("orchestrator-feedback watch")[1:]
     whole = [frame for frame in frames if frame.count("└") >= 2] or frames
+    if not whole:
+        return []
     return [line for line in whole[-1].splitlines() if line.strip()]
 
 
@@ -291,7 +297,9 @@ def test_the_live_screen_keeps_every_column_it_shows_readable(tmp_path: Path, co
     try:
         _screen_until(master, ["Newest entries"])
         _write_from_another_process(database)
-        frame = _last_frame(_screen_until(master, ["4 new entries", "crash-1", "build-1"]))
+        frame = _last_frame(
+            _screen_until(master, ["4 new entries", "crash-1", "build-1"], in_one_frame=True)
+        )
         assert all(len(line.rstrip()) <= columns for line in frame), frame
         fast = next(line for line in frame if "w-fast" in line and "100%" in line)
         assert re.search(r"w-fast\s*│\s*2\s*│\s*100%\s*│\s*2\s*│\s*0\s*│\s*4\.50", fast), fast
@@ -317,7 +325,7 @@ def test_a_resized_terminal_is_redrawn_at_once(tmp_path: Path) -> None:
         # No entry arrives after the resize: the new frame comes from the resize alone.
         started = time.monotonic()
         while True:
-            frame = _last_frame(_screen_until(master, ["w-fast"], timeout=10))
+            frame = _last_frame(_screen_until(master, ["w-fast"], timeout=10, in_one_frame=True))
             widest = max(len(line.rstrip()) for line in frame)
             if widest <= 80 or time.monotonic() - started > 20:
                 break

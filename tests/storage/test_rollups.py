@@ -606,3 +606,28 @@ def test_an_import_leaves_the_rollups_folded(tmp_path: Path) -> None:
         (tail,) = storage.execute_query(sqlite_rollups.TAIL_SIZE)[0]
         assert tail == 0
         assert storage.verify_rollups() == []
+
+
+def test_a_schema_11_database_gets_the_outcomes_rollup_from_its_days(tmp_path: Path) -> None:
+    """A real database of schema 11 (folded rollups, a deletion, an update, a row in the
+    tail; no outcomes rollup): migrated, the outcomes rollup agrees with the entries, and the
+    scores it answers (undecayed: from it) are those of the days (a window: from them)."""
+    path = tmp_path / "schema11.db"
+    connection = sqlite3.connect(path)
+    connection.executescript((Path(__file__).parent / "data" / "schema11.sql").read_text())
+    connection.close()
+    with FeedbackStorage(path) as storage:
+        assert storage.schema_version == MIGRATIONS[-1][0]
+        assert storage.verify_rollups() == []
+        assert_answers_match_the_entries(storage)
+        whole = storage.worker_scores()
+        windowed = storage.worker_scores(since=datetime(2000, 1, 1, tzinfo=UTC))
+        assert {s.worker_id for s in whole} == {"w0", "w1", "w2", "w9"}
+        assert [_rounded(s) for s in whole] == [_rounded(s) for s in windowed]
+        storage.delete_by_task("t3")
+        assert storage.verify_rollups() == []
+
+
+def _rounded(score: object) -> tuple[object, ...]:
+    """A score's fields, floats to 9 places (sums added up in another order)."""
+    return tuple(round(v, 9) if isinstance(v, float) else v for v in attrs.astuple(score))

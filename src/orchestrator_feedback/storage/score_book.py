@@ -110,13 +110,14 @@ class Page:
 
 
 class ScoreBook:
-    """Pages of tallies, read with ``read_days`` (the backend's ``score_days``) and
+    """Pages of tallies, read with ``read_days`` (the backend's ``score_days``: a task
+    type, a window and whether one row a worker is enough) and
     ``newest`` (the newest ``created_at`` stored), kept current by ``hear`` (a batched
     listener of the store)."""
 
     def __init__(
         self,
-        read_days: Callable[[str | None, ScoreWindow], list[ScoreDay]],
+        read_days: Callable[[str | None, ScoreWindow, bool], list[ScoreDay]],
         newest: Callable[[], datetime | None],
         refresh: float = 5.0,
         rated_types: frozenset[FeedbackType] = rules.RATED_TYPES,
@@ -160,7 +161,8 @@ class ScoreBook:
     def _read(self, task_type: str | None, half_life: float | None, now: datetime) -> Page:
         read_at = time.monotonic()
         newest = self._newest()
-        days = self._read_days(task_type, ScoreWindow(None, None))
+        # Undecayed, a worker's days only add up: one row a worker is enough.
+        days = self._read_days(task_type, ScoreWindow(None, None), half_life is None)
         t_ref = max(now, newest) if newest is not None else now
         tallies = tallies_of(days, t_ref, half_life)
         return Page(task_type, half_life, t_ref, tallies, newest, read_at)

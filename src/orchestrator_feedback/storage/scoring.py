@@ -103,8 +103,8 @@ class Scoring:
         self._listeners = listeners
         backend = transactions.backend
         self.book = ScoreBook(
-            lambda task_type, window: transactions.read(
-                lambda connection: backend.score_days(connection, task_type, window)
+            lambda task_type, window, per_worker: transactions.read(
+                lambda connection: backend.score_days(connection, task_type, window, per_worker)
             ),
             lambda: transactions.read(backend.newest_created_at),
             refresh,

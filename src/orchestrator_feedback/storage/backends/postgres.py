@@ -469,8 +469,8 @@ class PostgresBackend(StorageBackend):
         window: ScoreWindow,
         per_worker: bool = False,
     ) -> list[ScoreDay]:
-        """From the scores rollup and its pending deltas; the partial days from the
-        entries."""
+        """From the scores rollup and its pending deltas, the partial days from the
+        entries; summed per worker over every entry, from the outcomes rollup."""
         self.fold_rollups(connection)
         parameters = {
             "task_type": task_type,
@@ -481,7 +481,10 @@ class PostgresBackend(StorageBackend):
             "tail_start": window.tail_start,
             "until": window.until or datetime(9999, 12, 31, tzinfo=UTC),
         }
-        sql = rollups.SCORES_PER_WORKER if per_worker else rollups.SCORES
+        if per_worker and window.since is None and window.until is None:
+            sql = rollups.OUTCOMES_PER_WORKER
+        else:
+            sql = rollups.SCORES_PER_WORKER if per_worker else rollups.SCORES
         return [ScoreDay(*row) for row in connection.execute(sql, parameters)]
 
     def rating_trend(

@@ -1,4 +1,4 @@
-"""PostgreSQL's rollups: the same four aggregates as SQLite's (``sqlite_rollups``; the hour a
+"""PostgreSQL's rollups: the same five aggregates as SQLite's (``sqlite_rollups``; the hour a
 UTC ``timestamp``, the day a ``date``).
 
 How they stay exact without making writers wait for each other:
@@ -29,6 +29,9 @@ __all__ = [
     "FOLD_LOCK",
     "LIFETIME_OUTCOMES",
     "LIFETIME_TYPES",
+    "OUTCOMES",
+    "OUTCOMES_PER_WORKER",
+    "OUTCOMES_TABLE",
     "PENDING",
     "RATED_TYPES",
     "REBUILD",
@@ -55,6 +58,27 @@ RATED_TYPES = (
     rules.RATED_TYPES_DEFAULT_SQL,
 )
 """The store's rating types (``rules``), every type to begin with."""
+
+OUTCOMES_TABLE = (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_outcomes (
+        worker TEXT NOT NULL,
+        task_type TEXT NOT NULL,
+        entries BIGINT NOT NULL,
+        successes BIGINT NOT NULL,
+        failures BIGINT NOT NULL,
+        rated BIGINT NOT NULL,
+        rating_sum BIGINT NOT NULL,
+        timed BIGINT NOT NULL,
+        time_sum DOUBLE PRECISION NOT NULL,
+        latest TIMESTAMPTZ,
+        PRIMARY KEY (worker, task_type)
+    )""",
+    # The newest day of a worker and task type, read when its newest outcome goes.
+    """CREATE INDEX IF NOT EXISTS feedback_rollup_scores_by_worker
+        ON feedback_rollup_scores (worker, task_type, day)""",
+)
+"""The outcomes rollup: per worker and task type, over every entry, the scores rollup's
+sums without the day (a row a worker and task type, whatever the store's age)."""
 
 _TABLES = (
     *RATED_TYPES,
@@ -99,6 +123,7 @@ _TABLES = (
         latest TIMESTAMPTZ,
         PRIMARY KEY (day, worker, task_type)
     )""",
+    *OUTCOMES_TABLE,
     """CREATE TABLE IF NOT EXISTS feedback_rollup_deltas (
         entries BIGINT NOT NULL,
         feedback_type TEXT NOT NULL,
@@ -241,6 +266,15 @@ _ROLLUPS: dict[str, tuple[dict[str, str], dict[str, str], str]] = {
         "worker IS NOT NULL",
     ),
 }
+_ROLLUPS["feedback_rollup_outcomes"] = (
+    {"worker": "worker", "task_type": "task_type"},
+    {
+        name: expression
+        for name, expression in _ROLLUPS["feedback_rollup_scores"][1].items()
+        if not (name.endswith("_f") or name.endswith("_ff"))
+    },
+    "worker IS NOT NULL",
+)
 
 
 def _total(name: str, expression: str) -> str:
@@ -406,6 +440,9 @@ def _trigger_function(name: str, body: str) -> str:
 
 
 _APPEND = f"INSERT INTO feedback_rollup_deltas ({_DELTA_COLUMNS}) "
+_OUTCOME_ZEROS = ", ".join(
+    "0" for name in _ROLLUPS["feedback_rollup_outcomes"][1] if name != "latest"
+)
 _SCORE_ZEROS = ", ".join("0" for name in _ROLLUPS["feedback_rollup_scores"][1] if name != "latest")
 _DAY_OF_WORKER = """(SELECT * FROM feedback
     WHERE created_at >= k.day::timestamp AT TIME ZONE 'UTC'
@@ -419,7 +456,8 @@ _KEYS_OF_OLD_ROWS = f"""(SELECT DISTINCT day, worker, task_type FROM (
 # A deleted or changed entry may have been the newest outcome of its day, worker and task
 # type: that day's newest is read again from the entries (the created_at index), kept in
 # the rollup row (added with zero counts if only deltas hold that key so far), and the
-# pending deltas of those keys stop claiming one.
+# pending deltas of those keys stop claiming one; the outcomes rollup's newest is then
+# that of the newest day (in a row of zero counts likewise).
 _RENEW_LATEST = f"""PERFORM pg_advisory_xact_lock({FOLD_LOCK});
     INSERT INTO feedback_rollup_scores AS t
         SELECT k.day, k.worker, k.task_type, {_SCORE_ZEROS}, (
@@ -429,7 +467,14 @@ _RENEW_LATEST = f"""PERFORM pg_advisory_xact_lock({FOLD_LOCK});
         ON CONFLICT (day, worker, task_type) DO UPDATE SET latest = excluded.latest;
     UPDATE feedback_rollup_deltas AS d SET latest = NULL FROM {_KEYS_OF_OLD_ROWS}
         WHERE d.latest IS NOT NULL AND d.hour::date = k.day AND d.worker = k.worker
-            AND d.task_type = k.task_type"""
+            AND d.task_type = k.task_type;
+    INSERT INTO feedback_rollup_outcomes AS t
+        SELECT o.worker, o.task_type, {_OUTCOME_ZEROS}, (
+            SELECT s.latest FROM feedback_rollup_scores AS s
+            WHERE s.worker = o.worker AND s.task_type = o.task_type AND s.latest IS NOT NULL
+            ORDER BY s.day DESC LIMIT 1)
+        FROM (SELECT DISTINCT worker, task_type FROM {_KEYS_OF_OLD_ROWS}) AS o
+        ON CONFLICT (worker, task_type) DO UPDATE SET latest = excluded.latest"""
 _FUNCTIONS = (
     _trigger_function(
         "feedback_rollup_inserted",
@@ -523,9 +568,9 @@ SCORES_PER_WORKER = SCORES.replace(
 """``SCORES`` summed per worker over the whole window (``day`` its newest): what undecayed
 scores need."""
 
-SCORE_TOTALS = f"""SELECT worker, task_type, SUM(successes)::float8, SUM(failures)::float8,
-        SUM(rated)::float8, SUM(rating_sum)::float8
-    FROM ({_with_deltas("feedback_rollup_scores")}) AS s GROUP BY worker, task_type"""
+SCORE_TOTALS = f"""SELECT worker, task_type, successes::float8, failures::float8,
+        rated::float8, rating_sum::float8
+    FROM ({_with_deltas("feedback_rollup_outcomes")}) AS s"""
 """Per worker and task type, over every entry: successes, failures, ratings, rating sum."""
 
 
@@ -602,14 +647,42 @@ _OUTCOME_COLUMNS = "worker, task_type, " + ", ".join(_OUTCOME_NAMES)
 LIFETIME_OUTCOMES = f"""SELECT worker, task_type,
         {", ".join(f"SUM({name})::float8" for name in _OUTCOME_NAMES)}
     FROM (
-        SELECT {_OUTCOME_COLUMNS} FROM ({_with_deltas("feedback_rollup_scores")}) AS stored
+        SELECT {_OUTCOME_COLUMNS} FROM ({_with_deltas("feedback_rollup_outcomes")}) AS stored
         UNION ALL
         SELECT {_OUTCOME_COLUMNS} FROM feedback_removed_outcomes
     ) AS parts GROUP BY worker, task_type"""
 """Per worker and task type: the outcomes and ratings of every entry ever created."""
 
-RENAME_WORKERS = (*RATED_TYPES, *_FUNCTIONS, *_REMOVED_FUNCTIONS, *REBUILD)
+RENAME_WORKERS = (*RATED_TYPES, *OUTCOMES_TABLE, *_FUNCTIONS, *_REMOVED_FUNCTIONS, *REBUILD)
 """The migration to the names of ``rules`` (a fraction or an object no longer names a
 worker; every renaming the same as SQLite's and the score book's): the triggers' functions
 again, and every rollup rebuilt from the entries. The removed ledger keeps what it counted
 under the names of then."""
+
+_OUTCOME_VALUES = tuple(_ROLLUPS["feedback_rollup_outcomes"][1])
+OUTCOMES = (
+    f"SELECT pg_advisory_xact_lock({FOLD_LOCK})",
+    *OUTCOMES_TABLE,
+    *_FUNCTIONS,
+    *FOLD,
+    "DELETE FROM feedback_rollup_outcomes",
+    f"""INSERT INTO feedback_rollup_outcomes
+        SELECT worker, task_type, {", ".join(_total(name, name) for name in _OUTCOME_VALUES)}
+        FROM feedback_rollup_scores GROUP BY worker, task_type""",
+)
+"""The migration that adds the outcomes rollup, summed from the scores rollup's days once
+the pending deltas are folded (a row a worker and task type: what undecayed scores,
+``failures`` and the lifetime counters read), and the functions that keep it."""
+
+_NO_MOMENTS = "0.0::float8, 0.0::float8"
+OUTCOMES_PER_WORKER = f"""SELECT worker,
+        coalesce(to_char(MAX(latest) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), '1970-01-01'),
+        SUM(successes)::float8, {_NO_MOMENTS}, SUM(failures)::float8, {_NO_MOMENTS},
+        SUM(rated)::float8, {_NO_MOMENTS}, SUM(rating_sum)::float8, {_NO_MOMENTS},
+        SUM(timed)::float8, SUM(time_sum)::float8, MAX(latest)
+    FROM ({_with_deltas("feedback_rollup_outcomes")}) AS o
+    WHERE %(task_type)s::text IS NULL OR task_type = %(task_type)s::text
+    GROUP BY worker"""
+"""``SCORES_PER_WORKER`` over every entry, from the outcomes rollup and its pending deltas:
+a row a worker (``day`` that of its newest outcome; the moments, which undecayed scores do
+not use, zero)."""

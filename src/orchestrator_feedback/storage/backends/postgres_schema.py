@@ -7,6 +7,7 @@ from orchestrator_feedback.storage.backends.postgres_follow import CREATE as CRE
 from orchestrator_feedback.storage.backends.postgres_follow import SEPARATE_ORDER
 from orchestrator_feedback.storage.backends.postgres_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.postgres_rollups import (
+    OUTCOMES,
     REMOVED,
     RENAME_WORKERS,
     RENEW_FUNCTIONS,
@@ -101,6 +102,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # Alerts: what was raised, each detector's state, how far detection has read
     # (alert_tables.py).
     (13, POSTGRES_ALERTS),
+    # The outcomes rollup: a row a worker and task type, so that undecayed scores, failures
+    # and the lifetime counters read as many rows whatever the store's age (postgres_rollups).
+    (14, OUTCOMES),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 

@@ -481,7 +481,8 @@ class SQLiteBackend(StorageBackend):
         window: ScoreWindow,
         per_worker: bool = False,
     ) -> list[ScoreDay]:
-        """From the scores rollup and its tail; the partial days from the entries."""
+        """From the scores rollup and its tail, the partial days from the entries; summed
+        per worker over every entry, from the outcomes rollup and its tail."""
         self.fold_rollups(connection)
         since = window.since or datetime(1, 1, 1, tzinfo=UTC)
         parameters = {
@@ -493,7 +494,10 @@ class SQLiteBackend(StorageBackend):
             "tail_start": format_sqlite_timestamp(window.tail_start),
             "until": "9999" if window.until is None else format_sqlite_timestamp(window.until),
         }
-        sql = rollups.SCORES_PER_WORKER if per_worker else rollups.SCORES
+        if per_worker and window.since is None and window.until is None:
+            sql = rollups.OUTCOMES_PER_WORKER
+        else:
+            sql = rollups.SCORES_PER_WORKER if per_worker else rollups.SCORES
         rows = connection.execute(sql, parameters).fetchall()
         return [
             ScoreDay._make((*row[:-1], None if row[-1] is None else parse_timestamp(row[-1])))

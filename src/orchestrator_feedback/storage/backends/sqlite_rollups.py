@@ -51,6 +51,9 @@ __all__ = [
     "FOLD_STEP_ROWS",
     "LIFETIME_OUTCOMES",
     "LIFETIME_TYPES",
+    "OUTCOMES",
+    "OUTCOMES_PER_WORKER",
+    "OUTCOMES_TABLE",
     "RATED_TYPES",
     "REBUILD",
     "REMOVED",
@@ -81,6 +84,22 @@ RATED_TYPES = (
     rules.RATED_TYPES_DEFAULT_SQL,
 )
 """The store's rating types (``rules``), every type to begin with."""
+
+OUTCOMES_TABLE = """CREATE TABLE IF NOT EXISTS feedback_rollup_outcomes (
+        worker TEXT NOT NULL,
+        task_type TEXT NOT NULL,
+        entries INTEGER NOT NULL,
+        successes INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        rated INTEGER NOT NULL,
+        rating_sum INTEGER NOT NULL,
+        timed INTEGER NOT NULL,
+        time_sum REAL NOT NULL,
+        latest TEXT,
+        PRIMARY KEY (worker, task_type)
+    ) WITHOUT ROWID"""
+"""Per worker and task type, over every counted entry: the scores rollup's sums without
+the day (a row a worker and task type, whatever the store's age)."""
 
 _TABLES = (
     *RATED_TYPES,
@@ -125,6 +144,7 @@ _TABLES = (
         latest TEXT,
         PRIMARY KEY (day, worker, task_type)
     ) WITHOUT ROWID""",
+    OUTCOMES_TABLE,
     """CREATE TABLE IF NOT EXISTS feedback_rollup_mark (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         last_rowid INTEGER NOT NULL
@@ -175,17 +195,23 @@ def _score_columns(row: str) -> dict[str, str]:
 _SCORE_KEYS = ("day", "worker", "task_type")
 _SCORE_VALUES = tuple(name for name in _score_columns("") if name not in _SCORE_KEYS)
 _SCORE_REALS = tuple(name for name in _SCORE_VALUES if name.endswith("_f") or name.endswith("_ff"))
+_OUTCOME_KEYS = ("worker", "task_type")
+_OUTCOME_VALUES = tuple(name for name in _SCORE_VALUES if name not in _SCORE_REALS)
 
 
-def _scores_of(rows: str, sign: str = "") -> str:
+def _scores_of(rows: str, sign: str = "", keys: tuple[str, ...] = _SCORE_KEYS) -> str:
     """The scores rollup's rows for the entries ``rows`` (a SELECT of ``_score_columns``),
-    summed per key, each value with ``sign``."""
+    summed per ``keys`` (the day's, or the outcomes rollup's without the day and the
+    moments), each value with ``sign``."""
+    names = _SCORE_VALUES if keys == _SCORE_KEYS else _OUTCOME_VALUES
     values = ", ".join(
         "MAX(latest) AS latest" if name == "latest" else f"{sign}SUM({name}) AS {name}"
-        for name in _SCORE_VALUES
+        for name in names
     )
-    keys = ", ".join(_SCORE_KEYS)
-    return f"SELECT {keys}, {values} FROM ({rows}) WHERE worker IS NOT NULL GROUP BY {keys}"
+    key_list = ", ".join(keys)
+    return (
+        f"SELECT {key_list}, {values} FROM ({rows}) WHERE worker IS NOT NULL GROUP BY {key_list}"
+    )
 
 
 def _score_rows(row: str) -> str:
@@ -210,6 +236,9 @@ _AGGREGATES = {
     "feedback_rollup_scores": _scores_of(
         _score_rows("") + " FROM feedback NOT INDEXED WHERE {where}"
     ),
+    "feedback_rollup_outcomes": _scores_of(
+        _score_rows("") + " FROM feedback NOT INDEXED WHERE {where}", keys=_OUTCOME_KEYS
+    ),
 }
 _SUMS = {
     "feedback_rollup_types": "entries = entries + excluded.entries",
@@ -223,6 +252,12 @@ _SUMS = {
         if name == "latest"
         else f"{name} = {name} + excluded.{name}"
         for name in _SCORE_VALUES
+    ),
+    "feedback_rollup_outcomes": ", ".join(
+        "latest = max(ifnull(latest, excluded.latest), ifnull(excluded.latest, latest))"
+        if name == "latest"
+        else f"{name} = {name} + excluded.{name}"
+        for name in _OUTCOME_VALUES
     ),
 }
 _TAIL = f"rowid > {_MARK}"
@@ -319,6 +354,9 @@ def _change(row: str, sign: str) -> tuple[str, ...]:
             ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_workers"]}""",
         f"""INSERT INTO feedback_rollup_scores {_scores_of(_score_rows(row + "."), sign)}
             ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_scores"]}""",
+        f"""INSERT INTO feedback_rollup_outcomes
+            {_scores_of(_score_rows(row + "."), sign, _OUTCOME_KEYS)}
+            ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_outcomes"]}""",
     )
     if sign == "+":
         return statements
@@ -342,6 +380,20 @@ def _change(row: str, sign: str) -> tuple[str, ...]:
                     AND {_score_columns("")["task_type"]} = feedback_rollup_scores.task_type)
             WHERE """
         + " AND ".join(f"{key} = {score_key[key]}" for key in _SCORE_KEYS)
+        + f" AND latest = {row}.created_at",
+        "DELETE FROM feedback_rollup_outcomes WHERE "
+        + " AND ".join(f"{key} = {score_key[key]}" for key in _OUTCOME_KEYS)
+        + " AND entries = 0",
+        # Its newest outcome went: the newest of its days (just renewed above). The days'
+        # key starts with the day, so the newest days are read first.
+        """UPDATE feedback_rollup_outcomes SET latest = (
+                SELECT latest FROM feedback_rollup_scores AS s
+                WHERE s.worker = feedback_rollup_outcomes.worker
+                    AND s.task_type = feedback_rollup_outcomes.task_type
+                    AND s.latest IS NOT NULL
+                ORDER BY s.day DESC LIMIT 1)
+            WHERE """
+        + " AND ".join(f"{key} = {score_key[key]}" for key in _OUTCOME_KEYS)
         + f" AND latest = {row}.created_at",
     )
 
@@ -383,11 +435,14 @@ REBUILD = (
 def _comparable(table: str, rows: str) -> str:
     """``rows`` of ``table``'s shape, with the float sum rounded: folding adds it up in
     another order than a recompute, which can move its last bits."""
-    if table != "feedback_rollup_scores":
+    if table == "feedback_rollup_scores":
+        names = (*_SCORE_KEYS, *_SCORE_VALUES)
+    elif table == "feedback_rollup_outcomes":
+        names = (*_OUTCOME_KEYS, *_OUTCOME_VALUES)
+    else:
         return rows
     columns = ", ".join(
-        f"round({name}, 6)" if name in ("time_sum", *_SCORE_REALS) else name
-        for name in (*_SCORE_KEYS, *_SCORE_VALUES)
+        f"round({name}, 6)" if name in ("time_sum", *_SCORE_REALS) else name for name in names
     )
     return f"SELECT {columns} FROM ({rows})"
 
@@ -503,7 +558,7 @@ def trend_parameters(since: datetime) -> dict[str, str]:
 
 _TOTAL_NAMES = "worker, task_type, successes, failures, rated, rating_sum"
 _TOTAL_SUMS = "SUM(successes), SUM(failures), SUM(rated), SUM(rating_sum)"
-_STORED_TOTALS = f"""SELECT {_TOTAL_NAMES} FROM feedback_rollup_scores
+_STORED_TOTALS = f"""SELECT {_TOTAL_NAMES} FROM feedback_rollup_outcomes
         UNION ALL
         SELECT {_TOTAL_NAMES} FROM ({_score_rows("")} FROM feedback NOT INDEXED WHERE {_TAIL})"""
 SCORE_TOTALS = f"""SELECT worker, task_type, {_TOTAL_SUMS} FROM ({_STORED_TOTALS})
@@ -592,6 +647,7 @@ LIFETIME_OUTCOMES = f"""SELECT worker, task_type, {_TOTAL_SUMS} FROM (
 
 RENAME_WORKERS = (
     *RATED_TYPES,  # the rebuild's SQL reads them: a store older than schema 10 has none yet
+    OUTCOMES_TABLE,  # the rebuild fills it: a store older than schema 12 has none yet
     *(
         f"DROP TRIGGER IF EXISTS {name}"
         for name in (
@@ -609,3 +665,36 @@ RENAME_WORKERS = (
 here, "true" on PostgreSQL and "True" in the score book; a fraction named a worker): the
 triggers again, and every rollup rebuilt from the entries. The removed ledger keeps what
 it counted under the names of then."""
+
+_OUTCOME_SUMS = ", ".join(
+    "MAX(latest)" if name == "latest" else f"SUM({name})" for name in _OUTCOME_VALUES
+)
+OUTCOMES = (
+    OUTCOMES_TABLE,
+    "DROP TRIGGER IF EXISTS feedback_rollup_delete",
+    "DROP TRIGGER IF EXISTS feedback_rollup_update",
+    *_TRIGGERS,
+    "DELETE FROM feedback_rollup_outcomes",
+    f"""INSERT INTO feedback_rollup_outcomes
+        SELECT worker, task_type, {_OUTCOME_SUMS} FROM feedback_rollup_scores
+        GROUP BY worker, task_type""",
+)
+"""The migration that adds the outcomes rollup, summed from the scores rollup's days (a row
+a worker and task type: what undecayed scores, ``failures`` and the lifetime counters read),
+and the triggers that keep it."""
+
+_OUTCOME_NAMES = ", ".join(("worker", "task_type", *_OUTCOME_VALUES))
+_NO_MOMENTS = "0.0, 0.0"
+OUTCOMES_PER_WORKER = f"""SELECT worker, ifnull(substr(MAX(latest), 1, 10), '1970-01-01'),
+        SUM(successes), {_NO_MOMENTS}, SUM(failures), {_NO_MOMENTS}, SUM(rated), {_NO_MOMENTS},
+        SUM(rating_sum), {_NO_MOMENTS}, SUM(timed), SUM(time_sum), MAX(latest)
+    FROM (
+        SELECT {_OUTCOME_NAMES} FROM feedback_rollup_outcomes
+        UNION ALL
+        SELECT {_OUTCOME_NAMES} FROM ({_score_rows("")} FROM feedback NOT INDEXED WHERE {_TAIL})
+    )
+    WHERE worker IS NOT NULL AND (:task_type IS NULL OR task_type = :task_type)
+    GROUP BY worker"""
+"""``SCORES_PER_WORKER`` over every entry, from the outcomes rollup and its tail: a row a
+worker (``day`` that of its newest outcome; the moments, which undecayed scores do not
+use, zero), read from a row a worker and task type."""

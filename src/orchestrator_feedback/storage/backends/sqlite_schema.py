@@ -9,6 +9,7 @@ from orchestrator_feedback.storage.backends.alert_tables import SQLITE_CREATE as
 from orchestrator_feedback.storage.backends.sqlite_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.sqlite_rollups import (
+    OUTCOMES,
     REMOVED,
     RENAME_WORKERS,
     RESHAPE_SCORES,
@@ -96,6 +97,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # Alerts: what was raised, each detector's state, how far detection has read
     # (alert_tables.py).
     (11, SQLITE_ALERTS),
+    # The outcomes rollup: a row a worker and task type, so that undecayed scores, failures
+    # and the lifetime counters read as many rows whatever the store's age (sqlite_rollups.py).
+    (12, OUTCOMES),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 

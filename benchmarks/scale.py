@@ -1,0 +1,198 @@
+"""``make bench-scale``: the answers of a store a user would have, at 100,000, 1,000,000 and
+10,000,000 entries (200 workers, 20 task types, a year of timestamps, every entry type),
+first call in a fresh process and warm, and the command line's read commands wall clock.
+
+``python -m benchmarks.scale [--sizes 100000,1000000] [--dir DIR]``. The stores are built
+once by raw inserts (then rolled up by the store) and kept in ``DIR`` (default
+``BENCH_SCALE_DIR`` or ``.bench-scale``), so a second run reuses them: 10,000,000 entries
+take about 15 minutes to build here. Each figure is the median of ``ROUNDS`` fresh
+processes; the spread (min-max) follows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from orchestrator_feedback import FeedbackStorage, FeedbackType
+from orchestrator_feedback.storage.backends.sqlite_schema import apply_migrations
+
+WORKERS = 200
+TASK_TYPES = 20
+DAYS = 365
+ROUNDS = 5
+CANDIDATES = [f"w{n}" for n in range(0, WORKERS, WORKERS // 20)]
+
+# The mix of entry types an orchestrator's store holds (out of 20 entries).
+_MIX = (
+    [FeedbackType.TASK_COMPLETION] * 10
+    + [FeedbackType.ERROR_REPORT] * 2
+    + [FeedbackType.WORKER_PERFORMANCE] * 4
+    + [FeedbackType.TASK_QUALITY] * 2
+    + [FeedbackType.DECOMPOSITION_EFFECTIVENESS, FeedbackType.ALLOCATION_FEEDBACK]
+)
+
+
+def _rows(total: int) -> Iterator[tuple[object, ...]]:
+    start = datetime.now(UTC) - timedelta(days=DAYS)
+    step = DAYS * 86_400 / total
+    for number in range(total):
+        moment = (start + timedelta(seconds=number * step)).strftime("%Y-%m-%d %H:%M:%S.%f")
+        kind = _MIX[number % len(_MIX)]
+        worker = (number * 7919) % WORKERS
+        metadata: dict[str, object] = {"task_type": f"type-{(number * 31) % TASK_TYPES}"}
+        if not (kind is FeedbackType.ERROR_REPORT and number % 7 == 0):  # some before allocation
+            metadata["worker_id"] = f"w{worker}"
+        if kind is FeedbackType.TASK_COMPLETION:
+            metadata["success"] = (number + worker) % 10 != 0
+            metadata["execution_time"] = 1 + (number % 1000) / 100
+        rating = None if kind in (FeedbackType.TASK_COMPLETION, FeedbackType.ERROR_REPORT) else (
+            1 + (number + worker) % 5
+        )
+        yield (
+            str(uuid.uuid4()),
+            f"task-{number // 3}",
+            kind.value,
+            "failed: timeout" if kind is FeedbackType.ERROR_REPORT else "done",
+            rating,
+            None,
+            json.dumps(metadata),
+            moment,
+            moment,
+        )
+
+
+def build(path: Path, total: int) -> float:
+    """The store of ``total`` entries at ``path`` (kept if it holds them); seconds spent."""
+    began = time.perf_counter()
+    if path.exists():
+        with sqlite3.connect(path) as connection:
+            if connection.execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == total:
+                return 0.0
+        path.unlink()
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=OFF")
+    apply_migrations(connection, 0)
+    connection.execute("BEGIN")
+    connection.executemany("INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _rows(total))
+    connection.execute("COMMIT")
+    connection.close()
+    with FeedbackStorage(path) as storage:  # folds the imported rows into the rollups
+        storage.get_summary()
+        assert storage.verify_rollups() == [], "the rollups disagree with the entries"
+    return time.perf_counter() - began
+
+
+_FIRST_CALLS = """
+import sys, time
+began = time.perf_counter()
+from orchestrator_feedback import FeedbackStorage
+store = FeedbackStorage(sys.argv[1])
+what = sys.argv[2]
+candidates = sys.argv[3].split(",")
+def call():
+    if what == "worker_scores":
+        return store.worker_scores()
+    if what == "recommend":
+        return store.recommend(candidates)
+    if what == "recommend_type":
+        return store.recommend(candidates, task_type="type-3")
+    if what == "summary_since":
+        from datetime import datetime, timedelta, UTC
+        return store.get_summary(since=datetime.now(UTC) - timedelta(days=7))
+    if what == "outcome_totals":
+        return store.outcome_totals()
+    raise SystemExit(what)
+t0 = time.perf_counter(); call(); first = time.perf_counter() - t0
+warm = []
+for _ in range(5):
+    t0 = time.perf_counter(); call(); warm.append(time.perf_counter() - t0)
+warm.sort()
+print(first, warm[2])
+"""
+
+CALLS = ("worker_scores", "recommend", "recommend_type", "summary_since", "outcome_totals")
+COMMANDS = {
+    "stats": ["stats"],
+    "stats --since 7d": ["stats", "--since", "7d"],
+    "workers": ["workers"],
+    "recommend (20)": ["recommend", *CANDIDATES],
+    "trends": ["trends"],
+    "failures": ["failures"],
+    "report --days 30": ["report", "--days", "30", "--output", "{out}"],
+    "--help": ["--help"],
+}
+
+
+def _spread(values: list[float]) -> str:
+    return (
+        f"{statistics.median(values) * 1000:8.1f} ms "
+        f"({min(values) * 1000:.0f}-{max(values) * 1000:.0f})"
+    )
+
+
+def measure(path: Path, rounds: int) -> list[str]:
+    """The printable lines for the store at ``path``."""
+    lines = []
+    for what in CALLS:
+        first, warm = [], []
+        for _ in range(rounds):
+            out = subprocess.run(
+                [sys.executable, "-c", _FIRST_CALLS, str(path), what, ",".join(CANDIDATES)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            first.append(float(out[0]))
+            warm.append(float(out[1]))
+        lines.append(f"  {what:<18} first {_spread(first)}   warm {_spread(warm)}")
+    script = str(Path(sys.executable).with_name("orchestrator-feedback"))
+    for name, arguments in COMMANDS.items():
+        walls = []
+        for _ in range(rounds):
+            command = [script, "--database", str(path)] + [
+                a.format(out=path.with_suffix(".html")) for a in arguments
+            ]
+            began = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+            walls.append(time.perf_counter() - began)
+        lines.append(f"  CLI {name:<18} wall {_spread(walls)}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000,10000000")
+    parser.add_argument("--dir", default=os.environ.get("BENCH_SCALE_DIR", ".bench-scale"))
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    options = parser.parse_args()
+    folder = Path(options.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    for total in (int(size) for size in options.sizes.split(",")):
+        path = folder / f"scale-{total}.db"
+        built = build(path, total)
+        size = path.stat().st_size / 1e9
+        origin = f"built in {built:.0f} s" if built else "reused"
+        print(
+            f"SQLite, {total:,} entries ({WORKERS} workers, {TASK_TYPES} task types, {DAYS} "
+            f"days; {size:.2f} GB; {origin}); medians of {options.rounds} fresh processes "
+            "(min-max)",
+            flush=True,
+        )
+        for line in measure(path, options.rounds):
+            print(line, flush=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
