@@ -32,17 +32,21 @@ import attrs
 from orchestrator_feedback.models import WORKER_RATING_TYPES, FeedbackEntry, FeedbackType
 
 __all__ = [
+    "ERROR_GROUP_PREFIX",
+    "FAILED_COMPLETION_GROUP",
     "MOST_DIGITS",
     "POSTGRES_JSON",
     "RATED_TYPES",
     "RATED_TYPES_DEFAULT_SQL",
     "RATED_TYPES_TABLE",
     "SQLITE_JSON",
+    "SUCCEEDED_GROUP",
     "JsonSQL",
     "failure_sql",
     "is_rated",
     "name_sql",
     "name_text",
+    "outcome_group_sql",
     "outcome_of",
     "rated_sql",
     "success_sql",
@@ -168,6 +172,27 @@ def failure_sql(json: JsonSQL, row: str = "") -> str:
     return (
         f"(CASE WHEN {row}feedback_type = 'error_report' OR ({row}feedback_type = "
         f"'task_completion' AND {flag} = 'false') THEN 1 ELSE 0 END)"
+    )
+
+
+SUCCEEDED_GROUP = "s"
+FAILED_COMPLETION_GROUP = "f"
+ERROR_GROUP_PREFIX = "e:"
+
+
+def outcome_group_sql(json: JsonSQL, error_type: str, row: str = "") -> str:
+    """SQL for an entry's outcome group, whether or not it names a worker (``failures``):
+    ``SUCCEEDED_GROUP`` for a success, ``FAILED_COMPLETION_GROUP`` for a completion whose
+    ``success`` is false, ``ERROR_GROUP_PREFIX`` and its error type (``error_type``: the
+    dialect's text of ``metadata.error_type``; "Unknown" without one) for an error report,
+    NULL for any other entry."""
+    flag = json.success_flag(row)
+    return (
+        f"(CASE WHEN {row}feedback_type = 'error_report' "
+        f"THEN '{ERROR_GROUP_PREFIX}' || coalesce({error_type}, 'Unknown') "
+        f"WHEN {row}feedback_type = 'task_completion' THEN CASE coalesce({flag}, 'true') "
+        f"WHEN 'true' THEN '{SUCCEEDED_GROUP}' WHEN 'false' THEN '{FAILED_COMPLETION_GROUP}' "
+        "END END)"
     )
 
 

@@ -56,6 +56,7 @@ entries = st.builds(
             "task_type": st.sampled_from(["resize", "ocr", 3]),
             "success": st.sampled_from([True, False, 1, "yes", None]),
             "execution_time": st.sampled_from([0.25, 3, 1e-7, "fast", None, 123456.789]),
+            "error_type": st.sampled_from(["Timeout", "OOM", 5]),
         },
     ),
     created_at=st.sampled_from(MOMENTS),
@@ -149,6 +150,32 @@ def expected_trends(stored: list[FeedbackEntry]) -> dict[str, tuple[float | None
     return result
 
 
+def expected_failures(
+    recent: list[FeedbackEntry], task_type: str | None
+) -> tuple[int, int, dict[str, tuple[int, datetime]]]:
+    """Successes, failures and per failure group its count and newest, by the rules."""
+    successes, groups = 0, {}
+    for entry in recent:
+        named = entry.metadata.get("task_type")
+        if task_type is not None and ("" if named is None else str(named)) != task_type:
+            continue
+        flag = entry.metadata.get("success", True)
+        if entry.feedback_type is FeedbackType.ERROR_REPORT:
+            group = str(entry.metadata.get("error_type", "Unknown"))
+        elif entry.feedback_type is FeedbackType.TASK_COMPLETION and flag is False:
+            group = "success: false"
+        else:
+            successes += entry.feedback_type is FeedbackType.TASK_COMPLETION and flag is True
+            continue
+        count, newest = groups.get(group, (0, entry.created_at))
+        groups[group] = (count + 1, max(newest, entry.created_at))
+    return successes, sum(count for count, _ in groups.values()), groups
+
+
+def _groups(report: Any) -> dict[str, tuple[int, datetime]]:
+    return {g.error_type: (g.count, g.newest_at) for g in report.groups}
+
+
 def same_average(got: float | None, want: float | None) -> bool:
     """Both None, or equal to 1e-9."""
     if got is None or want is None:
@@ -176,6 +203,19 @@ def assert_answers_match_the_entries(storage: FeedbackStorage) -> None:
     for day, (average_rating, count) in trends.items():
         assert count == want_trends[day][1]
         assert same_average(average_rating, want_trends[day][0])
+    # Over a period (the hours and days of its rollups, the partial ones from the entries).
+    since = NOW - timedelta(days=TREND_DAYS)
+    recent = [e for e in stored if e.created_at >= since]
+    summary = storage.get_summary(since=since)
+    total, average, distribution, by_type = expected_summary(recent)
+    assert (summary.total_count, summary.rating_distribution) == (total, distribution)
+    assert summary.feedback_by_type == by_type
+    assert same_average(summary.average_rating, average)
+    for task_type in (None, "ocr", "3"):
+        report = storage.failures(since=since, task_type=task_type)
+        assert (report.successes, report.failures, _groups(report)) == expected_failures(
+            recent, task_type
+        )
 
 
 class WritesKeepRollupsTrue(RuleBasedStateMachine):
@@ -631,3 +671,41 @@ def test_a_schema_11_database_gets_the_outcomes_rollup_from_its_days(tmp_path: P
 def _rounded(score: object) -> tuple[object, ...]:
     """A score's fields, floats to 9 places (sums added up in another order)."""
     return tuple(round(v, 9) if isinstance(v, float) else v for v in attrs.astuple(score))
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_deleting_the_newest_failure_of_a_day_leaves_the_one_before_it_newest(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The rollups of answers over a period keep each outcome group's newest per day: when
+    it goes (deleted, or changed into another group), the newest left takes its place."""
+    storage = open_store(kind, tmp_path, request)
+    day = (NOW - timedelta(days=3)).replace(hour=12, minute=0, second=0, microsecond=0)
+    made = [
+        FeedbackEntry(
+            task_id=f"t{n}",
+            feedback_type=FeedbackType.ERROR_REPORT,
+            content=f"boom {n}",
+            metadata={"worker_id": "w1", "task_type": "ocr", "error_type": "Timeout"},
+            created_at=day + timedelta(hours=n),
+        )
+        for n in range(3)
+    ]
+    with storage:
+        storage.create_many(made)
+        storage.rebuild_rollups()  # counted: the triggers keep them from here
+        since = day - timedelta(days=1, minutes=30)
+        storage.delete(made[2].id)
+        [group] = storage.failures(since=since).groups
+        assert (group.count, group.newest_at, group.newest_message) == (
+            2,
+            made[1].created_at,
+            "boom 1",
+        )
+        storage.update(attrs.evolve(made[1], metadata={**made[1].metadata, "error_type": "OOM"}))
+        groups = {
+            g.error_type: (g.count, g.newest_at) for g in storage.failures(since=since).groups
+        }
+        assert groups == {"Timeout": (1, made[0].created_at), "OOM": (1, made[1].created_at)}
+        assert storage.get_summary(since=since).feedback_by_type[FeedbackType.ERROR_REPORT] == 2
+        assert storage.verify_rollups() == []

@@ -436,6 +436,23 @@ class StorageBackend(abc.ABC):
             ).fetchall()
         return list(rows)
 
+    def rating_counts_since(
+        self, connection: Any, since: datetime
+    ) -> list[tuple[str, int | None, int]] | None:
+        """``(feedback_type, rating, count)`` groups of the entries created at or after
+        ``since``, from a rollup; None where the backend keeps none (the caller reads the
+        entries)."""
+        return None
+
+    def outcome_groups_since(
+        self, connection: Any, since: datetime, task_type: str | None
+    ) -> list[tuple[str, int, Any]] | None:
+        """Per outcome group (``rules.outcome_group_sql``) of the entries created at or
+        after ``since``, of ``task_type`` or all: ``(group, count, newest created_at)`` (as
+        stored), from a rollup; None where the backend keeps none (the caller reads the
+        entries)."""
+        return None
+
     @abc.abstractmethod
     def worker_summary(self, connection: Any) -> list[tuple[str, int, float | None, int]]:
         """Per metadata ``worker_id``: ``(worker_id, count, average rating, failures)``,

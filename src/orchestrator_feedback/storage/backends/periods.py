@@ -90,6 +90,23 @@ def _outcome_filter(
 _COMPLETED_WITHOUT_SUCCESS = "success: false"
 
 
+def _outcome_groups(
+    backend: StorageBackend, connection: Any, since: datetime, task_type: str | None
+) -> list[tuple[str, int, Any]]:
+    """``backend.outcome_groups_since`` read from the entries of the period (one pass
+    through the ``created_at`` index, each entry's metadata read once)."""
+    clause, params = _outcome_filter(backend, since, task_type)
+    group = rules.outcome_group_sql(backend.json_sql, backend.json_text("error_type"))
+    rows = connection.execute(
+        f"""SELECT outcome, COUNT(*), MAX(created_at) FROM (
+                SELECT {group} AS outcome, created_at FROM {backend.window_table}
+                WHERE {clause} AND feedback_type IN ('task_completion', 'error_report')
+            ) AS grouped WHERE outcome IS NOT NULL GROUP BY outcome""",
+        params,
+    ).fetchall()
+    return [(outcome, int(count), newest) for outcome, count, newest in rows]
+
+
 def outcomes(
     backend: StorageBackend, connection: Any, since: datetime, task_type: str | None
 ) -> tuple[int, list[tuple[str, int, Any, str]]]:
@@ -101,37 +118,30 @@ def outcomes(
     ``metadata.error_type``, ``"Unknown"`` without one).
 
     The failures come as ``(error type, count, newest created_at, newest message)``, most
-    first; the message is ``metadata.error_message``, else the entry's content. One pass
-    over the period, grouped by type, ``success`` and error type (each entry's metadata
-    read once), then one lookup by ``created_at`` per error type for its newest message.
+    first; the message is ``metadata.error_message``, else the entry's content. The groups
+    from the backend's rollup where it keeps one (``outcome_groups_since``), else from one
+    pass over the period; then one lookup by ``created_at`` per group for its newest
+    message.
     """
+    groups = backend.outcome_groups_since(connection, since, task_type)
+    if groups is None:
+        groups = _outcome_groups(backend, connection, since, task_type)
     clause, params = _outcome_filter(backend, since, task_type)
     error_type = f"coalesce({backend.json_text('error_type')}, 'Unknown')"
     flag = backend.json_sql.success_flag("")
-    rows = connection.execute(
-        f"""SELECT feedback_type,
-                CASE WHEN feedback_type = 'task_completion' THEN {flag} END,
-                CASE WHEN feedback_type = 'error_report' THEN {error_type} END,
-                COUNT(*), MAX(created_at)
-            FROM {backend.window_table}
-            WHERE {clause} AND feedback_type IN ('task_completion', 'error_report')
-            GROUP BY 1, 2, 3""",
-        params,
-    ).fetchall()
     successes = 0
     failed: list[tuple[str, int, Any, str]] = []  # (group, count, newest, condition)
-    for kind, success, error, count, newest in rows:
-        if kind == "task_completion":
-            if success is None or success == "true":
-                successes += int(count)
-            elif success == "false":
-                condition = f"feedback_type = 'task_completion' AND {flag} = 'false'"
-                failed.append((_COMPLETED_WITHOUT_SUCCESS, int(count), newest, condition))
+    for group, count, newest in groups:
+        if group == rules.SUCCEEDED_GROUP:
+            successes += count
+        elif group == rules.FAILED_COMPLETION_GROUP:
+            condition = f"feedback_type = 'task_completion' AND {flag} = 'false'"
+            failed.append((_COMPLETED_WITHOUT_SUCCESS, count, newest, condition))
         else:
             condition = f"feedback_type = 'error_report' AND {error_type} = {backend.placeholder}"
-            failed.append((str(error), int(count), newest, condition))
+            failed.append((group.removeprefix(rules.ERROR_GROUP_PREFIX), count, newest, condition))
     message = f"coalesce({backend.json_text('error_message')}, content)"
-    groups = []
+    found = []
     for group, count, newest, condition in failed:
         extra = [] if group == _COMPLETED_WITHOUT_SUCCESS else [group]
         (newest_message,) = connection.execute(
@@ -139,6 +149,6 @@ def outcomes(
             f"AND {clause} AND {condition} ORDER BY id DESC LIMIT 1",
             [newest, *params, *extra],
         ).fetchone()
-        groups.append((group, count, parse_timestamp(newest), str(newest_message)))
-    groups.sort(key=lambda found: (-found[1], found[0]))
-    return successes, groups
+        found.append((group, count, parse_timestamp(newest), str(newest_message)))
+    found.sort(key=lambda each: (-each[1], each[0]))
+    return successes, found

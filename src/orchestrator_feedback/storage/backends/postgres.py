@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestrator_feedback.errors import (
@@ -504,6 +504,39 @@ class PostgresBackend(StorageBackend):
             },
         ).fetchall()
         return [(p, a, int(n), int(r)) for p, a, n, r in rows]
+
+    def rating_counts_since(
+        self, connection: psycopg.Connection[Any], since: datetime
+    ) -> list[tuple[str, int | None, int]]:
+        """The whole hours from the types' hourly rollup and its pending deltas, the first,
+        partial hour from the entries."""
+        self.fold_rollups(connection)
+        since = to_utc(since)
+        next_hour = next_whole_hour(since)
+        rows = connection.execute(
+            rollups.SUMMARY_SINCE,
+            {
+                "next_hour": next_hour.replace(tzinfo=None),
+                "since": since,
+                "next_hour_tz": next_hour,
+            },
+        ).fetchall()
+        return [(kind, rating, int(count)) for kind, rating, count in rows]
+
+    def outcome_groups_since(
+        self, connection: psycopg.Connection[Any], since: datetime, task_type: str | None
+    ) -> list[tuple[str, int, Any]]:
+        """The whole days from the outcome groups' daily rollup and its pending deltas, the
+        first, partial day from the entries."""
+        self.fold_rollups(connection)
+        since = to_utc(since)
+        midnight = since.replace(hour=0, minute=0, second=0, microsecond=0)
+        next_day = midnight if midnight == since else midnight + timedelta(days=1)
+        rows = connection.execute(
+            rollups.OUTCOMES_SINCE,
+            {"day": next_day.date(), "since": since, "next_day": next_day, "task_type": task_type},
+        ).fetchall()
+        return [(group, int(count), newest) for group, count, newest in rows]
 
     def change_signal(self) -> following.ListenSignal:
         """``LISTEN`` on a connection of its own, polling where that fails."""

@@ -31,8 +31,10 @@ __all__ = [
     "LIFETIME_TYPES",
     "OUTCOMES",
     "OUTCOMES_PER_WORKER",
+    "OUTCOMES_SINCE",
     "OUTCOMES_TABLE",
     "PENDING",
+    "PERIOD_TABLES",
     "RATED_TYPES",
     "REBUILD",
     "REMOVED",
@@ -40,6 +42,7 @@ __all__ = [
     "RESHAPE_SCORES",
     "SCORES",
     "SCORE_TOTALS",
+    "SUMMARY_SINCE",
     "TREND",
     "TYPES",
     "VERIFY",
@@ -79,6 +82,27 @@ OUTCOMES_TABLE = (
 )
 """The outcomes rollup: per worker and task type, over every entry, the scores rollup's
 sums without the day (a row a worker and task type, whatever the store's age)."""
+
+PERIOD_TABLES = (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_type_hours (
+        hour TIMESTAMP NOT NULL,
+        feedback_type TEXT NOT NULL,
+        rating INTEGER NOT NULL,
+        entries BIGINT NOT NULL,
+        PRIMARY KEY (hour, feedback_type, rating)
+    )""",
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_outcome_days (
+        day DATE NOT NULL,
+        task_type TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        entries BIGINT NOT NULL,
+        newest TIMESTAMPTZ,
+        PRIMARY KEY (day, task_type, outcome)
+    )""",
+)
+"""The rollups of answers over a period (SQLite's in ``sqlite_rollups``): per hour, type and
+rating (0: unrated) the count; per day, task type and outcome group (``rules``) the count
+and the newest ``created_at``."""
 
 _TABLES = (
     *RATED_TYPES,
@@ -141,8 +165,11 @@ _TABLES = (
         success_ff DOUBLE PRECISION NOT NULL,
         failure_f DOUBLE PRECISION NOT NULL,
         failure_ff DOUBLE PRECISION NOT NULL,
-        latest TIMESTAMPTZ
+        latest TIMESTAMPTZ,
+        outcome TEXT,
+        outcome_newest TIMESTAMPTZ
     )""",
+    *PERIOD_TABLES,
 )
 _COMPLETION = "feedback_type = 'task_completion'"
 
@@ -160,6 +187,7 @@ _MEASURES = (
     "failure * f * f",
 )
 _HAS_OUTCOME = f"success = 1 OR failure = 1 OR {rules.rated_sql()} = 1"
+_OUTCOME_GROUP = rules.outcome_group_sql(POSTGRES_JSON, "(metadata->>'error_type')")
 
 
 def _deltas_of(source: str, sign: int, *, grouped: bool = True) -> str:
@@ -175,19 +203,21 @@ def _deltas_of(source: str, sign: int, *, grouped: bool = True) -> str:
     ``jsonb_to_record``. The delta rows of 100,000 entries took 373 ms before these three
     changes and 104 ms after, the same rows."""
     if grouped:
-        count, group = f"{sign} * COUNT(*)", " GROUP BY 2, 3, 4, 5, 6"
+        count, group = f"{sign} * COUNT(*)", " GROUP BY 2, 3, 4, 5, 6, outcome"
         sums = ", ".join(f"{sign} * SUM({name})" for name in _MEASURES)
         latest = f"MAX(created_at) FILTER (WHERE {_HAS_OUTCOME})"
+        newest = "MAX(created_at) FILTER (WHERE outcome IS NOT NULL)"
     else:
         count, group = str(sign), ""
         sums = ", ".join(f"{sign} * ({name})" for name in _MEASURES)
         latest = f"CASE WHEN {_HAS_OUTCOME} THEN created_at END"
+        newest = "CASE WHEN outcome IS NOT NULL THEN created_at END"
     if sign < 0:
-        latest = "NULL::timestamptz"
+        latest = newest = "NULL::timestamptz"
     return f"""SELECT {count}, feedback_type, rating, worker, task_type, hour,
-            {sums}, {latest}
+            {sums}, {latest}, outcome, {newest}
         FROM (
-            SELECT feedback_type, rating, created_at, worker, task_type,
+            SELECT feedback_type, rating, created_at, worker, task_type, outcome,
                 date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour,
                 date_part('epoch', (created_at AT TIME ZONE 'UTC')::time) / 86400 AS f,
                 {rules.success_sql(POSTGRES_JSON)} AS success,
@@ -199,6 +229,7 @@ def _deltas_of(source: str, sign: int, *, grouped: bool = True) -> str:
                 SELECT feedback_type, rating, created_at, metadata,
                     {rules.worker_sql(POSTGRES_JSON)} AS worker,
                     {rules.task_type_sql(POSTGRES_JSON)} AS task_type,
+                    {_OUTCOME_GROUP} AS outcome,
                     metadata->'execution_time' AS execution_time
                 FROM {source} OFFSET 0
             ) AS m OFFSET 0
@@ -207,7 +238,8 @@ def _deltas_of(source: str, sign: int, *, grouped: bool = True) -> str:
 
 _DELTA_COLUMNS = (
     "entries, feedback_type, rating, worker, task_type, hour, successes, failures, timed, "
-    "time_sum, all_f, all_ff, success_f, success_ff, failure_f, failure_ff, latest"
+    "time_sum, all_f, all_ff, success_f, success_ff, failure_f, failure_ff, latest, "
+    "outcome, outcome_newest"
 )
 
 _RATED = rules.rated_sql()
@@ -266,6 +298,18 @@ _ROLLUPS: dict[str, tuple[dict[str, str], dict[str, str], str]] = {
         "worker IS NOT NULL",
     ),
 }
+_ROLLUPS["feedback_rollup_type_hours"] = (
+    {"hour": "hour", "feedback_type": "feedback_type", "rating": "coalesce(rating, 0)"},
+    {"entries": "entries"},
+    "true",
+)
+_ROLLUPS["feedback_rollup_outcome_days"] = (
+    {"day": "hour::date", "task_type": "task_type", "outcome": "outcome"},
+    {"entries": "entries", "newest": "outcome_newest"},
+    "outcome IS NOT NULL",
+)
+_NEWEST = ("latest", "newest")
+"""The values that are the newest of their rows, not a sum."""
 _ROLLUPS["feedback_rollup_outcomes"] = (
     {"worker": "worker", "task_type": "task_type"},
     {
@@ -278,8 +322,9 @@ _ROLLUPS["feedback_rollup_outcomes"] = (
 
 
 def _total(name: str, expression: str) -> str:
-    """How ``name`` adds up over rows: the newest for ``latest``, else the sum."""
-    return f"MAX({expression})" if name == "latest" else f"SUM({expression})"
+    """How ``name`` adds up over rows: the newest for ``latest`` and ``newest``, else the
+    sum."""
+    return f"MAX({expression})" if name in _NEWEST else f"SUM({expression})"
 
 
 def _aggregate(table: str, deltas: str) -> str:
@@ -318,7 +363,7 @@ def _fold_into(table: str, moved: str) -> str:
     keys, values, _where = _ROLLUPS[table]
     sums = ", ".join(
         f"{name} = GREATEST(t.{name}, excluded.{name})"
-        if name == "latest"
+        if name in _NEWEST
         else f"{name} = t.{name} + excluded.{name}"
         for name in values
     )
@@ -453,11 +498,17 @@ _KEYS_OF_OLD_ROWS = f"""(SELECT DISTINCT day, worker, task_type FROM (
             {rules.worker_sql(POSTGRES_JSON)} AS worker,
             {rules.task_type_sql(POSTGRES_JSON)} AS task_type
         FROM old_rows) AS named WHERE worker IS NOT NULL) AS k"""
+_OUTCOME_GROUP_OF_F = rules.outcome_group_sql(POSTGRES_JSON, "(f.metadata->>'error_type')", "f.")
+_OUTCOME_KEYS_OF_OLD_ROWS = f"""(SELECT DISTINCT day, task_type, outcome FROM (
+        SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
+            {rules.task_type_sql(POSTGRES_JSON)} AS task_type, {_OUTCOME_GROUP} AS outcome
+        FROM old_rows) AS grouped WHERE outcome IS NOT NULL) AS k"""
 # A deleted or changed entry may have been the newest outcome of its day, worker and task
 # type: that day's newest is read again from the entries (the created_at index), kept in
 # the rollup row (added with zero counts if only deltas hold that key so far), and the
 # pending deltas of those keys stop claiming one; the outcomes rollup's newest is then
-# that of the newest day (in a row of zero counts likewise).
+# that of the newest day (in a row of zero counts likewise). The newest of an outcome group
+# that day is read again the same way.
 _RENEW_LATEST = f"""PERFORM pg_advisory_xact_lock({FOLD_LOCK});
     INSERT INTO feedback_rollup_scores AS t
         SELECT k.day, k.worker, k.task_type, {_SCORE_ZEROS}, (
@@ -474,7 +525,21 @@ _RENEW_LATEST = f"""PERFORM pg_advisory_xact_lock({FOLD_LOCK});
             WHERE s.worker = o.worker AND s.task_type = o.task_type AND s.latest IS NOT NULL
             ORDER BY s.day DESC LIMIT 1)
         FROM (SELECT DISTINCT worker, task_type FROM {_KEYS_OF_OLD_ROWS}) AS o
-        ON CONFLICT (worker, task_type) DO UPDATE SET latest = excluded.latest"""
+        ON CONFLICT (worker, task_type) DO UPDATE SET latest = excluded.latest;
+    INSERT INTO feedback_rollup_outcome_days AS t
+        SELECT k.day, k.task_type, k.outcome, 0, (
+            SELECT MAX(f.created_at) FROM feedback AS f
+            WHERE f.created_at >= k.day::timestamp AT TIME ZONE 'UTC'
+                AND f.created_at < (k.day + 1)::timestamp AT TIME ZONE 'UTC'
+                AND f.feedback_type IN ('task_completion', 'error_report')
+                AND {rules.task_type_sql(POSTGRES_JSON, "f.")} = k.task_type
+                AND {_OUTCOME_GROUP_OF_F} = k.outcome)
+        FROM {_OUTCOME_KEYS_OF_OLD_ROWS}
+        ON CONFLICT (day, task_type, outcome) DO UPDATE SET newest = excluded.newest;
+    UPDATE feedback_rollup_deltas AS d SET outcome_newest = NULL
+        FROM {_OUTCOME_KEYS_OF_OLD_ROWS}
+        WHERE d.outcome_newest IS NOT NULL AND d.hour::date = k.day
+            AND d.task_type = k.task_type AND d.outcome = k.outcome"""
 _FUNCTIONS = (
     _trigger_function(
         "feedback_rollup_inserted",
@@ -653,7 +718,14 @@ LIFETIME_OUTCOMES = f"""SELECT worker, task_type,
     ) AS parts GROUP BY worker, task_type"""
 """Per worker and task type: the outcomes and ratings of every entry ever created."""
 
-RENAME_WORKERS = (*RATED_TYPES, *OUTCOMES_TABLE, *_FUNCTIONS, *_REMOVED_FUNCTIONS, *REBUILD)
+RENAME_WORKERS = (
+    *RATED_TYPES,
+    *OUTCOMES_TABLE,  # the rebuild fills them: a store older than schema 14 has none yet
+    *PERIOD_TABLES,
+    *_FUNCTIONS,
+    *_REMOVED_FUNCTIONS,
+    *REBUILD,
+)
 """The migration to the names of ``rules`` (a fraction or an object no longer names a
 worker; every renaming the same as SQLite's and the score book's): the triggers' functions
 again, and every rollup rebuilt from the entries. The removed ledger keeps what it counted
@@ -662,17 +734,26 @@ under the names of then."""
 _OUTCOME_VALUES = tuple(_ROLLUPS["feedback_rollup_outcomes"][1])
 OUTCOMES = (
     f"SELECT pg_advisory_xact_lock({FOLD_LOCK})",
+    "ALTER TABLE feedback_rollup_deltas ADD COLUMN IF NOT EXISTS outcome TEXT",
+    "ALTER TABLE feedback_rollup_deltas ADD COLUMN IF NOT EXISTS outcome_newest TIMESTAMPTZ",
     *OUTCOMES_TABLE,
+    *PERIOD_TABLES,
     *_FUNCTIONS,
     *FOLD,
     "DELETE FROM feedback_rollup_outcomes",
     f"""INSERT INTO feedback_rollup_outcomes
         SELECT worker, task_type, {", ".join(_total(name, name) for name in _OUTCOME_VALUES)}
         FROM feedback_rollup_scores GROUP BY worker, task_type""",
+    *(
+        statement
+        for table in ("feedback_rollup_type_hours", "feedback_rollup_outcome_days")
+        for statement in (f"DELETE FROM {table}", f"INSERT INTO {table} {_recomputed(table)}")
+    ),
 )
 """The migration that adds the outcomes rollup, summed from the scores rollup's days once
 the pending deltas are folded (a row a worker and task type: what undecayed scores,
-``failures`` and the lifetime counters read), and the functions that keep it."""
+``failures`` and the lifetime counters read), the rollups of answers over a period, built
+from the entries, and the functions that keep them."""
 
 _NO_MOMENTS = "0.0::float8, 0.0::float8"
 OUTCOMES_PER_WORKER = f"""SELECT worker,
@@ -686,3 +767,31 @@ OUTCOMES_PER_WORKER = f"""SELECT worker,
 """``SCORES_PER_WORKER`` over every entry, from the outcomes rollup and its pending deltas:
 a row a worker (``day`` that of its newest outcome; the moments, which undecayed scores do
 not use, zero)."""
+
+SUMMARY_SINCE = f"""SELECT feedback_type, NULLIF(rating, 0), SUM(entries)::bigint FROM (
+        SELECT feedback_type, rating, entries
+        FROM ({_with_deltas("feedback_rollup_type_hours")}) AS h WHERE hour >= %(next_hour)s
+        UNION ALL
+        SELECT feedback_type, coalesce(rating, 0), COUNT(*) FROM feedback
+        WHERE created_at >= %(since)s AND created_at < %(next_hour_tz)s GROUP BY 1, 2
+    ) AS parts GROUP BY feedback_type, rating HAVING SUM(entries) > 0"""
+"""``(feedback_type, rating, count)`` of the entries created at or after ``since``: the
+whole hours from the rollup and its pending deltas, the partial first hour from the
+entries."""
+
+OUTCOMES_SINCE = f"""SELECT outcome, SUM(entries)::bigint, MAX(newest) FROM (
+        SELECT task_type, outcome, entries, newest
+        FROM ({_with_deltas("feedback_rollup_outcome_days")}) AS o WHERE day >= %(day)s
+        UNION ALL
+        SELECT task_type, outcome, COUNT(*), MAX(created_at) FROM (
+            SELECT created_at, {rules.task_type_sql(POSTGRES_JSON)} AS task_type,
+                {_OUTCOME_GROUP} AS outcome
+            FROM feedback WHERE created_at >= %(since)s AND created_at < %(next_day)s
+                AND feedback_type IN ('task_completion', 'error_report')
+        ) AS e WHERE outcome IS NOT NULL GROUP BY 1, 2
+    ) AS parts
+    WHERE %(task_type)s::text IS NULL OR task_type = %(task_type)s::text
+    GROUP BY outcome"""
+"""Per outcome group of the entries created at or after ``since`` (of ``task_type``, or all
+when NULL): the count and the newest ``created_at``; the whole days from the rollup and its
+pending deltas, the partial first day from the entries."""

@@ -102,8 +102,10 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # Alerts: what was raised, each detector's state, how far detection has read
     # (alert_tables.py).
     (13, POSTGRES_ALERTS),
-    # The outcomes rollup: a row a worker and task type, so that undecayed scores, failures
-    # and the lifetime counters read as many rows whatever the store's age (postgres_rollups).
+    # The outcomes rollup, a row a worker and task type (undecayed scores, outcome totals,
+    # the lifetime counters), summed from the days; the rollups of answers over a period,
+    # types and ratings per hour (get_summary(since=)) and outcome groups per day and task
+    # type (failures), built from the entries (postgres_rollups).
     (14, OUTCOMES),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""

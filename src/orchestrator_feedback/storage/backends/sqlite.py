@@ -18,7 +18,7 @@ from orchestrator_feedback.errors import (
     FeedbackError,
     StorageFullError,
 )
-from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.models import FeedbackEntry, to_utc
 from orchestrator_feedback.rules import SQLITE_JSON
 from orchestrator_feedback.serialization import (
     EncodedRow,
@@ -515,6 +515,27 @@ class SQLiteBackend(StorageBackend):
         return connection.execute(
             rollups.TREND.format(period=period), rollups.trend_parameters(since)
         ).fetchall()
+
+    def rating_counts_since(
+        self, connection: sqlite3.Connection, since: datetime
+    ) -> list[tuple[str, int | None, int]]:
+        """The whole hours from the types' hourly rollup and its tail, the first, partial
+        hour from the entries."""
+        self.fold_rollups(connection)
+        return connection.execute(
+            rollups.SUMMARY_SINCE, rollups.trend_parameters(to_utc(since))
+        ).fetchall()
+
+    def outcome_groups_since(
+        self, connection: sqlite3.Connection, since: datetime, task_type: str | None
+    ) -> list[tuple[str, int, Any]]:
+        """The whole days from the outcome groups' daily rollup and its tail, the first,
+        partial day from the entries."""
+        self.fold_rollups(connection)
+        rows = connection.execute(
+            rollups.OUTCOMES_SINCE, rollups.day_parameters(to_utc(since), task_type)
+        ).fetchall()
+        return [(group, int(count), newest) for group, count, newest in rows]
 
     def fold_rollups(self, connection: sqlite3.Connection) -> None:
         """Fold a tail of more than ``FOLD_AT`` rows, a step of ``FOLD_STEP_ROWS`` a write

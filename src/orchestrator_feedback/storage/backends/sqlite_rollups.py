@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from orchestrator_feedback import rules
 from orchestrator_feedback.rules import SQLITE_JSON
@@ -53,7 +53,10 @@ __all__ = [
     "LIFETIME_TYPES",
     "OUTCOMES",
     "OUTCOMES_PER_WORKER",
+    "OUTCOMES_SINCE",
     "OUTCOMES_TABLE",
+    "PERIODS",
+    "PERIOD_TABLES",
     "RATED_TYPES",
     "REBUILD",
     "REMOVED",
@@ -61,11 +64,13 @@ __all__ = [
     "RESHAPE_SCORES",
     "SCORES",
     "SCORE_TOTALS",
+    "SUMMARY_SINCE",
     "TAIL_SIZE",
     "TREND",
     "TYPES_WITH_TAIL",
     "VERIFY",
     "WORKERS_WITH_TAIL",
+    "day_parameters",
     "fold_a_long_tail",
     "fold_in_steps",
     "trend_parameters",
@@ -100,6 +105,27 @@ OUTCOMES_TABLE = """CREATE TABLE IF NOT EXISTS feedback_rollup_outcomes (
     ) WITHOUT ROWID"""
 """Per worker and task type, over every counted entry: the scores rollup's sums without
 the day (a row a worker and task type, whatever the store's age)."""
+
+PERIOD_TABLES = (
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_type_hours (
+        hour TEXT NOT NULL,
+        feedback_type TEXT NOT NULL,
+        rating INTEGER NOT NULL,
+        entries INTEGER NOT NULL,
+        PRIMARY KEY (hour, feedback_type, rating)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS feedback_rollup_outcome_days (
+        day TEXT NOT NULL,
+        task_type TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        entries INTEGER NOT NULL,
+        newest TEXT,
+        PRIMARY KEY (day, task_type, outcome)
+    ) WITHOUT ROWID""",
+)
+"""The rollups of answers over a period: per hour, type and rating (0: unrated) the count
+(``get_summary(since=)``); per day, task type and outcome group (``rules``) the count and the
+newest ``created_at`` (``failures``)."""
 
 _TABLES = (
     *RATED_TYPES,
@@ -145,6 +171,7 @@ _TABLES = (
         PRIMARY KEY (day, worker, task_type)
     ) WITHOUT ROWID""",
     OUTCOMES_TABLE,
+    *PERIOD_TABLES,
     """CREATE TABLE IF NOT EXISTS feedback_rollup_mark (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         last_rowid INTEGER NOT NULL
@@ -220,6 +247,21 @@ def _score_rows(row: str) -> str:
     )
 
 
+_OUTCOME_GROUP = rules.outcome_group_sql(SQLITE_JSON, "CAST(metadata->>'$.error_type' AS TEXT)")
+_TASK_TYPE = rules.task_type_sql(SQLITE_JSON)
+
+
+def _outcome_days_of(rows: str, sign: str = "", newest: str = "MAX(created_at)") -> str:
+    """The outcome days' rows for the entries ``rows`` (a SELECT of whole entries), each
+    count with ``sign``; ``newest`` their newest ``created_at`` (NULL when taking away)."""
+    return f"""SELECT day, task_type, outcome, {sign}COUNT(*) AS entries, {newest} AS newest
+        FROM (SELECT substr(created_at, 1, 10) AS day, {_TASK_TYPE} AS task_type,
+                {_OUTCOME_GROUP} AS outcome, created_at
+            FROM ({rows}) AS chosen
+            WHERE feedback_type IN ('task_completion', 'error_report'))
+        WHERE outcome IS NOT NULL GROUP BY 1, 2, 3"""
+
+
 # What each rollup holds for a set of rows (``{where}``): the fold's and the rebuild's
 # source, and what ``verify`` compares with.
 _AGGREGATES = {
@@ -238,6 +280,12 @@ _AGGREGATES = {
     ),
     "feedback_rollup_outcomes": _scores_of(
         _score_rows("") + " FROM feedback NOT INDEXED WHERE {where}", keys=_OUTCOME_KEYS
+    ),
+    "feedback_rollup_type_hours": """SELECT substr(created_at, 1, 13) AS hour, feedback_type,
+            ifnull(rating, 0) AS rating, COUNT(*) AS entries
+        FROM feedback NOT INDEXED WHERE {where} GROUP BY 1, 2, 3""",
+    "feedback_rollup_outcome_days": _outcome_days_of(
+        "SELECT * FROM feedback NOT INDEXED WHERE {where}"
     ),
 }
 _SUMS = {
@@ -260,6 +308,11 @@ _SUMS = {
         for name in _OUTCOME_VALUES
     ),
 }
+_SUMS["feedback_rollup_type_hours"] = "entries = entries + excluded.entries"
+_SUMS["feedback_rollup_outcome_days"] = (
+    "entries = entries + excluded.entries, "
+    "newest = max(ifnull(newest, excluded.newest), ifnull(excluded.newest, newest))"
+)
 _TAIL = f"rowid > {_MARK}"
 _COUNTED = f"rowid <= {_MARK}"
 
@@ -357,10 +410,28 @@ def _change(row: str, sign: str) -> tuple[str, ...]:
         f"""INSERT INTO feedback_rollup_outcomes
             {_scores_of(_score_rows(row + "."), sign, _OUTCOME_KEYS)}
             ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_outcomes"]}""",
+        f"""INSERT INTO feedback_rollup_type_hours VALUES ({hour}, {row}.feedback_type,
+                {rating}, {sign}1)
+            ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_type_hours"]}""",
+        f"""INSERT INTO feedback_rollup_outcome_days {_outcome_days_of(
+            f"SELECT {row}.created_at AS created_at, {row}.feedback_type AS feedback_type, "
+            f"{row}.metadata AS metadata",
+            sign,
+            "MAX(created_at)" if sign == "+" else "NULL",
+        )}
+            ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_outcome_days"]}""",
     )
     if sign == "+":
         return statements
     score_key = _score_columns(row + ".")
+    outcome_key = {
+        "day": f"substr({row}.created_at, 1, 10)",
+        "task_type": rules.task_type_sql(SQLITE_JSON, row + "."),
+        "outcome": rules.outcome_group_sql(
+            SQLITE_JSON, f"CAST({row}.metadata->>'$.error_type' AS TEXT)", row + "."
+        ),
+    }
+    outcome_day = " AND ".join(f"{key} = {value}" for key, value in outcome_key.items())
     return (
         *statements,
         f"""DELETE FROM feedback_rollup_types WHERE feedback_type = {row}.feedback_type
@@ -395,6 +466,21 @@ def _change(row: str, sign: str) -> tuple[str, ...]:
             WHERE """
         + " AND ".join(f"{key} = {score_key[key]}" for key in _OUTCOME_KEYS)
         + f" AND latest = {row}.created_at",
+        f"""DELETE FROM feedback_rollup_type_hours WHERE hour = {hour}
+            AND feedback_type = {row}.feedback_type AND rating = {rating} AND entries = 0""",
+        f"DELETE FROM feedback_rollup_outcome_days WHERE {outcome_day} AND entries = 0",
+        # The newest of its outcome group that day went: the newest counted row left.
+        f"""UPDATE feedback_rollup_outcome_days SET newest = (
+                SELECT MAX(created_at) FROM (
+                    SELECT created_at, {_TASK_TYPE} AS task_type, {_OUTCOME_GROUP} AS outcome
+                    FROM feedback
+                    WHERE created_at >= feedback_rollup_outcome_days.day
+                        AND created_at < date(feedback_rollup_outcome_days.day, '+1 day')
+                        AND rowid <= {_MARK}
+                        AND feedback_type IN ('task_completion', 'error_report')) AS left_over
+                WHERE left_over.task_type = feedback_rollup_outcome_days.task_type
+                    AND left_over.outcome = feedback_rollup_outcome_days.outcome)
+            WHERE {outcome_day} AND newest = {row}.created_at""",
     )
 
 
@@ -556,6 +642,19 @@ def trend_parameters(since: datetime) -> dict[str, str]:
     }
 
 
+def day_parameters(since: datetime, task_type: str | None) -> dict[str, str | None]:
+    """``OUTCOMES_SINCE``'s parameters from ``since`` (UTC): its first whole day, and the
+    bounds of the partial day before it."""
+    midnight = since.replace(hour=0, minute=0, second=0, microsecond=0)
+    next_day = midnight if midnight == since else midnight + timedelta(days=1)
+    return {
+        "day": next_day.date().isoformat(),
+        "since": format_sqlite_timestamp(since),
+        "next_day": format_sqlite_timestamp(next_day),
+        "task_type": task_type,
+    }
+
+
 _TOTAL_NAMES = "worker, task_type, successes, failures, rated, rating_sum"
 _TOTAL_SUMS = "SUM(successes), SUM(failures), SUM(rated), SUM(rating_sum)"
 _STORED_TOTALS = f"""SELECT {_TOTAL_NAMES} FROM feedback_rollup_outcomes
@@ -647,7 +746,8 @@ LIFETIME_OUTCOMES = f"""SELECT worker, task_type, {_TOTAL_SUMS} FROM (
 
 RENAME_WORKERS = (
     *RATED_TYPES,  # the rebuild's SQL reads them: a store older than schema 10 has none yet
-    OUTCOMES_TABLE,  # the rebuild fills it: a store older than schema 12 has none yet
+    OUTCOMES_TABLE,  # the rebuild fills them: a store older than schema 12 has none yet
+    *PERIOD_TABLES,
     *(
         f"DROP TRIGGER IF EXISTS {name}"
         for name in (
@@ -698,3 +798,50 @@ OUTCOMES_PER_WORKER = f"""SELECT worker, ifnull(substr(MAX(latest), 1, 10), '197
 """``SCORES_PER_WORKER`` over every entry, from the outcomes rollup and its tail: a row a
 worker (``day`` that of its newest outcome; the moments, which undecayed scores do not
 use, zero), read from a row a worker and task type."""
+
+PERIODS = (
+    *PERIOD_TABLES,
+    "DROP TRIGGER IF EXISTS feedback_rollup_delete",
+    "DROP TRIGGER IF EXISTS feedback_rollup_update",
+    *_TRIGGERS,
+    "DELETE FROM feedback_rollup_type_hours",
+    "DELETE FROM feedback_rollup_outcome_days",
+    *(
+        f"INSERT INTO {table} {_AGGREGATES[table].format(where=_COUNTED)}"
+        for table in ("feedback_rollup_type_hours", "feedback_rollup_outcome_days")
+    ),
+)
+"""The migration that adds the rollups of answers over a period, built from the counted
+entries (the tail is counted on reading, as for every rollup), and the triggers that keep
+them."""
+
+SUMMARY_SINCE = f"""SELECT feedback_type, NULLIF(rating, 0), SUM(entries) FROM (
+        SELECT feedback_type, rating, entries FROM feedback_rollup_type_hours
+        WHERE hour >= :hour
+        UNION ALL
+        SELECT feedback_type, ifnull(rating, 0), COUNT(*) FROM feedback NOT INDEXED
+        WHERE {_TAIL} AND created_at >= :next_hour GROUP BY 1, 2
+        UNION ALL
+        SELECT feedback_type, ifnull(rating, 0), COUNT(*) FROM feedback
+        WHERE created_at >= :since AND created_at < :next_hour GROUP BY 1, 2
+    ) GROUP BY feedback_type, rating HAVING SUM(entries) > 0"""
+"""``(feedback_type, rating, count)`` of the entries created at or after ``:since``: the
+whole hours from ``:hour`` on from the rollup and its tail, the partial hour before
+``:next_hour`` from the entries (``trend_parameters`` names them)."""
+
+OUTCOMES_SINCE = f"""SELECT outcome, SUM(entries), MAX(newest) FROM (
+        SELECT task_type, outcome, entries, newest FROM feedback_rollup_outcome_days
+        WHERE day >= :day
+        UNION ALL
+        SELECT task_type, outcome, entries, newest FROM ({_outcome_days_of(
+            f"SELECT * FROM feedback NOT INDEXED WHERE {_TAIL} AND created_at >= :next_day"
+        )})
+        UNION ALL
+        SELECT task_type, outcome, entries, newest FROM ({_outcome_days_of(
+            "SELECT * FROM feedback WHERE created_at >= :since AND created_at < :next_day"
+        )})
+    ) WHERE :task_type IS NULL OR task_type = :task_type GROUP BY outcome"""
+"""Per outcome group (``rules.outcome_group_sql``) of the entries created at or after
+``:since`` (of ``:task_type``, or all when NULL): the count and the newest ``created_at``;
+the whole days from ``:day`` on from the rollup and its tail, the partial day before
+``:next_day`` from the entries."""

@@ -10,6 +10,7 @@ from orchestrator_feedback.storage.backends.sqlite_follow import CREATE as CREAT
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.sqlite_rollups import (
     OUTCOMES,
+    PERIODS,
     REMOVED,
     RENAME_WORKERS,
     RESHAPE_SCORES,
@@ -97,9 +98,11 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # Alerts: what was raised, each detector's state, how far detection has read
     # (alert_tables.py).
     (11, SQLITE_ALERTS),
-    # The outcomes rollup: a row a worker and task type, so that undecayed scores, failures
-    # and the lifetime counters read as many rows whatever the store's age (sqlite_rollups.py).
-    (12, OUTCOMES),
+    # The outcomes rollup, a row a worker and task type (undecayed scores, outcome totals,
+    # the lifetime counters), summed from the days; the rollups of answers over a period,
+    # types and ratings per hour (get_summary(since=)) and outcome groups per day and task
+    # type (failures), built from the entries (sqlite_rollups.py).
+    (12, (*OUTCOMES, *PERIODS)),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 
