@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sqlite3
 import statistics
 import subprocess
@@ -43,21 +44,28 @@ _MIX = (
 )
 
 
+_ERROR_TYPES = ["TimeoutError", "MemoryError", "ConnectionError", "KeyError", "ValueError"]
+
+
 def _rows(total: int) -> Iterator[tuple[object, ...]]:
     start = datetime.now(UTC) - timedelta(days=DAYS)
     step = DAYS * 86_400 / total
     for number in range(total):
         moment = (start + timedelta(seconds=number * step)).strftime("%Y-%m-%d %H:%M:%S.%f")
         kind = _MIX[number % len(_MIX)]
-        worker = (number * 7919) % WORKERS
-        metadata: dict[str, object] = {"task_type": f"type-{(number * 31) % TASK_TYPES}"}
-        if not (kind is FeedbackType.ERROR_REPORT and number % 7 == 0):  # some before allocation
+        draw = random.Random(number)
+        worker = draw.randrange(WORKERS)
+        metadata: dict[str, object] = {"task_type": f"type-{draw.randrange(TASK_TYPES)}"}
+        if not (kind is FeedbackType.ERROR_REPORT and draw.random() < 0.15):  # before allocation
             metadata["worker_id"] = f"w{worker}"
         if kind is FeedbackType.TASK_COMPLETION:
-            metadata["success"] = (number + worker) % 10 != 0
-            metadata["execution_time"] = 1 + (number % 1000) / 100
+            # Each worker has a failure rate of its own, from 2% to 22%.
+            metadata["success"] = draw.random() >= 0.02 + 0.2 * worker / WORKERS
+            metadata["execution_time"] = round(draw.gammavariate(2, 1.5), 3)
+        if kind is FeedbackType.ERROR_REPORT:
+            metadata["error_type"] = draw.choice(_ERROR_TYPES)
         rating = None if kind in (FeedbackType.TASK_COMPLETION, FeedbackType.ERROR_REPORT) else (
-            1 + (number + worker) % 5
+            draw.randint(1, 5)
         )
         yield (
             str(uuid.uuid4()),

@@ -183,15 +183,22 @@ class Scoring:
             page = self._page(task_type, half_life, now, exact)
             if page is not None:
                 return page.tallies, page.factor(now)
-        return self._read_window(task_type, since, half_life, now), 1.0
+        return self._read_window(task_type, since, half_life, now, exact), 1.0
 
     def _read_window(
-        self, task_type: str | None, since: datetime | None, half_life: float | None, now: datetime
+        self,
+        task_type: str | None,
+        since: datetime | None,
+        half_life: float | None,
+        now: datetime,
+        exact: bool,
     ) -> dict[str, Tally]:
-        """Every worker's tallies at ``now`` from the entries from ``since`` to ``now``,
-        read from the scores rollup (not the score book)."""
+        """Every worker's tallies at ``now`` from the entries from ``since`` on, read from
+        the scores rollup (not the score book): up to ``now`` when ``exact`` (a ``now`` the
+        caller chose), else every entry (as the score book counts one stamped by a clock
+        ahead of this one's), so that no partial last day is read from the entries."""
         backend = self._transactions.backend
-        window = ScoreWindow(since, now)
+        window = ScoreWindow(since, now if exact else None)
         # Undecayed, a worker's days only add up: one row a worker is enough.
         per_worker = half_life is None
         days = self._transactions.read(

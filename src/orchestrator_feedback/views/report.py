@@ -11,6 +11,7 @@ The page is rendered by Jinja2 with autoescaping, its charts are inline SVG
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,10 +62,19 @@ def worker_trends(
     it, most first: each span read with ``worker_scores(since=..., now=...)``, the store's
     own answer, without decay (a degraded worker shows without ``--half-life``); the rate
     before is those spans' successes over their outcomes."""
-    span = (until - since) / TREND_SPANS
-    bounds = [since + span * n for n in range(TREND_SPANS + 1)]
+    # Whole days (UTC), the last ending tomorrow at midnight and read to the newest entry:
+    # the spans read the scores rollup's days alone, no entry.
+    span = timedelta(days=max(1, math.ceil((until - since) / timedelta(days=1) / TREND_SPANS)))
+    today = until.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = today + timedelta(days=1)
+    bounds = [end - span * (TREND_SPANS - n) for n in range(TREND_SPANS + 1)]
     per_span = [
-        {s.worker_id: s for s in storage.worker_scores(task_type=task_type, since=a, now=b)}
+        {
+            s.worker_id: s
+            for s in storage.worker_scores(
+                task_type=task_type, since=a, now=None if b == end else b
+            )
+        }
         for a, b in itertools.pairwise(bounds)
     ]
     trends = []

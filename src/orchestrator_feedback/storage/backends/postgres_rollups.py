@@ -635,7 +635,7 @@ scores need."""
 
 SCORE_TOTALS = f"""SELECT worker, task_type, successes::float8, failures::float8,
         rated::float8, rating_sum::float8
-    FROM ({_with_deltas("feedback_rollup_outcomes")}) AS s"""
+    FROM ({_with_deltas("feedback_rollup_outcomes")}) AS s ORDER BY worker, task_type"""
 """Per worker and task type, over every entry: successes, failures, ratings, rating sum."""
 
 
@@ -715,7 +715,7 @@ LIFETIME_OUTCOMES = f"""SELECT worker, task_type,
         SELECT {_OUTCOME_COLUMNS} FROM ({_with_deltas("feedback_rollup_outcomes")}) AS stored
         UNION ALL
         SELECT {_OUTCOME_COLUMNS} FROM feedback_removed_outcomes
-    ) AS parts GROUP BY worker, task_type"""
+    ) AS parts GROUP BY worker, task_type ORDER BY worker, task_type"""
 """Per worker and task type: the outcomes and ratings of every entry ever created."""
 
 RENAME_WORKERS = (

@@ -257,8 +257,7 @@ def _outcome_days_of(rows: str, sign: str = "", newest: str = "MAX(created_at)")
     return f"""SELECT day, task_type, outcome, {sign}COUNT(*) AS entries, {newest} AS newest
         FROM (SELECT substr(created_at, 1, 10) AS day, {_TASK_TYPE} AS task_type,
                 {_OUTCOME_GROUP} AS outcome, created_at
-            FROM ({rows}) AS chosen
-            WHERE feedback_type IN ('task_completion', 'error_report'))
+            FROM ({rows}) AS chosen)
         WHERE outcome IS NOT NULL GROUP BY 1, 2, 3"""
 
 
@@ -476,8 +475,7 @@ def _change(row: str, sign: str) -> tuple[str, ...]:
                     FROM feedback
                     WHERE created_at >= feedback_rollup_outcome_days.day
                         AND created_at < date(feedback_rollup_outcome_days.day, '+1 day')
-                        AND rowid <= {_MARK}
-                        AND feedback_type IN ('task_completion', 'error_report')) AS left_over
+                        AND rowid <= {_MARK}) AS left_over
                 WHERE left_over.task_type = feedback_rollup_outcome_days.task_type
                     AND left_over.outcome = feedback_rollup_outcome_days.outcome)
             WHERE {outcome_day} AND newest = {row}.created_at""",
@@ -661,7 +659,7 @@ _STORED_TOTALS = f"""SELECT {_TOTAL_NAMES} FROM feedback_rollup_outcomes
         UNION ALL
         SELECT {_TOTAL_NAMES} FROM ({_score_rows("")} FROM feedback NOT INDEXED WHERE {_TAIL})"""
 SCORE_TOTALS = f"""SELECT worker, task_type, {_TOTAL_SUMS} FROM ({_STORED_TOTALS})
-    WHERE worker IS NOT NULL GROUP BY worker, task_type"""
+    WHERE worker IS NOT NULL GROUP BY worker, task_type ORDER BY worker, task_type"""
 """Per worker and task type, over every entry: successes, failures, ratings, rating sum."""
 
 
@@ -741,7 +739,7 @@ LIFETIME_OUTCOMES = f"""SELECT worker, task_type, {_TOTAL_SUMS} FROM (
         {_STORED_TOTALS}
         UNION ALL
         SELECT {_TOTAL_NAMES} FROM feedback_removed_outcomes
-    ) WHERE worker IS NOT NULL GROUP BY worker, task_type"""
+    ) WHERE worker IS NOT NULL GROUP BY worker, task_type ORDER BY worker, task_type"""
 """Per worker and task type: the outcomes and ratings of every entry ever created."""
 
 RENAME_WORKERS = (
@@ -822,7 +820,7 @@ SUMMARY_SINCE = f"""SELECT feedback_type, NULLIF(rating, 0), SUM(entries) FROM (
         SELECT feedback_type, ifnull(rating, 0), COUNT(*) FROM feedback NOT INDEXED
         WHERE {_TAIL} AND created_at >= :next_hour GROUP BY 1, 2
         UNION ALL
-        SELECT feedback_type, ifnull(rating, 0), COUNT(*) FROM feedback
+        SELECT feedback_type, ifnull(rating, 0), COUNT(*) FROM feedback INDEXED BY idx_created_at
         WHERE created_at >= :since AND created_at < :next_hour GROUP BY 1, 2
     ) GROUP BY feedback_type, rating HAVING SUM(entries) > 0"""
 """``(feedback_type, rating, count)`` of the entries created at or after ``:since``: the
@@ -838,7 +836,8 @@ OUTCOMES_SINCE = f"""SELECT outcome, SUM(entries), MAX(newest) FROM (
         )})
         UNION ALL
         SELECT task_type, outcome, entries, newest FROM ({_outcome_days_of(
-            "SELECT * FROM feedback WHERE created_at >= :since AND created_at < :next_day"
+            "SELECT * FROM feedback INDEXED BY idx_created_at "
+            "WHERE created_at >= :since AND created_at < :next_day"
         )})
     ) WHERE :task_type IS NULL OR task_type = :task_type GROUP BY outcome"""
 """Per outcome group (``rules.outcome_group_sql``) of the entries created at or after

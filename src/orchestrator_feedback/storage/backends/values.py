@@ -197,10 +197,14 @@ class ScoreWindow:
 
     @property
     def first_day(self) -> date:
-        """The first whole day: the day after ``since``'s (the earliest day without one)."""
+        """The first whole day: ``since``'s when it is a midnight (UTC), else the day after
+        (the earliest day without one)."""
         if self.since is None:
             return date(1, 1, 1)
-        return self.since.astimezone(UTC).date() + timedelta(days=1)
+        since = self.since.astimezone(UTC)
+        if since == _midnight(since.date()):
+            return since.date()
+        return since.date() + timedelta(days=1)
 
     @property
     def end_day(self) -> date:
