@@ -11,7 +11,7 @@ AIRFLOW_VERSION ?= 3.3.*
 PEERS_VENV := .venv-peers
 PEERS_STAMP := $(PEERS_VENV)/.installed
 
-.PHONY: demo test test-fast test-airflow lint bench bench-cluster bench-peers fuzz clean
+.PHONY: demo test test-fast test-airflow lint bench bench-cluster bench-scale bench-peers fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ bench: $(STAMP)
 # and a Dask LocalCluster, about 20 minutes.
 bench-cluster: $(STAMP)
 	$(BIN)/python -m benchmarks.cluster
+
+# Stores of 100,000, 1,000,000 and 10,000,000 entries, built once into .bench-scale/ (about
+# 5 GB, 15 minutes) and reused (docs/performance.md, "At scale").
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.scale
 
 clean:
 	rm -rf $(VENV) $(AIRFLOW_VENV) $(PEERS_VENV) build *.egg-info src/*.egg-info

@@ -64,8 +64,10 @@ def _rows(total: int) -> Iterator[tuple[object, ...]]:
             metadata["execution_time"] = round(draw.gammavariate(2, 1.5), 3)
         if kind is FeedbackType.ERROR_REPORT:
             metadata["error_type"] = draw.choice(_ERROR_TYPES)
-        rating = None if kind in (FeedbackType.TASK_COMPLETION, FeedbackType.ERROR_REPORT) else (
-            draw.randint(1, 5)
+        rating = (
+            None
+            if kind in (FeedbackType.TASK_COMPLETION, FeedbackType.ERROR_REPORT)
+            else (draw.randint(1, 5))
         )
         yield (
             str(uuid.uuid4()),
@@ -184,6 +186,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000,10000000")
     parser.add_argument("--dir", default=os.environ.get("BENCH_SCALE_DIR", ".bench-scale"))
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument(
+        "--import-size", type=int, default=1_000_000, help="the import beside a writer (0: none)"
+    )
     options = parser.parse_args()
     folder = Path(options.dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -200,6 +205,99 @@ def main() -> None:
         )
         for line in measure(path, options.rounds):
             print(line, flush=True)
+        if total == options.import_size:
+            for line in import_then_read(folder, path, total):
+                print(line, flush=True)
+
+
+_WRITER = """
+import json, sys, time, os
+from orchestrator_feedback import FeedbackEntry, FeedbackStorage
+path, stop, out = sys.argv[1:4]
+waits, failures = [], []
+with FeedbackStorage(path) as store:
+    while not os.path.exists(stop):
+        began = time.perf_counter()
+        try:
+            store.create(FeedbackEntry(task_id="beside", feedback_type="task_completion",
+                                       content="ok", metadata={"worker_id": "w-live"}))
+        except Exception as error:  # counted, not raised: the figure is how many fail
+            failures.append(repr(error)[:200])
+        waits.append(time.perf_counter() - began)
+        time.sleep(0.01)
+json.dump({"waits": waits, "failures": failures}, open(out, "w"))
+"""
+
+
+def _writer_beside(path: Path, work: list[list[str]]) -> tuple[list[float], dict[str, object]]:
+    """Run each command of ``work`` in turn (each timed) while another process creates an
+    entry every 10 ms in ``path``; the commands' seconds and the writer's waits."""
+    stop, out = path.with_suffix(".stop"), path.with_suffix(".writer.json")
+    stop.unlink(missing_ok=True)
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(stop), str(out)])
+    time.sleep(1.0)
+    took = []
+    try:
+        for command in work:
+            began = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+            took.append(time.perf_counter() - began)
+        time.sleep(1.0)
+    finally:
+        stop.touch()
+        writer.wait(timeout=120)
+    return took, json.loads(out.read_text())
+
+
+def import_then_read(folder: Path, source: Path, total: int) -> list[str]:
+    """Import the entries of ``source`` into a new store, then at once ``stats``, ``failures``
+    and ``workers``, while another process creates an entry every 10 ms throughout; then
+    the same beside a ``purge`` of the oldest tenth and a ``forget-user``. The printable
+    lines: each command's wall time, the writer's worst and 99th-percentile wait, and its
+    failed writes."""
+    script = str(Path(sys.executable).with_name("orchestrator-feedback"))
+    dump = folder / f"import-{total}.jsonl"
+    if not dump.exists():
+        with FeedbackStorage(source) as storage:
+            storage.export_jsonl(dump)
+    target = folder / f"import-{total}.db"
+    for stale in folder.glob(f"import-{total}.db*"):
+        stale.unlink()
+    FeedbackStorage(target).close()
+    base = [script, "--database", str(target)]
+    lines = []
+    phases = {
+        "import, then stats, failures, workers": [
+            [*base, "import", str(dump)],
+            [*base, "stats"],
+            [*base, "failures"],
+            [*base, "workers"],
+        ],
+        "purge (older than 330 days), forget-user": [
+            [*base, "purge", "--older-than", "330d"],
+            [*base, "forget-user", "ada"],
+        ],
+    }
+    for phase, work in phases.items():
+        if phase.startswith("purge"):
+            with FeedbackStorage(target) as storage:  # a user with a thousand entries
+                storage.execute_query("UPDATE feedback SET user_id = 'ada' WHERE rowid % 1000 = 0")
+        took, writer = _writer_beside(target, work)
+        waits = sorted(writer["waits"])  # type: ignore[arg-type]
+        failed = writer["failures"]
+        names = [c[3] for c in work]
+        timed = ", ".join(
+            f"{name} {seconds:.1f} s" for name, seconds in zip(names, took, strict=True)
+        )
+        lines.append(
+            f"  beside a writer (an entry every 10 ms): {phase}: {timed}; the writer's "
+            f"{len(waits)} creates waited at worst {waits[-1] * 1000:.0f} ms (99th percentile "
+            f"{waits[int(len(waits) * 0.99)] * 1000:.0f} ms), {len(failed)} failed"  # type: ignore[arg-type]
+        )
+    with FeedbackStorage(target) as storage:
+        verdict = storage.verify_rollups() or "agree with the entries"
+        lines.append(f"  rollups after both: {verdict}")
+    return lines
 
 
 if __name__ == "__main__":  # pragma: no cover
