@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from orchestrator_feedback import FeedbackStorage, FeedbackType
+from orchestrator_feedback.storage.backends.base import COLUMNS
 from orchestrator_feedback.storage.backends.sqlite_schema import apply_migrations
 
 WORKERS = 200
@@ -145,6 +146,60 @@ COMMANDS = {
 }
 
 
+def build_postgres(server: str, total: int) -> tuple[str, float]:
+    """The store of ``total`` entries in the database ``feedback_scale_<total>`` of the
+    server ``server`` (a URL without a database; kept if it holds them): written by COPY a
+    million rows a statement and transaction, then folded. Its URL and the seconds spent."""
+    import psycopg
+
+    began = time.perf_counter()
+    name = f"feedback_scale_{total}"
+    url = f"{server.rstrip('/')}/{name}"
+    with psycopg.connect(f"{server.rstrip('/')}/postgres", autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists:
+            with psycopg.connect(url) as connection:
+                (count,) = connection.execute("SELECT count(*) FROM feedback").fetchone()  # type: ignore[misc]
+            if count == total:
+                return url, 0.0
+            admin.execute(f"DROP DATABASE {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    FeedbackStorage(url).close()  # the schema
+    rows = _rows(total)
+    with psycopg.connect(url) as connection:
+        for _ in range(0, total, 1_000_000):
+            with (
+                connection.cursor() as cursor,
+                cursor.copy(f"COPY feedback ({COLUMNS}) FROM STDIN") as copy,
+            ):
+                for row, _n in zip(rows, range(1_000_000), strict=False):
+                    copy.write_row((*row[:7], row[7] + "+00", row[8] + "+00"))
+            connection.commit()
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
+    with FeedbackStorage(url) as storage:  # folds the deltas
+        storage.get_summary()
+        assert storage.verify_rollups() == [], "the rollups disagree with the entries"
+    return url, time.perf_counter() - began
+
+
+_SIZES = """SELECT relname, pg_total_relation_size(oid), pg_indexes_size(oid)
+    FROM pg_class WHERE relkind = 'r' AND relname LIKE 'feedback%%' ORDER BY 2 DESC"""
+
+
+def postgres_sizes(url: str) -> str:
+    """Each table of ours with its indexes, and the indexes alone, in MB."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(_SIZES).fetchall()
+    return "; ".join(
+        f"{name} {whole / 1e6:,.0f} MB (indexes {indexes / 1e6:,.0f})"
+        for name, whole, indexes in rows
+        if whole > 100_000
+    )
+
+
 def _spread(values: list[float]) -> str:
     return (
         f"{statistics.median(values) * 1000:8.1f} ms "
@@ -152,8 +207,8 @@ def _spread(values: list[float]) -> str:
     )
 
 
-def measure(path: Path, rounds: int) -> list[str]:
-    """The printable lines for the store at ``path``."""
+def measure(path: Path | str, rounds: int) -> list[str]:
+    """The printable lines for the store at ``path`` (a file, or a PostgreSQL URL)."""
     lines = []
     for what in CALLS:
         first, warm = [], []
@@ -171,9 +226,8 @@ def measure(path: Path, rounds: int) -> list[str]:
     for name, arguments in COMMANDS.items():
         walls = []
         for _ in range(rounds):
-            command = [script, "--database", str(path)] + [
-                a.format(out=path.with_suffix(".html")) for a in arguments
-            ]
+            report = f"/tmp/scale-report-{os.getpid()}.html"
+            command = [script, "--database", str(path)] + [a.format(out=report) for a in arguments]
             began = time.perf_counter()
             subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
             walls.append(time.perf_counter() - began)
@@ -186,6 +240,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000,10000000")
     parser.add_argument("--dir", default=os.environ.get("BENCH_SCALE_DIR", ".bench-scale"))
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_SCALE_POSTGRES"),
+        help="also on this PostgreSQL server (a URL without a database, such as "
+        "postgresql://postgres@127.0.0.1:5432)",
+    )
     parser.add_argument(
         "--import-size", type=int, default=1_000_000, help="the import beside a writer (0: none)"
     )
@@ -208,6 +268,13 @@ def main() -> None:
         if total == options.import_size:
             for line in import_then_read(folder, path, total):
                 print(line, flush=True)
+        if options.postgres:
+            url, built = build_postgres(options.postgres, total)
+            origin = f"built in {built:.0f} s" if built else "reused"
+            print(f"PostgreSQL, {total:,} entries (the same; {origin})", flush=True)
+            for line in measure(url, options.rounds):
+                print(line, flush=True)
+            print(f"  sizes: {postgres_sizes(url)}", flush=True)
 
 
 _WRITER = """
