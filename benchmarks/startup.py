@@ -1,6 +1,7 @@
 """The command line's start-up: ``--version`` and a ``stats`` on a small store, each a new
 process, against a bare ``python -c pass`` in the same run (medians over interleaved runs).
-Targets: ``--version`` within 150 ms of the bare interpreter, ``stats`` within 300 ms.
+Targets: ``--version`` and ``--help`` within 150 ms of the bare interpreter, ``stats``
+within 300 ms.
 
 Bytecode caching is on for these runs (as in an installed package, whose ``.pyc`` files pip
 writes): with ``PYTHONDONTWRITEBYTECODE`` set every run would compile every module again."""
@@ -34,6 +35,7 @@ def run(workdir: Path, *, quick: bool) -> list[str]:
     commands = {
         "bare": [sys.executable, "-c", "pass"],
         "version": [script, "--version"],
+        "help": [script, "--help"],
         "stats": [script, "--database", str(database), "stats", "--format", "json"],
     }
     for command in commands.values():  # warm: the .pyc files written, the file cached
@@ -42,10 +44,11 @@ def run(workdir: Path, *, quick: bool) -> list[str]:
     for _ in range(5 if quick else 15):
         for name, command in commands.items():
             times[name].append(_time(command, environment))
-    bare, version, stats = (statistics.median(times[name]) for name in commands)
+    bare, version, help_, stats = (statistics.median(times[name]) for name in commands)
     lines = []
     for name, took, limit, against in (
         ("--version", version - bare, 0.150, "over a bare python"),
+        ("--help", help_ - bare, 0.150, "over a bare python"),
         ("stats (100 entries)", stats, 0.300, "wall, start-up included"),
     ):
         verdict = "ok" if took <= limit else "OVER"

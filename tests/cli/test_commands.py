@@ -75,6 +75,38 @@ def test_help_on_every_command_shows_an_example(database: Path) -> None:
         assert "Example: orchestrator-feedback" in result.output, command
 
 
+def test_the_command_list_says_what_each_command_says_of_itself() -> None:
+    """``--help`` lists the commands from ``COMMAND_SUMMARIES`` without importing them:
+    each summary gives the line the command's own help would, at any width."""
+    import click
+
+    from orchestrator_feedback.cli import COMMAND_MODULES, COMMAND_SUMMARIES
+
+    assert sorted(COMMAND_SUMMARIES) == sorted(COMMAND_MODULES)
+    context = click.Context(cli)
+    for name, summary in COMMAND_SUMMARIES.items():
+        command = cli.get_command(context, name)
+        assert command is not None
+        for limit in (30, 45, 80, 400):
+            listed = click.Command(name, help=summary).get_short_help_str(limit)
+            assert listed == command.get_short_help_str(limit), (name, limit)
+
+
+def test_help_imports_no_command_module() -> None:
+    """The command list of ``--help`` costs no command's import (rich, the storage)."""
+    script = (
+        "import sys; from orchestrator_feedback.cli import cli\n"
+        "try: cli(['--help'])\n"
+        "except SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('orchestrator_feedback.cli.')))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert "workers" in shown and "Rank workers by the lower bound" in shown
+    assert shown.strip().splitlines()[-1] == "[]"
+
+
 def test_init_reports_the_schema_version(database: Path) -> None:
     result = run(database, "init")
     assert result.exit_code == 0 and f"schema version {SQLITE_SCHEMA_VERSION}" in result.output

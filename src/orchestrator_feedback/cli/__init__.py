@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMAND_MODULES", "COMMAND_SUMMARIES", "cli", "main"]
 
 COMMAND_MODULES = {
     "init": "entries",
@@ -44,12 +44,67 @@ COMMAND_MODULES = {
 """Each command, and the module of ``orchestrator_feedback.cli`` that defines it (in the
 module's ``COMMANDS``)."""
 
+COMMAND_SUMMARIES = {
+    "init": "Create the database (if new) and say which schema version it is at.",
+    "add": "Store one entry and print its id.",
+    "list": "List entries, oldest first unless --order newest.",
+    "show": "Show one entry, every field, metadata pretty-printed.",
+    "delete": "Delete one entry.",
+    "purge": "Delete entries older than AGE (or by the retention policy) and say how many went.",
+    "forget-user": "Erase every entry by USER_ID and its history, and reclaim the space.",
+    "stats": "The summary (count, average, counts by type) and the rating distribution as a "
+    "chart.",
+    "failures": "Successes, failures and the failures by error type, each with its share and "
+    "newest message (the outcome rules of docs/scores.md).",
+    "trends": "Average rating and count per period, as a table and a chart.",
+    "query": "Run one SQL statement; read-only unless --write is given.",
+    "rollups": "Check or rebuild the rollups behind stats, workers and trends.",
+    "workers": "Rank workers by the lower bound of their success rate (Wilson interval), then "
+    "of their rating: attempts, success rate and rating with intervals, mean time, last seen.",
+    "alerts": "List alerts newest first: every open one (a worker degraded, not yet "
+    "recovered), and with them those raised or cleared since --since.",
+    "recommend": "Rank CANDIDATES (worker ids) best first, as allocation advice would, with "
+    "each one's score.",
+    "report": "Write one HTML page (no network, fonts or scripts needed to open it): summary "
+    "cards, the trend per day, the worker leaderboard with intervals, failures by error type, "
+    "the rating distribution and the entries per type.",
+    "watch": "Show new feedback as any process commits it, until Ctrl-C: on a terminal a live "
+    "screen (the open alerts, the newest entries, and per worker the count, success rate and "
+    "mean rating over the last --window); piped, one JSON object per line, flushed as each "
+    "arrives.",
+    "serve-metrics": "Serve the store's metrics for Prometheus at /metrics (entries, ratings, "
+    "outcomes per worker and task type, each worker's success lower bound and mean rating, the "
+    "newest entry's time), read from the rollups at each scrape, until Ctrl-C or SIGTERM.",
+    "export": "Export entries to a file or stdout.",
+    "import": "Import entries from jsonl, json or csv (a file, or - for standard input), all "
+    "or nothing.",
+    "copy": "Copy all feedback from one store to another (any two backends), then check "
+    "counts.",
+    "plugins": "List plugins found: name, version, hooks, status, and why a failed one failed.",
+    "demo": "Run the toy orchestrator against the database and print what was stored.",
+    "migrate": "Upgrade the store's schema to this version's, in one transaction.",
+}
+"""Each command's first sentence, which ``--help`` lists without importing the command's
+module (a test holds each to the command's own help)."""
+
 
 class _LazyGroup(click.Group):
     """A group whose commands are imported when asked for (click's documented pattern)."""
 
     def list_commands(self, context: click.Context) -> list[str]:
         return sorted({*super().list_commands(context), *COMMAND_MODULES})
+
+    def format_commands(self, context: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands and their first sentences, as click lists them, from
+        ``COMMAND_SUMMARIES``: ``--help`` imports no command's module."""
+        names = self.list_commands(context)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name) or click.Command(name, help=COMMAND_SUMMARIES[name])
+            rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, context: click.Context, name: str) -> click.Command | None:
         command = super().get_command(context, name)
