@@ -345,12 +345,14 @@ def test_any_sequence_of_writes_keeps_the_rollups_true(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the tail (SQLite) or the deltas (PostgreSQL) folded into the rollups whenever
-    they hold more than two rows, so that most steps change rows the rollups count and some
-    change what is still pending."""
+    they hold more than two rows, two rows a step, so that most steps change rows the
+    rollups count, some change what is still pending, and a fold may stop with a rollup row
+    at zero or below while deltas for it are pending."""
     from orchestrator_feedback.storage.backends import postgres_rollups, sqlite_rollups
 
     monkeypatch.setattr(sqlite_rollups, "FOLD_AT", 2)
     monkeypatch.setattr(postgres_rollups, "FOLD_AT", 2)
+    monkeypatch.setattr(postgres_rollups, "FOLD_STEP_ROWS", 2)
     storage = open_store(kind, tmp_path, request)
 
     class Machine(WritesKeepRollupsTrue):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,6 +81,10 @@ _UPDATE = (
 )
 _ORDER = " ORDER BY created_at, id"
 _MIGRATION_LOCK = 7_362_810_441  # pg_advisory_xact_lock key: "feedback schema"
+
+
+_PAUSE_RATIO = 0.5
+"""A fold in steps pauses this share of a step's time between two."""
 
 
 class PostgresBackend(StorageBackend):
@@ -546,15 +551,29 @@ class PostgresBackend(StorageBackend):
 
     def fold_rollups(self, connection: psycopg.Connection[Any]) -> None:
         """Fold the pending deltas into the rollups when there are many (a reader outside
-        a transaction); else they are read as they are."""
+        a transaction), ``FOLD_STEP_ROWS`` a transaction with a pause of half a step between
+        two, until ``FOLD_AT`` or fewer are left; else they are read as they are."""
         if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             return
-        (pending,) = connection.execute(rollups.PENDING, (rollups.FOLD_AT + 1,)).fetchone() or (0,)
-        if pending <= rollups.FOLD_AT:
+        if self._pending(connection) <= rollups.FOLD_AT:
             return
+        while True:
+            began = time.monotonic()
+            with connection.transaction():
+                for statement in rollups.FOLD_STEP:
+                    connection.execute(statement, {"rows": rollups.FOLD_STEP_ROWS})
+            if self._pending(connection) <= rollups.FOLD_AT:
+                break
+            # Writers' deletions wait for the fold's lock: let them in between two steps.
+            time.sleep((time.monotonic() - began) * _PAUSE_RATIO)
         with connection.transaction():
-            for statement in rollups.FOLD:
+            for statement in rollups.FOLD_TIDY:
                 connection.execute(statement)
+
+    def _pending(self, connection: psycopg.Connection[Any]) -> int:
+        """How many delta rows are pending, counted up to ``FOLD_AT + 1``."""
+        row = connection.execute(rollups.PENDING, (rollups.FOLD_AT + 1,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     def execute(
         self,

@@ -27,6 +27,9 @@ __all__ = [
     "FOLD",
     "FOLD_AT",
     "FOLD_LOCK",
+    "FOLD_STEP",
+    "FOLD_STEP_ROWS",
+    "FOLD_TIDY",
     "LIFETIME_OUTCOMES",
     "LIFETIME_TYPES",
     "OUTCOMES",
@@ -393,19 +396,47 @@ COMPACT_REMOVED = (
 )
 """Sum the removed ledger's appended rows per key (under the fold's lock)."""
 
+def _move(chosen: str) -> str:
+    """The statement that moves the delta rows ``chosen`` (a condition) into every rollup."""
+    return (
+        f"WITH moved AS (DELETE FROM feedback_rollup_deltas WHERE {chosen} RETURNING *), "
+        + ", ".join(
+            f"folded_{number} AS ({_fold_into(table, 'moved')})"
+            for number, table in enumerate(_TABLE_NAMES[:-1])
+        )
+        + f" {_fold_into(_TABLE_NAMES[-1], 'moved')}"
+    )
+
+
 FOLD = (
     f"SELECT pg_advisory_xact_lock({FOLD_LOCK})",
-    "WITH moved AS (DELETE FROM feedback_rollup_deltas RETURNING *), "
-    + ", ".join(
-        f"folded_{number} AS ({_fold_into(table, 'moved')})"
-        for number, table in enumerate(_TABLE_NAMES[:-1])
-    )
-    + f" {_fold_into(_TABLE_NAMES[-1], 'moved')}",
+    _move("true"),
     *(f"DELETE FROM {table} WHERE entries = 0" for table in _TABLE_NAMES),
     *COMPACT_REMOVED,
 )
 """Move the pending deltas into the rollups, and sum the removed ledger's rows per key (in
 the caller's transaction)."""
+
+FOLD_STEP_ROWS = 20_000
+"""Delta rows one step of a fold moves, in a transaction of its own (about 100 ms here)."""
+FOLD_STEP = (
+    f"SELECT pg_advisory_xact_lock({FOLD_LOCK})",
+    _move("ctid = ANY (ARRAY(SELECT ctid FROM feedback_rollup_deltas LIMIT %(rows)s))"),
+)
+"""One step of a fold in steps: move ``rows`` of the pending deltas (any: they add up in
+any order). A rollup row may then stand at zero, or below, until the rest are moved."""
+FOLD_TIDY = (
+    f"SELECT pg_advisory_xact_lock({FOLD_LOCK})",
+    *(
+        f"DELETE FROM {table} WHERE entries = 0 "
+        "AND NOT EXISTS (SELECT FROM feedback_rollup_deltas)"
+        for table in _TABLE_NAMES
+    ),
+    *COMPACT_REMOVED,
+)
+"""After a fold in steps: drop the rollup rows left at zero, when no delta is pending (one
+that is may still be counted into such a row, with the newest outcome a deletion kept
+there), and sum the removed ledger's rows per key."""
 
 PENDING = "SELECT count(*) FROM (SELECT 1 FROM feedback_rollup_deltas LIMIT %s) AS pending"
 
