@@ -124,6 +124,13 @@ def call():
         return store.get_summary(since=datetime.now(UTC) - timedelta(days=7))
     if what == "outcome_totals":
         return store.outcome_totals()
+    if what == "recommend_half_life":
+        from datetime import timedelta
+        return store.recommend(candidates, half_life=timedelta(days=7))
+    if what == "metrics_scrape":
+        from prometheus_client import generate_latest
+        from orchestrator_feedback.views.metrics import metrics_registry
+        return generate_latest(metrics_registry(store))
     raise SystemExit(what)
 t0 = time.perf_counter(); call(); first = time.perf_counter() - t0
 warm = []
@@ -133,7 +140,15 @@ warm.sort()
 print(first, warm[2])
 """
 
-CALLS = ("worker_scores", "recommend", "recommend_type", "summary_since", "outcome_totals")
+CALLS = (
+    "worker_scores",
+    "recommend",
+    "recommend_type",
+    "recommend_half_life",
+    "summary_since",
+    "outcome_totals",
+    "metrics_scrape",
+)
 COMMANDS = {
     "stats": ["stats"],
     "stats --since 7d": ["stats", "--since", "7d"],
@@ -207,6 +222,34 @@ def _spread(values: list[float]) -> str:
     )
 
 
+_ADVISING = """
+import sys, time
+from orchestrator_feedback import FeedbackStorage
+store = FeedbackStorage(sys.argv[1])
+candidates = sys.argv[2].split(",")
+store.recommend(candidates)
+began, cpu = time.monotonic(), time.process_time()
+while time.monotonic() - began < 30:
+    store.recommend(candidates)
+    time.sleep(1.0)
+print((time.process_time() - cpu) / (time.monotonic() - began))
+"""
+
+
+def advising_cpu(path: Path | str) -> str:
+    """The share of a core a process uses over 30 s while it asks for advice once a second
+    (the score book's re-reads every 5 s included)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _ADVISING, str(path), ",".join(CANDIDATES)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return (
+        f"  an advising process (recommend once a second, 30 s): {float(out) * 100:.1f}% of a core"
+    )
+
+
 def measure(path: Path | str, rounds: int) -> list[str]:
     """The printable lines for the store at ``path`` (a file, or a PostgreSQL URL)."""
     lines = []
@@ -232,6 +275,7 @@ def measure(path: Path | str, rounds: int) -> list[str]:
             subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
             walls.append(time.perf_counter() - began)
         lines.append(f"  CLI {name:<18} wall {_spread(walls)}")
+    lines.append(advising_cpu(path))
     return lines
 
 
