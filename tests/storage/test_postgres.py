@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -258,3 +259,37 @@ def test_the_indexes_match_sqlites_and_serve_a_worker_filter(
             )
         )
         assert "idx_worker_id" in plan
+
+
+def test_an_import_larger_than_one_copy_is_followed_entry_by_entry(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import writes at most ``ROWS_PER_COPY`` rows a COPY statement (each statement's
+    triggers gather its rows: one array of ids for a whole import failed past about
+    26,800,000), and the commit log numbers each statement's ids in order: a follower that
+    started before the import reads every entry once, in the file's order; one that starts
+    after any of them reads on from there."""
+    from orchestrator_feedback.storage.backends import postgres_rows
+
+    monkeypatch.setattr(postgres_rows, "ROWS_PER_COPY", 3)
+    entries = [
+        FeedbackEntry(task_id=f"t{n}", feedback_type=FeedbackType.GENERAL, content=f"c{n}")
+        for n in range(10)
+    ]
+    dump = tmp_path / "entries.jsonl"
+    with FeedbackStorage(tmp_path / "source.db") as source:
+        source.create_many(entries)
+        source.export_jsonl(dump)
+    with FeedbackStorage(postgres_url) as storage:
+        before = storage.follow(poll=0.05)
+        assert storage.import_jsonl(dump) == 10
+        parts = storage.execute_query(
+            "SELECT count(*), count(DISTINCT txid) FROM feedback_follow_commits"
+        )
+        assert parts == [(4, 1)]  # 3 + 3 + 3 + 1 rows: four statements of one commit
+        assert [next(before).id for _ in range(10)] == [e.id for e in entries]
+        after_fifth = storage.follow(since=entries[4].id, poll=0.05)
+        assert [next(after_fifth).id for _ in range(5)] == [e.id for e in entries[5:]]
+        storage.create(FeedbackEntry(task_id="next", feedback_type="general", content="n"))
+        assert next(before).task_id == next(after_fifth).task_id == "next"
+        assert storage.verify_rollups() == []

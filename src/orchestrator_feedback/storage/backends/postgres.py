@@ -54,6 +54,7 @@ except ImportError as missing:  # pragma: no cover - exercised only without the 
 # Only now: these import psycopg too, and its absence has been explained above.
 from orchestrator_feedback.storage.backends.postgres_guard import run_guarded
 from orchestrator_feedback.storage.backends.postgres_rows import (
+    ROWS_PER_COPY,
     CopyStream,
     duplicate_error,
     hide_password,
@@ -344,12 +345,13 @@ class PostgresBackend(StorageBackend):
     def _copy(
         self, connection: psycopg.Connection[Any], table: str, rows: Sequence[EncodedRow]
     ) -> int:
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row_params(row))
+        for start in range(0, len(rows), ROWS_PER_COPY):  # a statement's triggers gather its rows
+            with (
+                connection.cursor() as cursor,
+                cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy,
+            ):
+                for row in rows[start : start + ROWS_PER_COPY]:
+                    copy.write_row(row_params(row))
         return len(rows)
 
     def _merge(

@@ -103,8 +103,37 @@ SEPARATE_ORDER = (
 )
 """The migration that numbers commits in a table of their own instead of in the log row."""
 
+PARTS = (
+    "ALTER TABLE feedback_follow_commits ADD COLUMN part INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE feedback_follow_commits DROP CONSTRAINT feedback_follow_commits_pkey",
+    "ALTER TABLE feedback_follow_commits ADD PRIMARY KEY (txid, part)",
+    "ALTER TABLE feedback_follow_order ADD COLUMN part INTEGER NOT NULL DEFAULT 0",
+    """CREATE OR REPLACE FUNCTION feedback_follow_inserted() RETURNS trigger
+       LANGUAGE plpgsql AS $$
+       BEGIN
+           INSERT INTO feedback_follow_commits (txid, part, ids)
+           SELECT pg_current_xact_id(), coalesce((SELECT max(part) + 1
+                   FROM feedback_follow_commits WHERE txid = pg_current_xact_id()), 0),
+               array_agg(id)
+           FROM new_rows HAVING count(*) > 0;
+           RETURN NULL;
+       END $$""",
+    f"""CREATE OR REPLACE FUNCTION feedback_follow_committed() RETURNS trigger
+       LANGUAGE plpgsql AS $$
+       BEGIN
+           PERFORM pg_advisory_xact_lock({_COMMIT_LOCK});
+           INSERT INTO feedback_follow_order (seq, txid, part, committed_at)
+               VALUES (nextval('feedback_follow_seq'), NEW.txid, NEW.part, clock_timestamp());
+           PERFORM pg_notify('{CHANNEL}', '');
+           RETURN NULL;
+       END $$""",
+)
+"""The migration that logs each writing statement's ids in a row (a part) of its own and
+numbers each part at commit, in order: one array per commit was capped at 1 GB, about
+26,800,000 ids, so a larger import failed."""
+
 _HEAD = "SELECT coalesce(max(seq), 0) FROM feedback_follow_order"
-_NUMBERED_ENTRIES = """feedback_follow_order o JOIN feedback_follow_commits c USING (txid)
+_NUMBERED_ENTRIES = """feedback_follow_order o JOIN feedback_follow_commits c USING (txid, part)
             CROSS JOIN LATERAL unnest(c.ids) WITH ORDINALITY AS u(entry_id, ord)"""
 
 

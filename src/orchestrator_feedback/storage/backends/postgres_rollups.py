@@ -396,6 +396,7 @@ COMPACT_REMOVED = (
 )
 """Sum the removed ledger's appended rows per key (under the fold's lock)."""
 
+
 def _move(chosen: str) -> str:
     """The statement that moves the delta rows ``chosen`` (a condition) into every rollup."""
     return (
@@ -428,8 +429,7 @@ any order). A rollup row may then stand at zero, or below, until the rest are mo
 FOLD_TIDY = (
     f"SELECT pg_advisory_xact_lock({FOLD_LOCK})",
     *(
-        f"DELETE FROM {table} WHERE entries = 0 "
-        "AND NOT EXISTS (SELECT FROM feedback_rollup_deltas)"
+        f"DELETE FROM {table} WHERE entries = 0 AND NOT EXISTS (SELECT FROM feedback_rollup_deltas)"
         for table in _TABLE_NAMES
     ),
     *COMPACT_REMOVED,

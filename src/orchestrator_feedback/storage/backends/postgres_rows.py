@@ -14,7 +14,14 @@ from orchestrator_feedback.errors import DuplicateFeedbackError, FeedbackError
 from orchestrator_feedback.serialization import EncodedRow
 from orchestrator_feedback.storage.backends.base import COLUMNS
 
-__all__ = ["CopyStream", "duplicate_error", "hide_password", "named_rows", "row_params"]
+__all__ = [
+    "ROWS_PER_COPY",
+    "CopyStream",
+    "duplicate_error",
+    "hide_password",
+    "named_rows",
+    "row_params",
+]
 
 _DUPLICATE_KEY = re.compile(r"Key \(id\)=\((.*)\) already exists", re.DOTALL)
 
@@ -79,8 +86,14 @@ def hide_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}{at}{host}", query=query))
 
 
+ROWS_PER_COPY = 1_000_000
+"""Rows one COPY statement writes at most: each statement's triggers gather its rows (the
+commit log's array of ids is capped at 1 GB, about 26,800,000 ids)."""
+
+
 class CopyStream:
-    """One COPY kept open across a bulk load's batches.
+    """One COPY kept open across a bulk load's batches (a new one every ``ROWS_PER_COPY``
+    rows).
 
     The server inserts (and updates six indexes, a GIN one among them) while we parse
     the next batch, instead of waiting at the end of every batch.
@@ -90,14 +103,24 @@ class CopyStream:
         self._connection = connection
         self._context: Any = None
         self._copy: Any = None
+        self._copied = 0
 
     def write(self, rows: Sequence[EncodedRow]) -> None:
-        if self._copy is None:
-            self._context = self._connection.cursor().copy(f"COPY feedback ({COLUMNS}) FROM STDIN")
-            self._copy = self._context.__enter__()
-        write_row = self._copy.write_row
-        for row in rows:
-            write_row(row_params(row))
+        """Send ``rows`` down the COPY, in a new one every ``ROWS_PER_COPY`` rows."""
+        for start in range(0, len(rows), ROWS_PER_COPY):
+            chunk = rows[start : start + ROWS_PER_COPY]
+            if self._copy is None:
+                self._context = self._connection.cursor().copy(
+                    f"COPY feedback ({COLUMNS}) FROM STDIN"
+                )
+                self._copy = self._context.__enter__()
+                self._copied = 0
+            write_row = self._copy.write_row
+            for row in chunk:
+                write_row(row_params(row))
+            self._copied += len(chunk)
+            if self._copied >= ROWS_PER_COPY:
+                self.finish()
 
     def finish(self, error: BaseException | None = None) -> None:
         """End the COPY: commit it to the transaction, or (``error``) abandon it."""

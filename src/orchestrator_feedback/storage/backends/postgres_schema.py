@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from orchestrator_feedback.storage.backends.alert_tables import POSTGRES_CREATE as POSTGRES_ALERTS
 from orchestrator_feedback.storage.backends.postgres_follow import CREATE as CREATE_FOLLOW
-from orchestrator_feedback.storage.backends.postgres_follow import SEPARATE_ORDER
+from orchestrator_feedback.storage.backends.postgres_follow import PARTS, SEPARATE_ORDER
 from orchestrator_feedback.storage.backends.postgres_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.postgres_rollups import (
     OUTCOMES,
@@ -107,6 +107,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # types and ratings per hour (get_summary(since=)) and outcome groups per day and task
     # type (failures), built from the entries (postgres_rollups).
     (14, OUTCOMES),
+    # The commit log keeps a row per writing statement, numbered at commit in order: one
+    # array per commit failed past about 26,800,000 ids (postgres_follow).
+    (15, PARTS),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 

@@ -236,9 +236,7 @@ def _scores_of(rows: str, sign: str = "", keys: tuple[str, ...] = _SCORE_KEYS) -
         for name in names
     )
     key_list = ", ".join(keys)
-    return (
-        f"SELECT {key_list}, {values} FROM ({rows}) WHERE worker IS NOT NULL GROUP BY {key_list}"
-    )
+    return f"SELECT {key_list}, {values} FROM ({rows}) WHERE worker IS NOT NULL GROUP BY {key_list}"
 
 
 def _score_rows(row: str) -> str:
@@ -412,12 +410,14 @@ def _change(row: str, sign: str) -> tuple[str, ...]:
         f"""INSERT INTO feedback_rollup_type_hours VALUES ({hour}, {row}.feedback_type,
                 {rating}, {sign}1)
             ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_type_hours"]}""",
-        f"""INSERT INTO feedback_rollup_outcome_days {_outcome_days_of(
-            f"SELECT {row}.created_at AS created_at, {row}.feedback_type AS feedback_type, "
-            f"{row}.metadata AS metadata",
-            sign,
-            "MAX(created_at)" if sign == "+" else "NULL",
-        )}
+        f"""INSERT INTO feedback_rollup_outcome_days {
+            _outcome_days_of(
+                f"SELECT {row}.created_at AS created_at, {row}.feedback_type AS feedback_type, "
+                f"{row}.metadata AS metadata",
+                sign,
+                "MAX(created_at)" if sign == "+" else "NULL",
+            )
+        }
             ON CONFLICT DO UPDATE SET {_SUMS["feedback_rollup_outcome_days"]}""",
     )
     if sign == "+":
@@ -831,14 +831,18 @@ OUTCOMES_SINCE = f"""SELECT outcome, SUM(entries), MAX(newest) FROM (
         SELECT task_type, outcome, entries, newest FROM feedback_rollup_outcome_days
         WHERE day >= :day
         UNION ALL
-        SELECT task_type, outcome, entries, newest FROM ({_outcome_days_of(
-            f"SELECT * FROM feedback NOT INDEXED WHERE {_TAIL} AND created_at >= :next_day"
-        )})
+        SELECT task_type, outcome, entries, newest FROM ({
+    _outcome_days_of(
+        f"SELECT * FROM feedback NOT INDEXED WHERE {_TAIL} AND created_at >= :next_day"
+    )
+})
         UNION ALL
-        SELECT task_type, outcome, entries, newest FROM ({_outcome_days_of(
-            "SELECT * FROM feedback INDEXED BY idx_created_at "
-            "WHERE created_at >= :since AND created_at < :next_day"
-        )})
+        SELECT task_type, outcome, entries, newest FROM ({
+    _outcome_days_of(
+        "SELECT * FROM feedback INDEXED BY idx_created_at "
+        "WHERE created_at >= :since AND created_at < :next_day"
+    )
+})
     ) WHERE :task_type IS NULL OR task_type = :task_type GROUP BY outcome"""
 """Per outcome group (``rules.outcome_group_sql``) of the entries created at or after
 ``:since`` (of ``:task_type``, or all when NULL): the count and the newest ``created_at``;
