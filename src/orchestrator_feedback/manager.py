@@ -29,6 +29,7 @@ from orchestrator_feedback.errors import (
     PluginLoadError,
     reaches_the_host,
 )
+from orchestrator_feedback.host_events import HostEvents
 from orchestrator_feedback.markers import PROJECT_NAME
 from orchestrator_feedback.models import FeedbackEntry, validate_metadata
 from orchestrator_feedback.plugin import BUILTIN_PLUGIN_NAME, FeedbackPlugin
@@ -155,6 +156,12 @@ class FeedbackPluginManager(pluggy.PluginManager):
                 return None
 
         return isolated
+
+    @property
+    def events(self) -> HostEvents:
+        """The typed host API over ``hook``: ``pm.events.task_completed(task_id=..., ...)``
+        checks the call against the hookspec (mypy, and at run time) before firing it."""
+        return HostEvents(self)
 
     @property
     def feedback_plugin(self) -> FeedbackPlugin | None:
