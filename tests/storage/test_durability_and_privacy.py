@@ -1,5 +1,5 @@
-"""The faults a hostile campaign found: acknowledged data lost, privacy promises broken,
-read-only SQL that wrote (issue "Never lose, never leak"). Each test failed before its fix."""
+"""Durability and privacy under faults: nothing acknowledged is lost, no privacy promise is
+broken, read-only SQL never writes. Each test failed before its fix."""
 
 from __future__ import annotations
 

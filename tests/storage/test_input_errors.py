@@ -1,6 +1,5 @@
 """Bad import files, API values and hook arguments get one FeedbackError that names the
-problem and where it is; nothing is imported or stored (issue "One clear line for every
-bad input")."""
+problem and where it is; nothing is imported or stored."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A plugin that raises SystemExit, KeyboardInterrupt or CancelledError, or that records and
-flushes from the writer's own thread, never kills the writer nor hangs the host (issue
-"Never lose, never leak", items 4 and 5). The background cases run in a child process with
-a time limit, since the failure they guard against is a process that never exits."""
+flushes from the writer's own thread, never kills the writer nor hangs the host. The
+background cases run in a child process with a time limit, since the failure they guard
+against is a process that never exits."""
 
 from __future__ import annotations
 
