@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import metadata as importlib_metadata
 from typing import Any, Protocol
 
@@ -51,6 +51,17 @@ class _Closable(Protocol):
     def close(self) -> None: ...
 
 
+class _StandIn:
+    """What pluggy registers for a plugin: its hook implementations, each isolated."""
+
+    def __init__(self, plugin: object, implementations: dict[str, Any]) -> None:
+        self.__dict__.update(implementations)
+        self._plugin = plugin
+
+    def __repr__(self) -> str:
+        return repr(self._plugin)
+
+
 @attrs.define
 class PluginInfo:
     """One plugin that was found: what it is, and whether it runs."""
@@ -82,6 +93,8 @@ class FeedbackPluginManager(pluggy.PluginManager):
         """Plugins seen through entry points, by name, including refused ones."""
         self._owned: list[_Closable] = []
         self._implemented: frozenset[str] | None = None
+        self._plugins: dict[int, Any] = {}  # by id of the stand-in registered for each
+        self._stand_ins: dict[int, _StandIn] = {}  # by id of the plugin
         self.add_hookspecs(hookspecs)
 
     def has_implementations(self, hook_name: str) -> bool:
@@ -104,32 +117,92 @@ class FeedbackPluginManager(pluggy.PluginManager):
         )
         return self._implemented
 
-    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
-        """Unregister a plugin (by object or name), as pluggy does."""
-        self._implemented = None
-        return super().unregister(plugin, name)
+    # Isolation through pluggy's public API: each plugin is registered as a stand-in whose
+    # hook implementations are the plugin's, each wrapped (``_isolate``); the methods below
+    # speak of the plugin itself, so callers never see the stand-in.
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin``; refuse it (and raise) if it implements an unknown hook."""
         self._implemented = None
-        plugin_name = super().register(plugin, name)
-        if plugin_name is None:
+        if plugin is None:
             return None
+        plugin_name = name or self.get_canonical_name(plugin)
+        if self.is_registered(plugin):
+            raise ValueError(f"Plugin already registered: {plugin_name}={plugin}")
+        stand_in = self._stand_in(plugin, plugin_name)
+        if super().register(stand_in, plugin_name) is None:
+            return None
+        self._plugins[id(stand_in)] = plugin
+        self._stand_ins[id(plugin)] = stand_in
         try:
             self.check_pending()
         except pluggy.PluginValidationError:
             self.unregister(plugin)
             raise
-        for caller in self.get_hookcallers(plugin) or []:
-            for implementation in caller.get_hookimpls():
-                if implementation.plugin is plugin and not (
-                    implementation.hookwrapper or implementation.wrapper
-                ):
-                    # pluggy types HookImpl.function as Final, but it is a plain slot:
-                    # swapping in the isolating wrapper keeps pluggy's own fast call loop.
-                    isolated = self._isolate(implementation.function, plugin_name, caller.name)
-                    setattr(implementation, "function", isolated)  # noqa: B010
         return plugin_name
+
+    def _stand_in(self, plugin: object, plugin_name: str) -> _StandIn:
+        """``plugin``'s hook implementations, each isolated, on an object of their own
+        (wrappers, which wrap the others' calls, as they are)."""
+        implementations: dict[str, Any] = {}
+        for attribute in dir(plugin):
+            options = self.parse_hookimpl_opts(plugin, attribute)
+            if options is None:
+                continue
+            function = getattr(plugin, attribute)
+            if options.get("hookwrapper") or options.get("wrapper"):
+                implementations[attribute] = function
+            else:
+                hook = options.get("specname") or attribute
+                implementations[attribute] = self._isolate(function, plugin_name, hook)
+        return _StandIn(plugin, implementations)
+
+    def _stand_in_of(self, plugin: object | None) -> object | None:
+        return None if plugin is None else self._stand_ins.get(id(plugin), plugin)
+
+    def _plugin_of(self, stand_in: object) -> Any:
+        return self._plugins.get(id(stand_in), stand_in)
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        """Unregister a plugin (by object or name), as pluggy does; return the plugin."""
+        self._implemented = None
+        stand_in = super().unregister(self._stand_in_of(plugin), name)
+        original = self._plugins.pop(id(stand_in), stand_in)
+        self._stand_ins.pop(id(original), None)
+        return original
+
+    def get_plugin(self, name: str) -> Any | None:
+        """The plugin registered under ``name``, or None."""
+        stand_in = super().get_plugin(name)
+        return None if stand_in is None else self._plugin_of(stand_in)
+
+    def get_plugins(self) -> set[Any]:
+        """Every registered plugin."""
+        return {self._plugin_of(stand_in) for stand_in in super().get_plugins()}
+
+    def list_name_plugin(self) -> list[tuple[str, Any]]:
+        """Every registered plugin with its name."""
+        return [(name, self._plugin_of(p)) for name, p in super().list_name_plugin()]
+
+    def is_registered(self, plugin: object) -> bool:
+        """Whether ``plugin`` is registered."""
+        return super().is_registered(self._stand_in_of(plugin))
+
+    def get_name(self, plugin: object) -> str | None:
+        """The name ``plugin`` is registered under, or None."""
+        return super().get_name(self._stand_in_of(plugin))
+
+    def subset_hook_caller(
+        self, name: str, remove_plugins: Iterable[object]
+    ) -> pluggy.HookCaller:
+        """The hook ``name`` without the implementations of ``remove_plugins``."""
+        return super().subset_hook_caller(
+            name, [self._stand_in_of(plugin) for plugin in remove_plugins]
+        )
+
+    def get_hookcallers(self, plugin: object) -> list[pluggy.HookCaller] | None:
+        """The hook callers ``plugin`` implements, or None when it is not registered."""
+        return super().get_hookcallers(self._stand_in_of(plugin))
 
     def _isolate(self, function: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:
         manager = self

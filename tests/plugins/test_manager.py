@@ -197,3 +197,41 @@ def test_a_configured_limit_above_the_models_is_refused() -> None:
 
     with pytest.raises(FeedbackValidationError, match=r"max_content_length.*at most 65,536"):
         FeedbackConfig(max_content_length=100_000)
+
+
+def test_isolation_goes_through_pluggys_public_api() -> None:
+    """A plugin is registered as a stand-in holding its isolated implementations (no write
+    into pluggy's ``HookImpl``); every method of the manager still speaks of the plugin."""
+    import pluggy
+
+    from orchestrator_feedback import FeedbackConfig, get_plugin_manager
+
+    hookimpl = pluggy.HookimplMarker("orchestrator_feedback")
+
+    class Failing:
+        @hookimpl
+        def feedback_recorded(self, entry: object) -> None:
+            raise RuntimeError("broken plugin")
+
+    plugin = Failing()
+    pm = get_plugin_manager(FeedbackConfig(database=":memory:"), load_entrypoints=False)
+    try:
+        assert pm.register(plugin, name="failing") == "failing"
+        assert pm.get_plugin("failing") is plugin and pm.is_registered(plugin)
+        assert pm.get_name(plugin) == "failing" and ("failing", plugin) in pm.list_name_plugin()
+        assert plugin in pm.get_plugins()
+        [caller] = pm.get_hookcallers(plugin) or []
+        [implementation] = [i for i in caller.get_hookimpls() if i.plugin_name == "failing"]
+        assert implementation.function is vars(implementation.plugin)["feedback_recorded"]
+        pm.hook.task_completed(
+            task_id="t",
+            worker_id="w",
+            success=True,
+            execution_time=None,
+            output_quality=None,
+            metadata={},
+        )
+        assert pm.counters.snapshot()["subscriber_failures"] == 1
+        assert pm.unregister(plugin) is plugin and not pm.is_registered(plugin)
+    finally:
+        pm.close()
