@@ -180,6 +180,13 @@ _SLOW = {
     "test_generated_statements_with_write_never_leave_the_connection_changed",
     "test_idle_and_half_sent_connections_never_block_a_scrape",
     "test_any_sequence_of_writes_keeps_the_rollups_true",
+    "test_the_report_fits_a_desktop_and_a_phone",
+    "test_an_own_entry_the_follower_sees_first_counts_at_the_next_call",
+    "test_outcome_totals_follow_the_rules",
+    "test_a_long_tail_folds_in_steps_while_a_writer_keeps_writing",
+    "test_piped_watch_prints_one_json_line_per_entry_and_exits_0_on_ctrl_c",
+    "test_the_documented_plugin_test_fails_when_the_plugin_breaks",
+    "test_forks_while_the_scores_follow_the_store_never_hang",
 }
 
 
@@ -193,7 +200,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         params = callspec.params if callspec is not None else {}
         if (
             "postgres_url" in getattr(item, "fixturenames", ())
-            or params.get("backend_kind") == "postgres"
+            or "postgres" in params.values()
             or item.path.name == "test_postgres.py"
         ):
             item.add_marker(pytest.mark.postgres)
