@@ -374,9 +374,10 @@ def _fold_through(upper: str) -> tuple[str, ...]:
 FOLD = _fold_through("(SELECT ifnull(max(rowid), 0) FROM feedback)")
 """Move the tail into the rollups (in the caller's write transaction)."""
 
-FOLD_STEP_ROWS = 10_000
+FOLD_STEP_ROWS = 5_000
 """Tail rows one step of ``fold_in_steps`` moves, in a write transaction of its own: about
-70 ms here (7 µs a row), the longest a writer waits behind it."""
+90 ms here (18 µs a row into the seven rollups, on the store of ``make bench-scale``), the
+longest a writer waits behind it."""
 _FOLD_STEP = _fold_through(":upper")
 _STEP_END = f"""SELECT max(rowid) FROM (
         SELECT rowid FROM feedback WHERE {_TAIL} AND rowid <= :end
