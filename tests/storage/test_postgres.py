@@ -293,3 +293,31 @@ def test_an_import_larger_than_one_copy_is_followed_entry_by_entry(
         storage.create(FeedbackEntry(task_id="next", feedback_type="general", content="n"))
         assert next(before).task_id == next(after_fifth).task_id == "next"
         assert storage.verify_rollups() == []
+
+
+def test_a_long_fold_leaves_the_deltas_table_small(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every answer reads the deltas table whole: a fold of many steps vacuums it after,
+    so the dead rows it left are not read again by every answer until autovacuum comes."""
+    from orchestrator_feedback.storage.backends import postgres, postgres_rollups
+
+    monkeypatch.setattr(postgres_rollups, "FOLD_AT", 10)
+    monkeypatch.setattr(postgres_rollups, "FOLD_STEP_ROWS", 50)
+    monkeypatch.setattr(postgres, "_VACUUM_AFTER_STEPS", 3)
+    with FeedbackStorage(postgres_url) as storage:
+        for n in range(600):  # a statement each: a delta row each
+            storage.create(
+                FeedbackEntry(
+                    task_id=f"t{n}",
+                    feedback_type=FeedbackType.TASK_COMPLETION,
+                    content="ok",
+                    metadata={"worker_id": f"w{n % 7}", "task_type": f"k{n % 5}"},
+                )
+            )
+        size = "SELECT pg_relation_size('feedback_rollup_deltas')"
+        [(before,)] = storage.execute_query(size)
+        assert storage.get_summary().total_count == 600  # folds, in steps, then vacuums
+        [(after,)] = storage.execute_query(size)
+        assert before >= 10 * 8192 and after <= 8192, (before, after)
+        assert storage.verify_rollups() == []

@@ -86,6 +86,8 @@ _MIGRATION_LOCK = 7_362_810_441  # pg_advisory_xact_lock key: "feedback schema"
 
 _PAUSE_RATIO = 0.5
 """A fold in steps pauses this share of a step's time between two."""
+_VACUUM_AFTER_STEPS = 10
+"""A fold of at least this many steps vacuums the deltas table after it."""
 
 
 class PostgresBackend(StorageBackend):
@@ -559,11 +561,13 @@ class PostgresBackend(StorageBackend):
             return
         if self._pending(connection) <= rollups.FOLD_AT:
             return
+        steps = 0
         while True:
             began = time.monotonic()
             with connection.transaction():
                 for statement in rollups.FOLD_STEP:
                     connection.execute(statement, {"rows": rollups.FOLD_STEP_ROWS})
+            steps += 1
             if self._pending(connection) <= rollups.FOLD_AT:
                 break
             # Writers' deletions wait for the fold's lock: let them in between two steps.
@@ -571,6 +575,11 @@ class PostgresBackend(StorageBackend):
         with connection.transaction():
             for statement in rollups.FOLD_TIDY:
                 connection.execute(statement)
+        if steps >= _VACUUM_AFTER_STEPS:
+            # Every answer reads the deltas table whole: the dead rows a long fold leaves
+            # would be read by each until autovacuum came (VACUUM takes no lock writers wait
+            # for, and gives the emptied pages at the table's end back).
+            connection.execute(f"VACUUM {rollups.DELTAS_TABLE}")
 
     def _pending(self, connection: psycopg.Connection[Any]) -> int:
         """How many delta rows are pending, counted up to ``FOLD_AT + 1``."""

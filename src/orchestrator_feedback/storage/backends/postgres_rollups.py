@@ -24,6 +24,7 @@ from orchestrator_feedback.rules import POSTGRES_JSON
 __all__ = [
     "COMPACT_REMOVED",
     "CREATE",
+    "DELTAS_TABLE",
     "FOLD",
     "FOLD_AT",
     "FOLD_LOCK",
@@ -54,6 +55,8 @@ __all__ = [
 
 FOLD_AT = 10_000
 """Pending deltas past which a reader folds them into the rollups first."""
+DELTAS_TABLE = "feedback_rollup_deltas"
+"""The table of pending deltas."""
 FOLD_LOCK = 7_362_810_442
 """The ``pg_advisory_xact_lock`` key of folds and rebuilds ("feedback rollups")."""
 
