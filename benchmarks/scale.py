@@ -290,6 +290,7 @@ def main() -> None:
         help="also on this PostgreSQL server (a URL without a database, such as "
         "postgresql://postgres@127.0.0.1:5432)",
     )
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL's figures only")
     parser.add_argument(
         "--import-size", type=int, default=1_000_000, help="the import beside a writer (0: none)"
     )
@@ -297,21 +298,22 @@ def main() -> None:
     folder = Path(options.dir)
     folder.mkdir(parents=True, exist_ok=True)
     for total in (int(size) for size in options.sizes.split(",")):
-        path = folder / f"scale-{total}.db"
-        built = build(path, total)
-        size = path.stat().st_size / 1e9
-        origin = f"built in {built:.0f} s" if built else "reused"
-        print(
-            f"SQLite, {total:,} entries ({WORKERS} workers, {TASK_TYPES} task types, {DAYS} "
-            f"days; {size:.2f} GB; {origin}); medians of {options.rounds} fresh processes "
-            "(min-max)",
-            flush=True,
-        )
-        for line in measure(path, options.rounds):
-            print(line, flush=True)
-        if total == options.import_size:
-            for line in import_then_read(folder, path, total):
+        if not options.skip_sqlite:
+            path = folder / f"scale-{total}.db"
+            built = build(path, total)
+            size = path.stat().st_size / 1e9
+            origin = f"built in {built:.0f} s" if built else "reused"
+            print(
+                f"SQLite, {total:,} entries ({WORKERS} workers, {TASK_TYPES} task types, {DAYS} "
+                f"days; {size:.2f} GB; {origin}); medians of {options.rounds} fresh processes "
+                "(min-max)",
+                flush=True,
+            )
+            for line in measure(path, options.rounds):
                 print(line, flush=True)
+            if total == options.import_size:
+                for line in import_then_read(folder, path, total):
+                    print(line, flush=True)
         if options.postgres:
             url, built = build_postgres(options.postgres, total)
             origin = f"built in {built:.0f} s" if built else "reused"
