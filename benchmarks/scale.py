@@ -12,6 +12,7 @@ processes; the spread (min-max) follows it.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -187,7 +188,7 @@ def build_postgres(server: str, total: int) -> tuple[str, float]:
                 connection.cursor() as cursor,
                 cursor.copy(f"COPY feedback ({COLUMNS}) FROM STDIN") as copy,
             ):
-                for row, _n in zip(rows, range(1_000_000), strict=False):
+                for row in itertools.islice(rows, 1_000_000):
                     copy.write_row((*row[:7], row[7] + "+00", row[8] + "+00"))
             connection.commit()
     with psycopg.connect(url, autocommit=True) as connection:
