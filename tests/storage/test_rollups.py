@@ -373,6 +373,15 @@ def test_any_sequence_of_writes_keeps_the_rollups_true(
         storage.close()
 
 
+def restored(tmp_path: Path, dump: str) -> Path:
+    """A database restored from ``data/<dump>.sql``, a real store of an earlier version."""
+    path = tmp_path / f"{dump}.db"
+    connection = sqlite3.connect(path)
+    connection.executescript((Path(__file__).parent / "data" / f"{dump}.sql").read_text())
+    connection.close()
+    return path
+
+
 def _database_at(path: Path, version: int, rows: list[FeedbackEntry]) -> None:
     """A database as an earlier orchestrator-feedback left it (0: the seed's own table)."""
     connection = sqlite3.connect(path)
@@ -415,10 +424,7 @@ def test_a_schema_5_database_gets_the_new_scores_rollup(tmp_path: Path) -> None:
     """A real database of schema 5 (its scores rollup had no time moments and counted a
     completion without ``metadata.success`` as no outcome): migrated, it scores by the
     rules of docs/scores.md."""
-    path = tmp_path / "schema5.db"
-    connection = sqlite3.connect(path)
-    connection.executescript((Path(__file__).parent / "data" / "schema5.sql").read_text())
-    connection.close()
+    path = restored(tmp_path, "schema5")
     with FeedbackStorage(path) as storage:
         assert storage.schema_version == MIGRATIONS[-1][0]
         assert storage.verify_rollups() == []
@@ -442,10 +448,7 @@ def test_a_schema_9_database_counts_every_type_of_rating_after_the_upgrade(tmp_p
     """A real database of schema 9 (only three types' ratings rated a worker, and no
     ``feedback_rated_types``): migrated, every rated entry naming a worker counts, and the
     store's rating types are every type."""
-    path = tmp_path / "schema9.db"
-    connection = sqlite3.connect(path)
-    connection.executescript((Path(__file__).parent / "data" / "schema9.sql").read_text())
-    connection.close()
+    path = restored(tmp_path, "schema9")
     with FeedbackStorage(path) as storage:
         assert storage.schema_version == MIGRATIONS[-1][0]
         assert storage.rating_types == set(FeedbackType)
@@ -654,10 +657,7 @@ def test_a_schema_11_database_gets_the_outcomes_rollup_from_its_days(tmp_path: P
     """A real database of schema 11 (folded rollups, a deletion, an update, a row in the
     tail; no outcomes rollup): migrated, the outcomes rollup agrees with the entries, and the
     scores it answers (undecayed: from it) are those of the days (a window: from them)."""
-    path = tmp_path / "schema11.db"
-    connection = sqlite3.connect(path)
-    connection.executescript((Path(__file__).parent / "data" / "schema11.sql").read_text())
-    connection.close()
+    path = restored(tmp_path, "schema11")
     with FeedbackStorage(path) as storage:
         assert storage.schema_version == MIGRATIONS[-1][0]
         assert storage.verify_rollups() == []

@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator_feedback.errors import (
@@ -38,7 +38,7 @@ from orchestrator_feedback.storage.backends.base import (
     leave_to_parent,
 )
 from orchestrator_feedback.storage.backends.postgres_schema import MIGRATIONS, SCHEMA_VERSION
-from orchestrator_feedback.storage.backends.values import next_whole_hour
+from orchestrator_feedback.storage.backends.values import next_whole_day, next_whole_hour
 
 try:
     import psycopg
@@ -541,8 +541,7 @@ class PostgresBackend(StorageBackend):
         first, partial day from the entries."""
         self.fold_rollups(connection)
         since = to_utc(since)
-        midnight = since.replace(hour=0, minute=0, second=0, microsecond=0)
-        next_day = midnight if midnight == since else midnight + timedelta(days=1)
+        next_day = next_whole_day(since)
         rows = connection.execute(
             rollups.OUTCOMES_SINCE,
             {"day": next_day.date(), "since": since, "next_day": next_day, "task_type": task_type},
@@ -566,9 +565,7 @@ class PostgresBackend(StorageBackend):
         steps = 0
         while True:
             began = time.monotonic()
-            with connection.transaction():
-                for statement in rollups.FOLD_STEP:
-                    connection.execute(statement, {"rows": rollups.FOLD_STEP_ROWS})
+            self._fold_step(connection)
             steps += 1
             if self._pending(connection) <= rollups.FOLD_AT:
                 break
@@ -589,9 +586,7 @@ class PostgresBackend(StorageBackend):
         for _ in range(rollups.FOLD_AT // rollups.FOLD_STEP_ROWS + 2):  # writers may add more
             if not self._pending(connection):
                 break
-            with connection.transaction():
-                for statement in rollups.FOLD_STEP:
-                    connection.execute(statement, {"rows": rollups.FOLD_STEP_ROWS})
+            self._fold_step(connection)
         with connection.transaction():
             for statement in rollups.FOLD_TIDY:
                 connection.execute(statement)
@@ -600,6 +595,12 @@ class PostgresBackend(StorageBackend):
         ).fetchone()
         full = row is not None and row[0] > _REWRITE_DELTAS_PAST
         connection.execute(f"VACUUM {'FULL ' if full else ''}{rollups.DELTAS_TABLE}")
+
+    def _fold_step(self, connection: psycopg.Connection[Any]) -> None:
+        """Move ``FOLD_STEP_ROWS`` pending deltas into the rollups, in a transaction."""
+        with connection.transaction():
+            for statement in rollups.FOLD_STEP:
+                connection.execute(statement, {"rows": rollups.FOLD_STEP_ROWS})
 
     def _pending(self, connection: psycopg.Connection[Any]) -> int:
         """How many delta rows are pending, counted up to ``FOLD_AT + 1``."""

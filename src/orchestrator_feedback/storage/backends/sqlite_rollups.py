@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from orchestrator_feedback import rules
 from orchestrator_feedback.rules import SQLITE_JSON
 from orchestrator_feedback.serialization import format_sqlite_timestamp
-from orchestrator_feedback.storage.backends.values import next_whole_hour
+from orchestrator_feedback.storage.backends.values import next_whole_day, next_whole_hour
 
 __all__ = [
     "CREATE",
@@ -55,7 +55,6 @@ __all__ = [
     "OUTCOMES_PER_WORKER",
     "OUTCOMES_SINCE",
     "OUTCOMES_TABLE",
-    "PERIODS",
     "PERIOD_TABLES",
     "RATED_TYPES",
     "REBUILD",
@@ -644,8 +643,7 @@ def trend_parameters(since: datetime) -> dict[str, str]:
 def day_parameters(since: datetime, task_type: str | None) -> dict[str, str | None]:
     """``OUTCOMES_SINCE``'s parameters from ``since`` (UTC): its first whole day, and the
     bounds of the partial day before it."""
-    midnight = since.replace(hour=0, minute=0, second=0, microsecond=0)
-    next_day = midnight if midnight == since else midnight + timedelta(days=1)
+    next_day = next_whole_day(since)
     return {
         "day": next_day.date().isoformat(),
         "since": format_sqlite_timestamp(since),
@@ -770,6 +768,7 @@ _OUTCOME_SUMS = ", ".join(
 )
 OUTCOMES = (
     OUTCOMES_TABLE,
+    *PERIOD_TABLES,
     "DROP TRIGGER IF EXISTS feedback_rollup_delete",
     "DROP TRIGGER IF EXISTS feedback_rollup_update",
     *_TRIGGERS,
@@ -777,10 +776,18 @@ OUTCOMES = (
     f"""INSERT INTO feedback_rollup_outcomes
         SELECT worker, task_type, {_OUTCOME_SUMS} FROM feedback_rollup_scores
         GROUP BY worker, task_type""",
+    "DELETE FROM feedback_rollup_type_hours",
+    "DELETE FROM feedback_rollup_outcome_days",
+    *(
+        f"INSERT INTO {table} {_AGGREGATES[table].format(where=_COUNTED)}"
+        for table in ("feedback_rollup_type_hours", "feedback_rollup_outcome_days")
+    ),
 )
 """The migration that adds the outcomes rollup, summed from the scores rollup's days (a row
-a worker and task type: what undecayed scores, ``failures`` and the lifetime counters read),
-and the triggers that keep it."""
+a worker and task type: what undecayed scores, outcome totals and the lifetime counters
+read), the rollups of answers over a period, built from the counted entries (the tail is
+counted on reading, as for every rollup), and the triggers that keep them (PostgreSQL's
+``postgres_rollups.OUTCOMES``)."""
 
 _OUTCOME_NAMES = ", ".join(("worker", "task_type", *_OUTCOME_VALUES))
 _NO_MOMENTS = "0.0, 0.0"
@@ -798,21 +805,6 @@ OUTCOMES_PER_WORKER = f"""SELECT worker, ifnull(substr(MAX(latest), 1, 10), '197
 worker (``day`` that of its newest outcome; the moments, which undecayed scores do not
 use, zero), read from a row a worker and task type."""
 
-PERIODS = (
-    *PERIOD_TABLES,
-    "DROP TRIGGER IF EXISTS feedback_rollup_delete",
-    "DROP TRIGGER IF EXISTS feedback_rollup_update",
-    *_TRIGGERS,
-    "DELETE FROM feedback_rollup_type_hours",
-    "DELETE FROM feedback_rollup_outcome_days",
-    *(
-        f"INSERT INTO {table} {_AGGREGATES[table].format(where=_COUNTED)}"
-        for table in ("feedback_rollup_type_hours", "feedback_rollup_outcome_days")
-    ),
-)
-"""The migration that adds the rollups of answers over a period, built from the counted
-entries (the tail is counted on reading, as for every rollup), and the triggers that keep
-them."""
 
 SUMMARY_SINCE = f"""SELECT feedback_type, NULLIF(rating, 0), SUM(entries) FROM (
         SELECT feedback_type, rating, entries FROM feedback_rollup_type_hours

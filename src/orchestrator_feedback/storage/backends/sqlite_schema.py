@@ -10,7 +10,6 @@ from orchestrator_feedback.storage.backends.sqlite_follow import CREATE as CREAT
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.sqlite_rollups import (
     OUTCOMES,
-    PERIODS,
     REMOVED,
     RENAME_WORKERS,
     RESHAPE_SCORES,
@@ -102,7 +101,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # the lifetime counters), summed from the days; the rollups of answers over a period,
     # types and ratings per hour (get_summary(since=)) and outcome groups per day and task
     # type (failures), built from the entries (sqlite_rollups.py).
-    (12, (*OUTCOMES, *PERIODS)),
+    (12, OUTCOMES),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 

@@ -159,6 +159,14 @@ def next_whole_hour(since: datetime) -> datetime:
     return since.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 
+def next_whole_day(since: datetime) -> datetime:
+    """The first midnight (UTC) at or after ``since``: where a period's daily rollup takes
+    over from the entries of its partial first day (none when ``since`` is a midnight)."""
+    since = since.astimezone(UTC)
+    midnight = since.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight if midnight == since else midnight + timedelta(days=1)
+
+
 class ScoreDay(NamedTuple):
     """One worker's outcomes on one day (UTC), as the scores rollup sums them: each measure
     with the sums of ``f`` and ``f * f``, ``f`` being an entry's time of day as a fraction
@@ -201,10 +209,7 @@ class ScoreWindow:
         (the earliest day without one)."""
         if self.since is None:
             return date(1, 1, 1)
-        since = self.since.astimezone(UTC)
-        if since == _midnight(since.date()):
-            return since.date()
-        return since.date() + timedelta(days=1)
+        return next_whole_day(self.since).date()
 
     @property
     def end_day(self) -> date:
