@@ -3,8 +3,10 @@
 
 A page holds, for one task type (or all) and one half-life, each worker's tallies decayed
 to the page's reference time ``t_ref``; at a later ``now`` every tally is the same factor,
-``0.5 ** ((now - t_ref) / half_life)``, smaller. A page is read from the scores rollup
-(``tallies_of``) when first asked for, then:
+``0.5 ** ((now - t_ref) / half_life)``, smaller. A page is read when first asked for: a
+decayed one from the decayed sums the store keeps (``backends/decayed.py``: a row a worker
+and task type, ``t_ref`` their reference day), else from the scores rollup's days
+(``tallies_of``); then:
 
 - an entry this store commits is added to every page at once (the store's listener), so the
   next answer counts it;
@@ -23,16 +25,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime
+from datetime import time as datetime_time
 
 import attrs
 
 from orchestrator_feedback import rules
 from orchestrator_feedback.forks import fork_gate
 from orchestrator_feedback.models import FeedbackEntry, FeedbackType
-from orchestrator_feedback.storage.backends.values import FeedbackChange, ScoreDay, ScoreWindow
+from orchestrator_feedback.storage.backends.values import (
+    DecayedSums,
+    FeedbackChange,
+    ScoreDay,
+    ScoreWindow,
+)
 from orchestrator_feedback.storage.listeners import Events
-from orchestrator_feedback.storage.scores import Tally, tallies_of
+from orchestrator_feedback.storage.scores import Tally, tallies_from_sums, tallies_of
 
 __all__ = ["Outcome", "Page", "ScoreBook", "outcome_of"]
 
@@ -111,7 +119,8 @@ class Page:
 
 class ScoreBook:
     """Pages of tallies, read with ``read_days`` (the backend's ``score_days``: a task
-    type, a window and whether one row a worker is enough) and
+    type, a window and whether one row a worker is enough), ``read_sums`` (its
+    ``decayed_sums``: a task type, a half-life and today; None to read the days) and
     ``newest`` (the newest ``created_at`` stored), kept current by ``hear`` (a batched
     listener of the store)."""
 
@@ -121,8 +130,10 @@ class ScoreBook:
         newest: Callable[[], datetime | None],
         refresh: float = 5.0,
         rated_types: frozenset[FeedbackType] = rules.RATED_TYPES,
+        read_sums: Callable[[str | None, float, date], DecayedSums | None] = lambda *_: None,
     ) -> None:
         self._read_days = read_days
+        self._read_sums = read_sums
         self.rated_types = rated_types
         """The store's rating types (``rules.is_rated``)."""
         self._newest = newest
@@ -161,6 +172,13 @@ class ScoreBook:
     def _read(self, task_type: str | None, half_life: float | None, now: datetime) -> Page:
         read_at = time.monotonic()
         newest = self._newest()
+        if half_life is not None:
+            # Decayed, the sums the store keeps (a row a worker and task type) when it does.
+            kept = self._read_sums(task_type, half_life, now.astimezone(UTC).date())
+            if kept is not None:
+                t_ref = datetime.combine(kept.t_ref, datetime_time(), UTC)
+                tallies = tallies_from_sums(kept.sums, kept.pending, t_ref, half_life)
+                return Page(task_type, half_life, t_ref, tallies, newest, read_at)
         # Undecayed, a worker's days only add up: one row a worker is enough.
         days = self._read_days(task_type, ScoreWindow(None, None), half_life is None)
         t_ref = max(now, newest) if newest is not None else now

@@ -38,6 +38,7 @@ __all__ = [
     "check_confidence",
     "check_half_life",
     "score_of",
+    "tallies_from_sums",
     "tallies_of",
     "wilson",
 ]
@@ -148,6 +149,36 @@ def tallies_of(
             tally.time_sum += row.time_sum * middle
         if row.latest is not None and (tally.latest is None or row.latest > tally.latest):
             tally.latest = row.latest
+    return tallies
+
+
+def tallies_from_sums(
+    sums: Iterable[ScoreDay], pending: Iterable[ScoreDay], t_ref: datetime, half_life_days: float
+) -> dict[str, Tally]:
+    """Every worker's tally at ``t_ref`` from decayed sums kept at ``t_ref`` (a row a worker:
+    its day and moments unused) and the days not yet in them (``tallies_of``)."""
+    tallies = {
+        row.worker: Tally(
+            row.successes,
+            row.failures,
+            row.rated,
+            row.rating_sum,
+            row.timed,
+            row.time_sum,
+            row.latest,
+        )
+        for row in sums
+    }
+    for worker, extra in tallies_of(pending, t_ref, half_life_days).items():
+        tally = tallies.setdefault(worker, Tally())
+        tally.successes += extra.successes
+        tally.failures += extra.failures
+        tally.ratings += extra.ratings
+        tally.rating_sum += extra.rating_sum
+        tally.timed += extra.timed
+        tally.time_sum += extra.time_sum
+        if extra.latest is not None and (tally.latest is None or extra.latest > tally.latest):
+            tally.latest = extra.latest
     return tallies
 
 

@@ -109,6 +109,9 @@ class Scoring:
             lambda: transactions.read(backend.newest_created_at),
             refresh,
             rated_types,
+            lambda task_type, half_life, today: transactions.read(
+                lambda connection: backend.decayed_sums(connection, task_type, half_life, today)
+            ),
         )
         self._listening = False
         self._follow = follow

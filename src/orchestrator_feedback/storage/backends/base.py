@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from orchestrator_feedback.errors import (
@@ -40,6 +40,7 @@ from orchestrator_feedback.storage.backends.follow_api import (
 )
 from orchestrator_feedback.storage.backends.values import (
     ALL,
+    DecayedSums,
     FeedbackChange,
     FeedbackFilter,
     FollowFilter,
@@ -54,6 +55,7 @@ __all__ = [
     "ALL",
     "COLUMNS",
     "ChangeSignal",
+    "DecayedSums",
     "FeedbackChange",
     "FeedbackFilter",
     "FollowFilter",
@@ -457,6 +459,14 @@ class StorageBackend(abc.ABC):
     def worker_summary(self, connection: Any) -> list[tuple[str, int, float | None, int]]:
         """Per metadata ``worker_id``: ``(worker_id, count, average rating, failures)``,
         best first (highest average, then fewest failures)."""
+
+    def decayed_sums(
+        self, connection: Any, task_type: str | None, half_life: float, today: date
+    ) -> DecayedSums | None:
+        """``half_life``'s (days) decayed sums per worker of ``task_type`` (None: every type),
+        built the first time a half-life is asked for (``decayed.py``); None where the
+        backend keeps none, or not this many half-lives (the caller reads the days)."""
+        return None
 
     @abc.abstractmethod
     def score_days(

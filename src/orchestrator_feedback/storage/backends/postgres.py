@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from orchestrator_feedback.errors import (
@@ -24,10 +24,12 @@ from orchestrator_feedback.errors import (
 from orchestrator_feedback.models import to_utc
 from orchestrator_feedback.rules import POSTGRES_JSON
 from orchestrator_feedback.serialization import EncodedRow, entries_from_rows
+from orchestrator_feedback.storage.backends import postgres_decayed as decayed_sums
 from orchestrator_feedback.storage.backends import postgres_follow as following
 from orchestrator_feedback.storage.backends import postgres_rollups as rollups
 from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
+    DecayedSums,
     FeedbackFilter,
     LifetimeRows,
     OnConflict,
@@ -97,8 +99,8 @@ class PostgresBackend(StorageBackend):
 
     database_errors = (psycopg.Error,)
     placeholder = "%s"
-    rollup_checks = rollups.VERIFY
-    rollup_rebuild = rollups.REBUILD
+    rollup_checks: Mapping[str, tuple[str, str]] = {**rollups.VERIFY, **decayed_sums.VERIFY}
+    rollup_rebuild = (*decayed_sums.CLEAR, *rollups.REBUILD)
     keeps_rating_types = True
     keeps_alerts = True
     lock_row_sql = " FOR UPDATE"
@@ -498,6 +500,24 @@ class PostgresBackend(StorageBackend):
             sql = rollups.SCORES_PER_WORKER if per_worker else rollups.SCORES
         return [ScoreDay(*row) for row in connection.execute(sql, parameters)]
 
+    def decayed_sums(
+        self, connection: Any, task_type: str | None, half_life: float, today: date
+    ) -> DecayedSums | None:
+        """From ``postgres_decayed``: the sums the fold keeps and the pending deltas' days."""
+        self.fold_rollups(connection)
+        lock = f"SELECT pg_advisory_xact_lock({rollups.FOLD_LOCK})"
+        if decayed_sums.settle(connection, half_life, today, lock) is None:
+            return None
+        rows = connection.execute(
+            rollups.DECAYED, {"half_life": half_life, "task_type": task_type}
+        ).fetchall()
+        t_ref = next((row[2] for row in rows if row[0] == 2), None)
+        if t_ref is None:  # dropped meanwhile (a rebuild)
+            return None
+        sums = [ScoreDay(*row[1:]) for row in rows if row[0] == 1]
+        pending = [ScoreDay(*row[1:]) for row in rows if row[0] == 0]
+        return DecayedSums(date.fromisoformat(t_ref), sums, pending)
+
     def rating_trend(
         self, connection: psycopg.Connection[Any], since: datetime, by: str
     ) -> list[tuple[str, float | None, int, int]]:
@@ -590,9 +610,7 @@ class PostgresBackend(StorageBackend):
         with connection.transaction():
             for statement in rollups.FOLD_TIDY:
                 connection.execute(statement)
-        row = connection.execute(
-            f"SELECT pg_relation_size('{rollups.DELTAS_TABLE}')"
-        ).fetchone()
+        row = connection.execute(f"SELECT pg_relation_size('{rollups.DELTAS_TABLE}')").fetchone()
         full = row is not None and row[0] > _REWRITE_DELTAS_PAST
         connection.execute(f"VACUUM {'FULL ' if full else ''}{rollups.DELTAS_TABLE}")
 

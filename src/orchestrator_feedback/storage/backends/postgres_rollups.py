@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from orchestrator_feedback import rules
 from orchestrator_feedback.rules import POSTGRES_JSON
+from orchestrator_feedback.storage.backends import postgres_decayed as decayed_sums
 
 __all__ = [
     "COMPACT_REMOVED",
@@ -401,14 +402,21 @@ COMPACT_REMOVED = (
 
 
 def _move(chosen: str) -> str:
-    """The statement that moves the delta rows ``chosen`` (a condition) into every rollup."""
+    """The statement that moves the delta rows ``chosen`` (a condition) into every rollup,
+    and what that changes of the scores rollup's days into the decayed sums."""
+    folds = []
+    for table in _TABLE_NAMES:
+        fold = _fold_into(table, "moved")
+        if table == "feedback_rollup_scores":
+            fold += " RETURNING t.*"
+        folds.append(fold)
+    scores = _TABLE_NAMES.index("feedback_rollup_scores")
     return (
         f"WITH moved AS (DELETE FROM feedback_rollup_deltas WHERE {chosen} RETURNING *), "
-        + ", ".join(
-            f"folded_{number} AS ({_fold_into(table, 'moved')})"
-            for number, table in enumerate(_TABLE_NAMES[:-1])
-        )
-        + f" {_fold_into(_TABLE_NAMES[-1], 'moved')}"
+        + ", ".join(f"folded_{number} AS ({fold})" for number, fold in enumerate(folds[:-1]))
+        + f", scores_moved AS ({_aggregate('feedback_rollup_scores', 'moved')})"
+        + f", decayed AS ({decayed_sums.fold_into_sums(f'folded_{scores}', 'scores_moved')})"
+        + f" {folds[-1]}"
     )
 
 
@@ -773,6 +781,7 @@ OUTCOMES = (
     "ALTER TABLE feedback_rollup_deltas ADD COLUMN IF NOT EXISTS outcome_newest TIMESTAMPTZ",
     *OUTCOMES_TABLE,
     *PERIOD_TABLES,
+    *decayed_sums.CREATE,  # the fold keeps them (schema 16 adds them to a store past 14)
     *_FUNCTIONS,
     *FOLD,
     "DELETE FROM feedback_rollup_outcomes",
@@ -830,3 +839,34 @@ OUTCOMES_SINCE = f"""SELECT outcome, SUM(entries)::bigint, MAX(newest) FROM (
 """Per outcome group of the entries created at or after ``since`` (of ``task_type``, or all
 when NULL): the count and the newest ``created_at``; the whole days from the rollup and its
 pending deltas, the partial first day from the entries."""
+
+
+_KEPT_SUMS = ", ".join(
+    f"SUM({decayed_sums.KEPT[m]})::float8, 0.0::float8, 0.0::float8"
+    for m in ("successes", "failures", "rated", "rating_sum")
+)
+DECAYED = f"""SELECT 1, o.worker, NULL, {_KEPT_SUMS},
+        SUM({decayed_sums.KEPT["timed"]})::float8, SUM({decayed_sums.KEPT["time_sum"]})::float8,
+        MAX(o.latest)
+    FROM ({_with_deltas("feedback_rollup_outcomes")}) AS o
+        LEFT JOIN feedback_rollup_decayed AS d
+            ON d.half_life = %(half_life)s AND d.worker = o.worker AND d.task_type = o.task_type
+    WHERE %(task_type)s::text IS NULL OR o.task_type = %(task_type)s::text
+    GROUP BY o.worker
+    UNION ALL
+    SELECT 0, worker, to_char(day, 'YYYY-MM-DD'), {
+    ", ".join(
+        _total(name, name) + ("" if name == "latest" else "::float8") for name in _SCORE_VALUES
+    )
+}
+    FROM ({_aggregate("feedback_rollup_scores", "feedback_rollup_deltas")}) AS pending
+    WHERE %(task_type)s::text IS NULL OR task_type = %(task_type)s::text
+    GROUP BY worker, day
+    UNION ALL
+    SELECT 2, '', to_char(t_ref, 'YYYY-MM-DD'), {", ".join(["0.0::float8"] * 14)}, NULL
+    FROM feedback_rollup_decay
+    WHERE half_life = %(half_life)s AND built_through = '{decayed_sums.COMPLETE}'"""
+"""A half-life's decayed sums per worker (rows flagged 1, shaped as ``ScoreDay`` with no
+day and no moments; ``latest`` from the outcomes rollup), the pending deltas' days (flagged
+0), which the sums do not hold yet, and the sums' reference day (the day of a row flagged
+2; none while the sums are not whole), in one statement."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orchestrator_feedback.storage.backends.alert_tables import POSTGRES_CREATE as POSTGRES_ALERTS
+from orchestrator_feedback.storage.backends.postgres_decayed import CREATE as DECAYED
 from orchestrator_feedback.storage.backends.postgres_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.postgres_follow import PARTS, SEPARATE_ORDER
 from orchestrator_feedback.storage.backends.postgres_rollups import CREATE as CREATE_ROLLUPS
@@ -110,6 +111,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # The commit log keeps a row per writing statement, numbered at commit in order: one
     # array per commit failed past about 26,800,000 ids (postgres_follow).
     (15, PARTS),
+    # Decayed sums per half-life, worker and task type, kept by the fold from the scores
+    # rollup's days; none kept until a half-life is asked for (postgres_decayed).
+    (16, DECAYED),
 ]
 """Numbered schema changes, each applied in one transaction under an advisory lock."""
 

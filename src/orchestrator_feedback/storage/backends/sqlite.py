@@ -6,8 +6,8 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,13 @@ from orchestrator_feedback.serialization import (
     format_sqlite_timestamp,
     parse_timestamp,
 )
+from orchestrator_feedback.storage.backends import sqlite_decayed as decayed_sums
 from orchestrator_feedback.storage.backends import sqlite_follow as following
 from orchestrator_feedback.storage.backends import sqlite_rollups as rollups
 from orchestrator_feedback.storage.backends import sqlite_statements as statements
 from orchestrator_feedback.storage.backends.base import (
     COLUMNS,
+    DecayedSums,
     FeedbackFilter,
     LifetimeRows,
     OnConflict,
@@ -67,8 +69,8 @@ class SQLiteBackend(StorageBackend):
 
     database_errors = (sqlite3.Error,)
     placeholder = "?"
-    rollup_checks = rollups.VERIFY
-    rollup_rebuild = rollups.REBUILD
+    rollup_checks: Mapping[str, tuple[str, str]] = {**rollups.VERIFY, **decayed_sums.VERIFY}
+    rollup_rebuild = (*decayed_sums.CLEAR, *rollups.REBUILD)
     keeps_rating_types = True
     keeps_alerts = True
     encode_time = staticmethod(format_sqlite_timestamp)
@@ -503,6 +505,27 @@ class SQLiteBackend(StorageBackend):
             ScoreDay._make((*row[:-1], None if row[-1] is None else parse_timestamp(row[-1])))
             for row in rows
         ]
+
+    def decayed_sums(
+        self, connection: sqlite3.Connection, task_type: str | None, half_life: float, today: date
+    ) -> DecayedSums | None:
+        """From ``sqlite_decayed``: the sums kept by triggers and the tail's days."""
+        self.fold_rollups(connection)
+        if decayed_sums.settle(connection, half_life, today) is None:
+            return None
+        read = decayed_sums.read(connection, half_life, task_type)
+        if read is None:
+            return None
+        t_ref, rows = read
+        sums: list[ScoreDay] = []
+        pending: list[ScoreDay] = []
+        for flag, *values in rows:
+            latest = values[-1]
+            day = ScoreDay._make(
+                (*values[:-1], None if latest is None else parse_timestamp(str(latest)))
+            )
+            (sums if flag else pending).append(day)
+        return DecayedSums(t_ref, sums, pending)
 
     def rating_trend(
         self, connection: sqlite3.Connection, since: datetime, by: str

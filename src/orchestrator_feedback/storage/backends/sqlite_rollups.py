@@ -841,3 +841,10 @@ OUTCOMES_SINCE = f"""SELECT outcome, SUM(entries), MAX(newest) FROM (
 ``:since`` (of ``:task_type``, or all when NULL): the count and the newest ``created_at``;
 the whole days from ``:day`` on from the rollup and its tail, the partial day before
 ``:next_day`` from the entries."""
+
+
+TAIL_DAYS = f"""SELECT worker, day, {_SCORE_SUMS}
+    FROM ({_score_rows("")} FROM feedback NOT INDEXED WHERE {_TAIL})
+    WHERE worker IS NOT NULL AND (:task_type IS NULL OR task_type = :task_type)
+    GROUP BY worker, day"""
+"""``SCORES``' rows for the tail alone (the entries above the mark)."""

@@ -6,6 +6,7 @@ import sqlite3
 
 from orchestrator_feedback.errors import FeedbackError, SchemaUpgradeNeeded, SchemaVersionError
 from orchestrator_feedback.storage.backends.alert_tables import SQLITE_CREATE as SQLITE_ALERTS
+from orchestrator_feedback.storage.backends.sqlite_decayed import CREATE as DECAYED
 from orchestrator_feedback.storage.backends.sqlite_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.sqlite_rollups import (
@@ -102,6 +103,9 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     # types and ratings per hour (get_summary(since=)) and outcome groups per day and task
     # type (failures), built from the entries (sqlite_rollups.py).
     (12, OUTCOMES),
+    # Decayed sums per half-life, worker and task type, kept from the scores rollup by
+    # triggers on it; none kept until a half-life is asked for (sqlite_decayed.py).
+    (13, DECAYED),
 ]
 """Numbered schema changes; each applies in one transaction and sets ``user_version``."""
 

@@ -22,6 +22,7 @@ from orchestrator_feedback.models import (
 
 __all__ = [
     "ALL",
+    "DecayedSums",
     "FeedbackChange",
     "FeedbackFilter",
     "FollowFilter",
@@ -189,6 +190,16 @@ class ScoreDay(NamedTuple):
     timed: int
     time_sum: float
     latest: datetime | None
+
+
+class DecayedSums(NamedTuple):
+    """A half-life's decayed sums as a store keeps them: the reference day ``t_ref`` (a
+    UTC midnight) they are weighed to, the sums per worker (``ScoreDay`` rows whose day and
+    moments are unused) and the days not yet in them (the tail, or pending deltas)."""
+
+    t_ref: date
+    sums: list[ScoreDay]
+    pending: list[ScoreDay]
 
 
 @attrs.frozen
