@@ -364,7 +364,8 @@ def _writer_beside(path: Path, work: list[list[str]]) -> tuple[list[float], dict
 
 
 def import_then_read(folder: Path, source: Path, total: int) -> list[str]:
-    """Import the entries of ``source`` into a new store, then at once ``stats``, ``failures``
+    """Import the entries of ``source`` into a new store (``--batch-size 10000``: the way to
+    import beside writers), then at once ``stats``, ``failures``
     and ``workers``, while another process creates an entry every 10 ms throughout; then
     the same beside a ``purge`` of the oldest tenth and a ``forget-user``. The printable
     lines: each command's wall time, the writer's worst and 99th-percentile wait, and its
@@ -382,7 +383,7 @@ def import_then_read(folder: Path, source: Path, total: int) -> list[str]:
     lines = []
     phases = {
         "import, then stats, failures, workers": [
-            [*base, "import", str(dump)],
+            [*base, "import", str(dump), "--batch-size", "10000"],
             [*base, "stats"],
             [*base, "failures"],
             [*base, "workers"],

@@ -408,6 +408,21 @@ def test_import_dry_run_and_conflicts(
     assert run(database, "import", str(odd), "--format", "jsonl").exit_code == 0
 
 
+def test_import_in_batches_from_a_file_not_standard_input(
+    database: Path, tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    entries = [make_entry(task_id=f"task-{n}") for n in range(30)]
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in entries))
+    result = run(database, "import", str(path), "--batch-size", "10")
+    assert result.exit_code == 0 and "imported 30 entries" in result.output, result.output
+    refused = run(database, "import", "-", "--batch-size", "10", input=path.read_text())
+    assert refused.exit_code == 2 and "give a file, not -" in refused.output
+    assert run(database, "import", str(path), "--batch-size", "0").exit_code == 2
+    with FeedbackStorage(database) as storage:
+        assert storage.count() == 30
+
+
 def test_plugins_lists_the_builtin(database: Path) -> None:
     listed = json.loads(run(database, "plugins", "--json").output)
     builtin = next(p for p in listed if p["name"] == "feedback")

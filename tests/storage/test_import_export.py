@@ -13,6 +13,7 @@ import pytest
 from orchestrator_feedback import (
     DuplicateFeedbackError,
     FeedbackEntry,
+    FeedbackError,
     FeedbackStorage,
     FeedbackValidationError,
     ImportFormatError,
@@ -228,3 +229,56 @@ def test_import_and_export_stream_in_bounded_memory(tmp_path: Path, make_entry: 
     # Ten times the entries must not need anywhere near ten times the memory.
     assert peaks[20_000][0] < 2 * peaks[2_000][0] + 1_000_000
     assert peaks[20_000][1] < 2 * peaks[2_000][1] + 1_000_000
+
+
+def test_an_import_in_batches_commits_each_and_checks_the_whole_file_first(
+    storage: FeedbackStorage, tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    entries = [
+        make_entry(task_id=f"task-{n}", metadata={"worker_id": f"w{n % 3}"}) for n in range(25)
+    ]
+    bad = make_entry().to_dict() | {"rating": 9}
+    path = _jsonl(tmp_path, [*(e.to_dict() for e in entries), bad])
+    # A bad record anywhere: nothing is written, as in one transaction.
+    with pytest.raises(FeedbackValidationError, match="line 26: rating"):
+        storage.import_jsonl(path, batch_size=10)
+    assert storage.count() == 0
+
+    path = _jsonl(tmp_path, [e.to_dict() for e in entries])
+    assert storage.import_jsonl(path, batch_size=10) == 25
+    assert sorted(storage.get_all(), key=lambda e: e.id) == sorted(entries, key=lambda e: e.id)
+    assert storage.verify_rollups() == []
+
+
+def test_an_import_in_batches_stopped_by_a_stored_id_keeps_the_batches_before_it(
+    storage: FeedbackStorage, tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    stored = storage.create(make_entry(content="stored"))
+    new = [make_entry(task_id=f"task-{n}") for n in range(2_500)]
+    records = (
+        [e.to_dict() for e in new[:2_100]] + [stored.to_dict()] + [e.to_dict() for e in new[2_100:]]
+    )
+    path = _jsonl(tmp_path, records)
+    with pytest.raises(FeedbackError, match="entries before it were imported") as raised:
+        storage.import_jsonl(path, batch_size=1_000)
+    assert "already exists" in str(raised.value)
+    kept = storage.count() - 1
+    # Committed a reader's batch (1,000 records) at a time: the two before the clash stay.
+    assert kept == 2_000 and "2,000 entries" in str(raised.value)
+    assert storage.import_jsonl(path, on_conflict="skip", batch_size=1_000) == 500
+    assert storage.count() == 2_501 and storage.verify_rollups() == []
+
+
+def test_an_import_in_batches_needs_a_file_it_can_read_twice(
+    storage: FeedbackStorage, make_entry: MakeEntry
+) -> None:
+    class Stream(io.StringIO):
+        def seekable(self) -> bool:
+            return False
+
+    with pytest.raises(FeedbackValidationError, match="batch_size: needs a path or a seekable"):
+        storage.import_jsonl(Stream(json.dumps(make_entry().to_dict())), batch_size=5)
+    seekable = io.StringIO(json.dumps(make_entry().to_dict()) + "\n")
+    assert storage.import_jsonl(seekable, batch_size=5) == 1
+    with pytest.raises(FeedbackValidationError, match="batch_size: must be a whole number"):
+        storage.import_jsonl(seekable, batch_size=0)

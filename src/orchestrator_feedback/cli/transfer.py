@@ -236,14 +236,32 @@ class _CountingReader(io.RawIOBase):
     help="An id already stored: refuse the whole file, keep the stored entry, or replace it.",
 )
 @click.option("--dry-run", is_flag=True, help="Check everything, import nothing.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Check the whole file, then commit N entries a transaction, so that hosts writing "
+    "meanwhile wait at most one batch (a file, not -).",
+)
 @pass_settings
 @fails_cleanly
 def import_entries(
-    settings: Settings, file: str, file_format: str | None, on_conflict: str, dry_run: bool
+    settings: Settings,
+    file: str,
+    file_format: str | None,
+    on_conflict: str,
+    dry_run: bool,
+    batch_size: int | None,
 ) -> None:
     """Import entries from jsonl, json or csv (a file, or - for standard input), all or
-    nothing."""
+    nothing.
+
+    With --batch-size: the whole file checked first, then committed in batches."""
     from_stdin = file == "-"
+    if batch_size is not None and from_stdin:
+        raise click.UsageError(
+            "--batch-size reads the file twice (once to check every record): give a file, not -"
+        )
     raw: Any = _Prefixed(sys.stdin.buffer) if from_stdin else open(file, "rb")  # noqa: SIM115
     with raw:
         chosen = file_format or (
@@ -258,7 +276,8 @@ def import_entries(
             _progress() as progress,
         ):
             task = progress.add_task(
-                "importing", total=None if from_stdin else os.path.getsize(file)
+                "importing",
+                total=None if from_stdin or batch_size else os.path.getsize(file),
             )
             text = io.TextIOWrapper(
                 io.BufferedReader(_CountingReader(raw, progress, task), 1 << 16),
@@ -271,7 +290,10 @@ def import_entries(
                 "json": storage.import_json,
                 "csv": storage.import_csv,
             }[chosen]
-            count = load(text, on_conflict, dry_run=dry_run)
+            if batch_size is None:
+                count = load(text, on_conflict, dry_run=dry_run)
+            else:  # read twice, from the path: the progress shows the writing pass
+                count = load(file, on_conflict, dry_run=dry_run, batch_size=batch_size)
     verb = "would import" if dry_run else "imported"
     stderr_console().print(
         data_text(

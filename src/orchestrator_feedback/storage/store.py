@@ -575,20 +575,49 @@ class FeedbackStorage:
         return self._bulk.export(self.iter_all(**filters), dest, file_formats.CSV)
 
     def import_jsonl(
-        self, src: Target, on_conflict: str = "error", *, dry_run: bool = False
+        self,
+        src: Target,
+        on_conflict: str = "error",
+        *,
+        dry_run: bool = False,
+        batch_size: int | None = None,
     ) -> int:
         """Import a JSON Lines file atomically; return how many entries were written.
         ``on_conflict``: "error" (an existing id aborts), "skip" or "replace". A bad record
-        aborts it all with an error naming its line and field; ``dry_run`` rolls back."""
-        return self._bulk.import_file(src, on_conflict, file_formats.read_jsonl, dry_run)
+        aborts it all with an error naming its line and field; ``dry_run`` rolls back.
+        ``batch_size``: check every record first (a bad one still imports nothing), then
+        commit that many entries a transaction, so that other writers wait at most one
+        batch (``src`` a path or a seekable file); an error while writing (an id already
+        stored, a full disk) leaves the batches before it, and says how many."""
+        return self._bulk.import_file(
+            src, on_conflict, file_formats.read_jsonl, dry_run, batch_size
+        )
 
-    def import_json(self, src: Target, on_conflict: str = "error", *, dry_run: bool = False) -> int:
+    def import_json(
+        self,
+        src: Target,
+        on_conflict: str = "error",
+        *,
+        dry_run: bool = False,
+        batch_size: int | None = None,
+    ) -> int:
         """Import a JSON array file atomically, like ``import_jsonl``."""
-        return self._bulk.import_file(src, on_conflict, file_formats.read_json_array, dry_run)
+        return self._bulk.import_file(
+            src, on_conflict, file_formats.read_json_array, dry_run, batch_size
+        )
 
-    def import_csv(self, src: Target, on_conflict: str = "error", *, dry_run: bool = False) -> int:
+    def import_csv(
+        self,
+        src: Target,
+        on_conflict: str = "error",
+        *,
+        dry_run: bool = False,
+        batch_size: int | None = None,
+    ) -> int:
         """Import a CSV file written by ``export_csv`` atomically, like ``import_jsonl``."""
-        return self._bulk.import_file(src, on_conflict, file_formats.read_csv, dry_run)
+        return self._bulk.import_file(
+            src, on_conflict, file_formats.read_csv, dry_run, batch_size
+        )
 
     def import_entries(
         self, entries: Iterable[FeedbackEntry], on_conflict: str = "error", *, dry_run: bool = False

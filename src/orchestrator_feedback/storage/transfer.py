@@ -1,10 +1,12 @@
 """A store's import and export in bulk: JSON Lines, JSON arrays, CSV, another store's
-entries; each import one transaction, through the backend's bulk path."""
+entries; each import one transaction (or, asked for, checked whole and then written in
+batches of transactions), through the backend's bulk path."""
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO
@@ -27,6 +29,28 @@ __all__ = ["BulkTransfer", "Target"]
 logger = logging.getLogger("orchestrator_feedback.storage")
 
 Target = str | os.PathLike[str] | IO[str]
+
+
+_PAUSE_RATIO = 0.5
+"""A batched import's pause after each transaction, as a share of its time: other writers
+waiting for SQLite's lock get it (its busy handler looks again only every few ms)."""
+
+
+def _rewind_point(src: Target) -> int | None:
+    """Where to read ``src`` again from: None for a path (opened again); a file object's
+    position, or a clear error when it cannot go back."""
+    if isinstance(src, str | os.PathLike):
+        return None
+    if not src.seekable():
+        raise FeedbackValidationError(
+            "batch_size", src, "needs a path or a seekable file: the file is read twice"
+        )
+    return src.tell()
+
+
+def _rewind(src: Target, start: int | None) -> None:
+    if start is not None and not isinstance(src, str | os.PathLike):
+        src.seek(start)
 
 
 class _DryRunDone(Exception):
@@ -83,10 +107,18 @@ class BulkTransfer:
         return self._import_batches(batches, on_conflict, dry_run)
 
     def import_file(
-        self, src: Target, on_conflict: str, reader: file_formats.Reader, dry_run: bool
+        self,
+        src: Target,
+        on_conflict: str,
+        reader: file_formats.Reader,
+        dry_run: bool,
+        batch_size: int | None = None,
     ) -> int:
         """Import the file ``src`` read by ``reader`` (``file_formats.read_jsonl``, say) in one
-        transaction (see ``FeedbackStorage.import_jsonl``); return how many were written."""
+        transaction, or in transactions of ``batch_size`` entries (see
+        ``FeedbackStorage.import_jsonl``); return how many were written."""
+        if batch_size is not None and not dry_run:
+            return self._import_in_batches(src, on_conflict, reader, batch_size)
         try:
             return self._import_batches(
                 file_formats.read_batches(src, reader), on_conflict, dry_run
@@ -97,6 +129,57 @@ class BulkTransfer:
             # A streaming backend learns of the clash only at the end: find its line.
             location = file_formats.locate_id(src, reader, error.feedback_id)
             raise DuplicateFeedbackError(error.feedback_id, location=location) from None
+
+    def _import_in_batches(
+        self, src: Target, on_conflict: str, reader: file_formats.Reader, batch_size: int
+    ) -> int:
+        """Check every record of ``src`` (writing nothing), then write ``batch_size`` entries
+        a transaction, pausing half a transaction's time between two so that other writers
+        get the lock; fold the rollups as they grow."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise FeedbackValidationError(
+                "batch_size", batch_size, "must be a whole number, 1 or more"
+            )
+        try:
+            policy = OnConflict(on_conflict)
+        except ValueError:
+            raise FeedbackValidationError(
+                "on_conflict", on_conflict, "must be one of: error, skip, replace"
+            ) from None
+        start = _rewind_point(src)
+        for _batch in file_formats.read_batches(src, reader):
+            pass  # a bad record raises here, naming its line and field, before any write
+        _rewind(src, start)
+        written = 0
+        chunk: list[list[file_formats.Located]] = []
+        rows = 0
+        try:
+            for batch in file_formats.read_batches(src, reader):
+                chunk.append(batch)
+                rows += len(batch)
+                if rows >= batch_size:
+                    written += self._commit_chunk(chunk, policy)
+                    chunk, rows = [], 0
+            if chunk:
+                written += self._commit_chunk(chunk, policy)
+        except Exception as error:
+            if not isinstance(error, FeedbackError) and not self._backend.is_disconnect(error):
+                raise
+            raise FeedbackError(
+                f"{error}; the {written:,} entries before it were imported (in batches of "
+                f"{batch_size:,}, each committed): import the file again with on_conflict "
+                "'skip' to finish"
+            ) from error
+        self._transactions.read(self._backend.fold_rollups)
+        return written
+
+    def _commit_chunk(self, chunk: list[list[file_formats.Located]], policy: OnConflict) -> int:
+        began = time.monotonic()
+        with self._transactions.transaction():
+            written = self._insert_batches(iter(chunk), policy)
+        time.sleep((time.monotonic() - began) * _PAUSE_RATIO)
+        self._transactions.read(self._backend.fold_rollups)
+        return written
 
     def _import_batches(
         self, batches: Iterator[list[file_formats.Located]], on_conflict: str, dry_run: bool
