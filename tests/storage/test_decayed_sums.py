@@ -298,3 +298,25 @@ def test_rebase_is_due_after_sixteen_half_lives_and_at_least_a_day() -> None:
     assert decayed.rebase_due(start, start + timedelta(days=16), 1.0)
     assert not decayed.rebase_due(start, start, 0.01)
     assert decayed.rebase_due(start, start + timedelta(days=1), 0.01)
+
+
+def test_a_first_ask_while_another_process_holds_the_write_lock_reads_the_days(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    path = tmp_path / "f.db"
+    with FeedbackStorage(path) as storage:
+        storage.create_many(_history(make_entry, 60, seed=5))
+        read = _read_from_days(storage, half_life=WEEK)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # a long import, say
+    try:
+        with FeedbackStorage(path) as storage:
+            _assert_same(_scores(storage, half_life=WEEK), read)  # no error, no long wait
+    finally:
+        blocker.execute("ROLLBACK")
+    (kept,) = blocker.execute("SELECT count(*) FROM feedback_rollup_decay").fetchone()
+    assert kept == 0  # built at a later ask
+    with FeedbackStorage(path) as storage:
+        _assert_same(_scores(storage, half_life=WEEK), read)
+    (kept,) = blocker.execute("SELECT count(*) FROM feedback_rollup_decay").fetchone()
+    assert kept == 1

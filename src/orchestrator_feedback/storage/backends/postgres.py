@@ -8,6 +8,7 @@ encoding and decoding code is shared; the server stores ``timestamptz`` and ``js
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -64,6 +65,8 @@ from orchestrator_feedback.storage.backends.postgres_rows import (
 )
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresBackend"]
+
+logger = logging.getLogger("orchestrator_feedback.storage")
 
 # Read back in the EncodedRow spelling, so SQLite's decoder serves both backends.
 SELECT_COLUMNS = (
@@ -506,7 +509,11 @@ class PostgresBackend(StorageBackend):
         """From ``postgres_decayed``: the sums the fold keeps and the pending deltas' days."""
         self.fold_rollups(connection)
         lock = f"SELECT pg_advisory_xact_lock({rollups.FOLD_LOCK})"
-        if decayed_sums.settle(connection, half_life, today, lock) is None:
+        try:
+            if decayed_sums.settle(connection, half_life, today, lock) is None:
+                return None
+        except psycopg.errors.ReadOnlySqlTransaction as error:  # a standby, say
+            logger.info("reading decayed scores from the days this time: %s", error)
             return None
         rows = connection.execute(
             rollups.DECAYED, {"half_life": half_life, "task_type": task_type}

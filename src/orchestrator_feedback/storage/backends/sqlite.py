@@ -511,7 +511,11 @@ class SQLiteBackend(StorageBackend):
     ) -> DecayedSums | None:
         """From ``sqlite_decayed``: the sums kept by triggers and the tail's days."""
         self.fold_rollups(connection)
-        if decayed_sums.settle(connection, half_life, today) is None:
+        try:
+            if decayed_sums.settle(connection, half_life, today) is None:
+                return None
+        except sqlite3.OperationalError as error:  # locked past the wait, or read-only
+            logger.info("reading decayed scores from the days this time: %s", error)
             return None
         read = decayed_sums.read(connection, half_life, task_type)
         if read is None:

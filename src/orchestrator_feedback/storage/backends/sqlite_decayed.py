@@ -135,15 +135,25 @@ VERIFY = {
 rounding of doubles: 1e-9 of the half-life's largest sum), and those missing."""
 
 
+_MOST_WAIT_MS = 2_000
+"""How long a build or rebase waits for the write lock (a long import may hold it): past it,
+the answer is read from the days this time, rather than keep the caller waiting."""
+
+
 def _write(connection: sqlite3.Connection, statements: tuple[str, ...], **values: object) -> None:
-    connection.execute("BEGIN IMMEDIATE")
+    (usual,) = connection.execute("PRAGMA busy_timeout").fetchone()
+    connection.execute(f"PRAGMA busy_timeout = {min(int(usual), _MOST_WAIT_MS)}")
     try:
-        for statement in statements:
-            connection.execute(statement, values)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                connection.execute(statement, values)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {int(usual)}")
 
 
 def settle(connection: sqlite3.Connection, half_life: float, today: date) -> date | None:
