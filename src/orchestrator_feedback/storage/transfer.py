@@ -36,6 +36,15 @@ _PAUSE_RATIO = 0.5
 waiting for SQLite's lock get it (its busy handler looks again only every few ms)."""
 
 
+def _policy(on_conflict: str) -> OnConflict:
+    try:
+        return OnConflict(on_conflict)
+    except ValueError:
+        raise FeedbackValidationError(
+            "on_conflict", on_conflict, "must be one of: error, skip, replace"
+        ) from None
+
+
 def _rewind_point(src: Target) -> int | None:
     """Where to read ``src`` again from: None for a path (opened again); a file object's
     position, or a clear error when it cannot go back."""
@@ -140,12 +149,7 @@ class BulkTransfer:
             raise FeedbackValidationError(
                 "batch_size", batch_size, "must be a whole number, 1 or more"
             )
-        try:
-            policy = OnConflict(on_conflict)
-        except ValueError:
-            raise FeedbackValidationError(
-                "on_conflict", on_conflict, "must be one of: error, skip, replace"
-            ) from None
+        policy = _policy(on_conflict)
         start = _rewind_point(src)
         for _batch in file_formats.read_batches(src, reader):
             pass  # a bad record raises here, naming its line and field, before any write
@@ -184,12 +188,7 @@ class BulkTransfer:
     def _import_batches(
         self, batches: Iterator[list[file_formats.Located]], on_conflict: str, dry_run: bool
     ) -> int:
-        try:
-            policy = OnConflict(on_conflict)
-        except ValueError:
-            raise FeedbackValidationError(
-                "on_conflict", on_conflict, "must be one of: error, skip, replace"
-            ) from None
+        policy = _policy(on_conflict)
         try:
             with self._transactions.transaction():
                 written = self._insert_batches(batches, policy)

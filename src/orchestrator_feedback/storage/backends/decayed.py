@@ -33,7 +33,10 @@ __all__ = [
     "STEP_DAYS",
     "Dialect",
     "day_weights",
+    "kept_sums",
     "rebase_due",
+    "rebase_statements",
+    "verify_statements",
 ]
 
 COMPLETE = "9999-12-31"
@@ -62,15 +65,16 @@ _MOMENTS = {
 class Dialect:
     """What the two databases spell differently in these statements."""
 
-    def __init__(self, least: str, greatest: str, age: str) -> None:
+    def __init__(self, least: str, greatest: str, coalesce: str, age: str) -> None:
         self.least = least
         self.greatest = greatest
+        self.coalesce = coalesce
         self.age = age
         """The days from ``{day}`` to ``{t_ref}`` (both dates)."""
 
 
-SQLITE = Dialect("min", "max", "(julianday({t_ref}) - julianday({day}))")
-POSTGRES = Dialect("LEAST", "GREATEST", "({t_ref} - {day})")
+SQLITE = Dialect("min", "max", "ifnull", "(julianday({t_ref}) - julianday({day}))")
+POSTGRES = Dialect("LEAST", "GREATEST", "coalesce", "({t_ref} - {day})")
 
 
 def day_weights(
@@ -99,6 +103,56 @@ def day_weights(
     weights["timed"] = f"({column('timed')}) * {middle}"
     weights["time_sum"] = f"({column('time_sum')}) * {middle}"
     return weights
+
+
+def kept_sums(dialect: Dialect) -> dict[str, str]:
+    """Per measure, the SQL of the sum kept for a worker and task type (``d``) whose outcomes
+    rollup row (``o``) counts that measure, 0 where it counts none of it (what is kept there
+    is the rounding left by weights added and taken away: no outcome has exactly none)."""
+    kept = {
+        m: f"CASE WHEN o.{m} = 0 THEN 0.0 ELSE "
+        f"{dialect.greatest}({dialect.coalesce}(d.{m}, 0.0), 0.0) END"
+        for m in ("successes", "failures", "rated", "rating_sum", "timed")
+    }
+    kept["time_sum"] = (
+        f"CASE WHEN o.timed = 0 THEN 0.0 ELSE {dialect.coalesce}(d.time_sum, 0.0) END"
+    )
+    return kept
+
+
+def rebase_statements(parameter: Callable[[str], str]) -> tuple[str, str]:
+    """Bring a half-life's sums forward: every sum times ``factor``, the new ``t_ref``
+    (``parameter(name)`` spells a parameter)."""
+    return (
+        "UPDATE feedback_rollup_decayed SET "
+        + ", ".join(f"{m} = {m} * {parameter('factor')}" for m in MEASURES)
+        + f" WHERE half_life = {parameter('half_life')}",
+        f"UPDATE feedback_rollup_decay SET t_ref = {parameter('t_ref')} "
+        f"WHERE half_life = {parameter('half_life')}",
+    )
+
+
+def verify_statements(recomputed: str, dialect: Dialect) -> dict[str, tuple[str, str]]:
+    """``rollups verify``'s check of the sums against ``recomputed`` (the days weighed
+    again): those that differ beyond the rounding of doubles (1e-9 of the half-life's
+    largest sum), and those missing."""
+    differ = " OR ".join(
+        f"abs(k.{m} - {dialect.coalesce}(r.{m}, 0.0)) > 1e-9 * (SELECT max(abs({m})) + 1.0 "
+        "FROM feedback_rollup_decayed WHERE half_life = k.half_life)"
+        for m in MEASURES
+    )
+    return {
+        "feedback_rollup_decayed": (
+            f"""SELECT k.half_life, k.worker, k.task_type FROM feedback_rollup_decayed AS k
+                LEFT JOIN ({recomputed}) AS r ON r.half_life = k.half_life
+                    AND r.worker = k.worker AND r.task_type = k.task_type
+                WHERE {differ} ORDER BY 1, 2, 3""",
+            f"""SELECT r.half_life, r.worker, r.task_type FROM ({recomputed}) AS r
+                WHERE NOT EXISTS (SELECT 1 FROM feedback_rollup_decayed AS k
+                    WHERE k.half_life = r.half_life AND k.worker = r.worker
+                        AND k.task_type = r.task_type)""",
+        )
+    }
 
 
 def rebase_due(t_ref: date, today: date, half_life: float) -> bool:

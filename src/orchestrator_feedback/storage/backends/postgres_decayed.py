@@ -95,61 +95,28 @@ _BUILD_STEP = (
     "UPDATE feedback_rollup_decay SET built_through = %(through)s::date "
     "WHERE half_life = %(half_life)s",
 )
-_REBASE = (
-    "UPDATE feedback_rollup_decayed SET "
-    + ", ".join(f"{m} = {m} * %(factor)s" for m in MEASURES)
-    + " WHERE half_life = %(half_life)s",
-    "UPDATE feedback_rollup_decay SET t_ref = %(t_ref)s WHERE half_life = %(half_life)s",
-)
+_REBASE = decayed.rebase_statements(lambda name: f"%({name})s")
 _REGISTER = f"""INSERT INTO feedback_rollup_decay
     SELECT %(half_life)s, %(t_ref)s, '{NOT_BUILT}'
     WHERE (SELECT count(*) FROM feedback_rollup_decay) < {decayed.MOST_HALF_LIVES}
     ON CONFLICT DO NOTHING"""
 
-KEPT = {
-    m: f"CASE WHEN o.{m} = 0 THEN 0.0 ELSE GREATEST(coalesce(d.{m}, 0.0), 0.0) END"
-    for m in ("successes", "failures", "rated", "rating_sum", "timed")
-}
-KEPT["time_sum"] = "CASE WHEN o.timed = 0 THEN 0.0 ELSE coalesce(d.time_sum, 0.0) END"
-"""Per measure, the sum kept for a worker and task type (``d``) whose outcomes rollup row
-(``o``) counts it; none where that row counts none of it (what is kept there is the
-rounding left by weights added and taken away)."""
+KEPT = decayed.kept_sums(POSTGRES)
+"""Per measure, the sum kept for a worker and task type (``decayed.kept_sums``)."""
 
-VERIFY = {
-    "feedback_rollup_decayed": (
-        f"""SELECT k.half_life, k.worker, k.task_type FROM feedback_rollup_decayed AS k
-            LEFT JOIN ({_RECOMPUTED}) AS r
-                ON r.half_life = k.half_life AND r.worker = k.worker
-                    AND r.task_type = k.task_type
-            WHERE """
-        + " OR ".join(
-            f"abs(k.{m} - coalesce(r.{m}, 0.0)) > 1e-9 * (SELECT max(abs({m})) + 1.0 "
-            f"FROM feedback_rollup_decayed WHERE half_life = k.half_life)"
-            for m in MEASURES
-        )
-        + " ORDER BY 1, 2, 3",
-        f"""SELECT r.half_life, r.worker, r.task_type FROM ({_RECOMPUTED}) AS r
-            WHERE NOT EXISTS (SELECT FROM feedback_rollup_decayed AS k
-                WHERE k.half_life = r.half_life AND k.worker = r.worker
-                    AND k.task_type = r.task_type)""",
-    )
-}
-"""The decayed sums that differ from the scores rollup's days weighed again (beyond the
-rounding of doubles: 1e-9 of the half-life's largest sum), and those missing."""
+VERIFY = decayed.verify_statements(_RECOMPUTED, POSTGRES)
+"""The decayed sums that differ from the scores rollup's days weighed again, and those
+missing."""
 
 
-def _write(
-    connection: Any, lock: str, statements: tuple[str, ...], **values: Any
-) -> None:
+def _write(connection: Any, lock: str, statements: tuple[str, ...], **values: Any) -> None:
     with connection.transaction():
         connection.execute(lock)
         for statement in statements:
             connection.execute(statement, values)
 
 
-def settle(
-    connection: Any, half_life: float, today: date, lock: str
-) -> date | None:
+def settle(connection: Any, half_life: float, today: date, lock: str) -> date | None:
     """The reference day of ``half_life``'s sums, built first if this is its first ask (a
     few weeks of days a transaction under the fold's ``lock``, with a pause between two)
     and brought forward when due; None when ``MOST_HALF_LIVES`` others are kept (or inside

@@ -82,24 +82,13 @@ _BUILD_STEP = (
         GROUP BY s.worker, s.task_type {_ADD}""",
     "UPDATE feedback_rollup_decay SET built_through = :through WHERE half_life = :half_life",
 )
-_REBASE = (
-    "UPDATE feedback_rollup_decayed SET "
-    + ", ".join(f"{m} = {m} * :factor" for m in MEASURES)
-    + " WHERE half_life = :half_life",
-    "UPDATE feedback_rollup_decay SET t_ref = :t_ref WHERE half_life = :half_life",
-)
+_REBASE = decayed.rebase_statements(lambda name: f":{name}")
 _REGISTER = f"""INSERT INTO feedback_rollup_decay
     SELECT :half_life, :t_ref, '0001-01-01' WHERE (SELECT count(*) FROM feedback_rollup_decay) <
         {decayed.MOST_HALF_LIVES}
     ON CONFLICT DO NOTHING"""
 
-# A worker and task type whose outcomes rollup counts none of a measure has none of it:
-# what the sums keep there is rounding left by the weights added and taken away.
-_KEPT = {
-    m: f"CASE WHEN o.{m} = 0 THEN 0.0 ELSE max(ifnull(d.{m}, 0.0), 0.0) END"
-    for m in ("successes", "failures", "rated", "rating_sum", "timed")
-}
-_KEPT["time_sum"] = "CASE WHEN o.timed = 0 THEN 0.0 ELSE ifnull(d.time_sum, 0.0) END"
+_KEPT = decayed.kept_sums(SQLITE)
 _READ = f"""SELECT 1, o.worker, NULL, SUM({_KEPT["successes"]}), 0.0, 0.0,
         SUM({_KEPT["failures"]}), 0.0, 0.0, SUM({_KEPT["rated"]}), 0.0, 0.0,
         SUM({_KEPT["rating_sum"]}), 0.0, 0.0, SUM({_KEPT["timed"]}), SUM({_KEPT["time_sum"]}),
@@ -111,28 +100,9 @@ _READ = f"""SELECT 1, o.worker, NULL, SUM({_KEPT["successes"]}), 0.0, 0.0,
     UNION ALL
     SELECT 0, * FROM ({TAIL_DAYS})"""
 
-VERIFY = {
-    "feedback_rollup_decayed": (
-        f"""SELECT k.half_life, k.worker, k.task_type FROM feedback_rollup_decayed AS k
-            LEFT JOIN ({_RECOMPUTED}) AS r
-                ON r.half_life = k.half_life AND r.worker = k.worker
-                    AND r.task_type = k.task_type
-            WHERE """
-        + " OR ".join(
-            f"abs(k.{m} - ifnull(r.{m}, 0.0)) > 1e-9 * (SELECT max(abs({m})) + 1.0 "
-            f"FROM feedback_rollup_decayed WHERE half_life = k.half_life)"
-            for m in MEASURES
-        )
-        + " ORDER BY 1, 2, 3",
-        """SELECT r.half_life, r.worker, r.task_type FROM ("""
-        + _RECOMPUTED
-        + """) AS r WHERE NOT EXISTS (SELECT 1 FROM feedback_rollup_decayed AS k
-            WHERE k.half_life = r.half_life AND k.worker = r.worker
-                AND k.task_type = r.task_type)""",
-    )
-}
-"""The decayed sums that differ from the scores rollup's days weighed again (beyond the
-rounding of doubles: 1e-9 of the half-life's largest sum), and those missing."""
+VERIFY = decayed.verify_statements(_RECOMPUTED, SQLITE)
+"""The decayed sums that differ from the scores rollup's days weighed again, and those
+missing."""
 
 
 _MOST_WAIT_MS = 2_000
