@@ -18,7 +18,12 @@ from click.testing import CliRunner
 
 from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
 from orchestrator_feedback.cli import cli
-from orchestrator_feedback.views.report import build_report, render_report, write_report
+from orchestrator_feedback.views.report import (
+    build_report,
+    period_start,
+    render_report,
+    write_report,
+)
 from tests.conftest import skip_or_fail
 
 MakeEntry = Callable[..., FeedbackEntry]
@@ -256,7 +261,7 @@ def test_chromium_opens_it_offline_without_errors_and_shows_the_numbers(
         fill(storage, make_entry)
         page = tmp_path / "report.html"
         write_report(storage, page, days=30)
-        summary = storage.get_summary(since=NOW - timedelta(days=30))
+        summary = storage.get_summary(since=period_start(datetime.now(UTC), 30))
     shown = _browse(page, "--dump-dom")
     assert shown.returncode == 0, shown.stderr[-2000:]
     console = [line for line in shown.stderr.splitlines() if "CONSOLE" in line]
@@ -391,3 +396,10 @@ def test_an_empty_store_has_a_count_axis_of_whole_numbers(tmp_path: Path) -> Non
     chart = page[page.index("<svg") : page.index("</svg>")]
     labels = re.findall(r'text-anchor="end">([^<]*)<', chart)
     assert labels == ["0", "1"]
+
+
+def test_the_period_starts_at_a_utc_midnight(storage: FeedbackStorage) -> None:
+    report = build_report(storage, days=7)
+    start = report.since
+    assert (start.hour, start.minute, start.second, start.microsecond) == (0, 0, 0, 0)
+    assert timedelta(days=7) <= report.generated_at - start < timedelta(days=8)

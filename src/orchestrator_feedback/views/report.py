@@ -33,6 +33,7 @@ __all__ = [
     "Report",
     "WorkerTrend",
     "build_report",
+    "period_start",
     "render_report",
     "worker_trends",
     "write_report",
@@ -120,6 +121,15 @@ class Report:
     """The ids of the open ones."""
 
 
+def period_start(now: datetime, days: int) -> datetime:
+    """Where a report of the last ``days`` days at ``now`` starts: the UTC midnight ``days``
+    days before, so that every count is read from the rollups' whole hours and days, none
+    from the entries of a partial first day."""
+    return (now.astimezone(UTC) - timedelta(days=days)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+
+
 def build_report(
     storage: FeedbackStorage,
     *,
@@ -132,7 +142,7 @@ def build_report(
     ``half_life`` decays the leaderboard's scores (docs/scores.md)."""
     trend = storage.trends(days=days)  # checks ``days`` before the other reads
     now = datetime.now(UTC)
-    since = now - timedelta(days=days)
+    since = period_start(now, days)
     return Report(
         generated_at=now,
         since=since,
@@ -144,7 +154,7 @@ def build_report(
         trend=trend,
         workers=storage.worker_scores(task_type=task_type, since=since, half_life=half_life),
         newest_at=storage.newest_created_at(),
-        changed=worker_trends(storage, since, now, task_type),
+        changed=worker_trends(storage, now - timedelta(days=days), now, task_type),
         **_alerts(storage, since),
     )
 
