@@ -324,6 +324,20 @@ class WritesKeepRollupsTrue(RuleBasedStateMachine):
             assert sums == pytest.approx(values[:-1], abs=1e-6), key
             assert (latest and parse_timestamp(latest)) == values[-1], key
 
+    @rule(days=st.sampled_from([1, 7]))
+    def ask_with_a_half_life(self, days: int) -> None:
+        """Builds the decayed sums of that half-life (on its first ask), which every later
+        write then keeps: the invariant's ``verify_rollups`` weighs the days again."""
+        kept = self.storage.worker_scores(half_life=timedelta(days=days), now=NOW)
+        read = self.storage.worker_scores(
+            half_life=timedelta(days=days), now=NOW, since=datetime(2000, 1, 1, tzinfo=UTC)
+        )
+        assert [s.worker_id for s in kept] == [s.worker_id for s in read]
+        for a, b in zip(kept, read, strict=True):  # within the moments' bound (scores.md)
+            assert (a.successes, a.failures, a.ratings) == pytest.approx(
+                (b.successes, b.failures, b.ratings), rel=1e-2, abs=1e-9
+            )
+
     @rule(entry=entries)
     def another_program_inserts(self, entry: FeedbackEntry) -> None:
         """A row written by a program that is not the store (the sqlite3 shell, say)."""

@@ -177,7 +177,9 @@ class ScoreBook:
             kept = self._read_sums(task_type, half_life, now.astimezone(UTC).date())
             if kept is not None:
                 t_ref = datetime.combine(kept.t_ref, datetime_time(), UTC)
-                tallies = tallies_from_sums(kept.sums, kept.pending, t_ref, half_life)
+                tallies = tallies_from_sums(
+                    kept.sums, kept.pending, kept.counts, t_ref, half_life
+                )
                 return Page(task_type, half_life, t_ref, tallies, newest, read_at)
         # Undecayed, a worker's days only add up: one row a worker is enough.
         days = self._read_days(task_type, ScoreWindow(None, None), half_life is None)

@@ -153,10 +153,18 @@ def tallies_of(
 
 
 def tallies_from_sums(
-    sums: Iterable[ScoreDay], pending: Iterable[ScoreDay], t_ref: datetime, half_life_days: float
+    sums: Iterable[ScoreDay],
+    pending: Iterable[ScoreDay],
+    counts: dict[str, tuple[int, int, int, int, int]],
+    t_ref: datetime,
+    half_life_days: float,
 ) -> dict[str, Tally]:
     """Every worker's tally at ``t_ref`` from decayed sums kept at ``t_ref`` (a row a worker:
-    its day and moments unused) and the days not yet in them (``tallies_of``)."""
+    its day and moments unused) and the days not yet in them (``tallies_of``). ``counts``
+    (per worker: entries, successes, failures, ratings, timed outcomes, of both together)
+    tell what the sums cannot: a worker no entry names any more is left out, and a measure
+    with no outcome is exactly 0 (the sums keep the rounding of weights added and taken
+    away, and pending deletions are negative)."""
     tallies = {
         row.worker: Tally(
             row.successes,
@@ -179,6 +187,18 @@ def tallies_from_sums(
         tally.time_sum += extra.time_sum
         if extra.latest is not None and (tally.latest is None or extra.latest > tally.latest):
             tally.latest = extra.latest
+    for worker in list(tallies):
+        entries, successes, failures, ratings, timed = counts.get(worker, (0, 0, 0, 0, 0))
+        if entries <= 0:
+            del tallies[worker]
+            continue
+        tally = tallies[worker]
+        tally.successes = max(tally.successes, 0.0) if successes > 0 else 0.0
+        tally.failures = max(tally.failures, 0.0) if failures > 0 else 0.0
+        if ratings <= 0:
+            tally.ratings = tally.rating_sum = 0.0
+        if timed <= 0:
+            tally.timed = tally.time_sum = 0.0
     return tallies
 
 

@@ -27,6 +27,7 @@ from datetime import date
 
 __all__ = [
     "COMPLETE",
+    "COUNTS",
     "MEASURES",
     "MOST_HALF_LIVES",
     "REBASE_HALF_LIVES",
@@ -51,6 +52,12 @@ STEP_DAYS = 14
 workers and 20 task types)."""
 _MOST_EXPONENT = 700.0  # as scores._MOST_EXPONENT: a finite weight for a far-future day
 _LN2 = math.log(2)
+
+COUNTS = (
+    "SUM(o.entries), SUM(o.successes), SUM(o.failures), SUM(o.rated), SUM(o.timed)"
+)
+"""The folded counts a row of kept sums carries (``o``: the outcomes rollup): what
+``scores.tallies_from_sums`` needs to tell a measure that has no outcome from rounding."""
 
 MEASURES = ("successes", "failures", "rated", "rating_sum", "timed", "time_sum")
 """The decayed sums of a worker and task type, as the scores rollup names them."""
@@ -135,7 +142,8 @@ def rebase_statements(parameter: Callable[[str], str]) -> tuple[str, str]:
 def verify_statements(recomputed: str, dialect: Dialect) -> dict[str, tuple[str, str]]:
     """``rollups verify``'s check of the sums against ``recomputed`` (the days weighed
     again): those that differ beyond the rounding of doubles (1e-9 of the half-life's
-    largest sum), and those missing."""
+    largest sum), and those missing (a worker and task type whose days weigh nothing needs
+    no row: a day's row left at zero by a deletion, say)."""
     differ = " OR ".join(
         f"abs(k.{m} - {dialect.coalesce}(r.{m}, 0.0)) > 1e-9 * (SELECT max(abs({m})) + 1.0 "
         "FROM feedback_rollup_decayed WHERE half_life = k.half_life)"
@@ -148,9 +156,10 @@ def verify_statements(recomputed: str, dialect: Dialect) -> dict[str, tuple[str,
                     AND r.worker = k.worker AND r.task_type = k.task_type
                 WHERE {differ} ORDER BY 1, 2, 3""",
             f"""SELECT r.half_life, r.worker, r.task_type FROM ({recomputed}) AS r
-                WHERE NOT EXISTS (SELECT 1 FROM feedback_rollup_decayed AS k
-                    WHERE k.half_life = r.half_life AND k.worker = r.worker
-                        AND k.task_type = r.task_type)""",
+                WHERE ({" OR ".join(f"r.{m} <> 0" for m in MEASURES)})
+                    AND NOT EXISTS (SELECT 1 FROM feedback_rollup_decayed AS k
+                        WHERE k.half_life = r.half_life AND k.worker = r.worker
+                            AND k.task_type = r.task_type)""",
         )
     }
 

@@ -521,9 +521,10 @@ class PostgresBackend(StorageBackend):
         t_ref = next((row[2] for row in rows if row[0] == 2), None)
         if t_ref is None:  # dropped meanwhile (a rebuild)
             return None
-        sums = [ScoreDay(*row[1:]) for row in rows if row[0] == 1]
-        pending = [ScoreDay(*row[1:]) for row in rows if row[0] == 0]
-        return DecayedSums(date.fromisoformat(t_ref), sums, pending)
+        parsed = [
+            (ScoreDay(*row[1:18]), row[0] == 1, tuple(row[18:])) for row in rows if row[0] != 2
+        ]
+        return DecayedSums.of_rows(date.fromisoformat(t_ref), parsed)
 
     def rating_trend(
         self, connection: psycopg.Connection[Any], since: datetime, by: str

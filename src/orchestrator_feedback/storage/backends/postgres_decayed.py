@@ -12,12 +12,13 @@ from typing import Any
 from orchestrator_feedback.storage.backends import decayed
 from orchestrator_feedback.storage.backends.decayed import (
     COMPLETE,
+    COUNTS,
     MEASURES,
     POSTGRES,
     day_weights,
 )
 
-__all__ = ["CLEAR", "COMPLETE", "CREATE", "KEPT", "VERIFY", "fold_into_sums", "settle"]
+__all__ = ["CLEAR", "COMPLETE", "COUNTS", "CREATE", "KEPT", "VERIFY", "fold_into_sums", "settle"]
 
 NOT_BUILT = "0001-01-01"
 """``built_through`` of a half-life none of whose days are summed yet."""

@@ -847,8 +847,8 @@ _KEPT_SUMS = ", ".join(
 )
 DECAYED = f"""SELECT 1, o.worker, NULL, {_KEPT_SUMS},
         SUM({decayed_sums.KEPT["timed"]})::float8, SUM({decayed_sums.KEPT["time_sum"]})::float8,
-        MAX(o.latest)
-    FROM ({_with_deltas("feedback_rollup_outcomes")}) AS o
+        MAX(o.latest), {decayed_sums.COUNTS}
+    FROM feedback_rollup_outcomes AS o
         LEFT JOIN feedback_rollup_decayed AS d
             ON d.half_life = %(half_life)s AND d.worker = o.worker AND d.task_type = o.task_type
     WHERE %(task_type)s::text IS NULL OR o.task_type = %(task_type)s::text
@@ -858,15 +858,17 @@ DECAYED = f"""SELECT 1, o.worker, NULL, {_KEPT_SUMS},
     ", ".join(
         _total(name, name) + ("" if name == "latest" else "::float8") for name in _SCORE_VALUES
     )
-}
+}, SUM(entries), SUM(successes), SUM(failures), SUM(rated), SUM(timed)
     FROM ({_aggregate("feedback_rollup_scores", "feedback_rollup_deltas")}) AS pending
     WHERE %(task_type)s::text IS NULL OR task_type = %(task_type)s::text
     GROUP BY worker, day
     UNION ALL
-    SELECT 2, '', to_char(t_ref, 'YYYY-MM-DD'), {", ".join(["0.0::float8"] * 14)}, NULL
+    SELECT 2, '', to_char(t_ref, 'YYYY-MM-DD'), {", ".join(["0.0::float8"] * 14)}, NULL,
+        0, 0, 0, 0, 0
     FROM feedback_rollup_decay
     WHERE half_life = %(half_life)s AND built_through = '{decayed_sums.COMPLETE}'"""
 """A half-life's decayed sums per worker (rows flagged 1, shaped as ``ScoreDay`` with no
-day and no moments; ``latest`` from the outcomes rollup), the pending deltas' days (flagged
-0), which the sums do not hold yet, and the sums' reference day (the day of a row flagged
-2; none while the sums are not whole), in one statement."""
+day and no moments; ``latest`` and the counts from the outcomes rollup as folded, as the
+sums are), the pending deltas' days (flagged 0), which the sums do not hold yet, each row
+followed by its counts (``decayed.COUNTS``), and the sums' reference day (the day of a row
+flagged 2; none while the sums are not whole), in one statement."""

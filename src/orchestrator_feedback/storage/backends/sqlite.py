@@ -521,15 +521,14 @@ class SQLiteBackend(StorageBackend):
         if read is None:
             return None
         t_ref, rows = read
-        sums: list[ScoreDay] = []
-        pending: list[ScoreDay] = []
+        parsed = []
         for flag, *values in rows:
-            latest = values[-1]
+            latest = values[16]
             day = ScoreDay._make(
-                (*values[:-1], None if latest is None else parse_timestamp(str(latest)))
+                (*values[:16], None if latest is None else parse_timestamp(str(latest)))
             )
-            (sums if flag else pending).append(day)
-        return DecayedSums(t_ref, sums, pending)
+            parsed.append((day, bool(flag), tuple(values[17:])))
+        return DecayedSums.of_rows(t_ref, parsed)
 
     def rating_trend(
         self, connection: sqlite3.Connection, since: datetime, by: str

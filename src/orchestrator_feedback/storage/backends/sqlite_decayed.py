@@ -92,13 +92,16 @@ _KEPT = decayed.kept_sums(SQLITE)
 _READ = f"""SELECT 1, o.worker, NULL, SUM({_KEPT["successes"]}), 0.0, 0.0,
         SUM({_KEPT["failures"]}), 0.0, 0.0, SUM({_KEPT["rated"]}), 0.0, 0.0,
         SUM({_KEPT["rating_sum"]}), 0.0, 0.0, SUM({_KEPT["timed"]}), SUM({_KEPT["time_sum"]}),
-        MAX(o.latest)
+        MAX(o.latest), {decayed.COUNTS}
     FROM feedback_rollup_outcomes AS o LEFT JOIN feedback_rollup_decayed AS d
         ON d.half_life = :half_life AND d.worker = o.worker AND d.task_type = o.task_type
     WHERE :task_type IS NULL OR o.task_type = :task_type
     GROUP BY o.worker
     UNION ALL
-    SELECT 0, * FROM ({TAIL_DAYS})"""
+    SELECT 0, worker, day, successes, success_f, success_ff, failures, failure_f, failure_ff,
+        rated, rated_f, rated_ff, rating_sum, rating_f, rating_ff, timed, time_sum, latest,
+        entries, successes, failures, rated, timed
+    FROM ({TAIL_DAYS})"""
 
 VERIFY = decayed.verify_statements(_RECOMPUTED, SQLITE)
 """The decayed sums that differ from the scores rollup's days weighed again, and those

@@ -843,8 +843,14 @@ the whole days from ``:day`` on from the rollup and its tail, the partial day be
 ``:next_day`` from the entries."""
 
 
-TAIL_DAYS = f"""SELECT worker, day, {_SCORE_SUMS}
+TAIL_DAYS = f"""SELECT worker, day, {
+    ", ".join(
+        "MAX(latest) AS latest" if name == "latest" else f"SUM({name}) AS {name}"
+        for name in _SCORE_VALUES
+        if name != "entries"
+    )
+}, SUM(entries) AS entries
     FROM ({_score_rows("")} FROM feedback NOT INDEXED WHERE {_TAIL})
     WHERE worker IS NOT NULL AND (:task_type IS NULL OR task_type = :task_type)
     GROUP BY worker, day"""
-"""``SCORES``' rows for the tail alone (the entries above the mark)."""
+"""``SCORES``' rows for the tail alone (the entries above the mark), and their count."""

@@ -195,11 +195,30 @@ class ScoreDay(NamedTuple):
 class DecayedSums(NamedTuple):
     """A half-life's decayed sums as a store keeps them: the reference day ``t_ref`` (a
     UTC midnight) they are weighed to, the sums per worker (``ScoreDay`` rows whose day and
-    moments are unused) and the days not yet in them (the tail, or pending deltas)."""
+    moments are unused), the days not yet in them (the tail, or pending deltas) and what
+    both count."""
 
     t_ref: date
     sums: list[ScoreDay]
     pending: list[ScoreDay]
+    counts: dict[str, tuple[int, int, int, int, int]]
+    """Per worker, what the sums and the pending days count together: entries,
+    successes, failures, ratings and timed outcomes."""
+
+    @staticmethod
+    def of_rows(t_ref: date, rows: list[tuple[ScoreDay, bool, tuple[Any, ...]]]) -> DecayedSums:
+        """From ``(day, kept, counts)`` rows: the kept sums' (``kept``) and the pending
+        days', each with its counts (``decayed.COUNTS``)."""
+        sums: list[ScoreDay] = []
+        pending: list[ScoreDay] = []
+        counts: dict[str, list[int]] = {}
+        for day, kept, numbers in rows:
+            (sums if kept else pending).append(day)
+            total = counts.setdefault(day.worker, [0, 0, 0, 0, 0])
+            for index, number in enumerate(numbers):
+                total[index] += int(number or 0)
+        combined = {worker: (a, b, c, d, e) for worker, (a, b, c, d, e) in counts.items()}
+        return DecayedSums(t_ref, sums, pending, combined)
 
 
 @attrs.frozen
