@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote
@@ -212,3 +214,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if name in _SLOW:
             item.add_marker(pytest.mark.slow)
+
+
+def built_decayed_sums(storage: FeedbackStorage, half_life: timedelta) -> None:
+    """Ask ``storage`` with ``half_life`` and wait for the store to build its decayed sums
+    (a thread does, the first time), then have its pages read again (a statement that may
+    write does that), so that the next answer reads the sums."""
+    storage.worker_scores(half_life=half_life)
+    days = half_life / timedelta(days=1)
+    for _ in range(600):
+        rows = storage.execute_query(
+            f"SELECT built_through FROM feedback_rollup_decay WHERE half_life = {days!r}"
+        )
+        if rows and str(rows[0][0]).startswith("9999"):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"the decayed sums of {half_life} were not built in 30 s")
+    storage.execute_query("UPDATE feedback_rollup_decay SET t_ref = t_ref", read_only=False)

@@ -24,7 +24,7 @@ from orchestrator_feedback import FeedbackEntry, FeedbackStorage, FeedbackType
 from orchestrator_feedback.cli import cli
 from orchestrator_feedback.serialization import entry_to_row, parse_timestamp
 from orchestrator_feedback.storage.backends.sqlite_schema import MIGRATIONS
-from tests.conftest import BACKENDS, open_store
+from tests.conftest import BACKENDS, built_decayed_sums, open_store
 
 NOW = datetime.now(UTC)
 TREND_DAYS = 30
@@ -328,6 +328,7 @@ class WritesKeepRollupsTrue(RuleBasedStateMachine):
     def ask_with_a_half_life(self, days: int) -> None:
         """Builds the decayed sums of that half-life (on its first ask), which every later
         write then keeps: the invariant's ``verify_rollups`` weighs the days again."""
+        built_decayed_sums(self.storage, timedelta(days=days))
         kept = self.storage.worker_scores(half_life=timedelta(days=days), now=NOW)
         read = self.storage.worker_scores(
             half_life=timedelta(days=days), now=NOW, since=datetime(2000, 1, 1, tzinfo=UTC)

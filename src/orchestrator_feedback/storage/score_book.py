@@ -6,7 +6,8 @@ to the page's reference time ``t_ref``; at a later ``now`` every tally is the sa
 ``0.5 ** ((now - t_ref) / half_life)``, smaller. A page is read when first asked for: a
 decayed one from the decayed sums the store keeps (``backends/decayed.py``: a row a worker
 and task type, ``t_ref`` their reference day), else from the scores rollup's days
-(``tallies_of``); then:
+(``tallies_of``), and while a half-life's sums are not whole (its first ask in the store's
+life) a thread builds them; then:
 
 - an entry this store commits is added to every page at once (the store's listener), so the
   next answer counts it;
@@ -120,7 +121,8 @@ class Page:
 class ScoreBook:
     """Pages of tallies, read with ``read_days`` (the backend's ``score_days``: a task
     type, a window and whether one row a worker is enough), ``read_sums`` (its
-    ``decayed_sums``: a task type, a half-life and today; None to read the days) and
+    ``decayed_sums``: a task type, a half-life, today and whether to build them first;
+    None to read the days) and
     ``newest`` (the newest ``created_at`` stored), kept current by ``hear`` (a batched
     listener of the store)."""
 
@@ -130,10 +132,13 @@ class ScoreBook:
         newest: Callable[[], datetime | None],
         refresh: float = 5.0,
         rated_types: frozenset[FeedbackType] = rules.RATED_TYPES,
-        read_sums: Callable[[str | None, float, date], DecayedSums | None] = lambda *_: None,
+        read_sums: Callable[[str | None, float, date, bool], DecayedSums | None] = (
+            lambda *_: None
+        ),
     ) -> None:
         self._read_days = read_days
         self._read_sums = read_sums
+        self._building: set[float] = set()  # half-lives whose sums a thread here builds
         self.rated_types = rated_types
         """The store's rating types (``rules.is_rated``)."""
         self._newest = newest
@@ -174,8 +179,11 @@ class ScoreBook:
         newest = self._newest()
         if half_life is not None:
             # Decayed, the sums the store keeps (a row a worker and task type) when it does.
-            kept = self._read_sums(task_type, half_life, now.astimezone(UTC).date())
-            if kept is not None:
+            today = now.astimezone(UTC).date()
+            kept = self._read_sums(task_type, half_life, today, False)
+            if kept is None:
+                self._build_in_background(half_life, today)
+            else:
                 t_ref = datetime.combine(kept.t_ref, datetime_time(), UTC)
                 tallies = tallies_from_sums(
                     kept.sums, kept.pending, kept.counts, t_ref, half_life
@@ -186,6 +194,26 @@ class ScoreBook:
         t_ref = max(now, newest) if newest is not None else now
         tallies = tallies_of(days, t_ref, half_life)
         return Page(task_type, half_life, t_ref, tallies, newest, read_at)
+
+    def _build_in_background(self, half_life: float, today: date) -> None:
+        """Have the store build ``half_life``'s decayed sums (seconds at a year of days)
+        while this answer, and those until they are whole, read the days."""
+        with self._lock:
+            if half_life in self._building:
+                return
+            self._building.add(half_life)
+
+        def build() -> None:
+            try:
+                with fork_gate.working():
+                    self._read_sums(None, half_life, today, True)
+            except Exception:  # the store closed, or the database is away: the next ask
+                logger.debug("building decayed sums failed", exc_info=True)
+            finally:
+                with self._lock:
+                    self._building.discard(half_life)
+
+        threading.Thread(target=build, name="feedback-decayed-sums", daemon=True).start()
 
     def _install(
         self,
@@ -239,6 +267,7 @@ class ScoreBook:
         self._lock = threading.Lock()
         self._pages = {}
         self._heard_meanwhile = {}
+        self._building = set()
 
     def hear(self, changes: Events) -> None:
         """Count the entries of one commit in every page; an update or deletion marks

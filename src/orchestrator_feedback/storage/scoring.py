@@ -109,8 +109,10 @@ class Scoring:
             lambda: transactions.read(backend.newest_created_at),
             refresh,
             rated_types,
-            lambda task_type, half_life, today: transactions.read(
-                lambda connection: backend.decayed_sums(connection, task_type, half_life, today)
+            lambda task_type, half_life, today, build: transactions.read(
+                lambda connection: backend.decayed_sums(
+                    connection, task_type, half_life, today, build
+                )
             ),
         )
         self._listening = False

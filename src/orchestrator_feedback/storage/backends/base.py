@@ -461,11 +461,16 @@ class StorageBackend(abc.ABC):
         best first (highest average, then fewest failures)."""
 
     def decayed_sums(
-        self, connection: Any, task_type: str | None, half_life: float, today: date
+        self,
+        connection: Any,
+        task_type: str | None,
+        half_life: float,
+        today: date,
+        build: bool = False,
     ) -> DecayedSums | None:
         """``half_life``'s (days) decayed sums per worker of ``task_type`` (None: every type),
-        built the first time a half-life is asked for (``decayed.py``); None where the
-        backend keeps none, or not this many half-lives (the caller reads the days)."""
+        built first when ``build`` (``decayed.py``); None where the backend keeps none, not
+        this many half-lives, or not yet these (the caller reads the days)."""
         return None
 
     @abc.abstractmethod

@@ -504,13 +504,18 @@ class PostgresBackend(StorageBackend):
         return [ScoreDay(*row) for row in connection.execute(sql, parameters)]
 
     def decayed_sums(
-        self, connection: Any, task_type: str | None, half_life: float, today: date
+        self,
+        connection: Any,
+        task_type: str | None,
+        half_life: float,
+        today: date,
+        build: bool = False,
     ) -> DecayedSums | None:
         """From ``postgres_decayed``: the sums the fold keeps and the pending deltas' days."""
         self.fold_rollups(connection)
         lock = f"SELECT pg_advisory_xact_lock({rollups.FOLD_LOCK})"
         try:
-            if decayed_sums.settle(connection, half_life, today, lock) is None:
+            if decayed_sums.settle(connection, half_life, today, lock, build) is None:
                 return None
         except psycopg.errors.ReadOnlySqlTransaction as error:  # a standby, say
             logger.info("reading decayed scores from the days this time: %s", error)

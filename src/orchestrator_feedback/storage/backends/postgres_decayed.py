@@ -117,11 +117,13 @@ def _write(connection: Any, lock: str, statements: tuple[str, ...], **values: An
             connection.execute(statement, values)
 
 
-def settle(connection: Any, half_life: float, today: date, lock: str) -> date | None:
-    """The reference day of ``half_life``'s sums, built first if this is its first ask (a
+def settle(
+    connection: Any, half_life: float, today: date, lock: str, build: bool
+) -> date | None:
+    """The reference day of ``half_life``'s sums, built first when ``build`` (a
     few weeks of days a transaction under the fold's ``lock``, with a pause between two)
-    and brought forward when due; None when ``MOST_HALF_LIVES`` others are kept (or inside
-    the caller's transaction)."""
+    and brought forward when due; None when they are not whole and not to be built, when
+    ``MOST_HALF_LIVES`` others are kept, or inside the caller's transaction."""
     values = {"half_life": half_life}
     state = connection.execute(_STATE, values).fetchone()
     if (
@@ -130,7 +132,9 @@ def settle(connection: Any, half_life: float, today: date, lock: str) -> date | 
         and not decayed.rebase_due(state[0], today, half_life)
     ):
         return date.fromisoformat(state[0].isoformat())
-    if connection.info.transaction_status.name != "IDLE":
+    if connection.info.transaction_status.name != "IDLE" or (
+        not build and (state is None or state[1].isoformat() != COMPLETE)
+    ):
         return None
     if state is None:
         _write(connection, lock, (_REGISTER,), half_life=half_life, t_ref=today)

@@ -507,12 +507,17 @@ class SQLiteBackend(StorageBackend):
         ]
 
     def decayed_sums(
-        self, connection: sqlite3.Connection, task_type: str | None, half_life: float, today: date
+        self,
+        connection: sqlite3.Connection,
+        task_type: str | None,
+        half_life: float,
+        today: date,
+        build: bool = False,
     ) -> DecayedSums | None:
         """From ``sqlite_decayed``: the sums kept by triggers and the tail's days."""
         self.fold_rollups(connection)
         try:
-            if decayed_sums.settle(connection, half_life, today) is None:
+            if decayed_sums.settle(connection, half_life, today, build) is None:
                 return None
         except sqlite3.OperationalError as error:  # locked past the wait, or read-only
             logger.info("reading decayed scores from the days this time: %s", error)

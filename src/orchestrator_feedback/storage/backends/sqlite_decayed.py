@@ -129,11 +129,13 @@ def _write(connection: sqlite3.Connection, statements: tuple[str, ...], **values
         connection.execute(f"PRAGMA busy_timeout = {int(usual)}")
 
 
-def settle(connection: sqlite3.Connection, half_life: float, today: date) -> date | None:
-    """The reference day of ``half_life``'s sums, built first if this is its first ask (a
+def settle(
+    connection: sqlite3.Connection, half_life: float, today: date, build: bool
+) -> date | None:
+    """The reference day of ``half_life``'s sums, built first when ``build`` (a
     few weeks of days a write transaction, with a pause between two so that writers go
-    first) and brought forward when due; None when ``MOST_HALF_LIVES`` others are kept (or
-    inside the caller's transaction, which cannot write them)."""
+    first) and brought forward when due; None when they are not whole and not to be built,
+    when ``MOST_HALF_LIVES`` others are kept, or inside the caller's transaction."""
     state = connection.execute(
         "SELECT t_ref, built_through FROM feedback_rollup_decay WHERE half_life = ?",
         (half_life,),
@@ -144,7 +146,7 @@ def settle(connection: sqlite3.Connection, half_life: float, today: date) -> dat
         and not decayed.rebase_due(date.fromisoformat(state[0]), today, half_life)
     ):
         return date.fromisoformat(state[0])
-    if connection.in_transaction:
+    if connection.in_transaction or (not build and (state is None or state[1] != COMPLETE)):
         return None
     if state is None:
         _write(connection, (_REGISTER,), half_life=half_life, t_ref=today.isoformat())
