@@ -220,6 +220,8 @@ def built_decayed_sums(storage: FeedbackStorage, half_life: timedelta) -> None:
     """Ask ``storage`` with ``half_life`` and wait for the store to build its decayed sums
     (a thread does, the first time), then have its pages read again (a statement that may
     write does that), so that the next answer reads the sums."""
+    touch = "UPDATE feedback_rollup_decay SET t_ref = t_ref"
+    storage.execute_query(touch, read_only=False)  # the pages are read again: an ask builds
     storage.worker_scores(half_life=half_life)
     days = half_life / timedelta(days=1)
     for _ in range(600):
@@ -231,4 +233,4 @@ def built_decayed_sums(storage: FeedbackStorage, half_life: timedelta) -> None:
         time.sleep(0.05)
     else:
         raise AssertionError(f"the decayed sums of {half_life} were not built in 30 s")
-    storage.execute_query("UPDATE feedback_rollup_decay SET t_ref = t_ref", read_only=False)
+    storage.execute_query(touch, read_only=False)
