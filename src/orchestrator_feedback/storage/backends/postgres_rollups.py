@@ -668,13 +668,34 @@ from ``since`` to ``until``: the whole days from ``first_day`` to before ``end_d
 rollup and its pending deltas, the partial days at either end from the entries; of one
 ``task_type`` or of all (NULL)."""
 
-SCORES_PER_WORKER = SCORES.replace(
-    "SELECT worker, to_char(day, 'YYYY-MM-DD'),",
-    "SELECT worker, to_char(MAX(day), 'YYYY-MM-DD'),",
-    1,
-).replace("GROUP BY worker, day", "GROUP BY worker")
-"""``SCORES`` summed per worker over the whole window (``day`` its newest): what undecayed
-scores need."""
+_WINDOW_NAMES = (
+    "worker, day, task_type, entries, successes, failures, rated, rating_sum, timed, "
+    "time_sum, latest"
+)
+_NO_MOMENT = "0.0::float8, 0.0::float8"
+SCORES_PER_WORKER = f"""SELECT worker, to_char(MAX(day), 'YYYY-MM-DD'),
+        SUM(successes)::float8, {_NO_MOMENT}, SUM(failures)::float8, {_NO_MOMENT},
+        SUM(rated)::float8, {_NO_MOMENT}, SUM(rating_sum)::float8, {_NO_MOMENT},
+        SUM(timed)::float8, SUM(time_sum)::float8, MAX(latest)
+    FROM (
+        SELECT {_WINDOW_NAMES} FROM feedback_rollup_scores
+        WHERE day >= %(first_day)s AND day < %(end_day)s
+        UNION ALL
+        SELECT {_WINDOW_NAMES}
+        FROM ({_aggregate("feedback_rollup_scores", "feedback_rollup_deltas")}) AS pending
+        WHERE day >= %(first_day)s AND day < %(end_day)s
+        UNION ALL
+        SELECT {_WINDOW_NAMES} FROM ({_entries_between(">= %(since)s", "< %(head_end)s")})
+            AS head
+        UNION ALL
+        SELECT {_WINDOW_NAMES} FROM ({_entries_between(">= %(tail_start)s", "<= %(until)s")})
+            AS tail
+    ) AS days
+    WHERE %(task_type)s::text IS NULL OR task_type = %(task_type)s::text
+    GROUP BY worker HAVING SUM(entries) <> 0"""
+"""``SCORES`` summed per worker over the whole window (``day`` its newest; no moments,
+which undecayed scores do not use): what undecayed scores need, the rollup's rows and the
+pending deltas' read as they are, not summed per day first."""
 
 SCORE_TOTALS = f"""SELECT worker, task_type, successes::float8, failures::float8,
         rated::float8, rating_sum::float8
