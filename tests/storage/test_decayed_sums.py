@@ -321,3 +321,39 @@ def test_an_ask_while_another_process_holds_the_write_lock_reads_the_days(
         _assert_same(_scores(storage, half_life=WEEK), read)
     (kept,) = blocker.execute("SELECT count(*) FROM feedback_rollup_decay").fetchone()
     assert kept == 1
+
+
+def test_a_builder_that_falls_behind_another_adds_nothing_twice(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    """Two processes building the same half-life: a step one chose before the other went
+    past it must neither count those days again nor move the build's mark back."""
+    from orchestrator_feedback.storage.backends import sqlite_decayed
+
+    path = tmp_path / "f.db"
+    with FeedbackStorage(path) as storage:
+        storage.create_many(_history(make_entry, 200, seed=6))
+        read = _read_from_days(storage, half_life=WEEK)
+    days = WEEK / timedelta(days=1)
+    connection = sqlite3.connect(path, isolation_level=None)
+    sqlite_decayed._write(
+        connection, (sqlite_decayed._REGISTER,), half_life=days, t_ref=NOW.date().isoformat()
+    )
+    (first,) = connection.execute("SELECT min(day) FROM feedback_rollup_scores").fetchone()
+    behind, ahead = (
+        date.fromisoformat(first) + timedelta(days=10),
+        date.fromisoformat(first) + timedelta(days=40),
+    )
+    sqlite_decayed._write(
+        connection, sqlite_decayed._BUILD_STEP, half_life=days, through=str(ahead)
+    )
+    sqlite_decayed._write(
+        connection, sqlite_decayed._BUILD_STEP, half_life=days, through=str(behind)
+    )
+    (mark,) = connection.execute("SELECT built_through FROM feedback_rollup_decay").fetchone()
+    assert mark == str(ahead)
+    assert sqlite_decayed.settle(connection, days, NOW.date(), build=True) is not None
+    connection.close()
+    with FeedbackStorage(path) as storage:
+        assert storage.verify_rollups() == []
+        _assert_same(_scores(storage, half_life=WEEK), read)

@@ -93,8 +93,9 @@ _BUILD_STEP = (
             ON d.half_life = %(half_life)s AND s.day > d.built_through
                 AND s.day <= %(through)s::date
         GROUP BY d.half_life, s.worker, s.task_type {_ADD}""",
+    # Forward only, as SQLite's (sqlite_decayed): a late builder must not move it back.
     "UPDATE feedback_rollup_decay SET built_through = %(through)s::date "
-    "WHERE half_life = %(half_life)s",
+    "WHERE half_life = %(half_life)s AND built_through < %(through)s::date",
 )
 _REBASE = decayed.rebase_statements(lambda name: f"%({name})s")
 _REGISTER = f"""INSERT INTO feedback_rollup_decay

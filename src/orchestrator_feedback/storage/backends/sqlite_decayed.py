@@ -80,7 +80,10 @@ _BUILD_STEP = (
         FROM feedback_rollup_scores AS s JOIN feedback_rollup_decay AS d
             ON d.half_life = :half_life AND s.day > d.built_through AND s.day <= :through
         GROUP BY s.worker, s.task_type {_ADD}""",
-    "UPDATE feedback_rollup_decay SET built_through = :through WHERE half_life = :half_life",
+    # Forward only: a builder whose step was chosen before another's went further adds
+    # nothing (the days it sums start after the mark) and must not move the mark back.
+    "UPDATE feedback_rollup_decay SET built_through = :through "
+    "WHERE half_life = :half_life AND built_through < :through",
 )
 _REBASE = decayed.rebase_statements(lambda name: f":{name}")
 _REGISTER = f"""INSERT INTO feedback_rollup_decay
