@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -236,6 +237,43 @@ def test_forgetting_a_plain_user_leaves_no_bytes(tmp_path: Path, make_entry: Mak
         assert storage.forget_user("carol-the-reviewer") == 50
         raw = _file_bytes(path)
         assert b"carol-the-reviewer" not in raw and b"carol note" not in raw
+
+
+def test_forgetting_a_user_beside_a_long_reader_never_holds_writers(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    """Emptying the WAL file (a TRUNCATE checkpoint) waits for readers of older snapshots
+    and keeps new writers out while it waits: beside a reader holding its snapshot, every
+    create waited the whole busy timeout (30 s). Writers now carry on, and the WAL is
+    emptied once the reader is done."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "feedback.db"
+    storage = FeedbackStorage(path)
+    storage.create_many(make_entry(user_id="carol", content=f"carol note {n}") for n in range(50))
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM feedback").fetchone()  # holds this snapshot
+    forgetting = threading.Thread(target=storage.forget_user, args=("carol",))
+    forgetting.start()
+    time.sleep(0.5)  # the 50 entries are gone; the checkpoint waits for the reader
+    other = FeedbackStorage(path)
+    writing = threading.Thread(target=other.create, args=(make_entry(task_id="beside"),))
+    writing.start()
+    writing.join(timeout=10)
+    finished_beside_the_reader = not writing.is_alive()
+    reader.execute("COMMIT")
+    reader.close()
+    writing.join()
+    forgetting.join()
+    assert finished_beside_the_reader
+    assert [entry.task_id for entry in other.get_all()] == ["beside"]
+    assert (tmp_path / "feedback.db-wal").stat().st_size == 0
+    raw = _file_bytes(path)
+    assert b"carol note" not in raw
+    other.close()
+    storage.close()
 
 
 def test_postgres_forgetting_a_user_leaves_no_bytes_in_the_tables_files(

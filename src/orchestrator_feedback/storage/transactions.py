@@ -119,7 +119,7 @@ class Transactions:
         connection = backend.acquire()
         try:
             if one_statement:
-                result, events = work(connection)
+                result, events = backend.alone(connection, work)
             else:
                 backend.begin(connection)
                 try:

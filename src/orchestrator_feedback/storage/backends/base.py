@@ -11,7 +11,7 @@ import abc
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestrator_feedback.errors import (
     FeedbackError,
@@ -69,6 +69,8 @@ __all__ = [
     "StorageBackend",
     "leave_to_parent",
 ]
+
+Result = TypeVar("Result")
 
 LifetimeRows = tuple[
     list[tuple[str, int, int, int]], list[tuple[str, str, float, float, float, float]]
@@ -181,6 +183,11 @@ class StorageBackend(abc.ABC):
     @abc.abstractmethod
     def begin(self, connection: Any) -> None:
         """Start a write transaction that holds the write lock from the start."""
+
+    def alone(self, connection: Any, statement: Callable[[Any], Result]) -> Result:
+        """Run ``statement(connection)``, one SQL statement atomic on its own, outside any
+        transaction (a backend may run it again while a lock held elsewhere refuses it)."""
+        return statement(connection)
 
     @abc.abstractmethod
     def commit(self, connection: Any) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -44,12 +46,15 @@ from orchestrator_feedback.storage.backends.base import (
 )
 from orchestrator_feedback.storage.backends.pool import ConnectionPool
 from orchestrator_feedback.storage.backends.sqlite_files import (
+    begin_immediate,
     cannot_open,
     connect_read_only,
     connect_writer,
     create_private_file,
     disk_is_full,
     file_identity,
+    patiently,
+    when_unlocked,
     writable,
 )
 from orchestrator_feedback.storage.backends.sqlite_guard import run_guarded
@@ -61,7 +66,14 @@ from orchestrator_feedback.storage.backends.sqlite_schema import (
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteBackend"]
 
+Result = TypeVar("Result")
+
 logger = logging.getLogger("orchestrator_feedback.storage")
+
+_TRUNCATE_WAIT_MS = 100
+"""How long one ``TRUNCATE`` checkpoint may keep writers out waiting for readers."""
+_TRUNCATE_AT_PAGES = 100
+"""Pages a ``PASSIVE`` checkpoint may leave for the ``TRUNCATE`` one to copy (about 400 kB)."""
 
 
 class SQLiteBackend(StorageBackend):
@@ -170,7 +182,13 @@ class SQLiteBackend(StorageBackend):
         return connect_writer(self.path, self._timeout, self._synchronous, wal=not self._memory)
 
     def _migrate(self, connection: sqlite3.Connection) -> int:
-        return migrate(connection, self.path, read_only=self.read_only, upgrade=self._upgrade)
+        return migrate(
+            connection,
+            self.path,
+            read_only=self.read_only,
+            upgrade=self._upgrade,
+            timeout=self._timeout,
+        )
 
     @property
     def schema_version(self) -> int:
@@ -197,8 +215,15 @@ class SQLiteBackend(StorageBackend):
         self._pool.release(connection)
 
     def begin(self, connection: sqlite3.Connection) -> None:
-        """Start a transaction holding the write lock, so it never fails to upgrade later."""
-        connection.execute("BEGIN IMMEDIATE")
+        """Start a transaction holding the write lock, so it never fails to upgrade later
+        (``begin_immediate``: waiting at most the store's ``timeout``)."""
+        begin_immediate(connection, self._timeout)
+
+    def alone(
+        self, connection: sqlite3.Connection, statement: Callable[[sqlite3.Connection], Result]
+    ) -> Result:
+        """Run the statement, waiting for the write lock as ``begin`` does."""
+        return when_unlocked(functools.partial(statement, connection), self._timeout)
 
     def commit(self, connection: sqlite3.Connection) -> None:
         """Commit."""
@@ -432,14 +457,40 @@ class SQLiteBackend(StorageBackend):
         """Empty the WAL file into the database: deleted rows were overwritten with zeros as
         they went (``secure_delete``), so once the WAL's older copies of their pages are gone
         no byte of them is left on disk. No VACUUM: it would hold the write lock for as long
-        as it takes to rewrite the whole file; the freed pages are reused instead."""
+        as it takes to rewrite the whole file; the freed pages are reused instead.
+
+        A ``TRUNCATE`` checkpoint keeps new writers out while it runs and while it waits
+        for readers of older snapshots, so it runs only once a ``PASSIVE`` one (writers
+        carry on) has copied all but a few pages, and waits for readers at most
+        ``_TRUNCATE_WAIT_MS`` at a time: a reader holding its snapshot for seconds would
+        otherwise hold every writer for as long (up to the whole busy timeout)."""
         if self._memory:
             return
         connection = self.acquire()
         try:
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with patiently(connection, _TRUNCATE_WAIT_MS / 1000):
+                self._empty_the_wal(connection)
         finally:
             self.release(connection)
+
+    def _empty_the_wal(self, connection: sqlite3.Connection) -> None:
+        deadline = time.monotonic() + self._timeout
+        while True:
+            _, logged, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if logged - copied <= _TRUNCATE_AT_PAGES:
+                (busy, _, _) = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if not busy:
+                    return
+            if time.monotonic() >= deadline:
+                logger.warning(
+                    "%s: the WAL file could not be emptied (a reader held an older snapshot "
+                    "for %.0f s); deleted rows' older pages stay in it until the next "
+                    "checkpoint overwrites them",
+                    self.url,
+                    self._timeout,
+                )
+                return
+            time.sleep(_TRUNCATE_WAIT_MS / 1000)
 
     def rating_counts(
         self, connection: sqlite3.Connection, task_id: str | None
@@ -572,7 +623,7 @@ class SQLiteBackend(StorageBackend):
         """Fold a tail of more than ``FOLD_AT`` rows, a step of ``FOLD_STEP_ROWS`` a write
         transaction (``sqlite_rollups.fold_in_steps``); a read-only store reads it as it is."""
         if not self.read_only:
-            rollups.fold_a_long_tail(connection)
+            rollups.fold_a_long_tail(connection, self._timeout)
 
     def execute(
         self,
@@ -589,10 +640,18 @@ class SQLiteBackend(StorageBackend):
         read-only (``mode=ro``), so not even a bug in the guard could write."""
         on_own = read_only and not self._memory and not connection.in_transaction
         runner = self._readers.acquire() if on_own else connection
+        # A statement of the caller's outside a transaction takes the write lock itself.
+        alone = not read_only and not connection.in_transaction and not self.read_only
         try:
-            return run_guarded(
-                runner, sql, params, read_only=read_only, time_limit=time_limit, max_rows=max_rows
-            )
+            with patiently(runner, self._timeout) if alone else contextlib.nullcontext():
+                return run_guarded(
+                    runner,
+                    sql,
+                    params,
+                    read_only=read_only,
+                    time_limit=time_limit,
+                    max_rows=max_rows,
+                )
         finally:
             if on_own:
                 self._readers.release(runner)

@@ -9,6 +9,7 @@ from datetime import date
 
 from orchestrator_feedback.storage.backends import decayed
 from orchestrator_feedback.storage.backends.decayed import COMPLETE, MEASURES, SQLITE, day_weights
+from orchestrator_feedback.storage.backends.sqlite_files import begin_immediate
 from orchestrator_feedback.storage.backends.sqlite_rollups import TAIL_DAYS
 
 __all__ = ["CLEAR", "CREATE", "VERIFY", "read", "settle"]
@@ -117,19 +118,14 @@ the answer is read from the days this time, rather than keep the caller waiting.
 
 
 def _write(connection: sqlite3.Connection, statements: tuple[str, ...], **values: object) -> None:
-    (usual,) = connection.execute("PRAGMA busy_timeout").fetchone()
-    connection.execute(f"PRAGMA busy_timeout = {min(int(usual), _MOST_WAIT_MS)}")
+    begin_immediate(connection, _MOST_WAIT_MS / 1000)
     try:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in statements:
-                connection.execute(statement, values)
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-    finally:
-        connection.execute(f"PRAGMA busy_timeout = {int(usual)}")
+        for statement in statements:
+            connection.execute(statement, values)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def settle(

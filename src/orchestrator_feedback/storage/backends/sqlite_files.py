@@ -4,15 +4,19 @@ clearly why it cannot be opened."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestrator_feedback.errors import FeedbackError
 
 __all__ = [
+    "begin_immediate",
     "cannot_open",
     "connect_read_only",
     "connect_writer",
@@ -20,9 +24,13 @@ __all__ = [
     "disk_is_full",
     "file_identity",
     "names_no_file",
+    "patiently",
     "sqlite_path_from_url",
+    "when_unlocked",
     "writable",
 ]
+
+Result = TypeVar("Result")
 
 
 def _sqlite_path(url: str) -> str:
@@ -85,7 +93,63 @@ def connect_writer(path: str, timeout: float, synchronous: str, *, wal: bool) ->
     # An INSERT OR REPLACE (a user's own SQL) then fires the delete trigger that keeps
     # the rollups true for the row it replaces.
     connection.execute("PRAGMA recursive_triggers = ON")
+    # The write lock is waited for by ``begin_immediate``, not by SQLite's busy handler.
+    connection.execute("PRAGMA busy_timeout = 0")
     return connection
+
+
+_LOOK_AGAIN_SECONDS = 0.002
+"""The longest ``begin_immediate`` sleeps before it asks for the write lock again."""
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def when_unlocked(statement: Callable[[], Result], timeout: float) -> Result:
+    """``statement()`` (one that takes the write lock first, on a ``connect_writer``
+    connection): run again every 2 ms at most while another connection holds the lock, for
+    up to ``timeout`` seconds (then SQLite's "database is locked" error is raised). A
+    statement refused for the lock has done nothing, so running it again is safe.
+
+    SQLite's own busy handler asks again at growing intervals, every 100 ms once a quarter
+    of a second has passed; a long deletion, fold or import that frees the lock for 25 ms
+    between its short transactions could then keep a writer out for seconds, the writer
+    asking each time the lock was taken again. Asked every 2 ms, a writer gets the lock at
+    the first pause: it waits one transaction of the other's at most."""
+    try:
+        return statement()
+    except sqlite3.OperationalError as error:
+        if not _is_busy(error):
+            raise
+    deadline = time.monotonic() + timeout
+    pause = _LOOK_AGAIN_SECONDS / 8
+    while True:
+        time.sleep(pause)
+        pause = min(pause * 2, _LOOK_AGAIN_SECONDS)
+        try:
+            return statement()
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error) or time.monotonic() >= deadline:
+                raise
+
+
+def begin_immediate(connection: sqlite3.Connection, timeout: float) -> None:
+    """``BEGIN IMMEDIATE`` on a ``connect_writer`` connection, waiting for the write lock
+    as ``when_unlocked`` does, ``timeout`` seconds at most."""
+    when_unlocked(functools.partial(connection.execute, "BEGIN IMMEDIATE"), timeout)
+
+
+@contextlib.contextmanager
+def patiently(connection: sqlite3.Connection, timeout: float) -> Iterator[None]:
+    """Let SQLite's busy handler wait up to ``timeout`` seconds for the statements run
+    inside (a statement of a caller's that takes the write lock by itself, outside any
+    transaction), on a ``connect_writer`` connection that otherwise does not wait."""
+    connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    try:
+        yield
+    finally:
+        connection.execute("PRAGMA busy_timeout = 0")
 
 
 def _use_wal(connection: sqlite3.Connection, timeout: float) -> None:

@@ -42,6 +42,7 @@ from datetime import datetime
 from orchestrator_feedback import rules
 from orchestrator_feedback.rules import SQLITE_JSON
 from orchestrator_feedback.serialization import format_sqlite_timestamp
+from orchestrator_feedback.storage.backends.sqlite_files import begin_immediate
 from orchestrator_feedback.storage.backends.values import next_whole_day, next_whole_hour
 
 __all__ = [
@@ -613,27 +614,26 @@ which undecayed scores do not use: reading them twice as many columns took twice
 what undecayed scores need, a row a worker instead of a row a worker and day."""
 
 
-def fold_a_long_tail(connection: sqlite3.Connection) -> None:
+def fold_a_long_tail(connection: sqlite3.Connection, timeout: float) -> None:
     """Fold the rows above the mark into the rollups when there are more than ``FOLD_AT``
     (outside a transaction; inside one they are read as they are)."""
     if connection.in_transaction:
         return
     (distance,) = connection.execute(TAIL_SIZE).fetchone()
     if distance > FOLD_AT:
-        fold_in_steps(connection)
+        fold_in_steps(connection, timeout)
 
 
-def fold_in_steps(connection: sqlite3.Connection) -> None:
+def fold_in_steps(connection: sqlite3.Connection, timeout: float) -> None:
     """Fold the tail as it stands (rows written meanwhile are left to the next fold),
     ``FOLD_STEP_ROWS`` rows a write transaction, pausing half a step's time between two so
-    that a writer waiting for the lock gets it (SQLite's busy handler looks again only every
-    few milliseconds: a folder that took the lock back at once would keep it from writers
-    for the whole fold). The caller waits for the fold; writers never wait more than a
-    step."""
+    that a writer waiting for the lock gets it (a folder that took the lock back at once
+    would keep it from writers for the whole fold). The caller waits for the fold (each
+    step's lock ``timeout`` seconds at most); writers never wait more than a step."""
     (end,) = connection.execute("SELECT ifnull(max(rowid), 0) FROM feedback").fetchone()
     while True:
         began = time.monotonic()
-        connection.execute("BEGIN IMMEDIATE")
+        begin_immediate(connection, timeout)
         try:
             (upper,) = connection.execute(_STEP_END, {"end": end}).fetchone()
             if upper is not None:

@@ -7,6 +7,7 @@ import sqlite3
 from orchestrator_feedback.errors import FeedbackError, SchemaUpgradeNeeded, SchemaVersionError
 from orchestrator_feedback.storage.backends.alert_tables import SQLITE_CREATE as SQLITE_ALERTS
 from orchestrator_feedback.storage.backends.sqlite_decayed import CREATE as DECAYED
+from orchestrator_feedback.storage.backends.sqlite_files import begin_immediate
 from orchestrator_feedback.storage.backends.sqlite_follow import CREATE as CREATE_FOLLOW
 from orchestrator_feedback.storage.backends.sqlite_rollups import CREATE as CREATE_ROLLUPS
 from orchestrator_feedback.storage.backends.sqlite_rollups import (
@@ -127,12 +128,18 @@ def _holds_tables(connection: sqlite3.Connection) -> bool:
 
 
 def migrate(
-    connection: sqlite3.Connection, path: str, *, read_only: bool, upgrade: bool = True
+    connection: sqlite3.Connection,
+    path: str,
+    *,
+    read_only: bool,
+    upgrade: bool = True,
+    timeout: float = 30.0,
 ) -> int:
     """Bring the database to ``SCHEMA_VERSION`` in one transaction and return it; refuse a
     newer one (``SchemaVersionError``) and an older one that cannot be written. With
     ``upgrade`` False an older store that holds tables is refused (``SchemaUpgradeNeeded``)
-    and only a new, empty file is given the schema."""
+    and only a new, empty file is given the schema. Waits ``timeout`` seconds at most for
+    the write lock (another process migrating, say)."""
     version: int = connection.execute("PRAGMA user_version").fetchone()[0]
     if not upgrade and version < SCHEMA_VERSION and _holds_tables(connection):
         raise SchemaUpgradeNeeded(path, version, SCHEMA_VERSION)
@@ -148,7 +155,7 @@ def migrate(
         )
     if version == SCHEMA_VERSION:
         return version
-    connection.execute("BEGIN IMMEDIATE")
+    begin_immediate(connection, timeout)
     try:
         # Read again under the write lock: another process may have migrated meanwhile.
         apply_migrations(connection, connection.execute("PRAGMA user_version").fetchone()[0])
