@@ -8,6 +8,7 @@ encoding and decoding code is shared; the server stores ``timestamptz`` and ``js
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import threading
 import time
@@ -48,6 +49,9 @@ try:
     import psycopg_pool
     from psycopg import errors as pg_errors
     from psycopg.conninfo import conninfo_to_dict
+
+    if importlib.util.find_spec("pglast") is None:  # imported by the first caller's query
+        raise ImportError("No module named 'pglast'")
 except ImportError as missing:  # pragma: no cover - exercised only without the extra
     raise FeedbackError(
         "PostgreSQL support needs its extra: pip install 'orchestrator-feedback[postgres]' "

@@ -33,7 +33,6 @@ from orchestrator_feedback.storage.backends.query_limits import fetch_at_most, p
 
 try:
     import psycopg
-    from pglast import parser as pg_parser
     from psycopg import errors as pg_errors
 except ImportError:  # pragma: no cover - the backend explains the missing extra
     raise
@@ -123,6 +122,8 @@ _SHADOWING = (
 
 
 def _parsed(sql: str) -> list[dict[str, Any]]:
+    from pglast import parser as pg_parser  # only a caller's own query needs the parser
+
     try:
         tree = orjson.loads(pg_parser.parse_sql_json(sql))
     except pg_parser.ParseError as error:
