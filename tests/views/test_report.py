@@ -403,3 +403,29 @@ def test_the_period_starts_at_a_utc_midnight(storage: FeedbackStorage) -> None:
     start = report.since
     assert (start.hour, start.minute, start.second, start.microsecond) == (0, 0, 0, 0)
     assert timedelta(days=7) <= report.generated_at - start < timedelta(days=8)
+
+
+def test_the_compiled_template_is_kept_and_a_cache_it_cannot_use_fails_no_report(
+    filled: FeedbackStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's template is compiled once and kept in Jinja's cache (a private folder in
+    the temporary folder); a cache file that cannot be written, or a cache folder that
+    cannot be made, leaves the page as it is."""
+    import os
+    import tempfile
+
+    report = build_report(filled, days=30)
+    expected = render_report(report)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cache = tmp_path / f"_jinja2-cache-{os.getuid()}"
+    assert render_report(report) == expected
+    (kept,) = cache.iterdir()
+    assert kept.stat().st_size > 0
+    assert render_report(report) == expected  # read back from the cache
+    kept.unlink()
+    kept.mkdir()  # where the compiled template would go: it cannot be written
+    assert render_report(report) == expected
+    kept.rmdir()
+    cache.rmdir()
+    cache.write_text("")  # a file where the folder would be: Jinja refuses the cache
+    assert render_report(report) == expected

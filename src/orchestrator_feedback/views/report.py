@@ -10,6 +10,7 @@ The page is rendered by Jinja2 with autoescaping, its charts are inline SVG
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 from datetime import UTC, date, datetime, timedelta
@@ -169,9 +170,30 @@ def _alerts(storage: FeedbackStorage, since: datetime) -> dict[str, Any]:
     }
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Jinja's own cache of compiled templates, in its default folder (a private one of
+    this user's in the system's temporary folder): compiling the report's template took
+    about 100 ms of every ``report``; a template that changed is compiled again. A
+    template it cannot keep (a full disk) is compiled again next time, never failing the
+    report."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Keep the compiled template if the folder takes it."""
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    try:
+        return _CompiledTemplates()
+    except (OSError, RuntimeError):  # no private temporary folder: compile every time
+        return None
+
+
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("orchestrator_feedback.views", "templates"),
+        bytecode_cache=_compiled_templates(),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
