@@ -116,9 +116,9 @@ class Deletions:
             total += self.delete(attrs.evolve(where, ids=tuple(ids)), keep_history=keep_history)
             took = time.monotonic() - started
             size = max(1, min(_MOST_BATCH, round(size * BATCH_SECONDS / max(took, 1e-4))))
-            # A pause of half the batch's time: a writer waiting for the lock (SQLite's busy
-            # handler looks again every few to 100 ms) gets it between two batches. Without
-            # it, batches back to back starved a writer for a second (benchmarks/deletions).
+            # A pause of half the batch's time: a writer waiting for the lock (on SQLite it
+            # asks again every 2 ms) gets it between two batches. Without it, batches back
+            # to back starved a writer for a second (benchmarks/deletions).
             time.sleep(min(took, BATCH_SECONDS) * PAUSE_RATIO)
         if not keep_history:
             # History of entries deleted earlier (their history kept then) that also matches.
