@@ -362,36 +362,52 @@ path, stop, out = sys.argv[1:4]
 waits, failures = [], []
 with FeedbackStorage(path) as store:
     while not os.path.exists(stop):
-        began = time.perf_counter()
+        began, at = time.perf_counter(), time.time()
         try:
             store.create(FeedbackEntry(task_id="beside", feedback_type="task_completion",
                                        content="ok", metadata={"worker_id": "w-live"}))
         except Exception as error:  # counted, not raised: the figure is how many fail
             failures.append(repr(error)[:200])
-        waits.append(time.perf_counter() - began)
+        waits.append((at, time.perf_counter() - began))
         time.sleep(0.01)
 json.dump({"waits": waits, "failures": failures}, open(out, "w"))
 """
 
 
-def _writer_beside(path: Path, work: list[list[str]]) -> tuple[list[float], dict[str, object]]:
+def _writer_beside(
+    path: Path, work: list[list[str]]
+) -> tuple[list[float], list[list[float]], list[str]]:
     """Run each command of ``work`` in turn (each timed) while another process creates an
-    entry every 10 ms in ``path``; the commands' seconds and the writer's waits."""
+    entry every 10 ms in ``path``: the commands' seconds, the writer's waits (seconds) that
+    began during each command, and the writer's failures."""
     stop, out = path.with_suffix(".stop"), path.with_suffix(".writer.json")
     stop.unlink(missing_ok=True)
     writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(stop), str(out)])
     time.sleep(1.0)
-    took = []
+    spans = []
     try:
         for command in work:
-            began = time.perf_counter()
+            began = time.time()
             subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
-            took.append(time.perf_counter() - began)
+            spans.append((began, time.time()))
         time.sleep(1.0)
     finally:
         stop.touch()
         writer.wait(timeout=120)
-    return took, json.loads(out.read_text())
+    written = json.loads(out.read_text())
+    during = [
+        sorted(wait for at, wait in written["waits"] if start <= at < end) for start, end in spans
+    ]
+    return [end - start for start, end in spans], during, written["failures"]
+
+
+def _waits(waits: list[float]) -> str:
+    if not waits:
+        return "0 creates"
+    return (
+        f"{len(waits)} creates waited at worst {waits[-1] * 1000:.0f} ms (99th percentile "
+        f"{waits[int(len(waits) * 0.99)] * 1000:.0f} ms)"
+    )
 
 
 def import_then_read(folder: Path, source: Path, total: int) -> list[str]:
@@ -428,17 +444,15 @@ def import_then_read(folder: Path, source: Path, total: int) -> list[str]:
         if phase.startswith("purge"):
             with FeedbackStorage(target) as storage:  # a user with a thousand entries
                 storage.execute_query("UPDATE feedback SET user_id = 'ada' WHERE rowid % 1000 = 0")
-        took, writer = _writer_beside(target, work)
-        waits = sorted(writer["waits"])  # type: ignore[arg-type]
-        failed = writer["failures"]
+        took, during, failed = _writer_beside(target, work)
         names = [c[3] for c in work]
-        timed = ", ".join(
-            f"{name} {seconds:.1f} s" for name, seconds in zip(names, took, strict=True)
+        timed = "; ".join(
+            f"{name} {seconds:.1f} s, the writer's {_waits(waits)}"
+            for name, seconds, waits in zip(names, took, during, strict=True)
         )
         lines.append(
-            f"  beside a writer (an entry every 10 ms): {phase}: {timed}; the writer's "
-            f"{len(waits)} creates waited at worst {waits[-1] * 1000:.0f} ms (99th percentile "
-            f"{waits[int(len(waits) * 0.99)] * 1000:.0f} ms), {len(failed)} failed"  # type: ignore[arg-type]
+            f"  beside a writer (an entry every 10 ms): {phase}: {timed}; "
+            f"{len(failed)} of its creates failed"
         )
     with FeedbackStorage(target) as storage:
         verdict = storage.verify_rollups() or "agree with the entries"
