@@ -8,9 +8,18 @@ from typing import overload
 
 from orchestrator_feedback.errors import reaches_the_host
 from orchestrator_feedback.models import FeedbackEntry
+from orchestrator_feedback.serialization import EncodedRow, entry_from_row
 from orchestrator_feedback.storage.backends.base import FeedbackChange
 
-__all__ = ["BatchListener", "ChangeListener", "Event", "Events", "Listeners", "RecordedEvents"]
+__all__ = [
+    "BatchListener",
+    "ChangeListener",
+    "Event",
+    "Events",
+    "Listeners",
+    "RecordedEvents",
+    "RowEvents",
+]
 
 logger = logging.getLogger("orchestrator_feedback.storage")
 
@@ -53,6 +62,38 @@ class RecordedEvents(Sequence[Event]):
         recorded = FeedbackChange.RECORDED
         for entry in self._entries:
             yield recorded, entry
+
+
+class RowEvents(Sequence[Event]):
+    """The events of rows an import wrote, each entry made from its row as it is read.
+
+    Until its commit an import's events wait, and past ``pending.PART`` of them in a
+    file: a row is pickled and read back in about 2 µs, an entry in about 14 µs.
+    """
+
+    __slots__ = ("_changes",)
+
+    def __init__(self, changes: list[tuple[FeedbackChange, EncodedRow]]) -> None:
+        self._changes = changes
+
+    def __len__(self) -> int:
+        return len(self._changes)
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Event]: ...
+
+    def __getitem__(self, index: int | slice) -> Event | list[Event]:
+        if isinstance(index, slice):
+            return [(change, entry_from_row(row)) for change, row in self._changes[index]]
+        change, row = self._changes[index]
+        return change, entry_from_row(row)
+
+    def __iter__(self) -> Iterator[Event]:
+        for change, row in self._changes:
+            yield change, entry_from_row(row)
 
 
 class Listeners:

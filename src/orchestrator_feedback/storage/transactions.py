@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from orchestrator_feedback.errors import FeedbackError
 from orchestrator_feedback.storage.backends.base import StorageBackend
 from orchestrator_feedback.storage.listeners import Events, Listeners
+from orchestrator_feedback.storage.pending import PendingChanges
 
 __all__ = ["Transactions"]
 
@@ -26,7 +27,7 @@ class _ThreadState(threading.local):
 
     connection: Any = None
     depth: int = 0
-    pending: list[Any]
+    pending: PendingChanges
 
 
 class Transactions:
@@ -63,7 +64,8 @@ class Transactions:
         backend = self.backend
         backend.before_write()
         connection = backend.acquire()
-        state.connection, state.depth, state.pending = connection, 1, []
+        pending = PendingChanges()
+        state.connection, state.depth, state.pending = connection, 1, pending
         try:
             backend.begin(connection)
             try:
@@ -71,15 +73,16 @@ class Transactions:
                 backend.commit(connection)
             except BaseException as error:
                 backend.rollback(connection)
+                pending.close()
                 refusal = backend.write_refusal(error)
                 if refusal is not None:
                     raise refusal from error
                 raise
-            events = state.pending
         finally:
-            state.connection, state.depth, state.pending = None, 0, []
+            state.connection, state.depth = None, 0
             backend.release(connection)
-        self.listeners.notify(events)
+        for part in pending.parts():  # a commit of many changes is told a part at a time
+            self.listeners.notify(part)
 
     def _nested(self, state: _ThreadState) -> Iterator[None]:
         name = f"feedback_savepoint_{state.depth}"
@@ -90,7 +93,7 @@ class Transactions:
             yield
         except BaseException:
             self.backend.rollback_to_savepoint(state.connection, name)
-            del state.pending[mark:]
+            state.pending.truncate(mark)
             raise
         else:
             self.backend.release_savepoint(state.connection, name)

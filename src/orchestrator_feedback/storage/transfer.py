@@ -18,9 +18,9 @@ from orchestrator_feedback.errors import (
 )
 from orchestrator_feedback.models import FeedbackEntry
 from orchestrator_feedback.privacy import ENCRYPTED_MARKER, PrivacyPolicy
-from orchestrator_feedback.serialization import entry_from_row
 from orchestrator_feedback.storage import file_formats
 from orchestrator_feedback.storage.backends.base import FeedbackChange, OnConflict
+from orchestrator_feedback.storage.listeners import RowEvents
 from orchestrator_feedback.storage.options import check_entry
 from orchestrator_feedback.storage.transactions import Transactions
 
@@ -248,16 +248,16 @@ class BulkTransfer:
     @staticmethod
     def _import_events(
         batch: list[file_formats.Located], policy: OnConflict, present: set[str]
-    ) -> list[tuple[FeedbackChange, FeedbackEntry]]:
+    ) -> RowEvents:
         """What one imported batch did: new ids recorded; with ``replace`` stored ids
         updated; with ``skip`` stored ids nothing."""
-        events = []
+        changes = []
         seen = set(present)
         for row, _where in batch:
             feedback_id = row[0]
             if feedback_id not in seen:
-                events.append((FeedbackChange.RECORDED, entry_from_row(row)))
+                changes.append((FeedbackChange.RECORDED, row))
                 seen.add(feedback_id)
             elif policy is OnConflict.REPLACE:
-                events.append((FeedbackChange.UPDATED, entry_from_row(row)))
-        return events
+                changes.append((FeedbackChange.UPDATED, row))
+        return RowEvents(changes)
