@@ -24,8 +24,12 @@ BATCH_SECONDS = 0.05
 """What one transaction of a long deletion (purge, retention, forget-user) aims to take:
 the longest a writer waits for the write lock behind it is about this."""
 PAUSE_RATIO = 0.5
-_FIRST_BATCH = 200
+_FIRST_BATCH = 20
 _MOST_BATCH = 5_000
+_MOST_GROWTH = 1.5
+"""A batch is at most this many times the one before: the time an entry takes to delete
+varies threefold (scattered entries, a cold page), and a batch sized on one fast batch took
+10 times ``BATCH_SECONDS`` (a user's 9,000 entries among 10,000,000)."""
 
 
 class Deletions:
@@ -105,7 +109,7 @@ class Deletions:
         # As many as match now: entries a writer adds meanwhile (the same user's, say)
         # cannot keep the deletion going for ever.
         matching = self._transactions.read(functools.partial(_count, backend, where))
-        total, size = 0, _FIRST_BATCH
+        total, size, per_entry = 0, _FIRST_BATCH, 0.0
         while total < matching:
             ids = self._transactions.read(
                 functools.partial(_first_ids, backend, where, min(size, matching - total))
@@ -115,7 +119,11 @@ class Deletions:
             started = time.monotonic()
             total += self.delete(attrs.evolve(where, ids=tuple(ids)), keep_history=keep_history)
             took = time.monotonic() - started
-            size = max(1, min(_MOST_BATCH, round(size * BATCH_SECONDS / max(took, 1e-4))))
+            # The seconds an entry takes, smoothed over the batches so far (half the last).
+            last = max(took, 1e-4) / len(ids)
+            per_entry = last if not per_entry else (per_entry + last) / 2
+            grown, fits = round(size * _MOST_GROWTH), round(BATCH_SECONDS / per_entry)
+            size = max(1, min(_MOST_BATCH, grown, fits))
             # A pause of half the batch's time: a writer waiting for the lock (on SQLite it
             # asks again every 2 ms) gets it between two batches. Without it, batches back
             # to back starved a writer for a second (benchmarks/deletions).
