@@ -323,3 +323,9 @@ def test_a_long_fold_leaves_the_deltas_table_small(
         [(after,)] = storage.execute_query(size)
         assert before >= 10 * 8192 and after == 0, (before, after)
         assert storage.verify_rollups() == []
+        # And the planner learns the tables' sizes: with autovacuum off (as on this
+        # project's machines) nothing else analyzes them, and the plans went bad.
+        analyzed = storage.execute_query(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+        )
+        assert {"feedback", "feedback_rollup_scores"} <= {row[0] for row in analyzed}

@@ -613,6 +613,15 @@ class PostgresBackend(StorageBackend):
                 connection.execute(statement)
         if steps >= _VACUUM_AFTER_STEPS:
             self._shrink_deltas(connection)
+            self._refresh_statistics(connection)
+
+    def _refresh_statistics(self, connection: psycopg.Connection[Any]) -> None:
+        """After a long fold (an import, a purge, a store loaded by COPY): ``ANALYZE`` the
+        entries and the rollups, so the planner knows their sizes. Autovacuum does it only
+        when it runs, and it may be off: after an import of 30,000,000 entries no table had
+        ever been analyzed, and ``failures`` took 1.4 s and ``report`` 11.6 s, 0.33 s and
+        0.59 s once analyzed (3 s for all of them)."""
+        connection.execute(f"ANALYZE {', '.join(rollups.ANALYZED_TABLES)}")
 
     def _shrink_deltas(self, connection: psycopg.Connection[Any]) -> None:
         """After a long fold: every answer reads the deltas table whole, so the pages its
