@@ -329,3 +329,9 @@ def test_a_long_fold_leaves_the_deltas_table_small(
             "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
         )
         assert {"feedback", "feedback_rollup_scores"} <= {row[0] for row in analyzed}
+        vacuumed = storage.execute_query(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL"
+        )
+        assert {"feedback_rollup_scores", "feedback_rollup_decayed"} <= {
+            row[0] for row in vacuumed
+        }

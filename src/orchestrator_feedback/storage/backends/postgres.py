@@ -617,11 +617,14 @@ class PostgresBackend(StorageBackend):
 
     def _refresh_statistics(self, connection: psycopg.Connection[Any]) -> None:
         """After a long fold (an import, a purge, a store loaded by COPY): ``ANALYZE`` the
-        entries and the rollups, so the planner knows their sizes. Autovacuum does it only
-        when it runs, and it may be off: after an import of 30,000,000 entries no table had
-        ever been analyzed, and ``failures`` took 1.4 s and ``report`` 11.6 s, 0.33 s and
-        0.59 s once analyzed (3 s for all of them)."""
-        connection.execute(f"ANALYZE {', '.join(rollups.ANALYZED_TABLES)}")
+        entries and ``VACUUM (ANALYZE)`` the rollups, so the planner knows their sizes and
+        reads no dead row versions of the folds. Autovacuum does it only when it runs, and it
+        may be off: after an import of 30,000,000 entries no table had ever been analyzed,
+        and ``failures`` took 1.4 s and ``report`` 11.6 s, 0.33 s and 0.59 s once analyzed (3
+        s for all of them); vacuuming the decayed sums took the first decayed answer's query
+        from 23 to 15 ms."""
+        connection.execute("ANALYZE feedback")
+        connection.execute(f"VACUUM (ANALYZE) {', '.join(rollups.FOLDED_TABLES)}")
 
     def _shrink_deltas(self, connection: psycopg.Connection[Any]) -> None:
         """After a long fold: every answer reads the deltas table whole, so the pages its

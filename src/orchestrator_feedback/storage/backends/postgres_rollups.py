@@ -58,8 +58,7 @@ FOLD_AT = 10_000
 """Pending deltas past which a reader folds them into the rollups first."""
 DELTAS_TABLE = "feedback_rollup_deltas"
 """The table of pending deltas."""
-ANALYZED_TABLES = (
-    "feedback",
+FOLDED_TABLES = (
     "feedback_rollup_types",
     "feedback_rollup_workers",
     "feedback_rollup_hours",
@@ -69,8 +68,7 @@ ANALYZED_TABLES = (
     "feedback_rollup_outcome_days",
     "feedback_rollup_decayed",
 )
-"""The tables whose planner statistics a long fold refreshes (the entries and the rollups a
-fold changes)."""
+"""The rollups a fold changes (a long fold vacuums and analyzes them)."""
 FOLD_LOCK = 7_362_810_442
 """The ``pg_advisory_xact_lock`` key of folds and rebuilds ("feedback rollups")."""
 
