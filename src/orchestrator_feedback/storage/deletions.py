@@ -125,8 +125,8 @@ class Deletions:
             grown, fits = round(size * _MOST_GROWTH), round(BATCH_SECONDS / per_entry)
             size = max(1, min(_MOST_BATCH, grown, fits))
             # A pause of half the batch's time: a writer waiting for the lock (on SQLite it
-            # asks again every 2 ms) gets it between two batches. Without it, batches back
-            # to back starved a writer for a second (benchmarks/deletions).
+            # asks at most 25 ms apart) gets it between two batches. Without it, batches
+            # back to back starved a writer for a second (benchmarks/deletions).
             time.sleep(min(took, BATCH_SECONDS) * PAUSE_RATIO)
         if not keep_history:
             # History of entries deleted earlier (their history kept then) that also matches.

@@ -33,7 +33,7 @@ Target = str | os.PathLike[str] | IO[str]
 
 _PAUSE_RATIO = 0.5
 """A batched import's pause after each transaction, as a share of its time: other writers
-waiting for SQLite's lock get it (they ask for it again every 2 ms: ``when_unlocked``)."""
+waiting for SQLite's lock get it (they ask at most 25 ms apart: ``when_unlocked``)."""
 
 
 def _policy(on_conflict: str) -> OnConflict:

@@ -93,13 +93,21 @@ def connect_writer(path: str, timeout: float, synchronous: str, *, wal: bool) ->
     # An INSERT OR REPLACE (a user's own SQL) then fires the delete trigger that keeps
     # the rollups true for the row it replaces.
     connection.execute("PRAGMA recursive_triggers = ON")
-    # The write lock is waited for by ``begin_immediate``, not by SQLite's busy handler.
-    connection.execute("PRAGMA busy_timeout = 0")
+    # The write lock is waited for by ``when_unlocked``, a short busy handler at a time; a
+    # read meets a lock only briefly (another process switching a new file to WAL).
+    connection.execute(f"PRAGMA busy_timeout = {_HANDLER_MS}")
     return connection
 
 
+_HANDLER_MS = 100
+"""How long SQLite's busy handler waits at a time on a ``connect_writer`` connection: in
+its first 100 ms it asks again at most 25 ms apart; past a quarter second it would ask only
+every 100 ms. (0 made a read fail at once while another process switched a new file to
+WAL.)"""
+
+
 _LOOK_AGAIN_SECONDS = 0.002
-"""The longest ``begin_immediate`` sleeps before it asks for the write lock again."""
+"""The longest ``when_unlocked`` sleeps between two turns of the busy handler."""
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -108,15 +116,16 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 
 def when_unlocked(statement: Callable[[], Result], timeout: float) -> Result:
     """``statement()`` (one that takes the write lock first, on a ``connect_writer``
-    connection): run again every 2 ms at most while another connection holds the lock, for
-    up to ``timeout`` seconds (then SQLite's "database is locked" error is raised). A
-    statement refused for the lock has done nothing, so running it again is safe.
+    connection): run again while another connection holds the lock, for up to ``timeout``
+    seconds (then SQLite's "database is locked" error is raised), SQLite's busy handler
+    waiting ``_HANDLER_MS`` at a time, so that it asks at most 25 ms apart. A statement
+    refused for the lock has done nothing, so running it again is safe.
 
-    SQLite's own busy handler asks again at growing intervals, every 100 ms once a quarter
-    of a second has passed; a long deletion, fold or import that frees the lock for 25 ms
+    Left to wait the whole ``timeout``, SQLite's handler asks every 100 ms once a quarter of
+    a second has passed; a long deletion, fold or import that frees the lock for 25 ms
     between its short transactions could then keep a writer out for seconds, the writer
-    asking each time the lock was taken again. Asked every 2 ms, a writer gets the lock at
-    the first pause: it waits one transaction of the other's at most."""
+    asking each time the lock was taken again. Asked at most 25 ms apart, a writer gets the
+    lock at the first pause: it waits about one transaction of the other's."""
     try:
         return statement()
     except sqlite3.OperationalError as error:
@@ -144,12 +153,12 @@ def begin_immediate(connection: sqlite3.Connection, timeout: float) -> None:
 def patiently(connection: sqlite3.Connection, timeout: float) -> Iterator[None]:
     """Let SQLite's busy handler wait up to ``timeout`` seconds for the statements run
     inside (a statement of a caller's that takes the write lock by itself, outside any
-    transaction), on a ``connect_writer`` connection that otherwise does not wait."""
+    transaction), on a ``connect_writer`` connection that otherwise waits ``_HANDLER_MS``."""
     connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     try:
         yield
     finally:
-        connection.execute("PRAGMA busy_timeout = 0")
+        connection.execute(f"PRAGMA busy_timeout = {_HANDLER_MS}")
 
 
 def _use_wal(connection: sqlite3.Connection, timeout: float) -> None:
